@@ -1,0 +1,207 @@
+"""Model files: SCALE-Sim topology CSVs and accelsim's own YAML/JSON layer lists.
+
+Our schema (YAML or JSON; JSON is read as YAML 1.2, so both report line numbers)::
+
+    name: tiny                 # optional, defaults to the file's stem
+    input_shape: [3, 32, 32]   # C, H, W
+    strict: false              # optional: reject strides that leave a remainder
+    layers:                    # chained: each layer takes the previous layer's output
+      - {type: conv2d, name: conv1, in_channels: 3, out_channels: 16, kernel_size: 3, padding: 1}
+      - {type: relu}           # name defaults to <type><index>
+      - {type: maxpool2d, kernel_size: 2}
+      - {type: flatten}
+      - {type: linear, in_features: 4096, out_features: 10}
+
+Layer types and their fields are those of ``accelsim.workload.layers`` (``conv2d``,
+``maxpool2d``, ``avgpool2d``, ``linear``, ``relu``, ``tanh``, ``sigmoid``, ``lrn``, ``flatten``,
+``softmax``). Duplicate keys, unknown keys and wrong types are errors.
+
+A SCALE-Sim topology CSV has one independent convolution a row (IFMAP size already padded, FC
+layers as 1x1 convolutions): rows are not chained.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from accelsim.errors import ModelFileError
+from accelsim.workload.layers import LAYER_TYPES, Conv2d, LayerError
+from accelsim.workload.network import Network
+
+SCALESIM_COLUMNS = (
+    "Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
+    "Channels", "Num Filter", "Strides",
+)
+_SCALESIM_FIELD = {"kernel_size": "Filter Height", "stride": "Strides", "in_channels": "Channels"}
+
+
+def load(path: str | Path, strict: bool = False) -> Network:
+    """Read a model file by its extension: .csv (SCALE-Sim), .yaml/.yml/.json (ours)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ModelFileError(path, None, None, f"cannot read: {e.strerror}") from None
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return load_scalesim_csv(text, path, strict)
+    if suffix == ".json":
+        _check_json(text, path)
+    if suffix in (".yaml", ".yml", ".json"):
+        return load_schema(text, path, strict)
+    raise ModelFileError(path, None, None, "unknown model file type (expected .csv, .yaml, .yml or .json)")
+
+
+def load_scalesim_csv(text: str, path: str | Path = "<csv>", strict: bool = False) -> Network:
+    rows = [(i, r) for i, r in enumerate(csv.reader(io.StringIO(text)), start=1) if any(c.strip() for c in r)]
+    if not rows:
+        raise ModelFileError(path, None, None, "the file is empty")
+    header_line, header = rows[0]
+    header = [c.strip() for c in header]
+    for col in SCALESIM_COLUMNS:
+        if col not in header:
+            raise ModelFileError(path, header_line, col, "missing column in the header")
+    idx = {col: header.index(col) for col in SCALESIM_COLUMNS}
+    if len(rows) == 1:
+        raise ModelFileError(path, header_line, None, "no layer rows after the header")
+    items, names = [], set()
+    for line, row in rows[1:]:
+        cells = [c.strip() for c in row]
+        values = {}
+        for col in SCALESIM_COLUMNS:
+            i = idx[col]
+            cell = cells[i] if i < len(cells) else ""
+            if cell == "":
+                raise ModelFileError(path, line, col, "is empty")
+            if col == "Layer name":
+                values[col] = cell
+                continue
+            try:
+                v = int(cell)
+            except ValueError:
+                raise ModelFileError(path, line, col, f"expected an integer, got {cell!r}") from None
+            if v <= 0:
+                raise ModelFileError(path, line, col, f"must be > 0, got {v}")
+            values[col] = v
+        name = values["Layer name"]
+        if name in names:
+            raise ModelFileError(path, line, "Layer name", f"'{name}' appears twice")
+        names.add(name)
+        for f, n in (("Filter Height", "IFMAP Height"), ("Filter Width", "IFMAP Width")):
+            if values[f] > values[n]:
+                raise ModelFileError(path, line, f, f"{values[f]} is larger than {n} {values[n]}")
+        try:
+            layer = Conv2d(
+                name, values["Channels"], values["Num Filter"],
+                (values["Filter Height"], values["Filter Width"]), stride=values["Strides"], bias=False,
+            )
+            shape = (values["Channels"], values["IFMAP Height"], values["IFMAP Width"])
+            layer.infer(shape, strict)
+            items.append((layer, shape))
+        except LayerError as e:
+            raise ModelFileError(path, line, _SCALESIM_FIELD.get(e.field, e.field), e.problem) from None
+    return Network.independent(Path(path).stem, items, strict)
+
+
+def _check_json(text: str, path) -> None:
+    """Strict JSON syntax first: YAML would accept trailing commas. Duplicate keys are caught, with
+    their line, by the YAML pass."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ModelFileError(path, e.lineno, None, f"invalid JSON: {e.msg}") from None
+
+
+def _yaml_loader() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+def _line(node, key=None) -> int | None:
+    lc = getattr(node, "lc", None)
+    if lc is None:
+        return None
+    try:
+        return (lc.key(key)[0] if key is not None else lc.line) + 1
+    except (KeyError, TypeError, AttributeError):
+        return lc.line + 1
+
+
+def _item_line(seq, i: int) -> int | None:
+    try:
+        return seq.lc.item(i)[0] + 1
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def load_schema(text: str, path: str | Path = "<model>", strict: bool = False) -> Network:
+    try:
+        doc = _yaml_loader().load(text)
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        problem = (e.problem or str(e)).strip().splitlines()[0]
+        raise ModelFileError(path, mark.line + 1 if mark else None, None, problem) from None
+    except YAMLError as e:
+        raise ModelFileError(path, None, None, str(e).strip().splitlines()[0]) from None
+    if not isinstance(doc, dict):
+        raise ModelFileError(path, 1, None, "expected a mapping with 'input_shape' and 'layers'")
+    allowed = {"name", "input_shape", "layers", "strict"}
+    for key in doc:
+        if key not in allowed:
+            raise ModelFileError(path, _line(doc, key), str(key), f"unknown key (allowed: {', '.join(sorted(allowed))})")
+    for key in ("input_shape", "layers"):
+        if key not in doc:
+            raise ModelFileError(path, _line(doc), key, "is required")
+    name = doc.get("name", Path(path).stem)
+    if not isinstance(name, str) or not name:
+        raise ModelFileError(path, _line(doc, "name"), "name", "must be a non-empty string")
+    strict = doc.get("strict", strict)
+    if not isinstance(strict, bool):
+        raise ModelFileError(path, _line(doc, "strict"), "strict", "must be true or false")
+    shape = doc["input_shape"]
+    if not isinstance(shape, list) or len(shape) != 3 or not all(type(v) is int and v > 0 for v in shape):
+        raise ModelFileError(path, _line(doc, "input_shape"), "input_shape", f"expected [C, H, W] of positive integers, got {shape!r}")
+    specs = doc["layers"]
+    if not isinstance(specs, list) or not specs:
+        raise ModelFileError(path, _line(doc, "layers"), "layers", "must be a non-empty list")
+
+    layers, lines = [], []
+    for i, spec in enumerate(specs):
+        line = _item_line(specs, i)
+        layers.append(_layer(spec, i, path, line))
+        lines.append(line)
+    try:
+        return Network.sequential(name, tuple(shape), layers, strict)
+    except LayerError as e:
+        line = next((ln for layer, ln in zip(layers, lines) if layer.name == e.layer), None)
+        raise ModelFileError(path, line, e.field, f"layer '{e.layer}': {e.problem}") from None
+
+
+def _layer(spec, index: int, path, line):
+    if not isinstance(spec, dict):
+        raise ModelFileError(path, line, "layers", f"item {index} must be a mapping with a 'type'")
+    kind = spec.get("type")
+    if kind not in LAYER_TYPES:
+        raise ModelFileError(path, line, "type", f"unknown layer type {kind!r} (choose from {', '.join(LAYER_TYPES)})")
+    cls = LAYER_TYPES[kind]
+    allowed = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in spec.items():
+        if key == "type":
+            continue
+        if key not in allowed:
+            raise ModelFileError(path, _line(spec, key), str(key), f"unknown field for {kind} (allowed: {', '.join(sorted(allowed))})")
+        kwargs[key] = tuple(value) if isinstance(value, list) else value
+    kwargs.setdefault("name", f"{kind}{index}")
+    try:
+        return cls(**kwargs)
+    except LayerError as e:
+        raise ModelFileError(path, _line(spec, e.field) if e.field in spec else line, e.field, f"layer '{e.layer}': {e.problem}") from None

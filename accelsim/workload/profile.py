@@ -1,0 +1,160 @@
+"""Per-layer budgets: parameters, MACs/FLOPs, memory and the im2col GEMM shape.
+
+Counting rules (MACs and FLOPs are never mixed with the other operations):
+
+- ``macs``: multiply-accumulates of conv and linear layers only. conv: output elements x
+  (in_channels/groups x kh x kw); linear: in x out features; both per image, times the batch.
+  ``flops`` = 2 x ``macs`` (one multiply and one add each; bias adds are not counted, the
+  convention of torchinfo and fvcore).
+- ``vector_ops``: operations of the non-GEMM layers, per output element: max pooling kh*kw - 1
+  comparisons; average pooling kh*kw - 1 adds and one multiply; ReLU/Tanh/Sigmoid 1; LRN
+  2*size + 3 (size squares, size - 1 adds, scale, offset, power, divide); softmax 3 (exp, add,
+  divide); flatten 0.
+- Memory: ``input_bytes``/``output_bytes`` are activation elements x batch x dtype bytes,
+  ``weight_bytes`` is params x dtype bytes, ``working_set_bytes`` their sum (one layer's input,
+  output and weights resident at once).
+- GEMM (im2col lowering, per group): M = output pixels x batch, K = in_channels/groups x kh x kw,
+  N = out_channels/groups; linear: M = batch, K = in_features, N = out_features.
+- ``intensity_macs_per_byte`` = macs / working_set_bytes (each byte moved once).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from accelsim.errors import AccelsimError
+from accelsim.workload.layers import (
+    ACTIVATIONS,
+    AvgPool2d,
+    Conv2d,
+    Flatten,
+    Linear,
+    LocalResponseNorm,
+    MaxPool2d,
+    Softmax,
+)
+from accelsim.workload.network import Network, Node
+
+DTYPE_BYTES = {"int8": 1, "fp16": 2, "fp32": 4}
+
+
+def gemm_shape(node: Node, batch: int = 1) -> tuple[int, int, int, int] | None:
+    """(M, K, N, groups) of the layer's im2col GEMM, or None for a non-GEMM layer."""
+    layer = node.layer
+    if isinstance(layer, Conv2d):
+        _, oh, ow = node.output_shape
+        kh, kw = layer.kernel_size
+        g = layer.groups
+        return oh * ow * batch, layer.in_channels // g * kh * kw, layer.out_channels // g, g
+    if isinstance(layer, Linear):
+        return batch, layer.in_features, layer.out_features, 1
+    return None
+
+
+def _elems(shape) -> int:
+    return math.prod(shape)
+
+
+def vector_ops(node: Node) -> int:
+    """Non-MAC operations of one image through this layer (see the module docstring)."""
+    layer, out = node.layer, _elems(node.output_shape)
+    if isinstance(layer, (MaxPool2d, AvgPool2d)):
+        kh, kw = layer.kernel_size
+        return out * (kh * kw - (1 if isinstance(layer, MaxPool2d) else 0))
+    if isinstance(layer, ACTIVATIONS):
+        return out
+    if isinstance(layer, LocalResponseNorm):
+        return out * (2 * layer.size + 3)
+    if isinstance(layer, Softmax):
+        return out * 3
+    return 0
+
+
+def _fmt_pair(p) -> str:
+    return f"{p[0]}x{p[1]}" if p[0] != p[1] else str(p[0])
+
+
+def profile(net: Network, batch: int = 1, dtype: str = "int8", training: bool = False) -> pd.DataFrame:
+    """One row per layer; column names carry their unit. See the module docstring for the rules."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
+        raise AccelsimError(f"batch: must be a positive integer, got {batch!r}")
+    if dtype not in DTYPE_BYTES:
+        raise AccelsimError(f"dtype: must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}")
+    nbytes = DTYPE_BYTES[dtype]
+    rows = []
+    for node in net:
+        layer = node.layer
+        g = gemm_shape(node, batch)
+        m, k, n, groups = g if g else (0, 0, 0, 0)
+        macs = m * k * n * groups
+        in_e, out_e = _elems(node.input_shape), _elems(node.output_shape)
+        win = getattr(layer, "kernel_size", None)
+        row = {
+            "name": layer.name,
+            "type": layer.kind,
+            "input_shape": list(node.input_shape),
+            "output_shape": list(node.output_shape),
+            "kernel": _fmt_pair(win) if win else "",
+            "stride": _fmt_pair(layer.stride) if win else "",
+            "padding": _fmt_pair(layer.padding) if win else "",
+            "weights": layer.weights,
+            "biases": layer.biases,
+            "params": layer.params,
+            "macs": macs,
+            "flops": 2 * macs,
+            "vector_ops": vector_ops(node) * batch,
+            "input_elems": in_e * batch,
+            "output_elems": out_e * batch,
+            "input_bytes": in_e * batch * nbytes,
+            "output_bytes": out_e * batch * nbytes,
+            "weight_bytes": layer.params * nbytes,
+            "gemm_m": m,
+            "gemm_k": k,
+            "gemm_n": n,
+            "gemm_groups": groups,
+            "stride_remainder": node.stride_remainder,
+        }
+        row["working_set_bytes"] = row["input_bytes"] + row["output_bytes"] + row["weight_bytes"]
+        row["intensity_macs_per_byte"] = macs / row["working_set_bytes"]
+        if training:
+            row.update(_training_columns(node, batch))
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    df.attrs.update(model=net.name, batch=batch, dtype=dtype, chained=net.chained)
+    return df
+
+
+def _training_columns(node: Node, batch: int) -> dict:
+    from accelsim.lowering import training_gemm_shapes
+
+    shapes = training_gemm_shapes(node, batch)
+    if shapes is None:
+        return {"wgrad_gemm": "", "wgrad_macs": 0, "igrad_gemm": "", "igrad_macs": 0}
+    (wm, wk, wn), wmacs, (im, ik, in_), imacs = (
+        shapes["weight_grad"]["gemm"], shapes["weight_grad"]["macs"],
+        shapes["input_grad"]["gemm"], shapes["input_grad"]["macs"],
+    )
+    return {"wgrad_gemm": f"{wm}x{wk}x{wn}", "wgrad_macs": wmacs, "igrad_gemm": f"{im}x{ik}x{in_}", "igrad_macs": imacs}
+
+
+def totals(df: pd.DataFrame) -> dict:
+    """Network totals; the peak working set is the largest single layer's."""
+    peak = int(df["working_set_bytes"].idxmax())
+    out = {
+        "layers": len(df),
+        "params": int(df["params"].sum()),
+        "macs": int(df["macs"].sum()),
+        "flops": int(df["flops"].sum()),
+        "vector_ops": int(df["vector_ops"].sum()),
+        "weight_bytes": int(df["weight_bytes"].sum()),
+        "activation_bytes": int(df["output_bytes"].sum()),
+        "input_bytes": int(df["input_bytes"].iloc[0]),
+        "peak_working_set_bytes": int(df["working_set_bytes"].iloc[peak]),
+        "peak_working_set_layer": str(df["name"].iloc[peak]),
+    }
+    if "wgrad_macs" in df:
+        out["wgrad_macs"] = int(df["wgrad_macs"].sum())
+        out["igrad_macs"] = int(df["igrad_macs"].sum())
+    return out
