@@ -1,0 +1,1 @@
+"""Systolic-array models: config, mapping, stepping (cycle-by-cycle) and fast (closed-form) timing."""

@@ -1,0 +1,136 @@
+"""ArrayConfig: the one source of truth for the Python models and the RTL parameters."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, replace
+from fractions import Fraction
+
+from accelsim.errors import AccelsimError
+
+DATAFLOWS = ("os", "ws", "is")
+# The RTL selects OS or WS per fold through its `dataflow` input port; IS runs on the WS datapath.
+DATAFLOW_PORT = {"os": 0, "ws": 1, "is": 1}
+
+
+class ConfigError(AccelsimError):
+    """An impossible array configuration; names the field."""
+
+    def __init__(self, fld: str, problem: str):
+        super().__init__(f"array config: {fld}: {problem}")
+        self.field = fld
+
+
+def _int(fld: str, v, lo: int, hi: int | None = None) -> None:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ConfigError(fld, f"expected an integer, got {v!r}")
+    if v < lo or (hi is not None and v > hi):
+        raise ConfigError(fld, f"must be in [{lo}, {hi}], got {v}" if hi is not None else f"must be >= {lo}, got {v}")
+
+
+def _number(fld: str, v, positive: bool = True) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v in (float("inf"), float("-inf")):
+        raise ConfigError(fld, f"expected a finite number, got {v!r}")
+    if positive and v <= 0:
+        raise ConfigError(fld, f"must be > 0, got {v}")
+
+
+@dataclass(frozen=True)
+class ArrayConfig:
+    """A ROWS x COLS systolic array with its SRAMs and DRAM link.
+
+    ``data_bits``/``acc_bits`` are the RTL's DATA_W/ACC_W (signed operands, wrapping
+    accumulator); ``out_bits`` is the width of an output element written to DRAM (default the
+    accumulator's). SRAM sizes are KiB (1024 bytes); ``bandwidth`` is DRAM bytes per cycle in each
+    direction; ``clock_mhz`` converts cycles to seconds and TOPS.
+    """
+
+    rows: int = 32
+    cols: int = 32
+    dataflow: str = "ws"
+    data_bits: int = 8
+    acc_bits: int = 32
+    out_bits: int = 32
+    ifmap_sram_kib: float = 256
+    filter_sram_kib: float = 256
+    ofmap_sram_kib: float = 128
+    double_buffer: bool = True
+    bandwidth: float = 16.0
+    clock_mhz: float = 1000.0
+
+    def __post_init__(self):
+        _int("rows", self.rows, 1, 1024)
+        _int("cols", self.cols, 1, 1024)
+        if self.dataflow not in DATAFLOWS:
+            raise ConfigError("dataflow", f"must be one of {', '.join(DATAFLOWS)}, got {self.dataflow!r}")
+        _int("data_bits", self.data_bits, 2, 32)
+        _int("acc_bits", self.acc_bits, 2, 64)
+        if self.acc_bits < self.data_bits:
+            raise ConfigError("acc_bits", f"{self.acc_bits} is narrower than data_bits {self.data_bits}")
+        _int("out_bits", self.out_bits, 1, 64)
+        for fld in ("data_bits", "acc_bits", "out_bits"):
+            if getattr(self, fld) % 8:
+                raise ConfigError(fld, f"must be a whole number of bytes (a multiple of 8), got {getattr(self, fld)}")
+        for fld in ("ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "bandwidth", "clock_mhz"):
+            _number(fld, getattr(self, fld))
+        if not isinstance(self.double_buffer, bool):
+            raise ConfigError("double_buffer", f"expected true or false, got {self.double_buffer!r}")
+        # The smallest unit the buffers must hold: one array-sized tile of each operand (both halves
+        # with double buffering), and one output row of partial sums.
+        halves = 2 if self.double_buffer else 1
+        need = {
+            "ifmap_sram_kib": halves * self.rows * self.cols * self.data_bytes,
+            "filter_sram_kib": halves * self.rows * self.cols * self.data_bytes,
+            "ofmap_sram_kib": halves * max(self.rows, self.cols) * self.acc_bytes,
+        }
+        for fld, nbytes in need.items():
+            if getattr(self, fld) * 1024 < nbytes:
+                raise ConfigError(
+                    fld, f"{getattr(self, fld)} KiB cannot hold one {self.rows}x{self.cols} tile "
+                    f"({nbytes} bytes{' x2 for double buffering' if halves == 2 else ''})",
+                )
+
+    @property
+    def data_bytes(self) -> int:
+        return self.data_bits // 8
+
+    @property
+    def acc_bytes(self) -> int:
+        return self.acc_bits // 8
+
+    @property
+    def out_bytes(self) -> int:
+        return self.out_bits // 8
+
+    @property
+    def pes(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def bandwidth_fraction(self) -> Fraction:
+        """The bandwidth as an exact fraction, so stepping and fast models round identically."""
+        return Fraction(self.bandwidth).limit_denominator(1 << 16)
+
+    def sram_bytes(self, which: str) -> int:
+        return int(getattr(self, f"{which}_sram_kib") * 1024)
+
+    def rtl_parameters(self) -> dict[str, int]:
+        """Verilog parameters of `systolic_top` (see docs/microarchitecture.md)."""
+        return {"ROWS": self.rows, "COLS": self.cols, "DATA_W": self.data_bits, "ACC_W": self.acc_bits}
+
+    def with_(self, **changes) -> "ArrayConfig":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def parse_array(text: str) -> tuple[int, int]:
+    """'32x32' -> (32, 32); one clear error otherwise."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(text))
+    if not m:
+        raise ConfigError("array", f"expected ROWSxCOLS such as 32x32, got {text!r}")
+    rows, cols = int(m.group(1)), int(m.group(2))
+    if rows <= 0 or cols <= 0:
+        raise ConfigError("array", f"rows and cols must be > 0, got {text!r}")
+    return rows, cols
