@@ -21,6 +21,7 @@ Counting rules (MACs and FLOPs are never mixed with the other operations):
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -40,16 +41,29 @@ from accelsim.workload.network import Network, Node
 DTYPE_BYTES = {"int8": 1, "fp16": 2, "fp32": 4}
 
 
-def gemm_shape(node: Node, batch: int = 1) -> tuple[int, int, int, int] | None:
+class GemmShape(NamedTuple):
+    """Size of ``count`` identical GEMMs (one per group) of M x K times K x N."""
+
+    m: int
+    k: int
+    n: int
+    count: int = 1
+
+    @property
+    def macs(self) -> int:
+        return self.count * self.m * self.k * self.n
+
+
+def gemm_shape(node: Node, batch: int = 1) -> GemmShape | None:
     """(M, K, N, groups) of the layer's im2col GEMM, or None for a non-GEMM layer."""
     layer = node.layer
     if isinstance(layer, Conv2d):
         _, oh, ow = node.output_shape
         kh, kw = layer.kernel_size
         g = layer.groups
-        return oh * ow * batch, layer.in_channels // g * kh * kw, layer.out_channels // g, g
+        return GemmShape(oh * ow * batch, layer.in_channels // g * kh * kw, layer.out_channels // g, g)
     if isinstance(layer, Linear):
-        return batch, layer.in_features, layer.out_features, 1
+        return GemmShape(batch, layer.in_features, layer.out_features, 1)
     return None
 
 
@@ -132,11 +146,12 @@ def _training_columns(node: Node, batch: int) -> dict:
     shapes = training_gemm_shapes(node, batch)
     if shapes is None:
         return {"wgrad_gemm": "", "wgrad_macs": 0, "igrad_gemm": "", "igrad_macs": 0}
-    (wm, wk, wn), wmacs, (im, ik, in_), imacs = (
-        shapes["weight_grad"]["gemm"], shapes["weight_grad"]["macs"],
-        shapes["input_grad"]["gemm"], shapes["input_grad"]["macs"],
-    )
-    return {"wgrad_gemm": f"{wm}x{wk}x{wn}", "wgrad_macs": wmacs, "igrad_gemm": f"{im}x{ik}x{in_}", "igrad_macs": imacs}
+
+    def text(s) -> str:
+        return f"{s.m}x{s.k}x{s.n}" if s.count == 1 else f"{s.count}x({s.m}x{s.k}x{s.n})"
+
+    w, i = shapes.weight_grad, shapes.input_grad
+    return {"wgrad_gemm": text(w), "wgrad_macs": w.macs, "igrad_gemm": text(i), "igrad_macs": i.macs}
 
 
 def totals(df: pd.DataFrame) -> dict:

@@ -91,3 +91,16 @@ def test_models_lists_the_zoo():
     assert r.returncode == 0
     for name in ("lenet5", "lenet5-28", "alexnet", "alexnet-tv", "vgg11", "vgg13", "vgg16", "vgg19"):
         assert f"\n{name} " in "\n" + r.stdout
+
+
+def test_profile_training_adds_backward_gemms():
+    r = run("profile", "lenet5", "--training", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    conv2 = next(layer for layer in doc["layers"] if layer["name"] == "conv2")
+    # forward 100x150x16: dW = delta (16 x 100) @ im2col^T (100 x 150); dX = W^T (150 x 16) @ delta (16 x 100)
+    assert conv2["wgrad_gemm"] == "16x100x150" and conv2["igrad_gemm"] == "150x16x100"
+    assert conv2["wgrad_macs"] == conv2["igrad_macs"] == conv2["macs"] == 240_000
+    assert doc["totals"]["wgrad_macs"] == doc["totals"]["macs"] == 416_520
+    table = run("profile", "lenet5", "--training")
+    assert "training GEMMs" in table.stdout and "dW GEMM MxKxN" in table.stdout

@@ -1,0 +1,67 @@
+"""Lowering of CNN layers to GEMMs (im2col), a direct-loop golden, and network forward passes.
+
+Arrays are NCHW (activations) and OIHW (conv weights); linear weights are (out, in).
+
+- ``im2col`` / ``col2im``: the K x M patch matrix (K = C*kh*kw, row ``c*kh*kw + i*kw + j``;
+  M = N*OH*OW, column ``(n*OH + oh)*OW + ow``) and its adjoint (overlaps sum).
+- ``conv2d``, ``linear``, ``max_pool2d``, ``avg_pool2d``, activations, ``local_response_norm``,
+  ``flatten``, ``softmax``: the layers, conv/linear computed through their ``Gemm`` operands.
+  Integer conv/linear operands accumulate exactly in int64.
+- ``Gemm(a, b)``: ``a`` M x K (im2col^T, ifmap), ``b`` K x N (filters^T); ``conv_gemms`` gives
+  one per group, ``gemms_to_nchw`` turns the M x N products (+ bias) back into NCHW;
+  ``gemm_shape(node, batch)`` the forward size of a workload node.
+- ``conv2d_backward`` / ``linear_backward`` / ``conv2d_backward_gemms`` and
+  ``training_gemm_shapes(node, batch)``: the training GEMMs (convention in ``backward``).
+- ``golden``: textbook nested loops (cross-correlation, true convolution in 1-D and 2-D,
+  pooling, linear) that never touch im2col.
+- ``forward`` (float32) and ``quantize_network`` + ``forward_int`` (bit-exact int8): network
+  passes over any ``Network``; see ``forward`` for the quantization rules and the recorded
+  per-layer Gemms and int32 accumulators.
+
+Bad arguments raise ``AccelsimError`` as ``"<function>: <argument>: <problem>"``.
+"""
+
+from accelsim.lowering import golden, quant
+from accelsim.lowering.backward import (
+    BackwardGemms,
+    TrainingShapes,
+    conv2d_backward,
+    conv2d_backward_gemms,
+    linear_backward,
+    training_gemm_shapes,
+)
+from accelsim.lowering.forward import (
+    LayerRun,
+    Params,
+    QLayer,
+    QuantizedNetwork,
+    Run,
+    forward,
+    forward_int,
+    init_params,
+    quantize_network,
+    random_inputs,
+)
+from accelsim.lowering.gemm import Gemm, GemmShape, conv_gemms, gemm_shape, gemms_to_nchw, linear_gemm
+from accelsim.lowering.im2col import col2im, im2col
+from accelsim.lowering.ops import (
+    avg_pool2d,
+    conv2d,
+    flatten,
+    linear,
+    local_response_norm,
+    max_pool2d,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
+
+__all__ = [
+    "BackwardGemms", "Gemm", "GemmShape", "LayerRun", "Params", "QLayer", "QuantizedNetwork", "Run",
+    "TrainingShapes", "avg_pool2d", "col2im", "conv2d", "conv2d_backward", "conv2d_backward_gemms",
+    "conv_gemms", "flatten", "forward", "forward_int", "gemm_shape", "gemms_to_nchw", "golden", "im2col",
+    "init_params", "linear", "linear_backward", "linear_gemm", "local_response_norm", "max_pool2d",
+    "quant", "quantize_network", "random_inputs", "relu", "sigmoid", "softmax", "tanh",
+    "training_gemm_shapes",
+]
