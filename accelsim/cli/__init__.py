@@ -97,3 +97,7 @@ def profile(model, batch, dtype, training, strict, fmt, output):
 
 if __name__ == "__main__":
     main()
+
+from accelsim.cli.simulate import simulate  # noqa: E402
+
+main.add_command(simulate)

@@ -1,1 +1,13 @@
-"""Systolic-array models: config, mapping, stepping (cycle-by-cycle) and fast (closed-form) timing."""
+"""Systolic-array models (docs/microarchitecture.md is the contract).
+
+- ``config``: ``ArrayConfig``, shared with the RTL parameters.
+- ``dataflow``: one ``Dataflow`` per OS/WS/IS with its mapping and fold-timing rule.
+- ``mapping``: ``enumerate_folds`` -> ``Folds`` (a GEMM's tiles in execution order, as arrays).
+- ``beats``: ``fold_beats`` -> ``Beats``, the per-cycle port values the RTL testbench drives.
+- ``core``: ``ArrayCore``, ``systolic_top`` register by register (the RTL's golden).
+- ``stepping``: ``step_layer``, a layer clock by clock through ``ArrayCore`` and the memory system.
+- ``fast``: ``fast_layer``, closed-form fold timing plus the stall recurrence (and numpy numbers).
+- ``vector``: the vector unit for pooling, activations, LRN and softmax.
+- ``simulate``: ``simulate(net, cfg, ...)`` -> ``Simulation`` (per-layer DataFrame + totals).
+- ``reference``: the adapter to ``accelsim.lowering``'s bit-exact int8 forward pass.
+"""

@@ -1,0 +1,77 @@
+"""`accelsim simulate`: run a network on the systolic array and report cycles, utilization and traffic."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import click
+
+from accelsim.cli import (
+    batch_option,
+    format_option,
+    model_argument,
+    output_option,
+    pick_format,
+    strict_option,
+    write_output,
+)
+from accelsim.systolic.config import ArrayConfig, ConfigError, parse_array
+
+
+def parse_sram(text: str) -> tuple[float, float, float]:
+    """'256,256,128' -> KiB of the ifmap, filter and ofmap SRAMs."""
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(math.isfinite(v) and v > 0 for v in values):
+        raise ConfigError("sram", f"expected IFMAP,FILTER,OFMAP sizes in KiB (three numbers > 0), got {text!r}")
+    return values
+
+
+def parse_number(fld: str, text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise ConfigError(fld, f"expected a number, got {text!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise ConfigError(fld, f"must be > 0, got {text}")
+    return v
+
+
+@click.command()
+@model_argument
+@click.option("--array", "array", default="32x32", show_default=True, help="Array size ROWSxCOLS.")
+@click.option("--dataflow", type=click.Choice(["ws", "os", "is"]), default="ws", show_default=True,
+              help="Weight, output or input stationary.")
+@click.option("--sram", default="256,256,128", show_default=True, metavar="IFMAP,FILTER,OFMAP",
+              help="SRAM sizes in KiB.")
+@click.option("--bandwidth", default="16", show_default=True, metavar="B", help="DRAM bytes per cycle, each direction.")
+@click.option("--no-double-buffer", is_flag=True, help="Single-buffered SRAMs (no load/compute overlap).")
+@click.option("--clock", default="1000", show_default=True, metavar="MHZ", help="Clock in MHz (for ms and TOPS).")
+@batch_option
+@click.option("--model", "engine", type=click.Choice(["fast", "stepping"]), default="fast", show_default=True,
+              help="Closed-form model, or the cycle-by-cycle golden (slow; small networks).")
+@click.option("--check", is_flag=True, help="Run the int8 numbers through the array and compare bit for bit.")
+@strict_option
+@format_option
+@output_option
+def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, clock, batch, engine, check, strict, fmt,
+             output):
+    """Simulate MODEL (a zoo name or a model file) on an R x C systolic array, layer by layer."""
+    from accelsim.report.simulate_view import render_simulation
+    from accelsim.systolic.simulate import simulate as run_simulation
+    from accelsim.workload import resolve
+
+    rows, cols = parse_array(array)
+    ifmap, filt, ofmap = parse_sram(sram)
+    cfg = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, ifmap_sram_kib=ifmap, filter_sram_kib=filt,
+                      ofmap_sram_kib=ofmap, double_buffer=not no_double_buffer,
+                      bandwidth=parse_number("bandwidth", bandwidth), clock_mhz=parse_number("clock", clock))
+    sim = run_simulation(resolve(model, strict), cfg, batch=batch, model=engine, check=check)
+    write_output(render_simulation(sim, pick_format(fmt, output)), output)
+    if sim.mismatches:
+        click.echo(f"accelsim: check failed: {len(sim.mismatches)} GEMM(s) differ from the int8 reference", err=True)
+        sys.exit(1)

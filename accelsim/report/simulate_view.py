@@ -1,0 +1,73 @@
+"""The `accelsim simulate` report: the per-layer table (SCALE-Sim style) and its summary lines."""
+
+from __future__ import annotations
+
+from accelsim.report.tables import Column, mb, percent, render, thousands
+from accelsim.systolic.simulate import Simulation
+
+
+def _gemm(row) -> str:
+    if not row["gemm_m"]:
+        return f"{row['type']} ({row['unit']})" if row["unit"] == "vector" else row["type"]
+    g = f"{row['gemm_m']}x{row['gemm_k']}x{row['gemm_n']}"
+    return g if row["gemm_groups"] == 1 else f"{row['gemm_groups']}x({g})"
+
+
+def _mb_cell(v) -> str:
+    return f"{v / 1e6:,.2f}"
+
+
+COLUMNS = [
+    Column("name", "Layer", numeric=False),
+    Column("gemm", "GEMM MxKxN / op", numeric=False),
+    Column("folds", "Folds", thousands),
+    Column("cycles", "Cycles", thousands),
+    Column("stall_share", "Stall", percent),
+    Column("utilization", "Util", percent),
+    Column("dram_read_bytes", "Rd MB", _mb_cell),
+    Column("dram_write_bytes", "Wr MB", _mb_cell),
+]
+
+
+def config_summary(sim: Simulation) -> dict:
+    """The run's configuration as the JSON ``config`` object."""
+    return {**sim.config.to_dict(), "batch": sim.batch, "model": sim.model}
+
+
+def render_simulation(sim: Simulation, fmt: str) -> str:
+    """The simulation in one of the FORMATS; JSON and CSV carry every column."""
+    df, t, cfg = sim.layers, sim.totals, sim.config
+    if fmt in ("json", "csv"):
+        return render(fmt, df, t, COLUMNS, None, "", config=config_summary(sim))
+    view = df.copy()
+    view["gemm"] = view.apply(_gemm, axis=1)
+    view["stall_share"] = (view["stall_cycles"] / view["cycles"].where(view["cycles"] > 0)).fillna(0.0)
+    columns = COLUMNS + ([Column("check", "Check", numeric=False)] if "check" in view else [])
+    sram = f"{cfg.ifmap_sram_kib:g}/{cfg.filter_sram_kib:g}/{cfg.ofmap_sram_kib:g} KiB"
+    notes = [
+        (f"{cfg.rows}x{cfg.cols} array, {cfg.dataflow.upper()}, int{cfg.data_bits} operands, int{cfg.acc_bits} "
+         f"accumulators, {cfg.clock_mhz:g} MHz, batch {sim.batch}, {sim.model} model."),
+        (f"SRAM ifmap/filter/ofmap {sram}, {'double' if cfg.double_buffer else 'single'} buffered; "
+         f"DRAM {cfg.bandwidth:g} B/cycle each way."),
+        (f"Cycles: {t['cycles']:,} = compute {t['compute_cycles']:,} + stalls {t['stall_cycles']:,} "
+         f"(ideal {t['ideal_cycles']:,})."),
+        (f"Latency {t['latency_ms']:,.3f} ms, {t['inferences_per_second']:,.1f} inferences/s, "
+         f"effective {t['effective_tops']:,.3f} TOPS."),
+        (f"Utilization {percent(t['utilization'])} overall, {percent(t['compute_utilization'])} while computing; "
+         f"mapping efficiency {percent(t['mapping_efficiency'])}."),
+        (f"DRAM read {mb(t['dram_read_bytes'])} (partial-sum read-back {mb(t['psum_dram_read_bytes'])}), "
+         f"written {mb(t['dram_write_bytes'])}."),
+        (f"DRAM demand: average {t['avg_dram_bytes_per_cycle']:,.2f} B/cycle, "
+         f"peak fold {t['peak_dram_bytes_per_cycle']:,.2f} B/cycle."),
+        f"Vector unit ({cfg.cols} lanes): {t['vector_ops']:,} ops. Stall = stall share of cycles. MB = 10^6 bytes.",
+    ]
+    if sim.mismatches:
+        notes += [f"CHECK FAILED: {m}" for m in sim.mismatches]
+    elif "check" in view:
+        notes.append("Check: every conv/linear output matches the int8 reference bit for bit.")
+    total_row = {"name": "Total", "folds": t["folds"], "cycles": t["cycles"],
+                 "stall_share": t["stall_cycles"] / t["cycles"] if t["cycles"] else 0.0,
+                 "utilization": t["utilization"],
+                 "dram_read_bytes": t["dram_read_bytes"], "dram_write_bytes": t["dram_write_bytes"]}
+    title = f"{df.attrs['model']}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} systolic array"
+    return render(fmt, view, t, columns, total_row, title, notes)

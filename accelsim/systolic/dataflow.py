@@ -1,0 +1,91 @@
+"""The three dataflows, one object each: where a reader finds each one's mapping and timing rule.
+
+Every rule here is docs/microarchitecture.md's, for ``C[M, N] = A[M, K] @ B[K, N]`` on an
+R x C array (R = ROWS, C = COLS):
+
+====  ======  =======  =======  ==========  ========================  ================
+flow  pinned  rows <-  cols <-  streamed S  fold cycles               order (out, in)
+====  ======  =======  =======  ==========  ========================  ================
+OS    C       M        N        K           S + 2R + C - 2            m-tile, n-tile
+WS    B       K        N        M           R (preload) + S + R+C-1   n-tile, k-tile
+IS    A       K        M        N           R (preload) + S + R+C-1   m-tile, k-tile
+====  ======  =======  =======  ==========  ========================  ================
+
+A fold's beats are its preload beats (WS/IS: R) then its S streaming beats. Each streaming beat
+leaves the array R + C - 1 cycles later (skew, array, deskew): as an output row in WS/IS, and in
+OS the last one starts the R-cycle drain of the accumulators (bottom row first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from accelsim.systolic.config import DATAFLOW_PORT, DATAFLOWS, ConfigError
+
+
+@dataclass(frozen=True)
+class Dataflow:
+    """How one dataflow maps a GEMM onto the array and what one fold costs.
+
+    ``rows``/``cols``: the GEMM axis (``"m"``, ``"k"``, ``"n"``) cut into ROWS/COLS-sized tiles;
+    ``streamed``: the axis presented one beat per cycle (whole, never tiled); ``order``: the tile
+    loops, outer then inner; ``port``: the RTL ``dataflow`` input (IS runs on the WS datapath).
+    """
+
+    name: str
+    port: int
+    pinned: str
+    rows: str
+    cols: str
+    streamed: str
+    order: tuple[str, str]
+    formula: str
+
+    @property
+    def preloads(self) -> bool:
+        """WS and IS load a stationary tile (R ``load`` beats) before streaming."""
+        return self.port == 1
+
+    def stream_length(self, m: int, k: int, n: int) -> int:
+        return {"m": m, "k": k, "n": n}[self.streamed]
+
+    def beats(self, rows: int, stream: int) -> int:
+        """Beat cycles T of a fold: preload beats plus streaming beats."""
+        return (rows if self.preloads else 0) + stream
+
+    def fold_cycles(self, rows: int, cols: int, stream: int) -> int:
+        """Cycles from a fold's first beat to the cycle after its ``done``."""
+        if self.preloads:
+            return 2 * rows + cols + stream - 1
+        return stream + 2 * rows + cols - 2
+
+    def output_rows(self, rows: int, stream: int) -> int:
+        """Output rows per fold: OS drains all R accumulator rows, WS/IS emit one per streaming beat."""
+        return stream if self.preloads else rows
+
+    def output_cycles(self, rows: int, cols: int, stream: int) -> np.ndarray:
+        """Cycle (from the fold's first beat) of each output row, in the order they appear."""
+        first = (2 * rows + cols - 1) if self.preloads else (stream + rows + cols - 2)
+        return first + np.arange(self.output_rows(rows, stream), dtype=np.int64)
+
+
+OS = Dataflow("os", DATAFLOW_PORT["os"], pinned="C", rows="m", cols="n", streamed="k", order=("m", "n"),
+              formula="K + 2R + C - 2")
+WS = Dataflow("ws", DATAFLOW_PORT["ws"], pinned="B", rows="k", cols="n", streamed="m", order=("n", "k"),
+              formula="2R + C + M - 1")
+IS = Dataflow("is", DATAFLOW_PORT["is"], pinned="A", rows="k", cols="m", streamed="n", order=("m", "k"),
+              formula="2R + C + N - 1")
+DATAFLOW = {d.name: d for d in (OS, WS, IS)}
+assert tuple(DATAFLOW) == DATAFLOWS
+
+
+def get(dataflow: str | Dataflow) -> Dataflow:
+    """A Dataflow from its name (``os``, ``ws``, ``is``) or itself."""
+    if isinstance(dataflow, Dataflow):
+        return dataflow
+    try:
+        return DATAFLOW[dataflow]
+    except (KeyError, TypeError):
+        raise ConfigError("dataflow", f"must be one of {', '.join(DATAFLOWS)}, got {dataflow!r}") from None

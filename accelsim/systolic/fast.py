@@ -1,0 +1,87 @@
+"""The fast model: closed-form fold timing, the contract's stall recurrence, and numpy numbers.
+
+Per layer: enumerate the folds (``mapping``), price their traffic (``memory.traffic``), turn
+bytes into cycles with the exact bandwidth fraction, and evaluate the load/compute/write
+recurrence (``memory.schedule``, which extrapolates runs of identical folds exactly). Every fold
+of a GEMM takes the same ``Dataflow.fold_cycles``. Numbers (only when operands are given) are an
+exact numpy matmul wrapped to ACC_W (``gemm_numbers``); each element's output cycle is its last
+k-tile fold's start plus the row's offset from ``Dataflow.output_cycles``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from accelsim.memory.schedule import schedule
+from accelsim.memory.traffic import fold_traffic
+from accelsim.systolic.arith import check_operand, wrap
+from accelsim.systolic.beats import scatter
+from accelsim.systolic.config import ArrayConfig
+from accelsim.systolic.dataflow import get
+from accelsim.systolic.mapping import Folds, enumerate_folds
+from accelsim.systolic.result import ArrayRun
+
+
+def transfer_cycles(cfg: ArrayConfig, nbytes: np.ndarray) -> np.ndarray:
+    """``ceil(nbytes / bandwidth)`` with the bandwidth as its exact fraction."""
+    bw = cfg.bandwidth_fraction
+    return -(-np.asarray(nbytes, dtype=np.int64) * bw.denominator // bw.numerator)
+
+
+def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` of integer matrices as int64, exact modulo 2^64: float64 BLAS when no sum can exceed 2^53."""
+    bound = float(np.abs(a.astype(np.int64)).max(initial=0)) * float(np.abs(b.astype(np.int64)).max(initial=0))
+    if bound * a.shape[1] < 2.0 ** 53:
+        return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
+    return a.astype(np.int64) @ b.astype(np.int64)
+
+
+def gemm_numbers(cfg: ArrayConfig, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """C = A @ B wrapped to ACC_W: what the ofmap buffer holds after adding every k-tile's partial sums.
+
+    Wrapping is addition modulo 2^ACC_W, so one exact product wrapped once equals the per-k-tile
+    partials wrapped and summed with wrap, bit for bit.
+    """
+    return wrap(exact_matmul(A, B), cfg.acc_bits)
+
+
+def output_cycles(folds: Folds, compute_start: np.ndarray) -> np.ndarray:
+    """Cycle (from the layer's start) each C element's final value leaves the array."""
+    rel = folds.dataflow.output_cycles(folds.rows, folds.cols, folds.stream)
+    rows = np.broadcast_to(rel[:, None], (len(rel), folds.cols))
+    out = np.empty((folds.m, folds.n), dtype=np.int64)
+    for i in np.flatnonzero(folds.last_k).tolist():
+        f = folds[i]
+        out[f.m0:f.m0 + f.mt, f.n0:f.n0 + f.nt] = scatter(folds.dataflow, f, rows) + compute_start[i]
+    return out
+
+
+def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dataflow=None,
+               operands: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> ArrayRun:
+    """Timing (and, given per-group ``operands`` (A, B), the numbers) of ``groups`` (m, k, n) GEMMs."""
+    df = get(dataflow or cfg.dataflow)
+    folds = enumerate_folds(df, m, k, n, cfg.rows, cfg.cols)
+    one = fold_traffic(cfg, folds)
+    traffic = one.tile(groups) if groups > 1 else one
+    F = folds.fold_cycles
+    fold_cycles = np.full(len(folds) * groups, F, dtype=np.int64)
+    sched = schedule(fold_cycles, transfer_cycles(cfg, traffic.read_bytes), transfer_cycles(cfg, traffic.write_bytes),
+                     traffic.readback, cfg.double_buffer)
+    outputs = cycles = None
+    if operands is not None:
+        if len(operands) != groups:
+            raise ValueError(f"fast_layer: expected {groups} operand pairs, got {len(operands)}")
+        outs, cyc = [], []
+        for g, (A, B) in enumerate(operands):
+            A = check_operand("A", A, cfg.data_bits, as_int64=False)
+            B = check_operand("B", B, cfg.data_bits, as_int64=False)
+            if A.shape != (m, k) or B.shape != (k, n):
+                raise ValueError(f"fast_layer: operands {A.shape} @ {B.shape} are not ({m}, {k}) @ ({k}, {n})")
+            outs.append(gemm_numbers(cfg, A, B))
+            cyc.append(output_cycles(folds, sched.compute_start[g * len(folds):(g + 1) * len(folds)]))
+        outputs, cycles = tuple(outs), tuple(cyc)
+    demand = (traffic.read_bytes + traffic.write_bytes).max() / F
+    return ArrayRun(df.name, m, k, n, groups, fold_cycles, sched.compute_start, sched.cycles,
+                    folds.stream * len(fold_cycles), traffic.totals(), float(demand), outputs, cycles)

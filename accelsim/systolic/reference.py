@@ -1,0 +1,36 @@
+"""The one adapter to ``accelsim.lowering``: the bit-exact int8 reference the array is checked against.
+
+``reference_gemms`` runs the lowering's integer forward pass (``quantize_network`` then
+``forward_int(record=True)``, seeded) and returns, per conv/linear layer, each group's int8
+operands A (M x K), B (K x N) and the exact int32 accumulators ``A @ B`` (no bias). If the
+lowering's API moves, this is the only place to follow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from accelsim.workload.network import Network
+
+
+@dataclass(frozen=True, eq=False)
+class RefGemm:
+    """One group's GEMM from the reference forward pass: int8 ``a``, ``b`` and int32 ``acc = a @ b``."""
+
+    a: np.ndarray
+    b: np.ndarray
+    acc: np.ndarray
+
+
+def reference_gemms(net: Network, batch: int = 1, seed: int = 0) -> dict[str, tuple[RefGemm, ...]]:
+    """Per conv/linear layer name, its groups' operands and accumulators from the int8 forward pass."""
+    from accelsim.lowering import forward_int, quantize_network
+
+    qnet = quantize_network(net, batch=batch, seed=seed)
+    run = forward_int(qnet, batch=batch, seed=seed, record=True)
+    return {
+        lr.node.layer.name: tuple(RefGemm(g.a, g.b, acc) for g, acc in zip(lr.gemms, lr.acc))
+        for lr in run.layers if lr.gemms
+    }

@@ -1,0 +1,107 @@
+"""The stepping model: a layer clock by clock, the array register by register.
+
+``step_layer`` runs every fold of a layer's GEMMs (one per group, back to back) through one
+``ArrayCore`` (the RTL's ``systolic_top``, see ``accelsim.systolic.core``) while a
+``MemorySystem`` moves DRAM bytes cycle by cycle. Each cycle: transfers whose conditions hold
+start; if the array is idle and the next fold's operands are in its buffer, the fold's first
+beat is driven this cycle (otherwise the array idles on zero inputs); the array clocks once;
+output rows are accumulated into the ofmap buffer (k-tile partial sums added with ACC_W wrap);
+the DRAM channels advance. Fold lengths, stalls and output cycles are what the registers and
+channels produce, never a formula, which is what makes this the golden for the fast model and
+the RTL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from accelsim.memory.stepper import FoldRequest, MemorySystem
+from accelsim.systolic.arith import check_operand, wrap
+from accelsim.systolic.beats import fold_beats
+from accelsim.systolic.config import ArrayConfig
+from accelsim.systolic.core import ArrayCore, CoreTrace
+from accelsim.systolic.dataflow import get
+from accelsim.systolic.mapping import enumerate_folds
+from accelsim.systolic.result import ArrayRun
+
+__all__ = ["ArrayCore", "CoreTrace", "random_operands", "step_layer"]
+
+
+def random_operands(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, seed: int = 0):
+    """Seeded signed DATA_W-bit operands, for running the stepping model when the numbers don't matter."""
+    rng = np.random.default_rng(seed)
+    lo, hi = -(1 << (cfg.data_bits - 1)), 1 << (cfg.data_bits - 1)
+    return [(rng.integers(lo, hi, (m, k)), rng.integers(lo, hi, (k, n))) for _ in range(groups)]
+
+
+def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray]], *, dataflow=None) -> ArrayRun:
+    """Run one layer's GEMMs ``[(A, B) per group]`` cycle by cycle; outputs and output cycles included."""
+    df = get(dataflow or cfg.dataflow)
+    R, C = cfg.rows, cfg.cols
+    ops = [(check_operand("A", A, cfg.data_bits), check_operand("B", B, cfg.data_bits)) for A, B in operands]
+    if not ops:
+        raise ValueError("step_layer: no operands")
+    m, k = ops[0][0].shape
+    n = ops[0][1].shape[1]
+    if any(A.shape != (m, k) or B.shape != (k, n) for A, B in ops):
+        raise ValueError("step_layer: every group must be an (m, k) @ (k, n) GEMM of the same shape")
+    folds = enumerate_folds(df, m, k, n, R, C)
+    requests = [FoldRequest(g, f, m, k, n) for g in range(len(ops)) for f in folds]
+    mem = MemorySystem(cfg, requests)
+    core = ArrayCore(R, C, cfg.data_bits, cfg.acc_bits)
+    outputs = [np.zeros((m, n), dtype=np.int64) for _ in ops]
+    out_cycles = [np.full((m, n), -1, dtype=np.int64) for _ in ops]
+    starts, lengths = [], []
+    sram = dict.fromkeys(("ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_reads", "ofmap_sram_writes"), 0)
+    zero_a, zero_b = np.zeros(R, dtype=np.int64), np.zeros(C, dtype=np.int64)
+    beats = None
+    computed, t, stream = 0, 0, 0
+    rows: list[np.ndarray] = []
+    row_cycles: list[int] = []
+    while True:
+        mem.start(t, computed)
+        if computed == len(requests) and mem.written():
+            break
+        if beats is None and len(starts) < len(requests) and mem.loaded(len(starts)):
+            req = requests[len(starts)]
+            A, B = ops[req.group]
+            beats = fold_beats(cfg, df, A, B, req.fold)
+            starts.append(t)
+            stream += beats.stream
+            rows, row_cycles = [], []
+        if beats is not None and t - starts[-1] < beats.cycles:
+            i = t - starts[-1]
+            p = core.step(bool(beats.load[i]), bool(beats.valid[i]), bool(beats.last[i]), beats.a_in[i],
+                          beats.b_in[i], df.port)
+        else:
+            p = core.step(False, False, False, zero_a, zero_b, df.port)
+        if beats is not None:
+            if p.c_valid:
+                rows.append(p.c_out)
+                row_cycles.append(t)
+            if p.done:
+                req = requests[computed]
+                f = req.fold
+                tile = beats.scatter(np.array(rows, dtype=np.int64).reshape(len(rows), C))
+                acc = outputs[req.group]
+                block = beats.block
+                acc[block] = tile if f.first_k else wrap(acc[block] + tile, cfg.acc_bits)
+                if f.last_k:
+                    cyc = np.broadcast_to(np.array(row_cycles, dtype=np.int64)[:, None], (len(rows), C))
+                    out_cycles[req.group][block] = beats.scatter(cyc)
+                sram["ifmap_sram_reads"] += f.mt * f.kt
+                sram["filter_sram_reads"] += f.kt * f.nt
+                sram["ofmap_sram_writes"] += f.mt * f.nt
+                sram["ofmap_sram_reads"] += 0 if f.first_k else f.mt * f.nt
+                lengths.append(t + 1 - starts[-1])
+                computed += 1
+                beats = None
+        mem.tick(t)
+        t += 1
+    fold_cycles = np.array(lengths, dtype=np.int64)
+    traffic = {**mem.counts, "write_bytes": sum(mem.write_bytes), **sram}
+    demand = max((r + w) / c for r, w, c in zip(mem.read_bytes, mem.write_bytes, lengths))
+    return ArrayRun(df.name, m, k, n, len(ops), fold_cycles, np.array(starts, dtype=np.int64), t, stream,
+                    traffic, float(demand), tuple(outputs), tuple(out_cycles))

@@ -1,0 +1,33 @@
+"""The vector unit: pooling, activations, LRN and softmax, the layers that are not GEMMs.
+
+Model: ``cols`` lanes (one per array column) each doing one operation per cycle, the
+operations being ``accelsim.workload.profile.vector_ops`` (per image) times the batch, so
+``compute_cycles = ceil(ops / cols)``. DRAM assumption: the layer streams its input from DRAM and
+its output back, once each, at ``DATA_W/8`` bytes an element (activations between layers are
+requantized to the operand width), over the same read and write channels as the array and
+overlapped with the lanes: ``cycles = max(compute, ceil(in_bytes / bw), ceil(out_bytes / bw))``.
+A layer without operations (flatten) is a relabelling of the same bytes: 0 cycles, no traffic.
+The array's SRAMs are not used.
+"""
+
+from __future__ import annotations
+
+import math
+
+from accelsim.systolic.config import ArrayConfig
+from accelsim.workload.network import Node
+from accelsim.workload.profile import vector_ops
+
+
+def vector_layer(cfg: ArrayConfig, node: Node, batch: int = 1) -> dict[str, int]:
+    """Operations, cycles and DRAM bytes of one non-GEMM layer on the vector unit."""
+    ops = vector_ops(node) * batch
+    if ops == 0:
+        return {"vector_ops": 0, "cycles": 0, "compute_cycles": 0, "dram_read_bytes": 0, "dram_write_bytes": 0}
+    read = math.prod(node.input_shape) * batch * cfg.data_bytes
+    write = math.prod(node.output_shape) * batch * cfg.data_bytes
+    bw = cfg.bandwidth_fraction
+    compute = -(-ops // cfg.cols)
+    cycles = max(compute, -(-read * bw.denominator // bw.numerator), -(-write * bw.denominator // bw.numerator))
+    return {"vector_ops": ops, "cycles": cycles, "compute_cycles": compute, "dram_read_bytes": read,
+            "dram_write_bytes": write}

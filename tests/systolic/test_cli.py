@@ -1,0 +1,76 @@
+"""`accelsim simulate` end to end in a subprocess: formats, options, --check, one-line errors (exit 2)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+LAYER_KEYS = {"name", "type", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles", "utilization",
+              "dram_read_bytes", "dram_write_bytes", "mapping_efficiency", "latency_ms", "ifmap_sram_reads",
+              "filter_sram_reads", "ofmap_sram_writes", "folds"}
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "accelsim.cli", "simulate", *args], capture_output=True, text=True,
+                          check=False)
+
+
+def test_json_document():
+    r = run("alexnet", "--array", "16x8", "--dataflow", "os", "--sram", "64,64,32", "--bandwidth", "8.5",
+            "--clock", "500", "--batch", "2", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert list(doc) == ["model", "config", "layers", "totals"] and doc["model"] == "alexnet"
+    cfg = doc["config"]
+    assert (cfg["rows"], cfg["cols"], cfg["dataflow"], cfg["bandwidth"], cfg["clock_mhz"], cfg["batch"]) == (
+        16, 8, "os", 8.5, 500.0, 2)
+    assert cfg["ifmap_sram_kib"] == 64 and cfg["ofmap_sram_kib"] == 32 and cfg["double_buffer"] is True
+    assert all(LAYER_KEYS <= set(layer) for layer in doc["layers"])
+    conv1 = doc["layers"][0]
+    assert (conv1["gemm_m"], conv1["gemm_k"], conv1["gemm_n"]) == (2 * 3025, 363, 96)
+    assert conv1["cycles"] >= conv1["ideal_cycles"] == -(-2 * 3025 * 363 * 96 // 128)
+    assert conv1["latency_ms"] == pytest.approx(conv1["cycles"] / 500e3)
+    assert doc["totals"]["cycles"] == sum(layer["cycles"] for layer in doc["layers"])
+
+
+def test_table_fits_100_columns():
+    r = run("vgg16")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert "Total" in r.stdout and "135,198" in r.stdout and "50176x27x64" in r.stdout
+    assert "relu (vector)" in r.stdout and "MB = 10^6 bytes" in r.stdout
+
+
+@pytest.mark.parametrize("ext, marker", [("csv", "name,type,unit,gemm_m"), ("md", "| Layer | GEMM MxKxN / op |")])
+def test_formats_to_file(tmp_path, ext, marker):
+    out = tmp_path / "sub" / f"lenet.{ext}"
+    r = run("examples/tiny.yaml", "--array", "4x4", "--sram", "4,4,4", "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    assert marker in out.read_text()
+
+
+def test_no_double_buffer_and_check_with_the_stepping_model():
+    single = run("lenet5", "--no-double-buffer", "--model", "stepping", "--check", "--format", "json")
+    double = run("lenet5", "--format", "json")
+    assert single.returncode == 0, single.stderr
+    s, d = json.loads(single.stdout), json.loads(double.stdout)
+    assert s["config"]["double_buffer"] is False and s["config"]["model"] == "stepping"
+    assert s["totals"]["cycles"] > d["totals"]["cycles"] and s["totals"]["check_mismatches"] == 0
+    assert {layer["check"] for layer in s["layers"] if layer["unit"] == "array"} == {"ok"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--array", "0x32"], "array: rows and cols must be > 0"),
+    (["--array", "32by32"], "array: expected ROWSxCOLS"),
+    (["--sram", "256,256"], "sram: expected IFMAP,FILTER,OFMAP"),
+    (["--sram", "1,256,128"], "ifmap_sram_kib: 1.0 KiB cannot hold one 32x32 tile"),
+    (["--bandwidth", "0"], "bandwidth: must be > 0"),
+    (["--bandwidth", "fast"], "bandwidth: expected a number"),
+])
+def test_bad_config_is_one_line_and_exit_2(args, message):
+    r = run("lenet5", *args)
+    assert r.returncode == 2
+    assert r.stderr.startswith("accelsim: error: ") and message in r.stderr and len(r.stderr.splitlines()) == 1
+    assert r.stdout == ""

@@ -1,0 +1,70 @@
+"""The fast model equals the stepping model exactly, and both equal A @ B (wrapped), on random problems.
+
+Random GEMM shapes (smaller and larger than the array), array sizes down to 1x1, 1xN, Nx1, all
+three dataflows, groups, single and double buffering, bandwidths from a third of a byte up, and
+SRAMs from the minimum the config accepts (refetches, partial-sum spills) to roomy.
+"""
+
+import numpy as np
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from accelsim.systolic.arith import wrap
+from accelsim.systolic.config import ArrayConfig
+from accelsim.systolic.fast import fast_layer
+from accelsim.systolic.stepping import random_operands, step_layer
+
+
+@st.composite
+def problems(draw):
+    R, C = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    double = draw(st.booleans())
+    halves = 2 if double else 1
+    data_bits = draw(st.sampled_from([8, 16]))
+    acc_bits = draw(st.sampled_from([b for b in (8, 16, 32) if b >= data_bits]))
+    db, ab = data_bits // 8, acc_bits // 8
+    tile_kib = halves * R * C * db / 1024
+
+    def sram(minimum):
+        return draw(st.sampled_from([minimum, 2 * minimum, 64.0]))
+
+    cfg = ArrayConfig(
+        rows=R, cols=C, dataflow=draw(st.sampled_from(["os", "ws", "is"])), data_bits=data_bits,
+        acc_bits=acc_bits, out_bits=draw(st.sampled_from([8, acc_bits])), double_buffer=double,
+        ifmap_sram_kib=sram(tile_kib), filter_sram_kib=sram(tile_kib),
+        ofmap_sram_kib=sram(halves * max(R, C) * ab / 1024),
+        bandwidth=draw(st.sampled_from([1 / 3, 0.5, 1.0, 2.5, 7.0, 64.0])),
+    )
+    m, k, n = (draw(st.integers(1, 11)) for _ in range(3))
+    return cfg, m, k, n, draw(st.integers(1, 2)), draw(st.integers(0, 2**32 - 1))
+
+
+@settings(max_examples=120, deadline=None)
+@given(problems())
+def test_fast_equals_stepping_and_numpy(problem):
+    cfg, m, k, n, groups, seed = problem
+    ops = random_operands(cfg, m, k, n, groups, seed)
+    fast = fast_layer(cfg, m, k, n, groups, operands=ops)
+    step = step_layer(cfg, ops)
+    assert fast.cycles == step.cycles
+    assert fast.compute_cycles == step.compute_cycles and fast.stall_cycles == step.stall_cycles
+    assert fast.compute_start.tolist() == step.compute_start.tolist()
+    assert fast.fold_cycles.tolist() == step.fold_cycles.tolist()
+    assert fast.traffic == step.traffic and fast.stream_beats == step.stream_beats
+    assert fast.peak_dram_bytes_per_cycle == step.peak_dram_bytes_per_cycle
+    for (A, B), f_out, s_out, f_cyc, s_cyc in zip(ops, fast.outputs, step.outputs, fast.output_cycles,
+                                                  step.output_cycles):
+        want = wrap(np.asarray(A, dtype=np.int64) @ np.asarray(B, dtype=np.int64), cfg.acc_bits)
+        assert np.array_equal(f_out, want) and np.array_equal(s_out, want)
+        assert np.array_equal(f_cyc, s_cyc) and (s_cyc >= 0).all() and (s_cyc < step.cycles).all()
+    assert step.cycles >= -(-step.macs // cfg.pes)
+    event(f"stalls: {step.stall_cycles > 0}")
+    event(f"partial sums spill: {step.traffic['psum_dram_bytes'] > 0}")
+    event(f"refetch: {step.traffic['ifmap_dram_bytes'] > m * k * groups * cfg.data_bytes}")
+
+
+def test_timing_without_numbers_matches():
+    cfg = ArrayConfig(rows=4, cols=3, dataflow="ws", ofmap_sram_kib=0.05, bandwidth=3)
+    fast = fast_layer(cfg, 30, 10, 7, 2)
+    step = step_layer(cfg, random_operands(cfg, 30, 10, 7, 2))
+    assert fast.outputs is None and fast.cycles == step.cycles and fast.traffic["psum_dram_bytes"] > 0
