@@ -2,7 +2,7 @@
 
 Usage, from the repository root: ``python -m benchmarks.bench_fast_model [--repeat R]``.
 Prints, per case, the best-of-R wall time, the folds, cycles and fold throughput, and its
-target: the fast model on VGG-16 at 32x32 WS (~135k folds, target < 2 s) and on AlexNet, and the
+target: the fast model on VGG-16 at 32x32 WS (~158k folds, target < 2 s) and on AlexNet, and the
 stepping model on all of LeNet-5 computing (and checking) its int8 numbers (target < 60 s). The
 exit status is 1 if a case misses its target.
 """

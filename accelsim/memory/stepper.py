@@ -7,10 +7,11 @@ mechanics rather than its formulas, so the two can check each other:
   bytes ends in the cycle its cumulative p-units reach b*q) into the buffer the next fold will
   use. With double buffering fold f fills half f mod 2, free once fold f-2 has computed; with
   single buffering the one buffer is free once fold f-1 has computed.
-- Residency is tracked tile by tile: an operand that fits its buffer keeps every tile it loaded;
-  one that does not is evicted after use. Partial sums of a block that does not fit the ofmap
-  buffer are written out and read back (after the previous fold's write has finished).
-- The write channel drains folds' outputs in order, each once the fold has computed.
+- Residency is tracked tile by tile: a tile whose reuse footprint for the fold (the fold's block
+  of the outer operand, or the whole other operand; see ``traffic``) fits its buffer stays once
+  loaded; any other tile is evicted after use. Partial sums stay in the ofmap buffer (the folds
+  are chunked so that they fit; a request list that would need a spill is rejected).
+- The write channel drains folds' final outputs in order, each once the fold has computed.
 
 Each cycle the caller first calls ``start(t, computed)`` (transfers whose conditions hold begin
 at cycle t; zero-byte transfers end at once), then ``tick()`` to move the channels through
@@ -22,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accelsim.systolic.config import ArrayConfig
+from accelsim.systolic.dataflow import Dataflow, get
 from accelsim.systolic.mapping import Fold
 
 
@@ -66,10 +68,16 @@ class _Channel:
 
 
 class MemorySystem:
-    """Buffers and DRAM channels for one layer's folds (all groups, in order)."""
+    """Buffers and DRAM channels for one layer's folds (all groups, in order) under ``dataflow``."""
 
-    def __init__(self, cfg: ArrayConfig, requests: list[FoldRequest]):
+    def __init__(self, cfg: ArrayConfig, requests: list[FoldRequest], dataflow: str | Dataflow | None = None):
         self.cfg, self.requests = cfg, requests
+        self.dataflow = get(dataflow or cfg.dataflow)
+        for r in requests:
+            f = r.fold
+            if not (f.first_k and f.last_k) and not self._fits("ofmap", f.mt * f.nt * cfg.acc_bytes):
+                raise ValueError(f"MemorySystem: fold {f.index}'s {f.mt}x{f.nt} partial sums do not fit the usable "
+                                 f"ofmap SRAM; enumerate the folds with the config's stream chunk")
         bw = cfg.bandwidth_fraction
         self.reads, self.writes = _Channel(bw.numerator, bw.denominator), _Channel(bw.numerator, bw.denominator)
         self.next_load = 0
@@ -77,24 +85,24 @@ class MemorySystem:
         self.resident: set[tuple] = set()
         self.read_bytes = [0] * len(requests)
         self.write_bytes = [0] * len(requests)
-        self.counts = dict.fromkeys(("ifmap_dram_bytes", "filter_dram_bytes", "psum_dram_bytes",
-                                     "ifmap_sram_writes", "filter_sram_writes"), 0)
+        self.counts = dict.fromkeys(("ifmap_dram_bytes", "filter_dram_bytes", "ifmap_sram_writes",
+                                     "filter_sram_writes"), 0)
 
     def _fits(self, which: str, nbytes: int) -> bool:
         """Whether ``nbytes`` fit the part of SRAM ``which`` one fold may use."""
         return nbytes * (2 if self.cfg.double_buffer else 1) <= self.cfg.sram_bytes(which)
 
-    def _spills(self, r: FoldRequest) -> bool:
-        f = r.fold
-        return not (f.first_k and f.last_k) and not self._fits("ofmap", f.mt * f.nt * self.cfg.acc_bytes)
-
     def _operand_bytes(self, r: FoldRequest) -> tuple[int, int]:
-        """Bytes of A and B this fold must fetch, updating residency (tiles of operands that fit stay)."""
+        """Elements of A and B this fold must fetch, updating residency (tiles whose footprint fits stay)."""
         cfg, f = self.cfg, r.fold
+        # what the fold order reuses: the outer loop's block of one operand (all of K), the other whole
+        by_m = self.dataflow.order[0] == "m"
+        a_foot = f.mt * r.k if by_m else r.m * r.k
+        b_foot = r.k * r.n if by_m else r.k * f.nt
         out = []
         for name, which, footprint, key, elems in (
-            ("A", "ifmap", r.m * r.k, (f.m0, f.k0), f.mt * f.kt),
-            ("B", "filter", r.k * r.n, (f.k0, f.n0), f.kt * f.nt),
+            ("A", "ifmap", a_foot, (f.m0, f.k0), f.mt * f.kt),
+            ("B", "filter", b_foot, (f.k0, f.n0), f.kt * f.nt),
         ):
             tag = (r.group, name, *key)
             if tag in self.resident:
@@ -109,13 +117,8 @@ class MemorySystem:
         if self.reads.active is not None or f >= len(self.requests):
             return False
         if self.cfg.double_buffer:
-            free = f < 2 or computed >= f - 1
-        else:
-            free = computed >= f
-        r = self.requests[f]
-        if free and self._spills(r) and not r.fold.first_k:
-            free = self.writes.done(f - 1)
-        return free
+            return f < 2 or computed >= f - 1
+        return computed >= f
 
     def start(self, t: int, computed: int) -> None:
         """Begin, at cycle t, every transfer whose conditions hold (``computed`` folds are done)."""
@@ -124,9 +127,7 @@ class MemorySystem:
             if self.writes.active is None and self.next_write < computed:
                 f = self.next_write
                 r = self.requests[f]
-                elems = r.fold.mt * r.fold.nt
-                nbytes = elems * self.cfg.out_bytes if r.fold.last_k else (
-                    elems * self.cfg.acc_bytes if self._spills(r) else 0)
+                nbytes = r.fold.mt * r.fold.nt * self.cfg.out_bytes if r.fold.last_k else 0
                 self.write_bytes[f] = nbytes
                 self.writes.begin(f, nbytes, t)
                 self.next_write += 1
@@ -135,14 +136,12 @@ class MemorySystem:
                 f = self.next_load
                 r = self.requests[f]
                 a, b = self._operand_bytes(r)
-                psum = r.fold.mt * r.fold.nt * self.cfg.acc_bytes if (self._spills(r) and not r.fold.first_k) else 0
                 db = self.cfg.data_bytes
                 self.counts["ifmap_dram_bytes"] += a * db
                 self.counts["filter_dram_bytes"] += b * db
-                self.counts["psum_dram_bytes"] += psum
                 self.counts["ifmap_sram_writes"] += a
                 self.counts["filter_sram_writes"] += b
-                self.read_bytes[f] = (a + b) * db + psum
+                self.read_bytes[f] = (a + b) * db
                 self.reads.begin(f, self.read_bytes[f], t)
                 self.next_load += 1
                 progressed = True

@@ -11,13 +11,26 @@ SRAM counts (elements, real ones only, padding excluded):
   read-modify-write of every k-tile after the first;
 - ``ifmap_sram_writes`` / ``filter_sram_writes``: elements filled from DRAM.
 
-DRAM policy, per operand and per GEMM: an operand whose footprint fits the usable part of its
-SRAM (half with double buffering, all without) is read once, each tile on the first fold that
-uses it; otherwise every fold re-reads its tile. A C block whose partial sums (``ACC_W/8`` bytes)
-fit the usable ofmap SRAM accumulates there and its final outputs are written once (by the
-block's last k-tile); a block that does not fit spills: each fold but the last k-tile writes its
-partial sums to DRAM and each fold but the first reads them back (``readback``, which orders the
-read after the previous fold's write).
+DRAM reads, per operand and per GEMM, judged on what the fold order reuses. The outermost fold
+loop (m-tile in OS, m-chunk in WS, n-chunk in IS) splits one operand into blocks, all of K each:
+
+- the *outer operand* (A in OS and WS, B in IS) is reused block by block: the fold's block is the
+  A rows ``[m0, m0+mt)`` x all of K (OS, WS) or the B columns all of K x ``[n0, n0+nt)`` (IS),
+  used by every fold of that outer iteration (all n-tiles in OS and WS, all m-tiles in IS) and
+  by no later one;
+- the *other operand* (B in OS and WS, A in IS) is reused whole (K x N, M x K) by every outer
+  iteration.
+
+Rule for each fold's tile of each operand: if the operand's reuse footprint for that fold (its
+block, or the whole operand; ``DATA_W/8`` bytes an element) fits the usable part of its SRAM
+(``fits``: half of it with double buffering, all without), the tile is read from DRAM once, on
+the first fold that uses it; otherwise every fold that uses it reads it again.
+
+DRAM writes: partial sums never leave the chip: WS/IS folds are chunked (``mapping.stream_chunk``)
+so a C block's partial sums fit the usable ofmap SRAM, and OS accumulates in the PEs. Each C
+block's final values are written once, by its last k-tile, at ``out_bits/8`` bytes an element.
+``fold_traffic`` rejects folds whose multi-k-tile block would not fit the ofmap SRAM (folds
+enumerated without the config's chunk).
 """
 
 from __future__ import annotations
@@ -44,15 +57,23 @@ def fits(cfg: ArrayConfig, which: str, nbytes) -> np.ndarray | bool:
     return np.asarray(nbytes) * (2 if cfg.double_buffer else 1) <= cfg.sram_bytes(which)
 
 
+def reuse_footprints(folds: Folds) -> tuple[np.ndarray, np.ndarray]:
+    """Per fold, the elements of A and of B whose reuse the fold order exploits (module docstring)."""
+    m, k, n = folds.m, folds.k, folds.n
+    whole_a = np.full(len(folds), m * k, dtype=np.int64)
+    whole_b = np.full(len(folds), k * n, dtype=np.int64)
+    if folds.dataflow.order[0] == "m":  # OS, WS: A by m-tile / m-chunk, B whole
+        return folds.mt * k, whole_b
+    return whole_a, k * folds.nt        # IS: B by n-chunk, A whole
+
+
 @dataclass(frozen=True, eq=False)
 class FoldTraffic:
-    """Per-fold int64 arrays: DRAM bytes, SRAM element counts, and the partial-sum read-back flag."""
+    """Per-fold int64 arrays: DRAM bytes and SRAM element counts."""
 
     ifmap_dram_bytes: np.ndarray
     filter_dram_bytes: np.ndarray
-    psum_dram_bytes: np.ndarray
     write_bytes: np.ndarray
-    readback: np.ndarray
     ifmap_sram_reads: np.ndarray
     filter_sram_reads: np.ndarray
     ofmap_sram_reads: np.ndarray
@@ -62,38 +83,37 @@ class FoldTraffic:
 
     @property
     def read_bytes(self) -> np.ndarray:
-        return self.ifmap_dram_bytes + self.filter_dram_bytes + self.psum_dram_bytes
+        return self.ifmap_dram_bytes + self.filter_dram_bytes
 
     def tile(self, reps: int) -> FoldTraffic:
         """The traffic of ``reps`` identical GEMMs run one after another (a layer's groups)."""
         return FoldTraffic(**{f.name: np.tile(getattr(self, f.name), reps) for f in fields(self)})
 
     def totals(self) -> dict[str, int]:
-        return {f.name: int(getattr(self, f.name).sum()) for f in fields(self) if f.name != "readback"}
+        return {f.name: int(getattr(self, f.name).sum()) for f in fields(self)}
 
 
 def fold_traffic(cfg: ArrayConfig, folds: Folds) -> FoldTraffic:
     """The contract's traffic for every fold of one GEMM."""
     db, ab, ob = cfg.data_bytes, cfg.acc_bytes, cfg.out_bytes
     a_elems, b_elems, c_elems = folds.mt * folds.kt, folds.kt * folds.nt, folds.mt * folds.nt
-    a_dram = a_elems if not fits(cfg, "ifmap", folds.m * folds.k * db) else np.where(
-        first_use(folds.m0, folds.k0), a_elems, 0)
-    b_dram = b_elems if not fits(cfg, "filter", folds.k * folds.n * db) else np.where(
-        first_use(folds.k0, folds.n0), b_elems, 0)
     first, last = folds.first_k, folds.last_k
-    spill = ~fits(cfg, "ofmap", c_elems * ab) & ~(first & last)
-    readback = spill & ~first
-    write = np.where(last, c_elems * ob, np.where(spill, c_elems * ab, 0))
+    bad = np.flatnonzero(~(first & last) & ~fits(cfg, "ofmap", c_elems * ab))
+    if len(bad):
+        f = folds[int(bad[0])]
+        raise ValueError(f"fold_traffic: fold {f.index}'s {f.mt}x{f.nt} partial sums do not fit the usable ofmap "
+                         f"SRAM; enumerate the folds with the config's stream chunk (mapping.folds_for)")
+    a_foot, b_foot = reuse_footprints(folds)
+    a_dram = np.where(fits(cfg, "ifmap", a_foot * db) & ~first_use(folds.m0, folds.k0), 0, a_elems)
+    b_dram = np.where(fits(cfg, "filter", b_foot * db) & ~first_use(folds.k0, folds.n0), 0, b_elems)
     return FoldTraffic(
         ifmap_dram_bytes=a_dram * db,
         filter_dram_bytes=b_dram * db,
-        psum_dram_bytes=np.where(readback, c_elems * ab, 0),
-        write_bytes=write,
-        readback=readback,
+        write_bytes=np.where(last, c_elems * ob, 0),
         ifmap_sram_reads=a_elems,
         filter_sram_reads=b_elems,
         ofmap_sram_reads=np.where(first, 0, c_elems),
         ofmap_sram_writes=c_elems,
-        ifmap_sram_writes=np.asarray(a_dram, dtype=np.int64),
-        filter_sram_writes=np.asarray(b_dram, dtype=np.int64),
+        ifmap_sram_writes=a_dram,
+        filter_sram_writes=b_dram,
     )

@@ -2,7 +2,8 @@
 
 - ``config``: ``ArrayConfig``, shared with the RTL parameters.
 - ``dataflow``: one ``Dataflow`` per OS/WS/IS with its mapping and fold-timing rule.
-- ``mapping``: ``enumerate_folds`` -> ``Folds`` (a GEMM's tiles in execution order, as arrays).
+- ``mapping``: ``enumerate_folds`` -> ``Folds`` (a GEMM's tiles in execution order, as arrays);
+  ``stream_chunk``/``folds_for``: the WS/IS streamed-axis chunk a config's ofmap SRAM allows.
 - ``beats``: ``fold_beats`` -> ``Beats``, the per-cycle port values the RTL testbench drives.
 - ``core``: ``ArrayCore``, ``systolic_top`` register by register (the RTL's golden).
 - ``stepping``: ``step_layer``, a layer clock by clock through ``ArrayCore`` and the memory system.

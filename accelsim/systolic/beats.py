@@ -4,15 +4,15 @@ This is what the RTL testbench drives and what ``ArrayCore`` consumes, cycle t =
 array (docs/microarchitecture.md, "Beats"):
 
 - OS: K streaming beats; beat k: ``a_in[i] = A[m0+i, k]``, ``b_in[j] = B[k, n0+j]``.
-- WS: R ``load`` beats, beat p carrying row R-1-p of the zero-padded B tile on ``b_in``, then M
-  streaming beats; beat m: ``a_in[i] = A[m, k0+i]``.
+- WS: R ``load`` beats, beat p carrying row R-1-p of the zero-padded B tile on ``b_in``, then
+  ``mt`` streaming beats (the fold's chunk of M rows, S_f = mt); beat s: ``a_in[i] = A[m0+s, k0+i]``.
 - IS: the WS beats of the transposed problem C^T = B^T A^T: the pinned tile is
-  ``A[m0+j, k0+i]`` at PE(i, j) (loaded like WS's B tile) and streaming beat n carries
-  ``a_in[i] = B[k0+i, n]``.
+  ``A[m0+j, k0+i]`` at PE(i, j) (loaded like WS's B tile) and streaming beat s (of the fold's
+  chunk of N columns, S_f = nt) carries ``a_in[i] = B[k0+i, n0+s]``.
 
 Lanes beyond the tile are 0. The output rows map back to C through ``Beats.scatter``: OS rows
-come out bottom array row first, WS row m is ``C[m, n0:n0+nt]``, IS row n is ``C[m0:m0+mt, n]``
-(k-tile partial sums in WS/IS).
+come out bottom array row first, WS row s is ``C[m0+s, n0:n0+nt]``, IS row s is
+``C[m0:m0+mt, n0+s]`` (k-tile partial sums in WS/IS).
 """
 
 from __future__ import annotations

@@ -3,17 +3,21 @@
 Every rule here is docs/microarchitecture.md's, for ``C[M, N] = A[M, K] @ B[K, N]`` on an
 R x C array (R = ROWS, C = COLS):
 
-====  ======  =======  =======  ==========  ========================  ================
-flow  pinned  rows <-  cols <-  streamed S  fold cycles               order (out, in)
-====  ======  =======  =======  ==========  ========================  ================
-OS    C       M        N        K           S + 2R + C - 2            m-tile, n-tile
-WS    B       K        N        M           R (preload) + S + R+C-1   n-tile, k-tile
-IS    A       K        M        N           R (preload) + S + R+C-1   m-tile, k-tile
-====  ======  =======  =======  ==========  ========================  ================
+====  ======  =======  =======  ==========  ==========================  ========================
+flow  pinned  rows <-  cols <-  streamed    fold cycles (S_f beats)     fold order (out -> in)
+====  ======  =======  =======  ==========  ==========================  ========================
+OS    C       M        N        K, whole    S_f + 2R + C - 2            m-tile, n-tile
+WS    B       K        N        M, chunked  R (preload) + S_f + R+C-1   m-chunk, n-tile, k-tile
+IS    A       K        M        N, chunked  R (preload) + S_f + R+C-1   n-chunk, m-tile, k-tile
+====  ======  =======  =======  ==========  ==========================  ========================
 
-A fold's beats are its preload beats (WS/IS: R) then its S streaming beats. Each streaming beat
-leaves the array R + C - 1 cycles later (skew, array, deskew): as an output row in WS/IS, and in
-OS the last one starts the R-cycle drain of the accumulators (bottom row first).
+S_f is fold f's number of streaming beats: all of K in OS; in WS/IS the length of the fold's
+chunk of the streamed axis, cut at multiples of the chunk S (``mapping.stream_chunk``: the most
+beats whose S x COLS block of ACC_W partial sums fits the usable ofmap SRAM), the last chunk
+possibly partial. A fold's beats are its preload beats (WS/IS: R) then its S_f streaming
+beats. Each streaming beat leaves the array R + C - 1 cycles later (skew, array, deskew): as an
+output row in WS/IS, and in OS the last one starts the R-cycle drain of the accumulators (bottom
+row first).
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ class Dataflow:
     """How one dataflow maps a GEMM onto the array and what one fold costs.
 
     ``rows``/``cols``: the GEMM axis (``"m"``, ``"k"``, ``"n"``) cut into ROWS/COLS-sized tiles;
-    ``streamed``: the axis presented one beat per cycle (whole, never tiled); ``order``: the tile
-    loops, outer then inner; ``port``: the RTL ``dataflow`` input (IS runs on the WS datapath).
+    ``streamed``: the axis presented one beat per cycle (whole in OS, cut into chunks in WS/IS);
+    ``order``: the fold loops, outermost first (WS/IS: the streamed axis's chunks, then the two
+    tile loops); ``port``: the RTL ``dataflow`` input (IS runs on the WS datapath).
     """
 
     name: str
@@ -40,7 +45,7 @@ class Dataflow:
     rows: str
     cols: str
     streamed: str
-    order: tuple[str, str]
+    order: tuple[str, ...]
     formula: str
 
     @property
@@ -48,15 +53,23 @@ class Dataflow:
         """WS and IS load a stationary tile (R ``load`` beats) before streaming."""
         return self.port == 1
 
+    @property
+    def chunked(self) -> bool:
+        """WS and IS cut the streamed axis into chunks (their partial sums live in the ofmap SRAM);
+        OS streams all of K (its partial sums live in the PEs)."""
+        return self.preloads
+
     def stream_length(self, m: int, k: int, n: int) -> int:
+        """Length of the whole streamed axis."""
         return {"m": m, "k": k, "n": n}[self.streamed]
 
     def beats(self, rows: int, stream: int) -> int:
         """Beat cycles T of a fold: preload beats plus streaming beats."""
         return (rows if self.preloads else 0) + stream
 
-    def fold_cycles(self, rows: int, cols: int, stream: int) -> int:
-        """Cycles from a fold's first beat to the cycle after its ``done``."""
+    def fold_cycles(self, rows: int, cols: int, stream):
+        """Cycles from a fold's first beat to the cycle after its ``done`` (``stream``: the fold's
+        streaming beats S_f, an int or an array of them)."""
         if self.preloads:
             return 2 * rows + cols + stream - 1
         return stream + 2 * rows + cols - 2
@@ -73,10 +86,10 @@ class Dataflow:
 
 OS = Dataflow("os", DATAFLOW_PORT["os"], pinned="C", rows="m", cols="n", streamed="k", order=("m", "n"),
               formula="K + 2R + C - 2")
-WS = Dataflow("ws", DATAFLOW_PORT["ws"], pinned="B", rows="k", cols="n", streamed="m", order=("n", "k"),
-              formula="2R + C + M - 1")
-IS = Dataflow("is", DATAFLOW_PORT["is"], pinned="A", rows="k", cols="m", streamed="n", order=("m", "k"),
-              formula="2R + C + N - 1")
+WS = Dataflow("ws", DATAFLOW_PORT["ws"], pinned="B", rows="k", cols="n", streamed="m", order=("m", "n", "k"),
+              formula="2R + C + S_f - 1 (S_f: the fold's chunk of M)")
+IS = Dataflow("is", DATAFLOW_PORT["is"], pinned="A", rows="k", cols="m", streamed="n", order=("n", "m", "k"),
+              formula="2R + C + S_f - 1 (S_f: the fold's chunk of N)")
 DATAFLOW = {d.name: d for d in (OS, WS, IS)}
 assert tuple(DATAFLOW) == DATAFLOWS
 

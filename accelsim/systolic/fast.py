@@ -1,11 +1,12 @@
 """The fast model: closed-form fold timing, the contract's stall recurrence, and numpy numbers.
 
-Per layer: enumerate the folds (``mapping``), price their traffic (``memory.traffic``), turn
-bytes into cycles with the exact bandwidth fraction, and evaluate the load/compute/write
-recurrence (``memory.schedule``, which extrapolates runs of identical folds exactly). Every fold
-of a GEMM takes the same ``Dataflow.fold_cycles``. Numbers (only when operands are given) are an
-exact numpy matmul wrapped to ACC_W (``gemm_numbers``); each element's output cycle is its last
-k-tile fold's start plus the row's offset from ``Dataflow.output_cycles``.
+Per layer: enumerate the folds (``mapping.folds_for``: WS/IS chunked by the ofmap SRAM), price
+their traffic (``memory.traffic``), turn bytes into cycles with the exact bandwidth fraction, and
+evaluate the load/compute/write recurrence (``memory.schedule``, which extrapolates runs of
+identical folds exactly). Each fold takes ``Dataflow.fold_cycles`` of its streaming beats S_f.
+Numbers (only when operands are given) are an exact numpy matmul wrapped to ACC_W
+(``gemm_numbers``); each element's output cycle is its last k-tile fold's start plus the row's
+offset from ``Dataflow.output_cycles``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from accelsim.systolic.arith import check_operand, wrap
 from accelsim.systolic.beats import scatter
 from accelsim.systolic.config import ArrayConfig
 from accelsim.systolic.dataflow import get
-from accelsim.systolic.mapping import Folds, enumerate_folds
+from accelsim.systolic.mapping import Folds, folds_for
 from accelsim.systolic.result import ArrayRun
 
 
@@ -49,12 +50,15 @@ def gemm_numbers(cfg: ArrayConfig, A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 def output_cycles(folds: Folds, compute_start: np.ndarray) -> np.ndarray:
     """Cycle (from the layer's start) each C element's final value leaves the array."""
-    rel = folds.dataflow.output_cycles(folds.rows, folds.cols, folds.stream)
-    rows = np.broadcast_to(rel[:, None], (len(rel), folds.cols))
+    df, cols = folds.dataflow, folds.cols
+    rows = {}
     out = np.empty((folds.m, folds.n), dtype=np.int64)
     for i in np.flatnonzero(folds.last_k).tolist():
         f = folds[i]
-        out[f.m0:f.m0 + f.mt, f.n0:f.n0 + f.nt] = scatter(folds.dataflow, f, rows) + compute_start[i]
+        if f.st not in rows:
+            rel = df.output_cycles(folds.rows, cols, f.st)
+            rows[f.st] = np.broadcast_to(rel[:, None], (len(rel), cols))
+        out[f.m0:f.m0 + f.mt, f.n0:f.n0 + f.nt] = scatter(df, f, rows[f.st]) + compute_start[i]
     return out
 
 
@@ -62,13 +66,12 @@ def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dat
                operands: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> ArrayRun:
     """Timing (and, given per-group ``operands`` (A, B), the numbers) of ``groups`` (m, k, n) GEMMs."""
     df = get(dataflow or cfg.dataflow)
-    folds = enumerate_folds(df, m, k, n, cfg.rows, cfg.cols)
+    folds = folds_for(cfg, m, k, n, df)
     one = fold_traffic(cfg, folds)
     traffic = one.tile(groups) if groups > 1 else one
-    F = folds.fold_cycles
-    fold_cycles = np.full(len(folds) * groups, F, dtype=np.int64)
+    fold_cycles = np.tile(folds.cycles.astype(np.int64), groups)
     sched = schedule(fold_cycles, transfer_cycles(cfg, traffic.read_bytes), transfer_cycles(cfg, traffic.write_bytes),
-                     traffic.readback, cfg.double_buffer)
+                     cfg.double_buffer)
     outputs = cycles = None
     if operands is not None:
         if len(operands) != groups:
@@ -82,6 +85,6 @@ def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dat
             outs.append(gemm_numbers(cfg, A, B))
             cyc.append(output_cycles(folds, sched.compute_start[g * len(folds):(g + 1) * len(folds)]))
         outputs, cycles = tuple(outs), tuple(cyc)
-    demand = (traffic.read_bytes + traffic.write_bytes).max() / F
+    demand = ((traffic.read_bytes + traffic.write_bytes) / fold_cycles).max()
     return ArrayRun(df.name, m, k, n, groups, fold_cycles, sched.compute_start, sched.cycles,
-                    folds.stream * len(fold_cycles), traffic.totals(), float(demand), outputs, cycles)
+                    folds.stream_beats * groups, traffic.totals(), float(demand), outputs, cycles)

@@ -2,16 +2,23 @@
 
 A fold covers ``A[m0:m0+mt, k0:k0+kt]``, ``B[k0:k0+kt, n0:n0+nt]`` and contributes to the C block
 ``C[m0:m0+mt, n0:n0+nt]``. The dataflow decides which two axes are tiled (``rows`` by ROWS,
-``cols`` by COLS; tiles cut at multiples from 0, the last one possibly partial) and which is
-streamed whole:
+``cols`` by COLS; tiles cut at multiples from 0, the last one possibly partial) and which one is
+streamed, one beat per cycle:
 
 - OS: m by ROWS, n by COLS, all of K streamed; order m-tile (outer), n-tile (inner).
-- WS: k by ROWS, n by COLS, all of M streamed; order n-tile, k-tile.
-- IS: k by ROWS, m by COLS, all of N streamed; order m-tile, k-tile.
+- WS: k by ROWS, n by COLS, M streamed in chunks of S rows; order m-chunk, n-tile, k-tile.
+- IS: k by ROWS, m by COLS, N streamed in chunks of S columns; order n-chunk, m-tile, k-tile.
+
+The chunk S (``stream_chunk``) is the most beats whose S x COLS block of ACC_W partial sums fits
+the usable ofmap SRAM, so the partial sums of the k-tiles of a C block never leave the chip;
+chunks are cut at multiples of S from 0, the last one possibly partial. With ``stream_chunk=None``
+(or S >= the streamed length) the streamed axis is one chunk and the folds are the unchunked ones.
+In WS ``m0``/``mt`` are the fold's chunk of M rows, in IS ``n0``/``nt`` its chunk of N columns, in
+OS ``k0``/``kt`` are all of K; ``s0``/``st`` name that streamed range whatever the dataflow.
 
 So the k-tiles of one C block are always consecutive folds, and every fold's A tile is mt x kt,
 its B tile kt x nt. ``Folds`` holds a whole GEMM as parallel int64 arrays (VGG-16 on 32x32 WS
-is ~135k folds); ``Folds[i]`` is one ``Fold``.
+is ~160k folds); ``Folds[i]`` is one ``Fold``.
 """
 
 from __future__ import annotations
@@ -25,7 +32,12 @@ from accelsim.systolic.dataflow import Dataflow, get
 
 @dataclass(frozen=True)
 class Fold:
-    """One fold: its index in the GEMM's order and its tile bounds."""
+    """One fold: its index in the GEMM's order and its tile bounds.
+
+    ``s0``/``st``: start and length of the fold's range of the streamed axis (= ``m0``/``mt`` in
+    WS, ``n0``/``nt`` in IS, ``k0``/``kt`` in OS); ``st`` is the fold's number of streaming beats.
+    ``Folds`` fills them; a ``Fold`` built by hand without them leaves them 0.
+    """
 
     index: int
     m0: int
@@ -36,6 +48,8 @@ class Fold:
     nt: int
     first_k: bool
     last_k: bool
+    s0: int = 0
+    st: int = 0
 
 
 def tiles(length: int, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,9 +58,22 @@ def tiles(length: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.minimum(size, length - starts)
 
 
+def stream_chunk(cfg) -> int:
+    """S for ``cfg``: ``max(1, usable ofmap bytes // (COLS * ACC_W/8))`` beats.
+
+    Usable: half the ofmap SRAM with double buffering, all of it without (the rule
+    ``memory.traffic.fits`` applies), so one chunk's S x COLS block of partial sums always fits.
+    """
+    usable = cfg.sram_bytes("ofmap") // (2 if cfg.double_buffer else 1)
+    return max(1, usable // (cfg.cols * cfg.acc_bytes))
+
+
 @dataclass(frozen=True, eq=False)
 class Folds:
-    """Every fold of ``C[m, n] = A[m, k] @ B[k, n]`` on a rows x cols array, in execution order."""
+    """Every fold of ``C[m, n] = A[m, k] @ B[k, n]`` on a rows x cols array, in execution order.
+
+    ``chunk``: the S the streamed axis was cut by (its whole length when unchunked, always in OS).
+    """
 
     dataflow: Dataflow
     m: int
@@ -60,6 +87,11 @@ class Folds:
     kt: np.ndarray
     n0: np.ndarray
     nt: np.ndarray
+    chunk: int | None = None
+
+    def __post_init__(self):
+        if self.chunk is None:
+            object.__setattr__(self, "chunk", max(1, self.dataflow.stream_length(self.m, self.k, self.n)))
 
     def __len__(self) -> int:
         return len(self.m0)
@@ -67,21 +99,48 @@ class Folds:
     def __getitem__(self, i: int) -> Fold:
         i = range(len(self))[i]
         k0, kt = int(self.k0[i]), int(self.kt[i])
+        ax = self.dataflow.streamed
         return Fold(i, int(self.m0[i]), int(self.mt[i]), k0, kt, int(self.n0[i]), int(self.nt[i]),
-                    k0 == 0, k0 + kt == self.k)
+                    k0 == 0, k0 + kt == self.k, int(getattr(self, f"{ax}0")[i]), int(getattr(self, f"{ax}t")[i]))
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
     @property
+    def s0(self) -> np.ndarray:
+        """Each fold's start on the streamed axis (its chunk's first row of A in WS, column of B in IS)."""
+        return getattr(self, f"{self.dataflow.streamed}0")
+
+    @property
+    def st(self) -> np.ndarray:
+        """Each fold's streaming beats S_f (its chunk's length; all of K in OS)."""
+        return getattr(self, f"{self.dataflow.streamed}t")
+
+    @property
+    def cycles(self) -> np.ndarray:
+        """Each fold's cycles from the contract (``Dataflow.fold_cycles`` of its S_f)."""
+        return self.dataflow.fold_cycles(self.rows, self.cols, self.st)
+
+    @property
+    def stream_beats(self) -> int:
+        """Streaming beats of all folds."""
+        return int(self.st.sum())
+
+    def _same(self, values: np.ndarray, what: str) -> int:
+        if len(values) and (values != values[0]).any():
+            raise ValueError(f"Folds.{what}: the folds differ (chunked streamed axis with a partial chunk); "
+                             f"use the per-fold arrays st / cycles")
+        return int(values[0]) if len(values) else 0
+
+    @property
     def stream(self) -> int:
-        """Streaming beats of every fold (the streamed axis is never tiled)."""
-        return self.dataflow.stream_length(self.m, self.k, self.n)
+        """Streaming beats of every fold, when all folds have the same (always without chunking)."""
+        return self._same(self.st, "stream")
 
     @property
     def fold_cycles(self) -> int:
-        """Cycles of every fold: the same for all folds of a GEMM (partial tiles are zero-padded)."""
-        return self.dataflow.fold_cycles(self.rows, self.cols, self.stream)
+        """Cycles of every fold, when all folds have the same (always without chunking)."""
+        return self._same(self.cycles, "fold_cycles")
 
     @property
     def first_k(self) -> np.ndarray:
@@ -96,18 +155,33 @@ class Folds:
         return self.m * self.k * self.n
 
 
-def enumerate_folds(dataflow: str | Dataflow, m: int, k: int, n: int, rows: int, cols: int) -> Folds:
-    """All folds of an (m, k, n) GEMM under ``dataflow`` in the contract's order."""
+def enumerate_folds(dataflow: str | Dataflow, m: int, k: int, n: int, rows: int, cols: int,
+                    stream_chunk: int | None = None) -> Folds:
+    """All folds of an (m, k, n) GEMM under ``dataflow`` in the contract's order.
+
+    ``stream_chunk``: S, the WS/IS streamed axis is cut into chunks of S beats (``None``: one chunk,
+    the whole axis). OS ignores it: its partial sums live in the PEs, so it always streams all of K.
+    """
     df = get(dataflow)
     length = {"m": m, "k": k, "n": n}
-    size = {df.rows: rows, df.cols: cols, df.streamed: length[df.streamed]}
+    chunk = length[df.streamed]
+    if stream_chunk is not None and df.chunked:
+        if isinstance(stream_chunk, bool) or not isinstance(stream_chunk, (int, np.integer)) or stream_chunk < 1:
+            raise ValueError(f"enumerate_folds: stream_chunk must be a positive integer or None, got {stream_chunk!r}")
+        chunk = min(int(stream_chunk), chunk)
+    size = {df.rows: rows, df.cols: cols, df.streamed: max(chunk, 1)}
     cut = {ax: tiles(length[ax], size[ax]) for ax in "mkn"}
-    outer, inner = df.order
-    n_inner = len(cut[inner][0])
-    o, i = np.divmod(np.arange(len(cut[outer][0]) * n_inner, dtype=np.int64), n_inner)
-    pick = {outer: o, inner: i, df.streamed: np.zeros_like(o)}
+    loops = df.order if len(df.order) == 3 else (df.streamed, *df.order)
+    counts = [len(cut[ax][0]) for ax in loops]
+    idx = np.unravel_index(np.arange(int(np.prod(counts)), dtype=np.int64), counts)
+    pick = dict(zip(loops, idx))
     arrays = {}
     for ax in "mkn":
         starts, lens = cut[ax]
         arrays[f"{ax}0"], arrays[f"{ax}t"] = starts[pick[ax]], lens[pick[ax]]
-    return Folds(df, m, k, n, rows, cols, **arrays)
+    return Folds(df, m, k, n, rows, cols, **arrays, chunk=max(chunk, 1))
+
+
+def folds_for(cfg, m: int, k: int, n: int, dataflow: str | Dataflow | None = None) -> Folds:
+    """The folds the simulators run for an (m, k, n) GEMM on ``cfg``: chunked by ``stream_chunk(cfg)``."""
+    return enumerate_folds(dataflow or cfg.dataflow, m, k, n, cfg.rows, cfg.cols, stream_chunk(cfg))

@@ -50,7 +50,7 @@ class ArrayRun:
     @property
     def dram_read_bytes(self) -> int:
         t = self.traffic
-        return t["ifmap_dram_bytes"] + t["filter_dram_bytes"] + t["psum_dram_bytes"]
+        return t["ifmap_dram_bytes"] + t["filter_dram_bytes"]
 
     @property
     def dram_write_bytes(self) -> int:

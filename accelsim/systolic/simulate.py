@@ -10,8 +10,10 @@ names; counts are elements, ``*_bytes`` bytes):
 - ``utilization`` = MACs / (PEs x cycles); ``compute_utilization`` = MACs / (PEs x
   compute_cycles); ``mapping_efficiency`` = MACs / (PEs x streaming beats), the used-PE fraction
   of the folds' streaming beats (all three 0 for vector-unit layers);
-- ``dram_read_bytes`` (= ifmap + filter + psum read-back), ``dram_write_bytes``, the SRAM
+- ``dram_read_bytes`` (= ifmap + filter), ``dram_write_bytes``, the SRAM
   ``*_sram_reads``/``*_sram_writes`` per buffer (see ``accelsim.memory.traffic``);
+  ``psum_dram_read_bytes`` is always 0 (partial sums never leave the chip: WS/IS folds are chunked
+  to fit the ofmap SRAM, OS accumulates in the PEs); the column stays for the tables built on it;
 - ``avg_dram_bytes_per_cycle`` = DRAM bytes / cycles, ``peak_dram_bytes_per_cycle`` = the largest
   fold's (read + write bytes) / fold cycles, the bandwidth that would hide every fold's transfers.
 
@@ -77,7 +79,7 @@ def _gemm_row(cfg: ArrayConfig, run: ArrayRun) -> dict:
         "compute_cycles": run.compute_cycles, "stream_beats": run.stream_beats,
         "dram_read_bytes": run.dram_read_bytes, "dram_write_bytes": run.dram_write_bytes,
         "ifmap_dram_read_bytes": t["ifmap_dram_bytes"], "filter_dram_read_bytes": t["filter_dram_bytes"],
-        "psum_dram_read_bytes": t["psum_dram_bytes"], **{c: t[c] for c in TRAFFIC_COLUMNS},
+        "psum_dram_read_bytes": 0, **{c: t[c] for c in TRAFFIC_COLUMNS},
         "peak_dram_bytes_per_cycle": run.peak_dram_bytes_per_cycle,
     }
 

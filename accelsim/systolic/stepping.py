@@ -2,13 +2,13 @@
 
 ``step_layer`` runs every fold of a layer's GEMMs (one per group, back to back) through one
 ``ArrayCore`` (the RTL's ``systolic_top``, see ``accelsim.systolic.core``) while a
-``MemorySystem`` moves DRAM bytes cycle by cycle. Each cycle: transfers whose conditions hold
-start; if the array is idle and the next fold's operands are in its buffer, the fold's first
-beat is driven this cycle (otherwise the array idles on zero inputs); the array clocks once;
-output rows are accumulated into the ofmap buffer (k-tile partial sums added with ACC_W wrap);
-the DRAM channels advance. Fold lengths, stalls and output cycles are what the registers and
-channels produce, never a formula, which is what makes this the golden for the fast model and
-the RTL.
+``MemorySystem`` moves DRAM bytes cycle by cycle (the folds of ``mapping.folds_for``: WS/IS
+chunked by the ofmap SRAM). Each cycle: transfers whose conditions hold start; if the array is
+idle and the next fold's operands are in its buffer, the fold's first beat is driven this cycle
+(otherwise the array idles on zero inputs); the array clocks once; output rows are accumulated
+into the ofmap buffer (k-tile partial sums added with ACC_W wrap); the DRAM channels advance.
+Fold lengths, stalls and output cycles are what the registers and channels produce, never a
+formula, which is what makes this the golden for the fast model and the RTL.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from accelsim.systolic.beats import fold_beats
 from accelsim.systolic.config import ArrayConfig
 from accelsim.systolic.core import ArrayCore, CoreTrace
 from accelsim.systolic.dataflow import get
-from accelsim.systolic.mapping import enumerate_folds
+from accelsim.systolic.mapping import folds_for
 from accelsim.systolic.result import ArrayRun
 
 __all__ = ["ArrayCore", "CoreTrace", "random_operands", "step_layer"]
@@ -47,9 +47,9 @@ def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray
     n = ops[0][1].shape[1]
     if any(A.shape != (m, k) or B.shape != (k, n) for A, B in ops):
         raise ValueError("step_layer: every group must be an (m, k) @ (k, n) GEMM of the same shape")
-    folds = enumerate_folds(df, m, k, n, R, C)
+    folds = folds_for(cfg, m, k, n, df)
     requests = [FoldRequest(g, f, m, k, n) for g in range(len(ops)) for f in folds]
-    mem = MemorySystem(cfg, requests)
+    mem = MemorySystem(cfg, requests, df)
     core = ArrayCore(R, C, cfg.data_bits, cfg.acc_bits)
     outputs = [np.zeros((m, n), dtype=np.int64) for _ in ops]
     out_cycles = [np.full((m, n), -1, dtype=np.int64) for _ in ops]

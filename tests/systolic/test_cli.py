@@ -39,7 +39,7 @@ def test_table_fits_100_columns():
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert max(len(line) for line in lines) <= 100
-    assert "Total" in r.stdout and "135,198" in r.stdout and "50176x27x64" in r.stdout
+    assert "Total" in r.stdout and "158,468" in r.stdout and "50176x27x64" in r.stdout
     assert "relu (vector)" in r.stdout and "MB = 10^6 bytes" in r.stdout
 
 

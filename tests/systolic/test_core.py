@@ -14,14 +14,14 @@ def cfg_for(R, C, **kw):
     return ArrayConfig(rows=R, cols=C, ifmap_sram_kib=64, filter_sram_kib=64, ofmap_sram_kib=64, **kw)
 
 
-def run_gemm(core, cfg, df, A, B):
-    folds = enumerate_folds(df, A.shape[0], A.shape[1], B.shape[1], cfg.rows, cfg.cols)
+def run_gemm(core, cfg, df, A, B, chunk=None):
+    folds = enumerate_folds(df, A.shape[0], A.shape[1], B.shape[1], cfg.rows, cfg.cols, stream_chunk=chunk)
     c = np.zeros((A.shape[0], B.shape[1]), dtype=np.int64)
     for f in folds:
         beats = fold_beats(cfg, df, A, B, f)
         tr = core.run(beats)
-        assert tr.cycles == folds.fold_cycles
-        assert tr.out_cycle.tolist() == folds.dataflow.output_cycles(cfg.rows, cfg.cols, folds.stream).tolist()
+        assert beats.stream == f.st and tr.cycles == folds.cycles[f.index]
+        assert tr.out_cycle.tolist() == folds.dataflow.output_cycles(cfg.rows, cfg.cols, f.st).tolist()
         tile = beats.scatter(tr.out)
         c[beats.block] = tile if f.first_k else wrap(c[beats.block] + tile, core.acc_bits)
     return c
@@ -104,9 +104,9 @@ def test_back_to_back_folds_of_every_dataflow_without_reset(R, C):
     cfg = cfg_for(R, C)
     core = ArrayCore(R, C)
     for df in ("ws", "os", "is", "os", "ws", "is"):
-        m, k, n = (int(v) for v in rng.integers(1, 9, 3))
+        m, k, n, chunk = (int(v) for v in rng.integers(1, 9, 4))
         A, B = rng.integers(-128, 128, (m, k)), rng.integers(-128, 128, (k, n))
-        assert run_gemm(core, cfg, df, A, B).tolist() == (A @ B).tolist(), df
+        assert run_gemm(core, cfg, df, A, B, chunk).tolist() == (A @ B).tolist(), df
 
 
 def test_os_drain_leaves_accumulators_zero():

@@ -2,7 +2,8 @@
 
 Random GEMM shapes (smaller and larger than the array), array sizes down to 1x1, 1xN, Nx1, all
 three dataflows, groups, single and double buffering, bandwidths from a third of a byte up, and
-SRAMs from the minimum the config accepts (refetches, partial-sum spills) to roomy.
+SRAMs from the minimum the config accepts to roomy: tiny ofmap SRAMs cut the WS/IS streamed axis
+into chunks of a few beats with a partial last chunk, tiny ifmap/filter SRAMs force refetches.
 """
 
 import numpy as np
@@ -12,11 +13,14 @@ from hypothesis import strategies as st
 from accelsim.systolic.arith import wrap
 from accelsim.systolic.config import ArrayConfig
 from accelsim.systolic.fast import fast_layer
+from accelsim.systolic.mapping import folds_for, stream_chunk
 from accelsim.systolic.stepping import random_operands, step_layer
 
 
 @st.composite
-def problems(draw):
+def problems(draw, chunked: bool = False):
+    """A random problem; ``chunked``: WS/IS with a tiny ofmap SRAM and a streamed axis of several chunks, the
+    last one partial whenever the chunk is longer than one beat."""
     R, C = draw(st.integers(1, 5)), draw(st.integers(1, 5))
     double = draw(st.booleans())
     halves = 2 if double else 1
@@ -24,24 +28,27 @@ def problems(draw):
     acc_bits = draw(st.sampled_from([b for b in (8, 16, 32) if b >= data_bits]))
     db, ab = data_bits // 8, acc_bits // 8
     tile_kib = halves * R * C * db / 1024
+    psum_kib = [halves * c * max(R, C) * ab / 1024 for c in (1, 2, 3)]
 
-    def sram(minimum):
-        return draw(st.sampled_from([minimum, 2 * minimum, 64.0]))
+    def sram(minimum, *more, roomy=True):
+        return draw(st.sampled_from([minimum, 2 * minimum, *more, *([64.0] if roomy else [])]))
 
     cfg = ArrayConfig(
-        rows=R, cols=C, dataflow=draw(st.sampled_from(["os", "ws", "is"])), data_bits=data_bits,
-        acc_bits=acc_bits, out_bits=draw(st.sampled_from([8, acc_bits])), double_buffer=double,
-        ifmap_sram_kib=sram(tile_kib), filter_sram_kib=sram(tile_kib),
-        ofmap_sram_kib=sram(halves * max(R, C) * ab / 1024),
+        rows=R, cols=C, dataflow=draw(st.sampled_from(["ws", "is"] if chunked else ["os", "ws", "is"])),
+        data_bits=data_bits, acc_bits=acc_bits, out_bits=draw(st.sampled_from([8, acc_bits])), double_buffer=double,
+        ifmap_sram_kib=sram(tile_kib, 4 * tile_kib), filter_sram_kib=sram(tile_kib, 4 * tile_kib),
+        ofmap_sram_kib=sram(*psum_kib, roomy=not chunked),
         bandwidth=draw(st.sampled_from([1 / 3, 0.5, 1.0, 2.5, 7.0, 64.0])),
     )
-    m, k, n = (draw(st.integers(1, 11)) for _ in range(3))
+    m, k, n = (draw(st.integers(1, 13)) for _ in range(3))
+    if chunked:
+        S = stream_chunk(cfg)
+        streamed = S * draw(st.integers(1, 2) if S > 1 else st.integers(2, 6)) + (draw(st.integers(1, S - 1)) if S > 1 else 0)
+        m, n = (streamed, n) if cfg.dataflow == "ws" else (m, streamed)
     return cfg, m, k, n, draw(st.integers(1, 2)), draw(st.integers(0, 2**32 - 1))
 
 
-@settings(max_examples=120, deadline=None)
-@given(problems())
-def test_fast_equals_stepping_and_numpy(problem):
+def check_fast_equals_stepping(problem):
     cfg, m, k, n, groups, seed = problem
     ops = random_operands(cfg, m, k, n, groups, seed)
     fast = fast_layer(cfg, m, k, n, groups, operands=ops)
@@ -52,19 +59,41 @@ def test_fast_equals_stepping_and_numpy(problem):
     assert fast.fold_cycles.tolist() == step.fold_cycles.tolist()
     assert fast.traffic == step.traffic and fast.stream_beats == step.stream_beats
     assert fast.peak_dram_bytes_per_cycle == step.peak_dram_bytes_per_cycle
+    folds = folds_for(cfg, m, k, n)
+    assert fast.folds == step.folds == len(folds) * groups
+    assert fast.fold_cycles.tolist() == folds.cycles.tolist() * groups  # the contract's 2R + C + S_f - 1 etc.
     for (A, B), f_out, s_out, f_cyc, s_cyc in zip(ops, fast.outputs, step.outputs, fast.output_cycles,
                                                   step.output_cycles):
         want = wrap(np.asarray(A, dtype=np.int64) @ np.asarray(B, dtype=np.int64), cfg.acc_bits)
         assert np.array_equal(f_out, want) and np.array_equal(s_out, want)
         assert np.array_equal(f_cyc, s_cyc) and (s_cyc >= 0).all() and (s_cyc < step.cycles).all()
     assert step.cycles >= -(-step.macs // cfg.pes)
-    event(f"stalls: {step.stall_cycles > 0}")
-    event(f"partial sums spill: {step.traffic['psum_dram_bytes'] > 0}")
-    event(f"refetch: {step.traffic['ifmap_dram_bytes'] > m * k * groups * cfg.data_bytes}")
+    gaps = step.compute_start[1:] - (step.compute_start[:-1] + step.fold_cycles[:-1])
+    event(f"array waits for DRAM between folds: {bool((gaps > 0).any())}")
+    streamed = folds.dataflow.stream_length(m, k, n)
+    chunked = cfg.dataflow != "os" and stream_chunk(cfg) < streamed
+    event(f"chunked: {chunked}, partial chunk: {chunked and streamed % stream_chunk(cfg) != 0}")
+    refetch = (step.traffic["ifmap_dram_bytes"] > m * k * groups * cfg.data_bytes
+               or step.traffic["filter_dram_bytes"] > k * n * groups * cfg.data_bytes)
+    event(f"refetch: {refetch}")
+
+
+@settings(max_examples=120, deadline=None)
+@given(problems())
+def test_fast_equals_stepping_and_numpy(problem):
+    check_fast_equals_stepping(problem)
+
+
+@settings(max_examples=80, deadline=None)
+@given(problems(chunked=True))
+def test_fast_equals_stepping_with_small_partial_chunks(problem):
+    check_fast_equals_stepping(problem)
 
 
 def test_timing_without_numbers_matches():
-    cfg = ArrayConfig(rows=4, cols=3, dataflow="ws", ofmap_sram_kib=0.05, bandwidth=3)
+    cfg = ArrayConfig(rows=4, cols=3, dataflow="ws", ofmap_sram_kib=0.05, bandwidth=3)  # S = 25 // 12 = 2 rows
     fast = fast_layer(cfg, 30, 10, 7, 2)
     step = step_layer(cfg, random_operands(cfg, 30, 10, 7, 2))
-    assert fast.outputs is None and fast.cycles == step.cycles and fast.traffic["psum_dram_bytes"] > 0
+    assert fast.outputs is None and fast.cycles == step.cycles and fast.traffic == step.traffic
+    assert fast.folds == 2 * 15 * 3 * 3  # groups x m-chunks x n-tiles x k-tiles
+    assert fast.stream_beats == 2 * 30 * 3 * 3 and "psum_dram_bytes" not in fast.traffic
