@@ -95,9 +95,10 @@ def profile(model, batch, dtype, training, strict, fmt, output):
     write_output(render_profile(df, totals(df), pick_format(fmt, output)), output)
 
 
-if __name__ == "__main__":
-    main()
-
+# Subcommands that live in their own modules (imported last: they use the helpers above).
+from accelsim.cli.report import report  # noqa: E402
 from accelsim.cli.simulate import simulate  # noqa: E402
+from accelsim.cli.sweep import export_cmd, sweep  # noqa: E402
 
-main.add_command(simulate)
+for _command in (simulate, sweep, export_cmd, report):
+    main.add_command(_command)

@@ -1,0 +1,68 @@
+"""`accelsim report`: Markdown + HTML + PNG figures of a sweep's results database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from accelsim.cli.sweep import invocation
+from accelsim.errors import AccelsimError
+
+
+def _array(ctx, param, value):
+    if value is None:
+        return None
+    from accelsim.systolic.config import ConfigError, parse_array
+
+    try:
+        return parse_array(value)
+    except ConfigError as e:
+        raise AccelsimError(f"report: --array: {str(e).split(': ', 2)[-1]}") from None
+
+
+def _sram(ctx, param, value):
+    if value is None:
+        return None
+    parts = value.split("/")
+    try:
+        kib = [float(p) for p in parts]
+    except ValueError:
+        kib = []
+    if len(kib) not in (1, 3) or any(k <= 0 for k in kib):
+        raise AccelsimError(f"report: --sram-kib: expected KIB or IFMAP/FILTER/OFMAP such as 256/256/128, got {value!r}")
+    return tuple(kib * 3 if len(kib) == 1 else kib)
+
+
+@click.command()
+@click.option("--from", "results", required=True, type=click.Path(dir_okay=False), help="Results database of `accelsim sweep`.")
+@click.option("--output", "-o", type=click.Path(file_okay=False), default=None,
+              help="Report folder (default: reports/<sweep name>/).")
+@click.option("--network", default=None, help="Network of the detailed sections (default: the best point's).")
+@click.option("--batch", type=click.IntRange(min=1), default=None, help="Select this batch size.")
+@click.option("--array", default=None, callback=_array, metavar="RxC", help="Select this array shape.")
+@click.option("--dataflow", type=click.Choice(["os", "ws", "is"]), default=None, help="Select this dataflow.")
+@click.option("--bandwidth", type=float, default=None, help="Select this DRAM bandwidth (bytes/cycle).")
+@click.option("--clock-mhz", type=float, default=None, help="Select this clock.")
+@click.option("--sram-kib", default=None, callback=_sram, metavar="KIB|I/F/O",
+              help="Select these SRAM sizes: one for all three buffers, or IFMAP/FILTER/OFMAP.")
+@click.option("--double-buffer/--single-buffer", default=None, help="Select double or single buffering.")
+def report(results, output, network, batch, array, dataflow, bandwidth, clock_mhz, sram_kib, double_buffer):
+    """Write the design-space report of the sweep results in --from: per-layer cycles and utilization
+    of one design point (the lowest-latency one among those the flags select), its roofline, the
+    Pareto fronts, a utilization heatmap, per-layer memory and parameters. Markdown, a
+    self-contained HTML page and PNG figures."""
+    from accelsim.dse.store import load_meta
+    from accelsim.report.dse_report import build_report
+
+    select = {"network": network, "batch": batch, "dataflow": dataflow, "bandwidth": bandwidth, "clock_mhz": clock_mhz,
+              "double_buffer": double_buffer}
+    if array:
+        select["rows"], select["cols"] = array
+    if sram_kib:
+        select["ifmap_sram_kib"], select["filter_sram_kib"], select["ofmap_sram_kib"] = sram_kib
+    if output is None:
+        name = load_meta(results).get("last_sweep", Path(results).stem)
+        output = str(Path("reports") / name)
+    paths = build_report(results, output, select, command=invocation())
+    click.echo(f"wrote {len(paths)} files to {output}/ ({', '.join(p.name for p in paths)})", err=True)

@@ -1,0 +1,352 @@
+"""Sweep specs: a grid over networks, array shapes, dataflows, memories and clocks.
+
+A spec is strict YAML (duplicate keys rejected, via ruamel). Every axis takes one value or a list;
+the grid is their cross product. Keys (units in the names; defaults are ``ArrayConfig``'s)::
+
+    name: vgg16-dse          # names the sweep; the default report folder is reports/<name>/
+    model: [vgg16, alexnet]  # required: zoo names or model files (relative to the spec's folder)
+    batch: 1                 # images per inference
+    array: [16x16, 32x64]    # ROWSxCOLS ...
+    # rows: [8, 16]          # ... or `rows` x `cols`, their cross product (not with `array`)
+    # cols: [8, 16]
+    dataflow: [os, ws, is]
+    sram_kib: [{ifmap: 256, filter: 256, ofmap: 128}, 64]  # per buffer, or one number for all three
+    double_buffer: true
+    bandwidth: [8, 16, 32]   # DRAM bytes per cycle, each direction
+    clock_mhz: 1000
+    data_bits: 8             # also acc_bits, out_bits
+    simulator: fast          # fast (closed form) or stepping (cycle by cycle)
+    energy: {mac_pJ: 0.3, dram_pJ_per_byte: 160, sram_pJ_per_byte: {8: 1.25, 32: 2.5, 1024: 12.5}}
+
+Malformed input (unknown key, wrong type, empty list, a value out of range) is a ``SpecError``
+naming the file, line and key. A combination that no array can have (an SRAM too small for one
+tile of a large array) is not a spec error: that point is recorded as failed with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from accelsim.energy.table import DEFAULT_TABLE, EnergyError, EnergyTable
+from accelsim.errors import AccelsimError
+from accelsim.systolic.config import DATAFLOWS, ArrayConfig, ConfigError, parse_array
+from accelsim.workload.layers import LAYER_TYPES
+from accelsim.workload.network import Network
+
+SIMULATORS = ("fast", "stepping")
+SRAM_BUFFERS = ("ifmap", "filter", "ofmap")
+# Bump when the numbers a point produces change meaning: old rows then no longer match any key.
+RESULT_VERSION = 1
+_CONFIG_FIELDS = [f.name for f in fields(ArrayConfig)]
+_FLOAT_FIELDS = {f.name for f in fields(ArrayConfig) if f.type in ("float", float)}
+
+
+class SpecError(AccelsimError):
+    """A malformed sweep spec; names where and the key."""
+
+    def __init__(self, where: str, key: str, problem: str):
+        super().__init__(f"{where}: key '{key}': {problem}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep: one tuple of values per axis (see the module docstring)."""
+
+    models: tuple[str, ...]
+    name: str = "sweep"
+    batch: tuple[int, ...] = (1,)
+    arrays: tuple[tuple[int, int], ...] = ((ArrayConfig.rows, ArrayConfig.cols),)
+    dataflow: tuple[str, ...] = (ArrayConfig.dataflow,)
+    sram_kib: tuple[tuple[float, float, float], ...] = (
+        (ArrayConfig.ifmap_sram_kib, ArrayConfig.filter_sram_kib, ArrayConfig.ofmap_sram_kib),
+    )
+    double_buffer: tuple[bool, ...] = (ArrayConfig.double_buffer,)
+    bandwidth: tuple[float, ...] = (ArrayConfig.bandwidth,)
+    clock_mhz: tuple[float, ...] = (ArrayConfig.clock_mhz,)
+    data_bits: tuple[int, ...] = (ArrayConfig.data_bits,)
+    acc_bits: tuple[int, ...] = (ArrayConfig.acc_bits,)
+    out_bits: tuple[int, ...] = (ArrayConfig.out_bits,)
+    simulator: str = "fast"
+    energy: EnergyTable = DEFAULT_TABLE
+    base_dir: str = field(default=".", compare=False)
+
+    @property
+    def size(self) -> int:
+        """Points in the grid (before duplicates are merged)."""
+        return len(self.models) * math.prod(
+            len(getattr(self, a)) for a in ("batch", "arrays", "dataflow", "sram_kib", "double_buffer",
+                                           "bandwidth", "clock_mhz", "data_bits", "acc_bits", "out_bits")
+        )
+
+    def configs(self):
+        """Every (batch, ArrayConfig field dict) of the grid, in a stable order."""
+        for batch, (rows, cols), df, (si, sf, so), db, bw, clk, d, a, o in itertools.product(
+            self.batch, self.arrays, self.dataflow, self.sram_kib, self.double_buffer, self.bandwidth,
+            self.clock_mhz, self.data_bits, self.acc_bits, self.out_bits,
+        ):
+            yield batch, canonical_config(
+                rows=rows, cols=cols, dataflow=df, data_bits=d, acc_bits=a, out_bits=o, ifmap_sram_kib=si,
+                filter_sram_kib=sf, ofmap_sram_kib=so, double_buffer=db, bandwidth=bw, clock_mhz=clk,
+            )
+
+
+def canonical_config(**values) -> dict:
+    """ArrayConfig fields with float fields as floats, so 16 and 16.0 hash alike."""
+    return {k: float(values[k]) if k in _FLOAT_FIELDS else values[k] for k in _CONFIG_FIELDS}
+
+
+def network_spec(net: Network) -> dict:
+    """A network as plain JSON-able data, enough to rebuild it (``network_from_spec``)."""
+    return {
+        "name": net.name, "chained": net.chained, "strict": net.strict,
+        "nodes": [{"layer": n.layer.spec(), "input_shape": list(n.input_shape)} for n in net.nodes],
+    }
+
+
+def network_from_spec(doc: dict) -> Network:
+    layers = []
+    for n in doc["nodes"]:
+        spec = dict(n["layer"])
+        cls = LAYER_TYPES[spec.pop("type")]
+        layers.append(cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}))
+    if doc["chained"]:
+        return Network.sequential(doc["name"], tuple(doc["nodes"][0]["input_shape"]), layers, doc["strict"])
+    return Network.independent(doc["name"], [(ly, tuple(n["input_shape"])) for ly, n in zip(layers, doc["nodes"])], doc["strict"])
+
+
+def canonical_json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def digest(obj) -> str:
+    """SHA-256 of the canonical JSON of ``obj``."""
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
+
+
+def point_key(net_spec: dict, batch: int, config: dict, energy: EnergyTable, simulator: str) -> str:
+    """The identity of one point: everything that determines its numbers."""
+    return digest({
+        "version": RESULT_VERSION, "network": net_spec, "batch": batch, "array": config,
+        "energy": energy.to_dict(), "simulator": simulator,
+    })
+
+
+# ---- parsing ---------------------------------------------------------------------------------
+
+_AXES = ("model", "batch", "array", "rows", "cols", "dataflow", "sram_kib", "double_buffer", "bandwidth",
+         "clock_mhz", "data_bits", "acc_bits", "out_bits")
+ALLOWED_KEYS = ("name", *_AXES, "simulator", "energy")
+
+
+def _line(node, key) -> int | None:
+    try:
+        return node.lc.key(key)[0] + 1
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
+def _where(source: str, node, key) -> str:
+    line = _line(node, key)
+    return f"{source}:{line}" if line else source
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+
+
+def _listify(where: str, key: str, v) -> list:
+    values = list(v) if isinstance(v, (list, tuple)) else [v]
+    if not values:
+        raise SpecError(where, key, "must not be empty (the grid would have no points)")
+    return values
+
+
+def _positive_int(where, key, v, hi=None):
+    if not _is_int(v):
+        raise SpecError(where, key, f"expected a positive integer, got {v!r}")
+    if v <= 0 or (hi is not None and v > hi):
+        raise SpecError(where, key, f"must be in [1, {hi}], got {v}" if hi else f"must be > 0, got {v}")
+    return v
+
+
+def _positive_number(where, key, v):
+    if not _is_number(v):
+        raise SpecError(where, key, f"expected a positive number, got {v!r}")
+    if v <= 0:
+        raise SpecError(where, key, f"must be > 0, got {v}")
+    return float(v)
+
+
+def _bits(where, key, v):
+    _positive_int(where, key, v, 64)
+    if v % 8:
+        raise SpecError(where, key, f"must be a multiple of 8, got {v}")
+    return v
+
+
+def _sram(where, key, v):
+    if isinstance(v, dict):
+        for k in v:
+            if k not in SRAM_BUFFERS:
+                raise SpecError(where, f"{key}.{k}", f"unknown buffer (allowed: {', '.join(SRAM_BUFFERS)})")
+        missing = [b for b in SRAM_BUFFERS if b not in v]
+        if missing:
+            raise SpecError(where, f"{key}.{missing[0]}", "is required when sram_kib is a mapping")
+        return tuple(_positive_number(where, f"{key}.{b}", v[b]) for b in SRAM_BUFFERS)
+    kib = _positive_number(where, key, v)
+    return (kib, kib, kib)
+
+
+def _array(where, key, v):
+    try:
+        rows, cols = parse_array(v)
+    except ConfigError as e:
+        raise SpecError(where, key, str(e).split(": ", 2)[-1]) from None
+    return (_positive_int(where, key, rows, 1024), _positive_int(where, key, cols, 1024))
+
+
+def _dataflow(where, key, v):
+    if not isinstance(v, str) or v.lower() not in DATAFLOWS:
+        raise SpecError(where, key, f"expected one of {', '.join(DATAFLOWS)}, got {v!r}")
+    return v.lower()
+
+
+def _bool(where, key, v):
+    if not isinstance(v, bool):
+        raise SpecError(where, key, f"expected true or false, got {v!r}")
+    return v
+
+
+def _model(where, key, v):
+    if not isinstance(v, str) or not v:
+        raise SpecError(where, key, f"expected a zoo name or a model file path, got {v!r}")
+    return v
+
+
+_PARSERS = {
+    "model": _model,
+    "batch": _positive_int,
+    "array": _array,
+    "rows": lambda w, k, v: _positive_int(w, k, v, 1024),
+    "cols": lambda w, k, v: _positive_int(w, k, v, 1024),
+    "dataflow": _dataflow,
+    "sram_kib": _sram,
+    "double_buffer": _bool,
+    "bandwidth": _positive_number,
+    "clock_mhz": _positive_number,
+    "data_bits": _bits,
+    "acc_bits": _bits,
+    "out_bits": _bits,
+}
+
+
+def spec_from_mapping(doc, source: str = "<spec>", base_dir: str = ".") -> SweepSpec:
+    """Validate a parsed spec mapping (from YAML or from CLI flags)."""
+    if not isinstance(doc, dict):
+        raise SpecError(source, "<root>", "expected a mapping of keys to values")
+    for key in doc:
+        if key not in ALLOWED_KEYS:
+            raise SpecError(_where(source, doc, key), str(key), f"unknown key (allowed: {', '.join(ALLOWED_KEYS)})")
+    if "model" not in doc:
+        raise SpecError(source, "model", "is required (a zoo name, a model file, or a list of them)")
+    axes = {}
+    for key in _AXES:
+        if key in doc:
+            where = _where(source, doc, key)
+            seen, values = set(), []
+            for v in _listify(where, key, doc[key]):
+                v = _PARSERS[key](where, key, v)
+                if v not in seen:
+                    seen.add(v)
+                    values.append(v)
+            axes[key] = tuple(values)
+    if "array" in axes and ("rows" in axes or "cols" in axes):
+        key = "rows" if "rows" in axes else "cols"
+        raise SpecError(_where(source, doc, key), key, "give either 'array' or 'rows' and 'cols', not both")
+    if ("rows" in axes) != ("cols" in axes):
+        key = "cols" if "rows" in axes else "rows"
+        raise SpecError(source, key, "is required with " + ("'rows'" if key == "cols" else "'cols'"))
+    kwargs: dict = {"models": axes.pop("model"), "base_dir": base_dir}
+    if "rows" in axes:
+        kwargs["arrays"] = tuple(itertools.product(axes.pop("rows"), axes.pop("cols")))
+    if "array" in axes:
+        kwargs["arrays"] = axes.pop("array")
+    kwargs.update(axes)
+    if "name" in doc:
+        if not isinstance(doc["name"], str) or not doc["name"].strip():
+            raise SpecError(_where(source, doc, "name"), "name", f"expected a non-empty string, got {doc['name']!r}")
+        kwargs["name"] = doc["name"].strip()
+    if "simulator" in doc:
+        if doc["simulator"] not in SIMULATORS:
+            raise SpecError(_where(source, doc, "simulator"), "simulator",
+                            f"expected one of {', '.join(SIMULATORS)}, got {doc['simulator']!r}")
+        kwargs["simulator"] = doc["simulator"]
+    if "energy" in doc:
+        try:
+            kwargs["energy"] = EnergyTable.from_mapping(_plain(doc["energy"]))
+        except EnergyError as e:
+            key = "energy" if e.key == "energy" else f"energy.{e.key}"
+            raise SpecError(_where(source, doc, "energy"), key, e.problem) from None
+    return SweepSpec(**kwargs)
+
+
+def _plain(v):
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
+def read_spec_doc(path: str | Path) -> tuple[dict, str, str]:
+    """Parse a YAML spec file strictly: (mapping, source name for errors, folder for model files)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise AccelsimError(f"{path}: cannot read: {e.strerror}") from None
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        doc = yaml.load(text)
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        key = _duplicate_key(e)
+        if key:
+            raise SpecError(where, key, "appears twice") from None
+        raise AccelsimError(f"{where}: {(e.problem or str(e)).strip().splitlines()[0]}") from None
+    except YAMLError as e:
+        raise AccelsimError(f"{path}: {str(e).strip().splitlines()[0]}") from None
+    if doc is None:
+        raise SpecError(str(path), "model", "the spec is empty")
+    if not isinstance(doc, dict):
+        raise SpecError(str(path), "<root>", "expected a mapping of keys to values")
+    return doc, str(path), str(path.parent)
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and validate a YAML sweep spec."""
+    return spec_from_mapping(*read_spec_doc(path))
+
+
+def _duplicate_key(e: MarkedYAMLError) -> str | None:
+    text = str(e.problem or "")
+    if "duplicate key" not in text:
+        return None
+    start = text.find('"')
+    end = text.find('"', start + 1)
+    return text[start + 1:end] if 0 <= start < end else None

@@ -1,0 +1,79 @@
+"""Per-layer and per-network energy from the simulator's access counts, by level.
+
+What each level counts (per layer; dynamic energy only: no leakage or clock tree, idle PEs and
+padding lanes are free). Counts are those of ``accelsim.systolic.simulate`` (see
+``accelsim.memory.traffic``):
+
+- ``mac_pJ``: the layer's MACs x ``mac_pJ`` (conv and linear layers, on the array).
+- ``vector_pJ``: the vector unit's operations (pooling, activations, LRN, softmax) x
+  ``vector_op_pJ``.
+- ``rf_pJ``: per MAC, the PE's registers move ``2 x data_bytes + 2 x acc_bytes`` bytes (operands a
+  and b are each read once from their forwarding registers; the accumulator in OS, or the partial
+  sum in WS/IS, is read and written once), x ``rf_pJ_per_byte``.
+- ``sram_pJ``: every SRAM element access, ``{ifmap,filter,ofmap}_sram_{reads,writes}`` (operand
+  tiles delivered to the array, DRAM fills of ifmap/filter, output rows and read-modify-writes
+  of the ofmap), plus the ofmap's DRAM side: the bytes written to DRAM are read out of it, and
+  partial sums read back from DRAM (if the simulator spills any) are written into it. Each at
+  the per-byte cost of its buffer's bank: a double-buffered SRAM is two banks of half its size,
+  a single-buffered one is one bank. The vector unit streams from DRAM and skips the SRAMs.
+- ``dram_pJ``: DRAM bytes read and written (array and vector unit) x ``dram_pJ_per_byte``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from accelsim.energy.table import DEFAULT_TABLE, EnergyTable
+from accelsim.systolic.config import ArrayConfig
+
+ENERGY_COLUMNS = ("mac_pJ", "vector_pJ", "rf_pJ", "sram_pJ", "dram_pJ", "total_pJ")
+BUFFERS = ("ifmap", "filter", "ofmap")
+
+
+def bank_kib(cfg: ArrayConfig, buffer: str) -> float:
+    """The capacity of one physically accessed bank of ``buffer``."""
+    kib = getattr(cfg, f"{buffer}_sram_kib")
+    return kib / 2 if cfg.double_buffer else kib
+
+
+def _col(layers, name: str, n: int) -> np.ndarray:
+    return np.asarray(layers[name], dtype=float) if name in layers else np.zeros(n)
+
+
+def energy_arrays(layers: Mapping, n: int, cfg: ArrayConfig, table: EnergyTable = DEFAULT_TABLE) -> dict[str, np.ndarray]:
+    """``ENERGY_COLUMNS`` as arrays for ``n`` layers given as column -> array (or a DataFrame).
+
+    Uses ``macs``, ``vector_ops``, ``dram_read_bytes``, ``dram_write_bytes``,
+    ``psum_dram_read_bytes`` and the per-buffer SRAM counts; a missing column counts as zero.
+    """
+    cost = {b: table.sram_cost(bank_kib(cfg, b)) for b in BUFFERS}
+    elem = {"ifmap": cfg.data_bytes, "filter": cfg.data_bytes, "ofmap": cfg.acc_bytes}
+    macs = _col(layers, "macs", n)
+    sram = np.zeros(n)
+    for b in BUFFERS:
+        sram += (_col(layers, f"{b}_sram_reads", n) + _col(layers, f"{b}_sram_writes", n)) * elem[b] * cost[b]
+    wr = _col(layers, "dram_write_bytes", n)
+    sram += np.where(macs > 0, wr + _col(layers, "psum_dram_read_bytes", n), 0.0) * cost["ofmap"]
+    out = {
+        "mac_pJ": macs * table.mac_pJ,
+        "vector_pJ": _col(layers, "vector_ops", n) * table.vector_op_pJ,
+        "rf_pJ": macs * (2 * cfg.data_bytes + 2 * cfg.acc_bytes) * table.rf_pJ_per_byte,
+        "sram_pJ": sram,
+        "dram_pJ": (_col(layers, "dram_read_bytes", n) + wr) * table.dram_pJ_per_byte,
+    }
+    out["total_pJ"] = out["mac_pJ"] + out["vector_pJ"] + out["rf_pJ"] + out["sram_pJ"] + out["dram_pJ"]
+    return out
+
+
+def layer_energy(layers: pd.DataFrame, cfg: ArrayConfig, table: EnergyTable = DEFAULT_TABLE) -> pd.DataFrame:
+    """``ENERGY_COLUMNS`` for each row of a per-layer simulation result (same index)."""
+    return pd.DataFrame(energy_arrays(layers, len(layers), cfg, table), index=layers.index)
+
+
+def network_energy(layers: pd.DataFrame, cfg: ArrayConfig, table: EnergyTable = DEFAULT_TABLE) -> dict[str, float]:
+    """The network's ``ENERGY_COLUMNS``: the per-layer energies summed."""
+    e = energy_arrays(layers, len(layers), cfg, table)
+    return {c: float(e[c].sum()) for c in ENERGY_COLUMNS}

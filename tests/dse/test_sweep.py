@@ -1,0 +1,191 @@
+"""Sweeps end to end: resume after a kill, failed points, exports, and local vs remote Dask."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from accelsim.cli import main
+from accelsim.dse import load_layers, load_results, plan, run_sweep, spec_from_mapping
+from accelsim.dse.store import load_meta
+from accelsim.systolic.config import ArrayConfig
+from accelsim.systolic.simulate import simulate
+from accelsim.workload import resolve
+
+SMALL = {"model": "lenet5", "array": ["4x4", "8x8", "8x16"], "dataflow": ["os", "ws", "is"], "bandwidth": [2, 8]}
+
+
+def _count(db) -> int:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT COUNT(*) FROM points").fetchone()[0]
+    except sqlite3.OperationalError:  # the sweep has not created its tables yet
+        return 0
+    finally:
+        con.close()
+
+
+def _keys(db) -> list[str]:
+    with sqlite3.connect(db) as con:
+        return [k for (k,) in con.execute("SELECT key FROM points")]
+
+
+def test_serial_sweep_stores_every_point_once_and_skips_on_rerun(tmp_path):
+    db = tmp_path / "r.db"
+    spec = spec_from_mapping(SMALL)
+    first = run_sweep(spec, db, workers=0, progress=False)
+    assert (first.points, first.evaluated, first.already_done, first.failed) == (18, 18, 0, 0)
+    df = load_results(db)
+    assert len(df) == 18 and df["key"].is_unique
+    again = run_sweep(spec, db, workers=0, progress=False)
+    assert (again.evaluated, again.already_done) == (0, 18)
+    assert _count(db) == 18
+    pd.testing.assert_frame_equal(load_results(db), df)
+    assert load_meta(db)["last_sweep"] == "sweep"
+
+
+def test_points_and_layers_are_consistent(tmp_path):
+    db = tmp_path / "r.db"
+    run_sweep(spec_from_mapping({**SMALL, "array": "8x8", "dataflow": "ws", "bandwidth": 8}), db, workers=0, progress=False)
+    (row,) = load_results(db).to_dict("records")
+    layers = load_layers(db, row["key"])
+    assert len(layers) == 13 and list(layers["layer_index"]) == list(range(13))
+    gemm = layers[layers["unit"] == "array"]
+    assert list(gemm["layer"]) == ["conv1", "conv2", "conv3", "fc1", "fc2"]
+    assert gemm["macs"].sum() == row["macs"] == 416_520  # LeNet-5's conv + FC MACs
+    assert layers["cycles"].sum() == row["total_cycles"]  # array and vector-unit layers
+    assert layers[layers["unit"] != "array"]["cycles"].sum() == row["vector_cycles"] > 0
+    assert (gemm["intensity_macs_per_dram_byte"] > 0).all()
+    assert layers[layers["unit"] != "array"]["intensity_macs_per_dram_byte"].isna().all()
+    assert layers["total_pJ"].sum() == pytest.approx(row["total_pJ"])
+    assert row["pe_count"] == 64 and row["peak_tops"] == pytest.approx(2 * 64 * 1e9 / 1e12)
+    assert row["latency_ms"] == pytest.approx(row["total_cycles"] / 1e6)  # 1000 MHz
+    assert row["effective_tops"] == pytest.approx(2 * row["macs"] / (row["latency_ms"] / 1e3) / 1e12)
+    assert row["throughput_inf_per_s"] == pytest.approx(1e3 / row["latency_ms"])
+    assert row["utilization"] == pytest.approx(row["macs"] / (64 * row["total_cycles"]))
+    assert row["dram_bytes"] == row["dram_read_bytes"] + row["dram_write_bytes"] > 0
+    assert row["total_pJ"] == pytest.approx(row["mac_pJ"] + row["vector_pJ"] + row["rf_pJ"] + row["sram_pJ"]
+                                           + row["dram_pJ"])
+    assert row["mac_pJ"] == pytest.approx(416_520 * 0.3)
+    sim = simulate(resolve("lenet5"), ArrayConfig(rows=8, cols=8, dataflow="ws", bandwidth=8.0), 1, "fast")
+    assert (row["total_cycles"], row["stall_cycles"], row["dram_bytes"]) == (
+        sim.totals["cycles"], sim.totals["stall_cycles"], sim.totals["dram_read_bytes"] + sim.totals["dram_write_bytes"])
+    assert list(layers["cycles"]) == list(sim.layers["cycles"])
+
+
+def test_a_failing_point_is_recorded_and_the_rest_go_on(tmp_path):
+    db = tmp_path / "r.db"
+    # 1 KiB cannot hold two 32x32 int8 tiles: that point fails, the 8x8 one runs.
+    spec = spec_from_mapping({"model": "lenet5", "array": ["8x8", "32x32"], "sram_kib": 1})
+    s = run_sweep(spec, db, workers=0, progress=False)
+    assert (s.evaluated, s.failed) == (2, 1)
+    everything = load_results(db, errors=True)
+    bad = everything[everything["status"] == "error"].iloc[0]
+    assert bad["rows"] == 32 and "filter_sram_kib" in bad["error"] or "ifmap_sram_kib" in bad["error"]
+    assert pd.isna(bad["total_cycles"])
+    assert len(load_results(db)) == 1
+    assert run_sweep(spec, db, workers=0, progress=False).evaluated == 0
+    retry = run_sweep(spec, db, workers=0, progress=False, retry_errors=True)
+    assert (retry.evaluated, retry.failed) == (1, 1) and _count(db) == 2
+
+
+def test_export_csv_and_parquet(tmp_path):
+    db = tmp_path / "r.db"
+    r = CliRunner().invoke(main, ["sweep", "--model", "lenet5", "--array", "4x4,8x8", "--workers", "0", "--no-progress",
+                                  "-o", str(db), "--export", str(tmp_path / "r.csv"), "--export", str(tmp_path / "r.parquet")])
+    assert r.exit_code == 0, r.output
+    df = load_results(db, errors=True)
+    csv = pd.read_csv(tmp_path / "r.csv")
+    pq = pd.read_parquet(tmp_path / "r.parquet")
+    assert len(csv) == len(pq) == len(df) == 2
+    pd.testing.assert_frame_equal(pq, df)
+    assert list(csv.columns) == list(df.columns)
+    r = CliRunner().invoke(main, ["export", str(db), str(tmp_path / "again.csv"), "--ok-only"])
+    assert r.exit_code == 0 and len(pd.read_csv(tmp_path / "again.csv")) == 2
+
+
+def test_spec_and_flags_give_the_same_points(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("model: lenet5\narray: [4x4, 8x8]\ndataflow: [os, ws]\nbandwidth: 8\n")
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    runner = CliRunner()
+    assert runner.invoke(main, ["sweep", str(spec), "-o", str(a), "--workers", "0", "--no-progress"]).exit_code == 0
+    r = runner.invoke(main, ["sweep", "-o", str(b), "--workers", "0", "--no-progress", "--model", "lenet5",
+                             "--array", "4x4,8x8", "--dataflow", "os,ws", "--bandwidth", "8"])
+    assert r.exit_code == 0, r.output
+    pd.testing.assert_frame_equal(load_results(a), load_results(b))
+
+
+KILL_GRID = ["--model", "lenet5", "--rows", "2,4,8,16", "--cols", "2,4,8,16", "--dataflow", "os,ws,is",
+             "--bandwidth", "1,2,4"]  # 144 points
+
+
+def test_killed_sweep_resumes_with_one_row_per_point(tmp_path):
+    db = tmp_path / "r.db"
+    cmd = [sys.executable, "-m", "accelsim.cli", "sweep", *KILL_GRID, "-o", str(db), "--workers", "1",
+           "--chunk-size", "1", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if db.exists() and _count(db) >= 20:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, f"the sweep ended before it could be killed: {proc.stderr.read().decode()}"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its Dask worker processes
+        proc.wait()
+        proc.stderr.close()
+    partial = _count(db)
+    total = len(plan(spec_from_mapping({"model": "lenet5", "rows": [2, 4, 8, 16], "cols": [2, 4, 8, 16],
+                                        "dataflow": ["os", "ws", "is"], "bandwidth": [1, 2, 4]})).points)
+    assert 20 <= partial < total == 144
+    r = CliRunner().invoke(main, ["sweep", *KILL_GRID, "-o", str(db), "--workers", "0", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert f"{total - partial} evaluated" in r.stderr and f"{partial} already in" in r.stderr
+    keys = _keys(db)
+    assert len(keys) == len(set(keys)) == total
+    clean = tmp_path / "clean.db"
+    assert CliRunner().invoke(main, ["sweep", *KILL_GRID, "-o", str(clean), "--workers", "0", "--no-progress"]).exit_code == 0
+    pd.testing.assert_frame_equal(load_results(db, errors=True), load_results(clean, errors=True))
+
+
+def test_local_cluster_and_remote_scheduler_give_identical_tables(tmp_path):
+    from distributed import LocalCluster
+
+    args = ["--model", "lenet5", "--array", "4x4,8x8,16x8", "--dataflow", "os,ws,is", "--bandwidth", "2,8",
+            "--chunk-size", "4", "--no-progress"]
+    local, remote = tmp_path / "local.db", tmp_path / "remote.db"
+    r = CliRunner().invoke(main, ["sweep", *args, "-o", str(local), "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1", dashboard_address=None,
+                      scheduler_port=0) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://127.0.0.1:")
+        r = CliRunner().invoke(main, ["sweep", *args, "-o", str(remote), "--scheduler", address])
+        assert r.exit_code == 0, r.output
+    a, b = load_results(local, errors=True), load_results(remote, errors=True)
+    assert len(a) == 18
+    pd.testing.assert_frame_equal(a, b)
+    with sqlite3.connect(local) as x, sqlite3.connect(remote) as y:
+        q = "SELECT * FROM layers ORDER BY key, layer_index"
+        assert x.execute(q).fetchall() == y.execute(q).fetchall()
+
+
+def test_unreachable_scheduler_is_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a free port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = CliRunner().invoke(main, ["sweep", "--model", "lenet5", "-o", str(tmp_path / "r.db"),
+                                  "--scheduler", f"tcp://127.0.0.1:{port}", "--no-progress"])
+    assert r.exit_code == 2
+    assert r.stderr.strip().startswith(f"accelsim: error: scheduler: cannot connect to tcp://127.0.0.1:{port}")
