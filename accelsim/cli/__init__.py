@@ -96,9 +96,10 @@ def profile(model, batch, dtype, training, strict, fmt, output):
 
 
 # Subcommands that live in their own modules (imported last: they use the helpers above).
+from accelsim.cli.cosim import cosim  # noqa: E402
 from accelsim.cli.report import report  # noqa: E402
 from accelsim.cli.simulate import simulate  # noqa: E402
 from accelsim.cli.sweep import export_cmd, sweep  # noqa: E402
 
-for _command in (simulate, sweep, export_cmd, report):
+for _command in (simulate, cosim, sweep, export_cmd, report):
     main.add_command(_command)

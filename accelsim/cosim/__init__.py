@@ -1,0 +1,22 @@
+"""Co-simulation of the Verilog RTL (``rtl/``) against the Python stepping model under cocotb.
+
+- ``env``: where the RTL is and the environment the simulators need (set up here, never by the user).
+- ``build``: one simulator build per (simulator, RTL parameter set) in ``sim_build/``, locked.
+- ``job``: what crosses into the simulator's Python (``Job``) and back (``JobResult``).
+- ``tb``: the cocotb testbench (driver, monitor, model, checker).
+- ``run``: ``run_job`` launches one simulation for a whole list of folds.
+- ``gemm``: GEMMs and network layers as jobs; reassembly of C and the per-GEMM verdict.
+- ``waves``: the model's VCD with the RTL's signal names.
+"""
+
+from accelsim.cosim.build import build, build_dir
+from accelsim.cosim.env import SIMULATORS, CosimError, setup_env, simulator_missing
+from accelsim.cosim.gemm import Gemm, GemmCheck, check_gemms, gemm_folds, make_gemm, network_gemms, random_gemm
+from accelsim.cosim.job import DEFAULT_MODEL, FoldResult, Job, JobResult
+from accelsim.cosim.run import run_job
+
+__all__ = [
+    "DEFAULT_MODEL", "SIMULATORS", "CosimError", "FoldResult", "Gemm", "GemmCheck", "Job", "JobResult", "build",
+    "build_dir", "check_gemms", "gemm_folds", "make_gemm", "network_gemms", "random_gemm", "run_job",
+    "setup_env", "simulator_missing",
+]

@@ -1,0 +1,112 @@
+"""One simulator build per (simulator, RTL parameter set), shared by every run, test and worker.
+
+Builds go through ``cocotb_tools.runner`` into ``sim_build/<simulator>-r<ROWS>c<COLS>-d<DATA_W>-a<ACC_W>/``
+(root overridable with ``ACCELSIM_SIM_BUILD``). Every build can trace (Verilator: VCD, Icarus:
+FST); whether a run writes waves is chosen at run time, so one build serves runs with and without
+waves and, since ``dataflow`` is an input port, every dataflow. A lock file per build directory
+serialises concurrent builders (pytest-xdist workers, parallel CLI calls); the loser then finds
+the build up to date (Verilator skips identical re-verilation, make and Icarus skip current outputs).
+Verilator's own runtime objects, identical in every build, come from ``<root>/.objcache`` through
+Verilator's ``OBJCACHE`` hook (``accelsim.cosim.objcache``) unless the user set OBJCACHE (e.g. ccache).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import stat
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from accelsim.cosim.env import REPO, TOPLEVEL, CosimError, rtl_sources, set_make_var, setup_env, simulator_missing
+
+TIMESCALE = ("1ns", "1ps")
+PARAMETER_NAMES = ("ROWS", "COLS", "DATA_W", "ACC_W")
+_built: dict[Path, float] = {}
+
+
+def sim_build_root() -> Path:
+    return Path(os.environ.get("ACCELSIM_SIM_BUILD", REPO / "sim_build"))
+
+
+def build_name(simulator: str, parameters: dict[str, int]) -> str:
+    p = parameters
+    return f"{simulator}-r{p['ROWS']}c{p['COLS']}-d{p['DATA_W']}-a{p['ACC_W']}"
+
+
+def build_dir(simulator: str, parameters: dict[str, int], root: Path | None = None) -> Path:
+    return (root or sim_build_root()) / build_name(simulator, parameters)
+
+
+@contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _use_objcache(root: Path) -> None:
+    """Route compiles through ``objcache.py`` via a launcher script in ``root/.objcache``."""
+    if "OBJCACHE" in os.environ or any(f.startswith("OBJCACHE=") and not f.endswith("/.objcache/cxx")
+                                       for f in os.environ.get("MAKEFLAGS", "").split()):
+        return
+    cache = root / ".objcache"
+    launcher = cache / "cxx"
+    script = f'#!/bin/sh\nexec "{sys.executable}" -I "{Path(__file__).with_name("objcache.py")}" "$@"\n'
+    if any(c.isspace() for c in str(launcher)) or any(c.isspace() for c in sys.executable):
+        return
+    cache.mkdir(parents=True, exist_ok=True)
+    if not launcher.is_file() or launcher.read_text() != script:
+        tmp = cache / f".cxx-{os.getpid()}"
+        tmp.write_text(script)
+        tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        os.replace(tmp, launcher)
+    os.environ["ACCELSIM_OBJCACHE_DIR"] = str(cache)
+    set_make_var("OBJCACHE", str(launcher))
+
+
+def _sources_mtime() -> float:
+    return max(p.stat().st_mtime for p in rtl_sources())
+
+
+def build(simulator: str, parameters: dict[str, int], root: Path | None = None) -> Path:
+    """Build (or find up to date) the DUT for ``parameters`` (``ArrayConfig.rtl_parameters()``); its folder."""
+    reason = simulator_missing(simulator)
+    if reason:
+        raise CosimError(f"cannot build for {simulator}: {reason}")
+    unknown = set(parameters) ^ set(PARAMETER_NAMES)
+    if unknown:
+        raise CosimError(f"RTL parameters must be exactly {', '.join(PARAMETER_NAMES)}, got {sorted(parameters)}")
+    out = build_dir(simulator, parameters, root)
+    stamp = _sources_mtime()
+    if _built.get(out) == stamp:
+        return out
+    setup_env()
+    if simulator == "verilator":
+        _use_objcache(out.parent)
+    from cocotb_tools.runner import get_runner
+
+    with _locked(out.parent / f"{out.name}.lock"):
+        out.mkdir(parents=True, exist_ok=True)
+        log = out / "build.log"
+        runner = get_runner(simulator)
+        try:
+            runner.build(
+                sources=[str(p) for p in rtl_sources()],
+                hdl_toplevel=TOPLEVEL,
+                build_dir=str(out),
+                parameters=dict(parameters),
+                waves=True,
+                timescale=TIMESCALE,
+                log_file=str(log),
+            )
+        except (RuntimeError, SystemExit) as e:
+            tail = log.read_text(errors="replace").splitlines()[-25:] if log.exists() else []
+            raise CosimError(f"{simulator} build of {out.name} failed ({e}); see {log}:\n" + "\n".join(tail)) from None
+    _built[out] = stamp
+    return out

@@ -1,0 +1,125 @@
+"""What the host hands the testbench (``Job``) and what it hands back (``JobResult``).
+
+Both are pickled into the run directory: the cocotb testbench runs inside the simulator's own
+Python, so its inputs and results cross the process boundary as files
+(``ACCELSIM_COSIM_JOB`` names the job file).
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from accelsim.systolic.beats import Beats
+
+DEFAULT_MODEL = "accelsim.systolic.core:ArrayCore"
+JOB_ENV = "ACCELSIM_COSIM_JOB"
+
+
+@dataclass
+class Job:
+    """Folds to drive back to back through one DUT, checked against ``model`` (``module:Class``).
+
+    ``parameters`` are the RTL parameters the configuration claims (``ArrayConfig.rtl_parameters()``);
+    the testbench reads the DUT's own back and refuses to run on any difference.
+    """
+
+    parameters: dict[str, int]
+    folds: list[Beats]
+    results_path: str
+    progress_path: str | None = None
+    model: str = DEFAULT_MODEL
+    model_waves_path: str | None = None
+    period_ns: int = 10
+
+    def save(self, path: Path) -> None:
+        with open(path, "wb") as fh:
+            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def load(path: str | Path) -> Job:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+
+
+@dataclass
+class FoldResult:
+    """One fold as the RTL produced it and as the model expected it. Cycles count from the fold's first beat.
+
+    ``rtl_done`` is None when ``done`` never came (the testbench then resets DUT and model).
+    ``cycle_count_start``/``cycle_count_done`` are the DUT's ``cycle_count`` port in the fold's
+    first cycle and in its ``done`` cycle.
+    """
+
+    index: int
+    dataflow_port: int
+    rtl_out: np.ndarray
+    rtl_cycles: np.ndarray
+    rtl_done: int | None
+    cycle_count_start: int
+    cycle_count_done: int | None
+    model_out: np.ndarray
+    model_cycles: np.ndarray
+    model_done: int
+    start_ns: float
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def rtl_fold_cycles(self) -> int | None:
+        return None if self.rtl_done is None else self.rtl_done + 1
+
+    @property
+    def model_fold_cycles(self) -> int:
+        return self.model_done + 1
+
+
+@dataclass
+class JobResult:
+    """Every fold's result plus job-level errors (parameter read-back, crashes)."""
+
+    parameters: dict[str, int]
+    dut_parameters: dict[str, int] | None
+    folds: list[FoldResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    folds_expected: int = 0
+    run_dir: str = ""
+    rtl_waves: str | None = None
+    model_waves: str | None = None
+    wall_seconds: float = 0.0
+    sim_seconds: float = 0.0
+
+    @property
+    def mismatched_folds(self) -> int:
+        return sum(not f.ok for f in self.folds)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.mismatched_folds == 0 and len(self.folds) == self.folds_expected
+
+    @property
+    def rtl_cycles(self) -> int:
+        """Compute cycles the RTL took: sum over folds of (done cycle + 1); folds without done count 0."""
+        return sum(f.rtl_fold_cycles or 0 for f in self.folds)
+
+    @property
+    def model_cycles(self) -> int:
+        return sum(f.model_fold_cycles for f in self.folds)
+
+    def all_errors(self) -> list[str]:
+        return [*self.errors, *(f"fold {f.index}: {e}" for f in self.folds for e in f.errors)]
+
+    def save(self, path: Path) -> None:
+        with open(path, "wb") as fh:
+            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def load(path: str | Path) -> JobResult:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)

@@ -1,0 +1,61 @@
+"""Shared pieces of the RTL tests: which builds run, the contract's timing formulas, job helpers.
+
+Builds are the expensive part (cold on 2 cores: ~15 CPU s for a small array, ~60 for 16x16; with
+Verilator's runtime objects cached, ~4-8 for a small one), so the default run uses five parameter
+sets that together cover R = 1 and C = 1, R < C, R > C, square arrays, 16x16 (marked slow, still
+run by default) and a narrow 16-bit accumulator. ``ACCELSIM_RTL_SHAPES=all`` adds 2x2, 4x4, 1x8,
+8x1, 8x4 (32-bit) and 8x8 (16-bit) to every shape-parametrized test.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from accelsim.cosim import check_gemms, gemm_folds, run_job
+from accelsim.systolic.config import ArrayConfig
+
+# (rows, cols, acc_bits); the most expensive build first so that xdist workers start it early.
+DEFAULT_SHAPES = [(16, 16, 32), (8, 8, 32), (8, 4, 16), (4, 8, 32), (1, 1, 32)]
+EXTRA_SHAPES = [(2, 2, 32), (4, 4, 32), (1, 8, 32), (8, 1, 32), (8, 4, 32), (8, 8, 16)]
+SHAPES = DEFAULT_SHAPES + (EXTRA_SHAPES if os.environ.get("ACCELSIM_RTL_SHAPES") == "all" else [])
+DATAFLOWS = ("os", "ws", "is")
+
+
+def shape_id(shape) -> str:
+    r, c, a = shape
+    return f"{r}x{c}" + ("" if a == 32 else f"-acc{a}")
+
+
+shapes = pytest.mark.parametrize("shape", [
+    pytest.param(s, id=shape_id(s), marks=[pytest.mark.slow] if s[0] * s[1] >= 256 else []) for s in SHAPES
+])
+
+
+def config(shape, dataflow: str = "ws") -> ArrayConfig:
+    r, c, a = shape
+    return ArrayConfig(rows=r, cols=c, dataflow=dataflow, acc_bits=a, out_bits=a)
+
+
+def contract_output_cycles(dataflow: str, rows: int, cols: int, stream: int) -> np.ndarray:
+    """Output-row cycles straight from docs/microarchitecture.md (independent of the models' code).
+
+    OS: the R drain rows start at K + R + C - 2; WS/IS: row m appears in cycle R + m + R + C - 1.
+    """
+    if dataflow == "os":
+        return stream + rows + cols - 2 + np.arange(rows)
+    return 2 * rows + cols - 1 + np.arange(stream)
+
+
+def contract_fold_cycles(dataflow: str, rows: int, cols: int, stream: int) -> int:
+    """OS: K + 2R + C - 2; WS: 2R + C + M - 1; IS: 2R + C + N - 1."""
+    return stream + 2 * rows + cols - 2 if dataflow == "os" else 2 * rows + cols + stream - 1
+
+
+def run_gemms(cfg: ArrayConfig, jobs, tmp_path, **kw):
+    """Run ``[(gemm, dataflow), ...]`` back to back in one simulation; (result, checks, beats per job)."""
+    beats = [gemm_folds(cfg, df, g) for g, df in jobs]
+    result = run_job(cfg, [b for bl in beats for b in bl], run_dir=tmp_path / "run", **kw)
+    return result, check_gemms(cfg, [g for g, _ in jobs], beats, result), beats

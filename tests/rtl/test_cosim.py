@@ -1,0 +1,122 @@
+"""The RTL against the stepping model (ArrayCore) and the integer reference, per array shape.
+
+Every test runs its folds back to back in one simulation; the testbench fails a fold on any
+difference in output values, output-row cycles, ``done`` cycle or ``cycle_count``. On top of
+that the tests check the assembled C against exact integer products and the RTL's cycles
+against the contract's formulas, neither of which goes through the model's code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from accelsim.cosim import make_gemm, random_gemm, run_job
+from accelsim.systolic.beats import fold_beats
+from accelsim.systolic.core import ArrayCore
+from accelsim.systolic.mapping import enumerate_folds, stream_chunk
+from tests.rtl.common import (
+    DATAFLOWS,
+    config,
+    contract_fold_cycles,
+    contract_output_cycles,
+    run_gemms,
+    shapes,
+)
+
+pytestmark = pytest.mark.rtl
+
+
+def _assert_clean(result, checks):
+    assert result.dut_parameters == result.parameters
+    assert result.ok, result.all_errors()[:10]
+    for c in checks:
+        assert c.ok, c
+    assert result.rtl_cycles == result.model_cycles
+
+
+@shapes
+@pytest.mark.parametrize("chunked", [False, True], ids=["whole", "chunked"])
+def test_random_tiles_every_dataflow(shape, chunked, tmp_path):
+    """Random int8 GEMMs with partial tiles on every axis, OS then WS then IS in one run. ``chunked``:
+    the smallest legal ofmap SRAM makes WS/IS stream in chunks (``mapping.stream_chunk``), the
+    last one partial."""
+    cfg = config(shape)
+    R, C = cfg.rows, cfg.cols
+    chunk = None
+    if chunked:
+        chunk = max(3, max(R, C) // C)
+        cfg = cfg.with_(ofmap_sram_kib=2 * chunk * C * cfg.acc_bytes / 1024)
+        assert stream_chunk(cfg) == chunk
+    step = chunk or 3
+    m = next(x for x in range(max(2 * R, step) + 1, 40 * R) if (R == 1 or x % R) and x % step)
+    n = next(x for x in range(max(C, step) + 1, 40 * C) if (C == 1 or x % C) and x % step)
+    g = random_gemm(cfg, m, R + 3, n, seed=R * 100 + C)
+    jobs = [(g, df) for df in DATAFLOWS]
+    result, checks, beats = run_gemms(cfg, jobs, tmp_path)
+    if chunked:
+        assert {b.stream for b in beats[1]} == {chunk, m % chunk}
+        assert {b.stream for b in beats[2]} == {chunk, n % chunk}
+    _assert_clean(result, checks)
+    folds = iter(result.folds)
+    for (_, df), bl in zip(jobs, beats):
+        for b in bl:
+            f = next(folds)
+            assert f.rtl_fold_cycles == contract_fold_cycles(df, R, C, b.stream)
+            np.testing.assert_array_equal(f.rtl_cycles, contract_output_cycles(df, R, C, b.stream))
+
+
+@shapes
+def test_extreme_values_wrap_like_the_model(shape, tmp_path):
+    """-128 x -128 over a long K, all zeros, all +127, and -128 x +127: sums wrap at ACC_W exactly."""
+    cfg = config(shape)
+    R, C = cfg.rows, cfg.cols
+    m, k, n = R + 1, 4 * R + 37, C + 1
+    full = lambda v, shp: np.full(shp, v, dtype=np.int64)
+    gemms = [
+        make_gemm(cfg, full(-128, (m, k)), full(-128, (k, n)), "min*min"),
+        make_gemm(cfg, full(0, (m, k)), full(0, (k, n)), "zero"),
+        make_gemm(cfg, full(127, (m, k)), full(127, (k, n)), "max*max"),
+        make_gemm(cfg, full(-128, (m, k)), full(127, (k, n)), "min*max"),
+    ]
+    if cfg.acc_bits < 32:
+        assert (gemms[0].reference != k * 128 * 128).all(), "the long-K sums must overflow the narrow accumulator"
+    result, checks, _ = run_gemms(cfg, [(g, df) for g in gemms for df in DATAFLOWS], tmp_path)
+    _assert_clean(result, checks)
+
+
+@shapes
+def test_back_to_back_folds_leave_no_state(shape, tmp_path):
+    """Folds of different GEMMs and dataflows interleaved: each equals a run of that fold alone from reset."""
+    cfg = config(shape)
+    R, C = cfg.rows, cfg.cols
+    g1 = random_gemm(cfg, R + 2, 2 * R + 1, C + 2, seed=1)
+    g2 = random_gemm(cfg, 3 * R, R + 1, C, seed=2)
+    order = [(g1, "os", 0), (g2, "ws", 1), (g1, "is", 0), (g2, "os", 0), (g1, "ws", 0), (g2, "is", 1), (g1, "os", -1)]
+    beats = []
+    for g, df, i in order:
+        m, k, n = g.shape
+        folds = enumerate_folds(df, m, k, n, R, C)
+        beats.append(fold_beats(cfg, df, g.a, g.b, folds[i]))
+    result = run_job(cfg, beats, run_dir=tmp_path / "run")
+    assert result.ok, result.all_errors()[:10]
+    for b, f in zip(beats, result.folds):
+        alone = ArrayCore(R, C, cfg.data_bits, cfg.acc_bits).run(b)
+        np.testing.assert_array_equal(f.rtl_out, alone.out)
+        np.testing.assert_array_equal(f.rtl_cycles, alone.out_cycle)
+        assert f.rtl_done == alone.done_cycle
+    starts = [f.cycle_count_start for f in result.folds]
+    assert starts[0] == 0
+    assert starts[1:] == [f.cycle_count_done + 1 for f in result.folds[:-1]]
+    assert result.folds[-1].cycle_count_done + 1 == result.rtl_cycles == result.model_cycles
+
+
+def test_os_accumulator_wraps_at_32_bits(tmp_path):
+    """One PE, 2^17 + 3 products of -128 x -128: the 32-bit accumulator passes 2^31 and wraps negative."""
+    cfg = config((1, 1, 32), "os")
+    k = (1 << 17) + 3
+    g = make_gemm(cfg, np.full((1, k), -128), np.full((k, 1), -128), "wrap32")
+    assert g.reference[0, 0] == 128 * 128 * k - (1 << 32) < 0
+    result, checks, _ = run_gemms(cfg, [(g, "os")], tmp_path)
+    _assert_clean(result, checks)
+    assert result.folds[0].rtl_out[0, 0] == g.reference[0, 0]

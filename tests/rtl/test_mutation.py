@@ -1,0 +1,81 @@
+"""The checker must fail when the model is wrong or the DUT is not the configuration's."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from accelsim.cosim import random_gemm, simulator_missing
+from tests.rtl.common import config, run_gemms
+
+pytestmark = pytest.mark.rtl
+
+
+def test_off_by_one_skew_in_the_model_is_caught(tmp_path):
+    cfg = config((4, 8, 32))
+    g = random_gemm(cfg, 6, 9, 10, seed=3)
+    result, checks, _ = run_gemms(cfg, [(g, "os"), (g, "ws")], tmp_path, model="tests.rtl.mutants:SkewOffByOneCore")
+    assert not result.ok
+    assert not result.folds[0].ok, "the first OS fold uses every row"
+    assert any("output row" in e and "model" in e for e in result.all_errors())
+    # The RTL itself is right: its assembled C still equals the exact product.
+    assert all(c.wrong_elements == 0 for c in checks)
+
+
+def test_late_drain_in_the_model_is_caught_on_cycles_alone(tmp_path):
+    cfg = config((4, 8, 32))
+    g = random_gemm(cfg, 8, 5, 8, seed=4)
+    result, _, _ = run_gemms(cfg, [(g, "os")], tmp_path, model="tests.rtl.mutants:LatePipeCore")
+    assert not result.ok
+    for f in result.folds:
+        assert (f.rtl_out == f.model_out).all(), "same values, only the timing differs"
+        assert f.rtl_done + 1 == f.model_done
+        assert any(e.startswith("done in cycle") for e in f.errors)
+        assert any(e.startswith("output rows in cycles") for e in f.errors)
+
+
+@pytest.mark.parametrize("claimed, built", [
+    ((8, 4, 32), (8, 4, 16)),  # ACC_W 16 built, 32 claimed
+    ((4, 8, 16), (8, 4, 16)),  # ROWS and COLS swapped
+], ids=["acc_w", "rows_cols"])
+def test_dut_with_other_parameters_than_the_config_is_refused(claimed, built, tmp_path):
+    cfg, dut = config(claimed), config(built)
+    g = random_gemm(cfg, 5, 5, 5, seed=5)
+    result, _, _ = run_gemms(cfg, [(g, "os")], tmp_path, dut_parameters=dut.rtl_parameters())
+    assert not result.ok
+    assert result.dut_parameters == dut.rtl_parameters() != cfg.rtl_parameters()
+    assert result.folds == []
+    assert "differ from the configuration's" in result.errors[0]
+
+
+RTL_MUTANTS = {
+    "output_bit_flip": ("systolic_top.v", "assign c_out       = dataflow ? ws_c_out : acc_bottom;",
+                        ("assign c_out       = dataflow ? ws_c_out : "
+                         "(acc_bottom ^ {{(COLS*ACC_W-1){1'b0}}, (cycle_count_q == 32'd10)});")),
+    "extra_drain_row": ("systolic_top.v", "drain_left <= DRAIN_REST;", "drain_left <= DRAIN_REST + CNT_ONE;"),
+    "skew_off_by_one": ("skew_buffer.v", ".DEPTH(DESKEW != 0 ? LANES - 1 - l : l)",
+                        ".DEPTH(DESKEW != 0 ? LANES - 1 - l : (l == 1 ? 2 : l))"),
+}
+
+
+@pytest.mark.skipif(simulator_missing("icarus") is not None, reason=f"{simulator_missing('icarus')}")
+@pytest.mark.parametrize("mutant", sorted(RTL_MUTANTS))
+def test_mutated_rtl_is_caught(mutant, tmp_path, monkeypatch):
+    """A copy of the RTL with one small bug (the bit flip hits the first OS drain row, cycle 10), built with
+    Icarus (instant builds) in a scratch build root."""
+    from accelsim.cosim import env
+
+    rtl = tmp_path / "rtl"
+    shutil.copytree(env.RTL_DIR, rtl)
+    name, old, new = RTL_MUTANTS[mutant]
+    text = (rtl / name).read_text()
+    assert text.count(old) == 1
+    (rtl / name).write_text(text.replace(old, new))
+    monkeypatch.setattr(env, "RTL_DIR", rtl)
+    monkeypatch.setenv("ACCELSIM_SIM_BUILD", str(tmp_path / "sim_build"))
+    cfg = config((2, 3, 32))
+    g = random_gemm(cfg, 4, 7, 5, seed=8)
+    result, _, _ = run_gemms(cfg, [(g, "os")], tmp_path, simulator="icarus")
+    assert not result.ok
+    assert not result.folds[0].ok
