@@ -55,11 +55,13 @@ def parse_number(fld: str, text: str) -> float:
 @click.option("--model", "engine", type=click.Choice(["fast", "stepping"]), default="fast", show_default=True,
               help="Closed-form model, or the cycle-by-cycle golden (slow; small networks).")
 @click.option("--check", is_flag=True, help="Run the int8 numbers through the array and compare bit for bit.")
+@click.option("--convention", type=click.Choice(["accelsim", "scalesim"]), default="accelsim", show_default=True,
+              help="Timing convention: ours (docs/microarchitecture.md) or SCALE-Sim 3.0.0's, reproduced exactly.")
 @strict_option
 @format_option
 @output_option
-def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, clock, batch, engine, check, strict, fmt,
-             output):
+def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, clock, batch, engine, check, convention,
+             strict, fmt, output):
     """Simulate MODEL (a zoo name or a model file) on an R x C systolic array, layer by layer."""
     from accelsim.report.simulate_view import render_simulation
     from accelsim.systolic.simulate import simulate as run_simulation
@@ -70,7 +72,17 @@ def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, clock, b
     cfg = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, ifmap_sram_kib=ifmap, filter_sram_kib=filt,
                       ofmap_sram_kib=ofmap, double_buffer=not no_double_buffer,
                       bandwidth=parse_number("bandwidth", bandwidth), clock_mhz=parse_number("clock", clock))
-    sim = run_simulation(resolve(model, strict), cfg, batch=batch, model=engine, check=check)
+    net = resolve(model, strict)
+    if convention == "scalesim":
+        if check or engine != "fast":
+            raise ConfigError("convention", "scalesim gives SCALE-Sim's cycle counts only: no --check or --model")
+        from accelsim.report.simulate_view import render_scalesim
+        from accelsim.systolic.scalesim import scalesim_simulation
+
+        layers, totals = scalesim_simulation(net, cfg, batch)
+        write_output(render_scalesim(layers, totals, cfg, pick_format(fmt, output)), output)
+        return
+    sim = run_simulation(net, cfg, batch=batch, model=engine, check=check)
     write_output(render_simulation(sim, pick_format(fmt, output)), output)
     if sim.mismatches:
         click.echo(f"accelsim: check failed: {len(sim.mismatches)} GEMM(s) differ from the int8 reference", err=True)

@@ -71,3 +71,33 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
                  "dram_read_bytes": t["dram_read_bytes"], "dram_write_bytes": t["dram_write_bytes"]}
     title = f"{df.attrs['model']}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} systolic array"
     return render(fmt, view, t, columns, total_row, title, notes)
+
+
+SCALESIM_COLUMNS = [
+    Column("name", "Layer", numeric=False),
+    Column("gemm", "GEMM MxKxN", numeric=False),
+    Column("folds", "Folds", thousands),
+    Column("cycles", "Total cycles", thousands),
+    Column("mapping_efficiency", "Map eff", percent),
+    Column("compute_utilization", "Comp util", percent),
+    Column("utilization", "Util", percent),
+]
+
+
+def render_scalesim(df, totals: dict, cfg, fmt: str) -> str:
+    """``--convention scalesim``: SCALE-Sim's COMPUTE_REPORT numbers, in our table formats."""
+    meta = {"config": cfg.to_dict(), "convention": "scalesim"}
+    if fmt in ("json", "csv"):
+        return render(fmt, df, totals, SCALESIM_COLUMNS, None, "", **meta)
+    view = df.copy()
+    view["gemm"] = view.apply(lambda r: f"{r['gemm_m']}x{r['gemm_k']}x{r['gemm_n']}", axis=1)
+    notes = [
+        f"{cfg.rows}x{cfg.cols} array, {cfg.dataflow.upper()}, SCALE-Sim 3.0.0 convention (InterfaceBandwidth CALC: "
+        "no DRAM stalls; output size rounded up; 'Total Cycles' is the index of the last cycle).",
+        f"Total cycles {totals['cycles']:,}, ideal {totals['ideal_cycles']:,}; utilization {percent(totals['utilization'])}.",
+        "Conv and linear layers only: SCALE-Sim does not model pooling or activations. "
+        "See accelsim/systolic/scalesim.py for how this differs from accelsim's own convention.",
+    ]
+    total_row = {"name": "Total", "folds": totals["folds"], "cycles": totals["cycles"], "utilization": totals["utilization"]}
+    title = f"{df.attrs['model']}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} (SCALE-Sim convention)"
+    return render(fmt, view, totals, SCALESIM_COLUMNS, total_row, title, notes)
