@@ -19,8 +19,24 @@ DEFAULT_MODEL = "accelsim.systolic.core:ArrayCore"
 JOB_ENV = "ACCELSIM_COSIM_JOB"
 
 
+class Pickled:
+    """Saved to and loaded from a file: jobs and results cross into and out of the simulator process."""
+
+    def save(self, path: Path) -> None:
+        with open(path, "wb") as fh:
+            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def load(cls, path: str | Path):
+        with open(path, "rb") as fh:
+            obj = pickle.load(fh)
+        if not isinstance(obj, cls):
+            raise TypeError(f"{path} holds a {type(obj).__name__}, not a {cls.__name__}")
+        return obj
+
+
 @dataclass
-class Job:
+class Job(Pickled):
     """Folds to drive back to back through one DUT, checked against ``model`` (``module:Class``).
 
     ``parameters`` are the RTL parameters the configuration claims (``ArrayConfig.rtl_parameters()``);
@@ -34,15 +50,6 @@ class Job:
     model: str = DEFAULT_MODEL
     model_waves_path: str | None = None
     period_ns: int = 10
-
-    def save(self, path: Path) -> None:
-        with open(path, "wb") as fh:
-            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-
-    @staticmethod
-    def load(path: str | Path) -> Job:
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
 
 
 @dataclass
@@ -81,7 +88,7 @@ class FoldResult:
 
 
 @dataclass
-class JobResult:
+class JobResult(Pickled):
     """Every fold's result plus job-level errors (parameter read-back, crashes)."""
 
     parameters: dict[str, int]
@@ -114,12 +121,3 @@ class JobResult:
 
     def all_errors(self) -> list[str]:
         return [*self.errors, *(f"fold {f.index}: {e}" for f in self.folds for e in f.errors)]
-
-    def save(self, path: Path) -> None:
-        with open(path, "wb") as fh:
-            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-
-    @staticmethod
-    def load(path: str | Path) -> JobResult:
-        with open(path, "rb") as fh:
-            return pickle.load(fh)

@@ -50,6 +50,12 @@ def _positive_int(layer: str, name: str, value) -> int:
     return value
 
 
+def _bool(layer: str, name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise LayerError(layer, name, f"expected true or false, got {value!r}")
+    return value
+
+
 def window_out(layer: str, axis: str, n: int, f: int, s: int, p: int, d: int, strict: bool) -> tuple[int, bool]:
     """Output size of a sliding window along one axis and whether the stride leaves a remainder.
 
@@ -134,8 +140,7 @@ class Conv2d(Layer):
         object.__setattr__(self, "stride", _pair(n, "stride", self.stride, 1))
         object.__setattr__(self, "padding", _pair(n, "padding", self.padding, 0))
         object.__setattr__(self, "dilation", _pair(n, "dilation", self.dilation, 1))
-        if not isinstance(self.bias, bool):
-            raise LayerError(n, "bias", f"expected true or false, got {self.bias!r}")
+        _bool(n, "bias", self.bias)
         for fld in ("in_channels", "out_channels"):
             if getattr(self, fld) % self.groups:
                 raise LayerError(n, "groups", f"{fld}={getattr(self, fld)} is not divisible by groups={self.groups}")
@@ -211,8 +216,7 @@ class Linear(Layer):
         super().__post_init__()
         _positive_int(self.name, "in_features", self.in_features)
         _positive_int(self.name, "out_features", self.out_features)
-        if not isinstance(self.bias, bool):
-            raise LayerError(self.name, "bias", f"expected true or false, got {self.bias!r}")
+        _bool(self.name, "bias", self.bias)
 
     def infer(self, x: Shape, strict: bool = False) -> tuple[Shape, bool]:
         if x[1:] != (1, 1):
