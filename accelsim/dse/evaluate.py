@@ -26,14 +26,14 @@ SRAM_COUNTS = ("ifmap_sram_reads", "ifmap_sram_writes", "filter_sram_reads", "fi
 POINT_METRICS = (
     "pe_count", "macs", "vector_ops", "folds", "total_cycles", "compute_cycles", "stall_cycles", "ideal_cycles",
     "vector_cycles", "utilization", "latency_ms", "throughput_inf_per_s", "effective_tops", "peak_tops",
-    "dram_read_bytes", "dram_write_bytes", "dram_bytes", "psum_dram_read_bytes", "sram_read_bytes",
+    "dram_read_bytes", "dram_write_bytes", "dram_bytes", "sram_read_bytes",
     "sram_write_bytes", "peak_dram_bytes_per_cycle", *ENERGY_COLUMNS, "energy_per_inference_uJ",
 )
 # Copied per layer from the simulator's rows (its column ``name`` becomes ``layer``).
 SIM_LAYER_COLUMNS = (
     "layer", "type", "unit", "gemm_m", "gemm_k", "gemm_n", "gemm_groups", "folds", "macs", "vector_ops", "cycles",
     "compute_cycles", "stall_cycles", "ideal_cycles", "utilization", "mapping_efficiency", "dram_read_bytes",
-    "dram_write_bytes", "ifmap_dram_read_bytes", "filter_dram_read_bytes", "psum_dram_read_bytes", *SRAM_COUNTS,
+    "dram_write_bytes", "ifmap_dram_read_bytes", "filter_dram_read_bytes", *SRAM_COUNTS,
     "peak_dram_bytes_per_cycle",
 )
 _FLOAT_COLUMNS = ("utilization", "mapping_efficiency", "peak_dram_bytes_per_cycle")
@@ -93,7 +93,6 @@ def evaluate(net: Network, cfg: ArrayConfig, batch: int, energy: EnergyTable, si
         "dram_read_bytes": t["dram_read_bytes"],
         "dram_write_bytes": t["dram_write_bytes"],
         "dram_bytes": t["dram_read_bytes"] + t["dram_write_bytes"],
-        "psum_dram_read_bytes": t["psum_dram_read_bytes"],
         "sram_read_bytes": sum(t[f"{b}_sram_reads"] * e for b, e in elem.items()),
         "sram_write_bytes": sum(t[f"{b}_sram_writes"] * e for b, e in elem.items()),
         "peak_dram_bytes_per_cycle": t["peak_dram_bytes_per_cycle"],

@@ -12,8 +12,7 @@ padding lanes are free). Counts are those of ``accelsim.systolic.simulate`` (see
   sum in WS/IS, is read and written once), x ``rf_pJ_per_byte``.
 - ``sram_pJ``: every SRAM element access, ``{ifmap,filter,ofmap}_sram_{reads,writes}`` (operand
   tiles delivered to the array, DRAM fills of ifmap/filter, output rows and read-modify-writes
-  of the ofmap), plus the ofmap's DRAM side: the bytes written to DRAM are read out of it, and
-  partial sums read back from DRAM (if the simulator spills any) are written into it. Each at
+  of the ofmap), plus the ofmap's DRAM side: the bytes written to DRAM are read out of it. Each at
   the per-byte cost of its buffer's bank: a double-buffered SRAM is two banks of half its size,
   a single-buffered one is one bank. The vector unit streams from DRAM and skips the SRAMs.
 - ``dram_pJ``: DRAM bytes read and written (array and vector unit) x ``dram_pJ_per_byte``.
@@ -47,7 +46,7 @@ def energy_arrays(layers: Mapping, n: int, cfg: ArrayConfig, table: EnergyTable 
     """``ENERGY_COLUMNS`` as arrays for ``n`` layers given as column -> array (or a DataFrame).
 
     Uses ``macs``, ``vector_ops``, ``dram_read_bytes``, ``dram_write_bytes``,
-    ``psum_dram_read_bytes`` and the per-buffer SRAM counts; a missing column counts as zero.
+    and the per-buffer SRAM counts; a missing column counts as zero.
     """
     cost = {b: table.sram_cost(bank_kib(cfg, b)) for b in BUFFERS}
     elem = {"ifmap": cfg.data_bytes, "filter": cfg.data_bytes, "ofmap": cfg.acc_bytes}
@@ -56,7 +55,7 @@ def energy_arrays(layers: Mapping, n: int, cfg: ArrayConfig, table: EnergyTable 
     for b in BUFFERS:
         sram += (_col(layers, f"{b}_sram_reads", n) + _col(layers, f"{b}_sram_writes", n)) * elem[b] * cost[b]
     wr = _col(layers, "dram_write_bytes", n)
-    sram += np.where(macs > 0, wr + _col(layers, "psum_dram_read_bytes", n), 0.0) * cost["ofmap"]
+    sram += np.where(macs > 0, wr, 0.0) * cost["ofmap"]
     out = {
         "mac_pJ": macs * table.mac_pJ,
         "vector_pJ": _col(layers, "vector_ops", n) * table.vector_op_pJ,

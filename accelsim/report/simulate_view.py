@@ -55,7 +55,7 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
          f"effective {t['effective_tops']:,.3f} TOPS."),
         (f"Utilization {percent(t['utilization'])} overall, {percent(t['compute_utilization'])} while computing; "
          f"mapping efficiency {percent(t['mapping_efficiency'])}."),
-        (f"DRAM read {mb(t['dram_read_bytes'])} (partial-sum read-back {mb(t['psum_dram_read_bytes'])}), "
+        (f"DRAM read {mb(t['dram_read_bytes'])}, "
          f"written {mb(t['dram_write_bytes'])}."),
         (f"DRAM demand: average {t['avg_dram_bytes_per_cycle']:,.2f} B/cycle, "
          f"peak fold {t['peak_dram_bytes_per_cycle']:,.2f} B/cycle."),

@@ -11,9 +11,8 @@ names; counts are elements, ``*_bytes`` bytes):
   compute_cycles); ``mapping_efficiency`` = MACs / (PEs x streaming beats), the used-PE fraction
   of the folds' streaming beats (all three 0 for vector-unit layers);
 - ``dram_read_bytes`` (= ifmap + filter), ``dram_write_bytes``, the SRAM
-  ``*_sram_reads``/``*_sram_writes`` per buffer (see ``accelsim.memory.traffic``);
-  ``psum_dram_read_bytes`` is always 0 (partial sums never leave the chip: WS/IS folds are chunked
-  to fit the ofmap SRAM, OS accumulates in the PEs); the column stays for the tables built on it;
+  ``*_sram_reads``/``*_sram_writes`` per buffer (see ``accelsim.memory.traffic``); partial sums
+  never leave the chip (WS/IS folds are chunked to fit the ofmap SRAM, OS accumulates in the PEs);
 - ``avg_dram_bytes_per_cycle`` = DRAM bytes / cycles, ``peak_dram_bytes_per_cycle`` = the largest
   fold's (read + write bytes) / fold cycles, the bandwidth that would hide every fold's transfers.
 
@@ -47,11 +46,11 @@ TRAFFIC_COLUMNS = ("ifmap_sram_reads", "ifmap_sram_writes", "filter_sram_reads",
 COLUMNS = ("name", "type", "unit", "gemm_m", "gemm_k", "gemm_n", "gemm_groups", "folds", "macs", "vector_ops",
            "cycles", "compute_cycles", "stall_cycles", "ideal_cycles", "latency_ms", "utilization",
            "compute_utilization", "mapping_efficiency", "stream_beats", "dram_read_bytes", "dram_write_bytes",
-           "ifmap_dram_read_bytes", "filter_dram_read_bytes", "psum_dram_read_bytes", *TRAFFIC_COLUMNS,
+           "ifmap_dram_read_bytes", "filter_dram_read_bytes", *TRAFFIC_COLUMNS,
            "avg_dram_bytes_per_cycle", "peak_dram_bytes_per_cycle")
 SUMMED = ("macs", "vector_ops", "folds", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles",
           "stream_beats", "dram_read_bytes", "dram_write_bytes", "ifmap_dram_read_bytes", "filter_dram_read_bytes",
-          "psum_dram_read_bytes", *TRAFFIC_COLUMNS)
+          *TRAFFIC_COLUMNS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,7 +78,7 @@ def _gemm_row(cfg: ArrayConfig, run: ArrayRun) -> dict:
         "compute_cycles": run.compute_cycles, "stream_beats": run.stream_beats,
         "dram_read_bytes": run.dram_read_bytes, "dram_write_bytes": run.dram_write_bytes,
         "ifmap_dram_read_bytes": t["ifmap_dram_bytes"], "filter_dram_read_bytes": t["filter_dram_bytes"],
-        "psum_dram_read_bytes": 0, **{c: t[c] for c in TRAFFIC_COLUMNS},
+        **{c: t[c] for c in TRAFFIC_COLUMNS},
         "peak_dram_bytes_per_cycle": run.peak_dram_bytes_per_cycle,
     }
 
@@ -91,7 +90,7 @@ def _vector_row(cfg: ArrayConfig, node, batch: int) -> dict:
         "unit": "vector" if v["vector_ops"] else "none", "macs": 0, "vector_ops": v["vector_ops"], "folds": 0,
         "cycles": v["cycles"], "compute_cycles": v["compute_cycles"], "stream_beats": 0,
         "dram_read_bytes": v["dram_read_bytes"], "dram_write_bytes": v["dram_write_bytes"],
-        "ifmap_dram_read_bytes": 0, "filter_dram_read_bytes": 0, "psum_dram_read_bytes": 0,
+        "ifmap_dram_read_bytes": 0, "filter_dram_read_bytes": 0,
         **dict.fromkeys(TRAFFIC_COLUMNS, 0), "peak_dram_bytes_per_cycle": peak,
     }
 

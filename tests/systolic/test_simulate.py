@@ -51,7 +51,7 @@ def test_stepping_equals_fast_on_lenet_with_checked_numbers(df):
     assert fast.mismatches == () and step.mismatches == ()
     assert fast.layers.drop(columns=["check"]).equals(step.layers.drop(columns=["check"]))
     assert fast.totals == step.totals and fast.totals["check_mismatches"] == 0
-    assert fast.totals["stall_cycles"] > 0 and fast.totals["psum_dram_read_bytes"] == 0
+    assert fast.totals["stall_cycles"] > 0
     # conv1 is 784x25x6. 1 KiB ofmap, double buffered: S = 512 // (8 * 4) = 16 beats, so WS cuts M into 49
     # chunks (x 1 n-tile x 2 k-tiles); IS streams N = 6 in one chunk (98 m-tiles x 2 k-tiles); OS 49 x 1 tiles
     conv1 = fast.layers.set_index("name").loc["conv1"]
