@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.workload.test_importers import ALEXNET_CSV, HEADER
+from tests.workload.test_importers import ALEXNET_CSV, CSV_CASES, HEADER, YAML_CASES
 
 
 def run(*args):
@@ -104,3 +104,22 @@ def test_profile_training_adds_backward_gemms():
     assert doc["totals"]["wgrad_macs"] == doc["totals"]["macs"] == 416_520
     table = run("profile", "lenet5", "--training")
     assert "training GEMMs" in table.stdout and "dW GEMM MxKxN" in table.stdout
+
+
+@pytest.mark.parametrize(
+    "suffix, text, line, field",
+    [(".csv", t, ln, f) for t, ln, f, _ in CSV_CASES] + [(".yaml", t, ln, f) for t, ln, f, _ in YAML_CASES],
+)
+def test_every_malformed_file_is_one_line_exit_2(tmp_path, suffix, text, line, field):
+    """Each malformed model file of the importer tests, through the CLI (in process: click's runner)."""
+    from click.testing import CliRunner
+
+    from accelsim.cli import main
+
+    f = tmp_path / f"bad{suffix}"
+    f.write_text(text)
+    result = CliRunner().invoke(main, ["profile", str(f)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(f"accelsim: error: {f}:{line}: field '{field}':")
+    assert result.stdout == ""
