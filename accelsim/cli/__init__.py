@@ -13,7 +13,8 @@ from accelsim.report.tables import FORMATS
 
 
 class Cli(click.Group):
-    """Turns AccelsimError (and friends) into one line and exit code 2, never a traceback."""
+    """Turns AccelsimError and click's usage errors (bad option values, unknown options) into one
+    line and exit code 2, never a traceback."""
 
     def invoke(self, ctx):
         try:
@@ -21,6 +22,11 @@ class Cli(click.Group):
         except AccelsimError as e:
             click.echo(f"accelsim: error: {e}", err=True)
             sys.exit(2)
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx else "accelsim"
+            message = " ".join(e.format_message().split())
+            click.echo(f"accelsim: error: {message} (see '{where} --help')", err=True)
+            sys.exit(e.exit_code)
 
 
 @click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -66,13 +72,16 @@ output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), 
 @main.command()
 def models():
     """List the network zoo."""
+    import textwrap
+
+    from accelsim.report.tables import TABLE_WIDTH
     from accelsim.workload import ZOO
 
     for name, build in ZOO.items():
         net = build()
-        c, h, w = net.input_shape
         doc = (build.__doc__ or "").strip().splitlines()[0] if build.__doc__ else ""
-        click.echo(f"{name:<12} {c}x{h}x{w:<5} {net.params:>13,} params  {doc}")
+        head = f"{name:<12} {'x'.join(map(str, net.input_shape)):<11} {net.params:>13,} params  "
+        click.echo(textwrap.fill(doc, TABLE_WIDTH, initial_indent=head, subsequent_indent=" " * len(head)))
 
 
 @main.command()

@@ -64,5 +64,8 @@ def report(results, output, network, batch, array, dataflow, bandwidth, clock_mh
     if output is None:
         name = load_meta(results).get("last_sweep", Path(results).stem)
         output = str(Path("reports") / name)
-    paths = build_report(results, output, select, command=invocation())
+    try:
+        paths = build_report(results, output, select, command=invocation())
+    except OSError as e:
+        raise AccelsimError(f"report: cannot write {e.filename or output}: {e.strerror or e}") from None
     click.echo(f"wrote {len(paths)} files to {output}/ ({', '.join(p.name for p in paths)})", err=True)

@@ -19,7 +19,7 @@ def _gemm(row) -> str:
 
 
 COLUMNS = [
-    Column("label", "Layer (type)", numeric=False),
+    Column("label", "Layer (type)", numeric=False, wrap=True),
     Column("output_shape", "Output shape", shape, numeric=False),
     Column("params", "Params", thousands),
     Column("macs", "MACs", thousands),
@@ -27,7 +27,7 @@ COLUMNS = [
     Column("output_bytes", "Out act bytes", thousands),
 ]
 TRAINING_COLUMNS = [
-    Column("label", "Layer (type)", numeric=False),
+    Column("label", "Layer (type)", numeric=False, wrap=True),
     Column("gemm", "Fwd GEMM MxKxN", numeric=False),
     Column("wgrad_gemm", "dW GEMM MxKxN", numeric=False),
     Column("wgrad_macs", "dW MACs", thousands),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accelsim.report.tables import Column, mb, percent, render, thousands
+from accelsim.report.tables import Column, mb, mb_number, percent, render, thousands
 from accelsim.systolic.simulate import Simulation
 
 
@@ -14,11 +14,11 @@ def _gemm(row) -> str:
 
 
 def _mb_cell(v) -> str:
-    return f"{v / 1e6:,.2f}"
+    return mb_number(v)
 
 
 COLUMNS = [
-    Column("name", "Layer", numeric=False),
+    Column("name", "Layer", numeric=False, wrap=True),
     Column("gemm", "GEMM MxKxN / op", numeric=False),
     Column("folds", "Folds", thousands),
     Column("cycles", "Cycles", thousands),
@@ -74,7 +74,7 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
 
 
 SCALESIM_COLUMNS = [
-    Column("name", "Layer", numeric=False),
+    Column("name", "Layer", numeric=False, wrap=True),
     Column("gemm", "GEMM MxKxN", numeric=False),
     Column("folds", "Folds", thousands),
     Column("cycles", "Total cycles", thousands),
@@ -84,13 +84,26 @@ SCALESIM_COLUMNS = [
 ]
 
 
+def _counts_as_integers(df):
+    """Count columns with values SCALE-Sim's model leaves undefined (NaN) as nullable integers, so CSV
+    shows ``706656`` and an empty cell rather than ``706656.0``, and JSON an integer or null."""
+    out = df.copy()
+    out.attrs = dict(df.attrs)
+    for col in out.columns:
+        v = out[col]
+        if v.dtype.kind == "f" and v.isna().any() and (v.dropna() % 1 == 0).all():
+            out[col] = v.astype("Int64")
+    return out
+
+
 def render_scalesim(df, totals: dict, cfg, fmt: str) -> str:
     """``--convention scalesim``: SCALE-Sim's COMPUTE_REPORT numbers, in our table formats."""
     meta = {"config": cfg.to_dict(), "convention": "scalesim"}
+    df = _counts_as_integers(df)
     if fmt in ("json", "csv"):
         return render(fmt, df, totals, SCALESIM_COLUMNS, None, "", **meta)
     view = df.copy()
-    view["gemm"] = view.apply(lambda r: f"{r['gemm_m']}x{r['gemm_k']}x{r['gemm_n']}", axis=1)
+    view["gemm"] = view.apply(lambda r: _gemm({**r, "gemm_groups": r.get("layers", 1)}), axis=1)  # groups: "Gx(...)"
     notes = [
         f"{cfg.rows}x{cfg.cols} array, {cfg.dataflow.upper()}, SCALE-Sim 3.0.0 convention (InterfaceBandwidth CALC: "
         "no DRAM stalls; output size rounded up; 'Total Cycles' is the index of the last cycle).",

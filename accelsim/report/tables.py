@@ -15,11 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 FORMATS = ("table", "csv", "json", "md")
 TABLE_WIDTH = 100
+WRAP_MIN = 12  # a wrapping (name) column folds down to this width before the table grows past TABLE_WIDTH
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class Column:
     header: str
     fmt: Callable[[object], str] = str
     numeric: bool = True
+    wrap: bool = False  # the table view may fold this column's cells (names); the others are never cut
 
 
 def thousands(v) -> str:
@@ -49,10 +54,12 @@ def percent(v) -> str:
 
 
 def _jsonable(v):
+    if v is None or v is pd.NA:
+        return None
     if isinstance(v, (np.integer,)):
         return int(v)
-    if isinstance(v, (np.floating,)):
-        return float(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v) if np.isfinite(v) else None  # JSON has no NaN/Infinity: null
     if isinstance(v, np.bool_):
         return bool(v)
     if isinstance(v, np.ndarray):
@@ -66,7 +73,7 @@ def to_records(df: pd.DataFrame) -> list[dict]:
 
 def to_json(df: pd.DataFrame, totals: dict, **meta) -> str:
     doc = {"model": df.attrs.get("model"), **meta, "layers": to_records(df), "totals": {k: _jsonable(v) for k, v in totals.items()}}
-    return json.dumps(doc, indent=2) + "\n"
+    return json.dumps(doc, indent=2, allow_nan=False) + "\n"
 
 
 def to_csv(df: pd.DataFrame) -> str:
@@ -80,30 +87,52 @@ def to_csv(df: pd.DataFrame) -> str:
 def to_table(
     df: pd.DataFrame, columns: Sequence[Column], total_row: dict | None, title: str, notes: Sequence[str] = ()
 ) -> str:
-    """An aligned table like torchinfo's summary, at most TABLE_WIDTH columns wide."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, show_footer=total_row is not None, title_justify="left")
-    for c in columns:
-        footer = c.fmt(total_row[c.key]) if total_row and c.key in total_row else ("Total" if total_row and c is columns[0] else "")
-        table.add_column(c.header, justify="right" if c.numeric else "left", footer=footer, no_wrap=True)
-    for _, row in df.iterrows():
-        table.add_row(*[c.fmt(row[c.key]) for c in columns])
+    """An aligned table like torchinfo's summary, at most TABLE_WIDTH columns wide.
+
+    No cell is ever cut: only ``wrap`` columns (layer names) fold, down to WRAP_MIN; if the table
+    still does not fit, it grows past TABLE_WIDTH rather than truncate a number. Notes wrap at
+    TABLE_WIDTH.
+    """
+    body = [[c.fmt(row[c.key]) for c in columns] for _, row in df.iterrows()]
+    footers = [c.fmt(total_row[c.key]) if total_row and c.key in total_row
+               else ("Total" if total_row and i == 0 else "") for i, c in enumerate(columns)]
+    # Every string goes in as Text: a name such as "a[/]" is not rich markup (MarkupError) nor styled.
+    table = Table(title=Text(title), box=box.SIMPLE_HEAD, pad_edge=False, show_footer=total_row is not None,
+                  title_justify="left")
+    foldable = 0
+    for i, c in enumerate(columns):
+        natural = max(cell_len(t) for t in (c.header, footers[i], *(r[i] for r in body)))
+        if c.wrap:
+            foldable += max(0, natural - WRAP_MIN)
+        table.add_column(Text(c.header), justify="right" if c.numeric else "left", footer=Text(footers[i]),
+                         no_wrap=not c.wrap, overflow="fold" if c.wrap else "ellipsis",
+                         min_width=None if c.wrap else natural)
+    for cells in body:
+        table.add_row(*map(Text, cells))
+    wide = Console(width=1 << 16, force_terminal=False, color_system=None)
+    natural_width = Measurement.get(wide, wide.options, table).maximum
+    width = max(TABLE_WIDTH, natural_width - foldable)
     buf = io.StringIO()
-    console = Console(file=buf, width=TABLE_WIDTH, force_terminal=False, color_system=None, soft_wrap=False)
+    console = Console(file=buf, width=width, force_terminal=False, color_system=None, soft_wrap=False)
     console.print(table)
     for line in notes:
-        console.print(line, highlight=False, soft_wrap=True)
+        console.print(Text(line), width=TABLE_WIDTH, overflow="fold")
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
 
 
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|")
+
+
 def to_markdown(df: pd.DataFrame, columns: Sequence[Column], total_row: dict | None, title: str, notes: Sequence[str] = ()) -> str:
-    lines = [f"## {title}", "", "| " + " | ".join(c.header for c in columns) + " |"]
+    lines = [f"## {title}", "", "| " + " | ".join(_md_cell(c.header) for c in columns) + " |"]
     lines.append("|" + "|".join("---:" if c.numeric else ":---" for c in columns) + "|")
     for _, row in df.iterrows():
-        lines.append("| " + " | ".join(c.fmt(row[c.key]) for c in columns) + " |")
+        lines.append("| " + " | ".join(_md_cell(c.fmt(row[c.key])) for c in columns) + " |")
     if total_row:
         cells = [c.fmt(total_row[c.key]) if c.key in total_row else "" for c in columns]
         cells[0] = cells[0] or "**Total**"
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
     lines.append("")
     lines += [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
@@ -122,6 +151,15 @@ def render(
     return to_table(df, columns, total_row, title, notes)
 
 
+def mb_number(nbytes) -> str:
+    """Bytes as decimal megabytes with two decimals (rounded half up), exact for any integer count
+    (a float division misprints counts beyond 2^53 bytes)."""
+    if isinstance(nbytes, (float, np.floating)) and not float(nbytes).is_integer():
+        return f"{nbytes / 1e6:,.2f}"
+    cents = (int(nbytes) + 5_000) // 10_000
+    return f"{cents // 100:,}.{cents % 100:02d}"
+
+
 def mb(nbytes: int) -> str:
     """Bytes as decimal megabytes (MB = 10^6 bytes), the unit every report states."""
-    return f"{nbytes / 1e6:,.2f} MB"
+    return f"{mb_number(nbytes)} MB"

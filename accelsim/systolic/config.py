@@ -9,6 +9,7 @@ from fractions import Fraction
 from accelsim.errors import AccelsimError
 
 DATAFLOWS = ("os", "ws", "is")
+MIN_BANDWIDTH, MAX_BANDWIDTH = 2.0 ** -10, 2.0 ** 32  # DRAM bytes per cycle
 # The RTL selects OS or WS per fold through its `dataflow` input port; IS runs on the WS datapath.
 DATAFLOW_PORT = {"os": 0, "ws": 1, "is": 1}
 
@@ -73,6 +74,11 @@ class ArrayConfig:
                 raise ConfigError(fld, f"must be a whole number of bytes (a multiple of 8), got {getattr(self, fld)}")
         for fld in ("ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "bandwidth", "clock_mhz"):
             _number(fld, getattr(self, fld))
+        # Transfers are priced with the bandwidth as a fraction of denominator <= 2^16 (int64 numpy
+        # arithmetic): it is within 1e-5 of the given value from 2^-10 up (0 below 2^-17); above 2^32
+        # products overflow. Any bandwidth above the largest fold's bytes is as good as infinite anyway.
+        if not MIN_BANDWIDTH <= self.bandwidth <= MAX_BANDWIDTH:
+            raise ConfigError("bandwidth", f"must be in [1/1024, 2^32] bytes per cycle, got {self.bandwidth:g}")
         if not isinstance(self.double_buffer, bool):
             raise ConfigError("double_buffer", f"expected true or false, got {self.double_buffer!r}")
         # The smallest unit the buffers must hold: one array-sized tile of each operand (both halves

@@ -32,7 +32,9 @@ import pandas as pd
 from accelsim.errors import AccelsimError
 from accelsim.systolic.arith import wrap
 from accelsim.systolic.config import ArrayConfig
+from accelsim.systolic.dataflow import get as get_dataflow
 from accelsim.systolic.fast import fast_layer
+from accelsim.systolic.mapping import stream_chunk
 from accelsim.systolic.reference import reference_gemms
 from accelsim.systolic.result import ArrayRun
 from accelsim.systolic.stepping import random_operands, step_layer
@@ -41,6 +43,10 @@ from accelsim.workload.network import Network
 from accelsim.workload.profile import gemm_shape
 
 MODELS = ("fast", "stepping")
+# Both models hold per-fold int64 arrays (~200 bytes a fold at the fast model's peak): a layer with
+# more folds than this is refused up front with one line instead of dying in numpy's allocator.
+MAX_FOLDS = 1 << 27
+MAX_CYCLES = 1 << 62  # int64 headroom for the models' per-fold and cumulative cycle arithmetic
 TRAFFIC_COLUMNS = ("ifmap_sram_reads", "ifmap_sram_writes", "filter_sram_reads", "filter_sram_writes",
                    "ofmap_sram_reads", "ofmap_sram_writes")
 COLUMNS = ("name", "type", "unit", "gemm_m", "gemm_k", "gemm_n", "gemm_groups", "folds", "macs", "vector_ops",
@@ -123,6 +129,40 @@ def _compare(name: str, run: ArrayRun, refs, acc_bits: int) -> list[str]:
     return problems
 
 
+def fold_count(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1) -> int:
+    """Folds of ``groups`` (m, k, n) GEMMs on ``cfg`` (= ``len(mapping.folds_for(...)) * groups``), in O(1)."""
+    df = get_dataflow(cfg.dataflow)
+    length = {"m": m, "k": k, "n": n}
+    streamed = length[df.streamed]
+    chunk = min(stream_chunk(cfg), streamed) if df.chunked else streamed
+    return (-(-length[df.rows] // cfg.rows) * -(-length[df.cols] // cfg.cols) * -(-streamed // max(chunk, 1))
+            * groups)
+
+
+def cycle_bound(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1) -> int:
+    """An upper bound (exact integers) on what the models compute in int64 for this layer: the larger
+    of a fold's bytes x the bandwidth's denominator (the transfer-length product) and the layer's
+    cycles (every fold's compute, load and write lengths summed)."""
+    df = get_dataflow(cfg.dataflow)
+    length = {"m": m, "k": k, "n": n}
+    streamed = length[df.streamed]
+    beats = min(stream_chunk(cfg), streamed) if df.chunked else streamed  # the longest fold's S_f
+    r, c = cfg.rows, cfg.cols
+    nbytes = (beats * r + r * c + beats * c) * cfg.data_bytes + (beats * c + r * c) * cfg.out_bytes
+    bw = cfg.bandwidth_fraction
+    product = nbytes * bw.denominator
+    fold = int(df.fold_cycles(r, c, beats)) + -(-product // bw.numerator) + 2
+    return max(product, fold_count(cfg, m, k, n, groups) * fold)
+
+
+def _too_big(name: str, cfg: ArrayConfig, m: int, k: int, n: int, groups: int, why: str = "",
+             hint: str = "use a larger array or a smaller layer") -> AccelsimError:
+    g = f"{groups}x({m}x{k}x{n})" if groups > 1 else f"{m}x{k}x{n}"
+    why = why or f"more than the simulator holds in memory (limit {MAX_FOLDS:,})"
+    return AccelsimError(f"layer '{name}': GEMM {g} needs {fold_count(cfg, m, k, n, groups):,} folds on a "
+                         f"{cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} array, {why}: {hint}")
+
+
 def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, model: str = "fast", numbers: bool = False,
              check: bool = False, seed: int = 0) -> Simulation:
     """Simulate ``net`` at ``batch`` on ``cfg`` with the ``fast`` or ``stepping`` model."""
@@ -130,7 +170,18 @@ def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, model: str = "fast"
         raise AccelsimError(f"batch: must be a positive integer, got {batch!r}")
     if model not in MODELS:
         raise AccelsimError(f"model: must be one of {', '.join(MODELS)}, got {model!r}")
-    refs = reference_gemms(net, batch, seed) if (numbers or check) else {}
+    for node in net:  # refuse an impossible layer before any work (the reference pass is the biggest)
+        shape = gemm_shape(node, batch)
+        if shape is not None and fold_count(cfg, *shape) > MAX_FOLDS:
+            raise _too_big(node.layer.name, cfg, *shape)
+        if shape is not None and cycle_bound(cfg, *shape) >= MAX_CYCLES:
+            raise _too_big(node.layer.name, cfg, *shape, "whose cycle count could overflow 64-bit integers",
+                           "use a smaller batch or SRAM, or a higher bandwidth")
+    try:
+        refs = reference_gemms(net, batch, seed) if (numbers or check) else {}
+    except MemoryError:
+        raise AccelsimError(f"check: the int8 reference pass of '{net.name}' at batch {batch} does not fit in "
+                            f"memory") from None
     rows, runs, mismatches = [], {}, []
     for node in net:
         layer = node.layer
@@ -141,10 +192,13 @@ def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, model: str = "fast"
         else:
             m, k, n, groups = shape
             ops = [(r.a, r.b) for r in refs[layer.name]] if layer.name in refs else None
-            if model == "fast":
-                run = fast_layer(cfg, m, k, n, groups, operands=ops)
-            else:
-                run = step_layer(cfg, ops or random_operands(cfg, m, k, n, groups, seed))
+            try:
+                if model == "fast":
+                    run = fast_layer(cfg, m, k, n, groups, operands=ops)
+                else:
+                    run = step_layer(cfg, ops or random_operands(cfg, m, k, n, groups, seed))
+            except MemoryError:
+                raise _too_big(layer.name, cfg, m, k, n, groups, "and ran out of memory") from None
             runs[layer.name] = run
             row.update(gemm_m=m, gemm_k=k, gemm_n=n, gemm_groups=groups, **_gemm_row(cfg, run))
             if check:
@@ -160,9 +214,12 @@ def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, model: str = "fast"
 
 
 def totals(df: pd.DataFrame, cfg: ArrayConfig, batch: int = 1) -> dict:
-    """Network totals: sums of the counts, ratios recomputed from them, throughput at ``clock_mhz``."""
+    """Network totals: sums of the counts (``ideal_cycles`` too), ratios recomputed from them, throughput at
+    ``clock_mhz``."""
     out = {"layers": len(df), **{c: int(df[c].sum()) for c in SUMMED}}
+    ideal = out["ideal_cycles"]  # layers run one after another: the sum of theirs, not ceil(all MACs / PEs)
     out = _derive(out, cfg)
+    out["ideal_cycles"] = ideal
     out.pop("stream_beats")
     out["peak_dram_bytes_per_cycle"] = float(df["peak_dram_bytes_per_cycle"].max())
     seconds = out["cycles"] / (cfg.clock_mhz * 1e6)

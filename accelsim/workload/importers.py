@@ -32,23 +32,30 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from accelsim.errors import ModelFileError
-from accelsim.workload.layers import LAYER_TYPES, Conv2d, LayerError
+from accelsim.workload.layers import LAYER_TYPES, Conv2d, LayerError, name_problem
 from accelsim.workload.network import Network
 
 SCALESIM_COLUMNS = (
     "Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
     "Channels", "Num Filter", "Strides",
 )
-_SCALESIM_FIELD = {"kernel_size": "Filter Height", "stride": "Strides", "in_channels": "Channels"}
+_SCALESIM_FIELD = {"kernel_size": "Filter Height", "stride": "Strides", "in_channels": "Channels",
+                   "name": "Layer name"}
 
 
 def load(path: str | Path, strict: bool = False) -> Network:
     """Read a model file by its extension: .csv (SCALE-Sim), .yaml/.yml/.json (ours)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as e:
         raise ModelFileError(path, None, None, f"cannot read: {e.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")  # a leading byte-order mark (Excel's CSVs) is not part of the text
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        problem = f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})"
+        raise ModelFileError(path, line, None, problem) from None
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return load_scalesim_csv(text, path, strict)
@@ -161,11 +168,12 @@ def load_schema(text: str, path: str | Path = "<model>", strict: bool = False) -
         if key not in doc:
             raise ModelFileError(path, _line(doc), key, "is required")
     name = doc.get("name", Path(path).stem)
-    if not isinstance(name, str) or not name:
-        raise ModelFileError(path, _line(doc, "name"), "name", "must be a non-empty string")
-    strict = doc.get("strict", strict)
-    if not isinstance(strict, bool):
+    if name_problem(name):
+        raise ModelFileError(path, _line(doc, "name"), "name", name_problem(name))
+    file_strict = doc.get("strict", False)
+    if not isinstance(file_strict, bool):
         raise ModelFileError(path, _line(doc, "strict"), "strict", "must be true or false")
+    strict = strict or file_strict  # the caller's --strict is not overruled by the file's `strict: false`
     shape = doc["input_shape"]
     if not isinstance(shape, list) or len(shape) != 3 or not all(type(v) is int and v > 0 for v in shape):
         raise ModelFileError(path, _line(doc, "input_shape"), "input_shape", f"expected [C, H, W] of positive integers, got {shape!r}")
@@ -181,7 +189,8 @@ def load_schema(text: str, path: str | Path = "<model>", strict: bool = False) -
     try:
         return Network.sequential(name, tuple(shape), layers, strict)
     except LayerError as e:
-        line = next((ln for layer, ln in zip(layers, lines) if layer.name == e.layer), None)
+        # the offending layer: the last of that name (a duplicate name is the later layer's fault)
+        line = next((ln for layer, ln in reversed(list(zip(layers, lines))) if layer.name == e.layer), None)
         raise ModelFileError(path, line, e.field, f"layer '{e.layer}': {e.problem}") from None
 
 

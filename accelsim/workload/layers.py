@@ -8,6 +8,7 @@ are ``(F, 1, 1)``. Output size of a sliding window follows
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
@@ -80,6 +81,17 @@ def window_out(layer: str, axis: str, n: int, f: int, s: int, p: int, d: int, st
     return (padded - span) // s + 1, bool(rem)
 
 
+def name_problem(name) -> str | None:
+    """Why ``name`` cannot name a layer or network (it labels table rows, CSV cells, JSON keys), or None."""
+    if not isinstance(name, str) or not name.strip():
+        return "must be a non-empty string"
+    if name != name.strip():
+        return "has leading or trailing whitespace"
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        return "contains a control or invisible character"
+    return None
+
+
 @dataclass(frozen=True)
 class Layer:
     """Base of all layers. ``name`` is unique within a network."""
@@ -88,8 +100,9 @@ class Layer:
     kind: ClassVar[str] = "layer"
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name:
-            raise LayerError(str(self.name), "name", "must be a non-empty string")
+        problem = name_problem(self.name)
+        if problem:
+            raise LayerError(repr(self.name)[1:-1] if isinstance(self.name, str) else str(self.name), "name", problem)
 
     def infer(self, x: Shape, strict: bool = False) -> tuple[Shape, bool]:
         """Return (output shape, stride leaves a remainder) for input shape ``x``."""
