@@ -11,6 +11,8 @@ able to import accelsim). ``workers=0`` runs in this process without Dask (for d
 
 from __future__ import annotations
 
+import collections
+
 import logging
 import math
 import os
@@ -58,11 +60,15 @@ class SweepSummary:
     failed: int
     wall_s: float
     output: str
+    errors: tuple[str, ...] = ()  # the distinct reasons of this run's failed points, most frequent first
 
     def line(self) -> str:
         rate = self.evaluated / self.wall_s if self.wall_s else 0.0
-        return (f"{self.points} points: {self.evaluated} evaluated in {self.wall_s:.1f} s wall ({rate:.1f} points/s), "
+        text = (f"{self.points} points: {self.evaluated} evaluated in {self.wall_s:.1f} s wall ({rate:.1f} points/s), "
                 f"{self.already_done} already in {self.output}, {self.failed} failed")
+        shown = self.errors[:3]
+        more = f" (+{len(self.errors) - len(shown)} other reasons)" if len(self.errors) > len(shown) else ""
+        return text + "".join(f"\n  failed: {e}" for e in shown) + more
 
 
 def _resolve(model: str, base_dir: str) -> Network:
@@ -228,7 +234,7 @@ def run_sweep(
         done = store.keys("ok") if retry_errors else store.keys()
         pending = [q for q in p.points if q.key not in done]
         configs = {q.key: q.row for q in pending}
-        failed = 0
+        failed, reasons = 0, collections.Counter()
         if pending:
             cluster = None if workers == 0 and not scheduler else _Cluster(scheduler, workers)
             try:
@@ -241,13 +247,14 @@ def run_sweep(
                     for records in _results(cluster, jobs):
                         store.write(records, configs)
                         failed += sum(r["status"] != "ok" for r in records)
+                        reasons.update(r["error"] for r in records if r["status"] != "ok")
                         done_now += len(records)
                         bar.update(task, advance=len(records), rate=done_now / max(1e-9, time.perf_counter() - t0))
             finally:
                 if cluster:
                     cluster.close()
     return SweepSummary(len(p.points), len(p.points) - len(pending), len(pending), failed,
-                        time.perf_counter() - start, str(output))
+                        time.perf_counter() - start, str(output), tuple(e for e, _ in reasons.most_common()))
 
 
 def _results(cluster: _Cluster | None, jobs: list[Job]):

@@ -189,3 +189,11 @@ def test_unreachable_scheduler_is_one_line(tmp_path):
                                   "--scheduler", f"tcp://127.0.0.1:{port}", "--no-progress"])
     assert r.exit_code == 2
     assert r.stderr.strip().startswith(f"accelsim: error: scheduler: cannot connect to tcp://127.0.0.1:{port}")
+
+
+def test_failed_points_say_why_on_stderr(tmp_path):
+    r = CliRunner().invoke(main, ["sweep", "--model", "lenet5", "--array", "4x4", "--sram-kib", "0.01,64",
+                                  "-o", str(tmp_path / "r.db"), "--workers", "0", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert "2 points: 2 evaluated" in r.stderr and "1 failed" in r.stderr
+    assert "failed: ConfigError: array config: ifmap_sram_kib: 0.01 KiB cannot hold one 4x4 tile" in r.stderr
