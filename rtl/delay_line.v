@@ -15,7 +15,9 @@ module delay_line #(
             assign q = d;
             wire unused_clk_rst = &{1'b0, clk, rst};
         end else begin : g_regs
-            reg [WIDTH-1:0] stage [0:DEPTH-1];
+            // The stages are flip-flops (all reset together, all read), never a RAM: mem2reg tells
+            // synthesis so, instead of letting it warn that it replaces a memory with registers.
+            (* mem2reg *) reg [WIDTH-1:0] stage [0:DEPTH-1];
             integer k;
             always @(posedge clk) begin
                 if (rst) begin

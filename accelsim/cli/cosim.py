@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 
@@ -161,7 +162,8 @@ def cosim(gemm, model, array, dataflow, acc_bits, seed, simulator, waves, golden
     err = Console(stderr=True)
     with err.status(f"building {build_name(simulator, cfg.rtl_parameters())} (only the first time)"):
         build(simulator, cfg.rtl_parameters())
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"cosim-{workload.replace(' ', '-')}-{dataflow}-s{seed}")
+    # The process id keeps two identical commands running at once out of each other's run folder.
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"cosim-{workload.replace(' ', '-')}-{dataflow}-s{seed}-p{os.getpid()}")
     with Progress(TextColumn("simulating tiles"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=fmt == "json") as bar:
         task = bar.add_task("tiles", total=len(folds))

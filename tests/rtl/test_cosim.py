@@ -120,3 +120,18 @@ def test_os_accumulator_wraps_at_32_bits(tmp_path):
     result, checks, _ = run_gemms(cfg, [(g, "os")], tmp_path)
     _assert_clean(result, checks)
     assert result.folds[0].rtl_out[0, 0] == g.reference[0, 0]
+
+
+def test_checker_reads_cycle_count_modulo_2_to_the_32():
+    """``cycle_count`` is a free-running 32-bit counter: a fold across its wrap is judged modulo 2^32."""
+    from accelsim.cosim.job import FoldResult
+    from accelsim.cosim.tb import Checker
+
+    out, cycles = np.zeros((1, 1), dtype=np.int64), np.array([2])
+    top = (1 << 32) - 1
+    ok = FoldResult(0, 0, out, cycles, 2, top, 1, out, cycles, 2, 0.0)
+    Checker().compare(ok, top)
+    assert ok.errors == []
+    late = FoldResult(0, 0, out, cycles, 2, top, 2, out, cycles, 2, 0.0)
+    Checker().compare(late, top)
+    assert late.errors == ["cycle_count advanced 3 by done, expected 2"]
