@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from accelsim.report.tables import Column, mb, render, shape, thousands
+from accelsim.workload.profile import GemmShape
 
 
 def _layer_label(row) -> str:
@@ -14,8 +15,7 @@ def _layer_label(row) -> str:
 def _gemm(row) -> str:
     if not row["gemm_m"]:
         return "--"
-    g = f"{row['gemm_m']}x{row['gemm_k']}x{row['gemm_n']}"
-    return g if row["gemm_groups"] == 1 else f"{row['gemm_groups']}x({g})"
+    return GemmShape(row["gemm_m"], row["gemm_k"], row["gemm_n"], row["gemm_groups"]).label
 
 
 COLUMNS = [

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from accelsim.report.tables import Column, mb, mb_number, percent, render, thousands
 from accelsim.systolic.simulate import Simulation
+from accelsim.workload.profile import GemmShape
 
 
 def _gemm(row) -> str:
     if not row["gemm_m"]:
         return f"{row['type']} ({row['unit']})" if row["unit"] == "vector" else row["type"]
-    g = f"{row['gemm_m']}x{row['gemm_k']}x{row['gemm_n']}"
-    return g if row["gemm_groups"] == 1 else f"{row['gemm_groups']}x({g})"
-
-
-def _mb_cell(v) -> str:
-    return mb_number(v)
+    return GemmShape(row["gemm_m"], row["gemm_k"], row["gemm_n"], row["gemm_groups"]).label
 
 
 COLUMNS = [
@@ -24,8 +20,8 @@ COLUMNS = [
     Column("cycles", "Cycles", thousands),
     Column("stall_share", "Stall", percent),
     Column("utilization", "Util", percent),
-    Column("dram_read_bytes", "Rd MB", _mb_cell),
-    Column("dram_write_bytes", "Wr MB", _mb_cell),
+    Column("dram_read_bytes", "Rd MB", mb_number),
+    Column("dram_write_bytes", "Wr MB", mb_number),
 ]
 
 

@@ -53,6 +53,12 @@ class GemmShape(NamedTuple):
     def macs(self) -> int:
         return self.count * self.m * self.k * self.n
 
+    @property
+    def label(self) -> str:
+        """'MxKxN', or 'Gx(MxKxN)' for G groups: how every report writes a GEMM."""
+        g = f"{self.m}x{self.k}x{self.n}"
+        return g if self.count == 1 else f"{self.count}x({g})"
+
 
 def gemm_shape(node: Node, batch: int = 1) -> GemmShape | None:
     """(M, K, N, groups) of the layer's im2col GEMM, or None for a non-GEMM layer."""
@@ -146,12 +152,8 @@ def _training_columns(node: Node, batch: int) -> dict:
     shapes = training_gemm_shapes(node, batch)
     if shapes is None:
         return {"wgrad_gemm": "", "wgrad_macs": 0, "igrad_gemm": "", "igrad_macs": 0}
-
-    def text(s) -> str:
-        return f"{s.m}x{s.k}x{s.n}" if s.count == 1 else f"{s.count}x({s.m}x{s.k}x{s.n})"
-
     w, i = shapes.weight_grad, shapes.input_grad
-    return {"wgrad_gemm": text(w), "wgrad_macs": w.macs, "igrad_gemm": text(i), "igrad_macs": i.macs}
+    return {"wgrad_gemm": w.label, "wgrad_macs": w.macs, "igrad_gemm": i.label, "igrad_macs": i.macs}
 
 
 def totals(df: pd.DataFrame) -> dict:
