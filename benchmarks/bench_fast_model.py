@@ -13,7 +13,7 @@ import argparse
 import sys
 import time
 
-from accelsim.systolic.config import ArrayConfig
+from accelsim.hardware.config import ArrayConfig
 from accelsim.systolic.simulate import simulate
 from accelsim.workload import resolve
 

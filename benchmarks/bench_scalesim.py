@@ -6,7 +6,7 @@ For every network x array x dataflow it runs
 1. the real SCALE-Sim 3.0.0 (in ``.bench-venv``, through ``benchmarks/scalesim_runner.py``: its
    Python API, ``save_disk_space=True``, CALC bandwidth mode as in its shipped ``scale.cfg``),
    in a subprocess with a wall-clock timeout and an address-space limit;
-2. accelsim's ``--convention scalesim`` closed form (``accelsim.systolic.scalesim``);
+2. accelsim's ``--convention scalesim`` closed form (``accelsim.compat.scalesim``);
 3. accelsim's native fast model (``accelsim.systolic.fast.fast_layer``, our own cycle contract,
    docs/microarchitecture.md) when it is importable,
 
@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from accelsim.systolic.config import ArrayConfig, parse_array
-from accelsim.systolic.scalesim import scalesim_layer, topology_row
+from accelsim.hardware.config import ArrayConfig, parse_array
+from accelsim.compat.scalesim import scalesim_layer, topology_row
 from accelsim.workload import zoo
 from accelsim.workload.layers import Conv2d
 
@@ -117,7 +117,7 @@ def native_model():
     """accelsim's own fast model, if it exists yet (it is being written alongside this benchmark)."""
     try:
         from accelsim.systolic.fast import fast_layer
-        from accelsim.workload.profile import gemm_shape
+        from accelsim.workload.gemm import gemm_shape
     except Exception as e:  # noqa: BLE001 - ImportError, or a half-written module
         return None, f"{type(e).__name__}: {e}"
     return (fast_layer, gemm_shape), None

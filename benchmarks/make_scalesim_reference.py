@@ -7,7 +7,7 @@
 writes ``tests/systolic/data/scalesim_reference.json``: for every case (a topology row, an array,
 a dataflow and SRAM sizes) every value SCALE-Sim 3.0.0 puts in COMPUTE_REPORT.csv,
 BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv (CALC bandwidth mode). CI has no SCALE-Sim;
-``tests/systolic/test_scalesim_convention.py`` compares ``accelsim.systolic.scalesim`` against this
+``tests/systolic/test_scalesim_convention.py`` compares ``accelsim.compat.scalesim`` against this
 file. Re-run it only when the case list changes or to check a new SCALE-Sim release.
 
 The cases cover: 3x3/1x1/5x5/11x11 and non-square kernels, strides 1-4 including ones that leave a

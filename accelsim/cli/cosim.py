@@ -10,7 +10,7 @@ import sys
 import click
 
 from accelsim.errors import AccelsimError
-from accelsim.systolic.config import DATAFLOWS, ArrayConfig, parse_array
+from accelsim.hardware.config import DATAFLOWS, ArrayConfig, parse_array
 
 SIMULATOR_CHOICES = ("verilator", "icarus")
 

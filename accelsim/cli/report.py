@@ -13,7 +13,7 @@ from accelsim.errors import AccelsimError
 def _array(ctx, param, value):
     if value is None:
         return None
-    from accelsim.systolic.config import ConfigError, parse_array
+    from accelsim.hardware.config import ConfigError, parse_array
 
     try:
         return parse_array(value)

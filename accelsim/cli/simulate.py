@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from accelsim.cli import (
+from accelsim.cli.common import (
     batch_option,
     format_option,
     model_argument,
@@ -16,7 +16,7 @@ from accelsim.cli import (
     strict_option,
     write_output,
 )
-from accelsim.systolic.config import ArrayConfig, ConfigError, parse_array
+from accelsim.hardware.config import ArrayConfig, ConfigError, parse_array
 
 
 def parse_sram(text: str) -> tuple[float, float, float]:
@@ -77,8 +77,8 @@ def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, clock, b
     if convention == "scalesim":
         if check or engine != "fast":
             raise ConfigError("convention", "scalesim gives SCALE-Sim's cycle counts only: no --check or --model")
+        from accelsim.compat.scalesim import scalesim_simulation
         from accelsim.report.simulate_view import render_scalesim
-        from accelsim.systolic.scalesim import scalesim_simulation
 
         layers, totals = scalesim_simulation(net, cfg, batch)
         write_output(render_scalesim(layers, totals, cfg, pick_format(fmt, output)), output)

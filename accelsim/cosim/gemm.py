@@ -1,4 +1,4 @@
-"""GEMMs and networks as co-simulation jobs: tiling (``accelsim.systolic.mapping``), beats
+"""GEMMs and networks as co-simulation jobs: tiling (``accelsim.mapping.folds``), beats
 (``accelsim.systolic.beats``), and the reassembly of the RTL's output rows into C.
 
 The RTL computes one fold at a time; like the ofmap buffer, ``assemble`` places each fold's
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from accelsim.cosim.job import JobResult
-from accelsim.systolic.arith import check_operand, wrap
+from accelsim.hardware.arith import check_operand, wrap
+from accelsim.hardware.config import ArrayConfig
+from accelsim.mapping.folds import folds_for
 from accelsim.systolic.beats import Beats, fold_beats
-from accelsim.systolic.config import ArrayConfig
-from accelsim.systolic.mapping import folds_for
 
 
 @dataclass

@@ -13,8 +13,8 @@ from pathlib import Path
 from accelsim.cosim.build import build
 from accelsim.cosim.env import TOPLEVEL, CosimError, setup_env
 from accelsim.cosim.job import DEFAULT_MODEL, JOB_ENV, Job, JobResult
+from accelsim.hardware.config import ArrayConfig
 from accelsim.systolic.beats import Beats
-from accelsim.systolic.config import ArrayConfig
 
 _counter = itertools.count()
 

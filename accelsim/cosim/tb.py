@@ -25,7 +25,7 @@ from cocotb.utils import get_sim_time
 
 from accelsim.cosim.job import JOB_ENV, FoldResult, Job, JobResult
 from accelsim.cosim.waves import ModelWaves
-from accelsim.systolic.arith import wrap
+from accelsim.hardware.arith import wrap
 
 PARAMETERS = ("ROWS", "COLS", "DATA_W", "ACC_W")
 INPUTS = ("rst", "dataflow", "load", "valid", "last", "a_in", "b_in")

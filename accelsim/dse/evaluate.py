@@ -17,7 +17,7 @@ import numpy as np
 
 from accelsim.energy import ENERGY_COLUMNS, EnergyTable
 from accelsim.energy.model import energy_arrays
-from accelsim.systolic.config import ArrayConfig
+from accelsim.hardware.config import ArrayConfig
 from accelsim.systolic.simulate import simulate
 from accelsim.workload.network import Network
 

@@ -12,7 +12,6 @@ able to import accelsim). ``workers=0`` runs in this process without Dask (for d
 from __future__ import annotations
 
 import collections
-
 import logging
 import math
 import os

@@ -37,7 +37,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from accelsim.energy.table import DEFAULT_TABLE, EnergyError, EnergyTable
 from accelsim.errors import AccelsimError
-from accelsim.systolic.config import DATAFLOWS, ArrayConfig, ConfigError, parse_array
+from accelsim.hardware.config import DATAFLOWS, ArrayConfig, ConfigError, parse_array
 from accelsim.workload.layers import LAYER_TYPES
 from accelsim.workload.network import Network
 

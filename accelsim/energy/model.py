@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from accelsim.energy.table import DEFAULT_TABLE, EnergyTable
-from accelsim.systolic.config import ArrayConfig
+from accelsim.hardware.config import ArrayConfig
 
 ENERGY_COLUMNS = ("mac_pJ", "vector_pJ", "rf_pJ", "sram_pJ", "dram_pJ", "total_pJ")
 BUFFERS = ("ifmap", "filter", "ofmap")

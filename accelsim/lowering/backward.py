@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelsim.lowering._args import Window, array, conv_args, fail, integer
-from accelsim.lowering.gemm import Gemm, GemmShape, gemm_shape, patch_gemms
+from accelsim.lowering._args import Window, array, conv_args, fail
+from accelsim.lowering.gemm import Gemm, patch_gemms
 from accelsim.lowering.im2col import col2im, patches
-from accelsim.workload.network import Node
+from accelsim.workload.gemm import TrainingShapes, training_gemm_shapes  # noqa: F401  (re-exported)
 
 Grads = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -36,18 +36,6 @@ class BackwardGemms:
 
     weight_grad: tuple[Gemm, ...]
     input_grad: tuple[Gemm, ...]
-
-
-@dataclass(frozen=True)
-class TrainingShapes:
-    """Sizes of the two backward GEMMs of one conv/linear node (convention in the module docstring)."""
-
-    weight_grad: GemmShape
-    input_grad: GemmShape
-
-    @property
-    def macs(self) -> int:
-        return self.weight_grad.macs + self.input_grad.macs
 
 
 def _operands(
@@ -107,16 +95,3 @@ def linear_backward(x, weight, grad_out) -> Grads:
     dx, dw, db = _backward(where, x.reshape(*x.shape[:2], 1, 1), weight[:, :, None, None],
                            grad_out.reshape(*grad_out.shape[:2], 1, 1), 1, 0, 1, 1)
     return dx.reshape(x.shape), dw.reshape(weight.shape), db
-
-
-def training_gemm_shapes(node: Node, batch: int = 1) -> TrainingShapes | None:
-    """Backward GEMM sizes of a conv/linear node at ``batch`` (None for layers without GEMMs).
-
-    From the forward GEMM (M, K, N): weight gradient (N, M, K), input gradient (K, N, M), each
-    ``groups`` times. The input gradient is counted even for a network's first layer.
-    """
-    fwd = gemm_shape(node, integer("training_gemm_shapes", "batch", batch, 1))
-    if fwd is None:
-        return None
-    m, k, n, count = fwd.m, fwd.k, fwd.n, fwd.count
-    return TrainingShapes(GemmShape(n, m, k, count), GemmShape(k, n, m, count))

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelsim.lowering._args import Window, accumulator, array, conv_args, fail, integer
+from accelsim.lowering._args import Window, accumulator, array, conv_args, fail
 from accelsim.lowering.im2col import patches
-from accelsim.workload.profile import GemmShape, gemm_shape  # noqa: F401  (re-exported)
+from accelsim.workload.gemm import GemmShape, gemm_shape  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True, eq=False)

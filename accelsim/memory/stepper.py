@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accelsim.systolic.config import ArrayConfig
-from accelsim.systolic.dataflow import Dataflow, get
-from accelsim.systolic.mapping import Fold
+from accelsim.hardware.config import ArrayConfig
+from accelsim.mapping.dataflow import Dataflow, get
+from accelsim.mapping.folds import Fold
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from accelsim.systolic.config import ArrayConfig
-from accelsim.systolic.mapping import Folds
+from accelsim.hardware.config import ArrayConfig
+from accelsim.mapping.folds import Folds
 
 
 def first_use(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from accelsim.report.tables import Column, mb, render, shape, thousands
-from accelsim.workload.profile import GemmShape
+from accelsim.workload.gemm import GemmShape
 
 
 def _layer_label(row) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from accelsim.report.tables import Column, mb, mb_number, percent, render, thousands
 from accelsim.systolic.simulate import Simulation
-from accelsim.workload.profile import GemmShape
+from accelsim.workload.gemm import GemmShape
 
 
 def _gemm(row) -> str:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelsim.systolic.dataflow import Dataflow, get
-from accelsim.systolic.mapping import Fold
+from accelsim.mapping.dataflow import Dataflow, get
+from accelsim.mapping.folds import Fold
 
 
 @dataclass(frozen=True, eq=False)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelsim.systolic.arith import wrap
+from accelsim.hardware.arith import wrap
 from accelsim.systolic.beats import Beats
 
 SIGNALS = ("a_skew", "b_skew", "a_reg", "b_reg", "w_reg", "acc", "deskew", "pipe_valid", "pipe_last",

@@ -15,13 +15,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from accelsim.hardware.arith import check_operand, wrap
+from accelsim.hardware.config import ArrayConfig
+from accelsim.mapping.dataflow import get
+from accelsim.mapping.folds import Folds, folds_for
 from accelsim.memory.schedule import schedule
 from accelsim.memory.traffic import fold_traffic
-from accelsim.systolic.arith import check_operand, wrap
 from accelsim.systolic.beats import scatter
-from accelsim.systolic.config import ArrayConfig
-from accelsim.systolic.dataflow import get
-from accelsim.systolic.mapping import Folds, folds_for
 from accelsim.systolic.result import ArrayRun
 
 

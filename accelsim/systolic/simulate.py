@@ -30,17 +30,17 @@ import numpy as np
 import pandas as pd
 
 from accelsim.errors import AccelsimError
-from accelsim.systolic.arith import wrap
-from accelsim.systolic.config import ArrayConfig
-from accelsim.systolic.dataflow import get as get_dataflow
+from accelsim.hardware.arith import wrap
+from accelsim.hardware.config import ArrayConfig
+from accelsim.mapping.dataflow import get as get_dataflow
+from accelsim.mapping.folds import stream_chunk
 from accelsim.systolic.fast import fast_layer
-from accelsim.systolic.mapping import stream_chunk
 from accelsim.systolic.reference import reference_gemms
 from accelsim.systolic.result import ArrayRun
 from accelsim.systolic.stepping import random_operands, step_layer
 from accelsim.systolic.vector import vector_layer
+from accelsim.workload.gemm import gemm_shape
 from accelsim.workload.network import Network
-from accelsim.workload.profile import gemm_shape
 
 MODELS = ("fast", "stepping")
 # Both models hold per-fold int64 arrays (~200 bytes a fold at the fast model's peak): a layer with

@@ -17,13 +17,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from accelsim.hardware.arith import check_operand, wrap
+from accelsim.hardware.config import ArrayConfig
+from accelsim.mapping.dataflow import get
+from accelsim.mapping.folds import folds_for
 from accelsim.memory.stepper import FoldRequest, MemorySystem
-from accelsim.systolic.arith import check_operand, wrap
 from accelsim.systolic.beats import fold_beats
-from accelsim.systolic.config import ArrayConfig
 from accelsim.systolic.core import ArrayCore, CoreTrace
-from accelsim.systolic.dataflow import get
-from accelsim.systolic.mapping import folds_for
 from accelsim.systolic.result import ArrayRun
 
 __all__ = ["ArrayCore", "CoreTrace", "random_operands", "step_layer"]

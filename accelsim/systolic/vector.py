@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 
-from accelsim.systolic.config import ArrayConfig
+from accelsim.hardware.config import ArrayConfig
+from accelsim.workload.counts import vector_ops
 from accelsim.workload.network import Node
-from accelsim.workload.profile import vector_ops
 
 
 def vector_layer(cfg: ArrayConfig, node: Node, batch: int = 1) -> dict[str, int]:

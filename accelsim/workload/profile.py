@@ -21,75 +21,17 @@ Counting rules (MACs and FLOPs are never mixed with the other operations):
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import pandas as pd
 
 from accelsim.errors import AccelsimError
-from accelsim.workload.layers import (
-    ACTIVATIONS,
-    AvgPool2d,
-    Conv2d,
-    Flatten,
-    Linear,
-    LocalResponseNorm,
-    MaxPool2d,
-    Softmax,
-)
+from accelsim.workload.counts import DTYPE_BYTES, vector_ops
+from accelsim.workload.gemm import gemm_shape, training_gemm_shapes
 from accelsim.workload.network import Network, Node
-
-DTYPE_BYTES = {"int8": 1, "fp16": 2, "fp32": 4}
-
-
-class GemmShape(NamedTuple):
-    """Size of ``count`` identical GEMMs (one per group) of M x K times K x N."""
-
-    m: int
-    k: int
-    n: int
-    count: int = 1
-
-    @property
-    def macs(self) -> int:
-        return self.count * self.m * self.k * self.n
-
-    @property
-    def label(self) -> str:
-        """'MxKxN', or 'Gx(MxKxN)' for G groups: how every report writes a GEMM."""
-        g = f"{self.m}x{self.k}x{self.n}"
-        return g if self.count == 1 else f"{self.count}x({g})"
-
-
-def gemm_shape(node: Node, batch: int = 1) -> GemmShape | None:
-    """(M, K, N, groups) of the layer's im2col GEMM, or None for a non-GEMM layer."""
-    layer = node.layer
-    if isinstance(layer, Conv2d):
-        _, oh, ow = node.output_shape
-        kh, kw = layer.kernel_size
-        g = layer.groups
-        return GemmShape(oh * ow * batch, layer.in_channels // g * kh * kw, layer.out_channels // g, g)
-    if isinstance(layer, Linear):
-        return GemmShape(batch, layer.in_features, layer.out_features, 1)
-    return None
 
 
 def _elems(shape) -> int:
     return math.prod(shape)
-
-
-def vector_ops(node: Node) -> int:
-    """Non-MAC operations of one image through this layer (see the module docstring)."""
-    layer, out = node.layer, _elems(node.output_shape)
-    if isinstance(layer, (MaxPool2d, AvgPool2d)):
-        kh, kw = layer.kernel_size
-        return out * (kh * kw - (1 if isinstance(layer, MaxPool2d) else 0))
-    if isinstance(layer, ACTIVATIONS):
-        return out
-    if isinstance(layer, LocalResponseNorm):
-        return out * (2 * layer.size + 3)
-    if isinstance(layer, Softmax):
-        return out * 3
-    return 0
 
 
 def _fmt_pair(p) -> str:
@@ -147,8 +89,6 @@ def profile(net: Network, batch: int = 1, dtype: str = "int8", training: bool = 
 
 
 def _training_columns(node: Node, batch: int) -> dict:
-    from accelsim.lowering import training_gemm_shapes
-
     shapes = training_gemm_shapes(node, batch)
     if shapes is None:
         return {"wgrad_gemm": "", "wgrad_macs": 0, "igrad_gemm": "", "igrad_macs": 0}

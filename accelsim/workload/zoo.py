@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from accelsim.errors import AccelsimError
 from accelsim.workload.layers import (
     AvgPool2d,
     Conv2d,
@@ -16,7 +17,6 @@ from accelsim.workload.layers import (
     Softmax,
     Tanh,
 )
-from accelsim.errors import AccelsimError
 from accelsim.workload.network import Network
 
 

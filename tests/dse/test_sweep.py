@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from accelsim.cli import main
 from accelsim.dse import load_layers, load_results, plan, run_sweep, spec_from_mapping
 from accelsim.dse.store import load_meta
-from accelsim.systolic.config import ArrayConfig
+from accelsim.hardware.config import ArrayConfig
 from accelsim.systolic.simulate import simulate
 from accelsim.workload import resolve
 

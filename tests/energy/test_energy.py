@@ -8,7 +8,7 @@ import pytest
 from accelsim.energy import DEFAULT_TABLE, ENERGY_COLUMNS, EnergyTable, layer_energy, network_energy
 from accelsim.energy.model import bank_kib
 from accelsim.energy.table import EnergyError
-from accelsim.systolic.config import ArrayConfig
+from accelsim.hardware.config import ArrayConfig
 
 
 def test_default_table_is_the_documented_one():

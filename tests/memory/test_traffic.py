@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from accelsim.memory.traffic import fold_traffic
-from accelsim.systolic.config import ArrayConfig
-from accelsim.systolic.mapping import enumerate_folds, folds_for
+from accelsim.hardware.config import ArrayConfig
+from accelsim.mapping.folds import enumerate_folds, folds_for
 
 TINY = 8 / 1024  # KiB: exactly two 2x2 int8 tiles, the least a double-buffered 2x2 array accepts
 

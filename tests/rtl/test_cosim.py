@@ -14,7 +14,7 @@ import pytest
 from accelsim.cosim import make_gemm, random_gemm, run_job
 from accelsim.systolic.beats import fold_beats
 from accelsim.systolic.core import ArrayCore
-from accelsim.systolic.mapping import enumerate_folds, stream_chunk
+from accelsim.mapping.folds import enumerate_folds, stream_chunk
 from tests.rtl.common import (
     DATAFLOWS,
     config,

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from accelsim.systolic.arith import wrap
+from accelsim.hardware.arith import wrap
 from accelsim.systolic.beats import fold_beats
-from accelsim.systolic.config import ArrayConfig
+from accelsim.hardware.config import ArrayConfig
 from accelsim.systolic.core import SIGNALS, ArrayCore
-from accelsim.systolic.mapping import enumerate_folds
+from accelsim.mapping.folds import enumerate_folds
 
 
 def cfg_for(R, C, **kw):

@@ -10,14 +10,14 @@ from rich.cells import cell_len
 from accelsim.cli import main
 from accelsim.errors import AccelsimError
 from accelsim.report.simulate_view import render_scalesim
-from accelsim.systolic.config import ArrayConfig, ConfigError
-from accelsim.systolic.mapping import folds_for
-from accelsim.systolic.scalesim import scalesim_simulation
+from accelsim.hardware.config import ArrayConfig, ConfigError
+from accelsim.mapping.folds import folds_for
+from accelsim.compat.scalesim import scalesim_simulation
 from accelsim.systolic.simulate import MAX_CYCLES, MAX_FOLDS, cycle_bound, fold_count, simulate
 from accelsim.workload import zoo
 from accelsim.workload.layers import Conv2d, Linear
 from accelsim.workload.network import Network
-from accelsim.workload.profile import gemm_shape
+from accelsim.workload.gemm import gemm_shape
 
 
 def cli(*args):

@@ -10,10 +10,10 @@ import numpy as np
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from accelsim.systolic.arith import wrap
-from accelsim.systolic.config import ArrayConfig
+from accelsim.hardware.arith import wrap
+from accelsim.hardware.config import ArrayConfig
 from accelsim.systolic.fast import fast_layer
-from accelsim.systolic.mapping import folds_for, stream_chunk
+from accelsim.mapping.folds import folds_for, stream_chunk
 from accelsim.systolic.stepping import random_operands, step_layer
 
 

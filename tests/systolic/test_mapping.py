@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from accelsim.errors import AccelsimError
-from accelsim.systolic.config import ArrayConfig
-from accelsim.systolic.dataflow import DATAFLOW, IS, OS, WS, get
-from accelsim.systolic.mapping import enumerate_folds, folds_for, stream_chunk
+from accelsim.hardware.config import ArrayConfig
+from accelsim.mapping.dataflow import DATAFLOW, IS, OS, WS, get
+from accelsim.mapping.folds import enumerate_folds, folds_for, stream_chunk
 
 
 def test_dataflow_table():
@@ -131,7 +131,7 @@ def test_folds_cover_every_mac_once(df, chunk):
 
 def test_vgg16_ws_fold_count_is_compact():
     from accelsim.workload import resolve
-    from accelsim.workload.profile import gemm_shape
+    from accelsim.workload.gemm import gemm_shape
 
     net, cfg = resolve("vgg16"), ArrayConfig()
     shapes = [gemm_shape(n) for n in net if gemm_shape(n)]

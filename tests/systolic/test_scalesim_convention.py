@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from accelsim.systolic.scalesim import (
+from accelsim.compat.scalesim import (
     ScaleSimConventionError,
     scalesim_layer,
     scalesim_network,

@@ -5,7 +5,7 @@ import pytest
 
 import accelsim.systolic.simulate as simulate_mod
 from accelsim.errors import AccelsimError
-from accelsim.systolic.config import ArrayConfig
+from accelsim.hardware.config import ArrayConfig
 from accelsim.systolic.reference import RefGemm
 from accelsim.systolic.simulate import simulate
 from accelsim.workload import ZOO, resolve

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelsim.systolic.dataflow import Dataflow, get
+from accelsim.mapping.dataflow import Dataflow, get
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelsim.systolic.config import DATAFLOW_PORT, DATAFLOWS, ConfigError
+from accelsim.hardware.config import DATAFLOW_PORT, DATAFLOWS, ConfigError
 
 
 @dataclass(frozen=True)

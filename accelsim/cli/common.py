@@ -1,0 +1,62 @@
+"""Helpers every `accelsim` subcommand shares: the one-line error group, output writing, options."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from accelsim.errors import AccelsimError
+from accelsim.report.tables import FORMATS
+
+
+class Cli(click.Group):
+    """Turns AccelsimError and click's usage errors (bad option values, unknown options) into one
+    line and exit code 2, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except AccelsimError as e:
+            click.echo(f"accelsim: error: {e}", err=True)
+            sys.exit(2)
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx else "accelsim"
+            message = " ".join(e.format_message().split())
+            click.echo(f"accelsim: error: {message} (see '{where} --help')", err=True)
+            sys.exit(e.exit_code)
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Print, or write to ``output`` (creating its folder)."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    path = Path(output)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as e:
+        raise AccelsimError(f"output: cannot write {output}: {e.strerror}") from None
+    click.echo(f"wrote {output}", err=True)
+
+
+def format_option(f):
+    return click.option(
+        "--format", "fmt", type=click.Choice(FORMATS), default=None,
+        help="Output format (default: from --output's extension, else table).",
+    )(f)
+
+
+def pick_format(fmt: str | None, output: str | None) -> str:
+    if fmt:
+        return fmt
+    ext = Path(output).suffix.lower().lstrip(".") if output else ""
+    return {"csv": "csv", "json": "json", "md": "md"}.get(ext, "table")
+
+
+model_argument = click.argument("model", metavar="MODEL")
+batch_option = click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
+strict_option = click.option("--strict", is_flag=True, help="Reject strides that leave a remainder.")
+output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to FILE.")

@@ -1,0 +1,50 @@
+"""`accelsim models` and `accelsim profile`: the zoo and per-layer budgets."""
+
+from __future__ import annotations
+
+import click
+
+from accelsim.cli.common import (
+    batch_option,
+    format_option,
+    model_argument,
+    output_option,
+    pick_format,
+    strict_option,
+    write_output,
+)
+
+
+@click.command()
+def models():
+    """List the network zoo."""
+    import textwrap
+
+    from accelsim.report.tables import TABLE_WIDTH
+    from accelsim.workload import ZOO
+
+    for name, build in ZOO.items():
+        net = build()
+        doc = (build.__doc__ or "").strip().splitlines()[0] if build.__doc__ else ""
+        head = f"{name:<12} {'x'.join(map(str, net.input_shape)):<11} {net.params:>13,} params  "
+        click.echo(textwrap.fill(doc, TABLE_WIDTH, initial_indent=head, subsequent_indent=" " * len(head)))
+
+
+@click.command()
+@model_argument
+@batch_option
+@click.option("--dtype", type=click.Choice(["int8", "fp16", "fp32"]), default="int8", show_default=True,
+              help="Element type for activation and weight bytes.")
+@click.option("--training", is_flag=True, help="Add the backward (weight- and input-gradient) GEMMs.")
+@strict_option
+@format_option
+@output_option
+def profile(model, batch, dtype, training, strict, fmt, output):
+    """Per-layer budget of MODEL: a zoo name or a model file (.csv SCALE-Sim topology, .yaml, .json)."""
+    from accelsim.report.profile_view import render_profile
+    from accelsim.workload import resolve
+    from accelsim.workload.profile import profile as run_profile
+    from accelsim.workload.profile import totals
+
+    df = run_profile(resolve(model, strict), batch=batch, dtype=dtype, training=training)
+    write_output(render_profile(df, totals(df), pick_format(fmt, output)), output)
