@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from accelsim.errors import AccelsimError
-from accelsim.report.tables import FORMATS
+from accelsim.report.formats import FORMATS
 
 
 class Cli(click.Group):

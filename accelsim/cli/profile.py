@@ -20,7 +20,7 @@ def models():
     """List the network zoo."""
     import textwrap
 
-    from accelsim.report.tables import TABLE_WIDTH
+    from accelsim.report.formats import TABLE_WIDTH
     from accelsim.workload import ZOO
 
     for name, build in ZOO.items():

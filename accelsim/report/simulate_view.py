@@ -32,13 +32,12 @@ def config_summary(sim: Simulation) -> dict:
 
 def render_simulation(sim: Simulation, fmt: str) -> str:
     """The simulation in one of the FORMATS; JSON and CSV carry every column."""
-    df, t, cfg = sim.layers, sim.totals, sim.config
+    t, cfg = sim.totals, sim.config
     if fmt in ("json", "csv"):
-        return render(fmt, df, t, COLUMNS, None, "", config=config_summary(sim))
-    view = df.copy()
-    view["gemm"] = view.apply(_gemm, axis=1)
-    view["stall_share"] = (view["stall_cycles"] / view["cycles"].where(view["cycles"] > 0)).fillna(0.0)
-    columns = COLUMNS + ([Column("check", "Check", numeric=False)] if "check" in view else [])
+        return render(fmt, sim.rows, t, COLUMNS, None, "", model=sim.network.name, config=config_summary(sim))
+    view = [{**row, "gemm": _gemm(row), "stall_share": row["stall_cycles"] / row["cycles"] if row["cycles"] > 0 else 0.0}
+            for row in sim.rows]
+    columns = COLUMNS + ([Column("check", "Check", numeric=False)] if "check" in sim.columns else [])
     sram = f"{cfg.ifmap_sram_kib:g}/{cfg.filter_sram_kib:g}/{cfg.ofmap_sram_kib:g} KiB"
     notes = [
         (f"{cfg.rows}x{cfg.cols} array, {cfg.dataflow.upper()}, int{cfg.data_bits} operands, int{cfg.acc_bits} "
@@ -59,13 +58,13 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
     ]
     if sim.mismatches:
         notes += [f"CHECK FAILED: {m}" for m in sim.mismatches]
-    elif "check" in view:
+    elif "check" in sim.columns:
         notes.append("Check: every conv/linear output matches the int8 reference bit for bit.")
     total_row = {"name": "Total", "folds": t["folds"], "cycles": t["cycles"],
                  "stall_share": t["stall_cycles"] / t["cycles"] if t["cycles"] else 0.0,
                  "utilization": t["utilization"],
                  "dram_read_bytes": t["dram_read_bytes"], "dram_write_bytes": t["dram_write_bytes"]}
-    title = f"{df.attrs['model']}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} systolic array"
+    title = f"{sim.network.name}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} systolic array"
     return render(fmt, view, t, columns, total_row, title, notes)
 
 

@@ -1,19 +1,24 @@
-"""Rendering of per-layer DataFrames: aligned rich tables, Markdown, CSV and JSON.
+"""Rendering of per-layer tables: aligned rich tables, Markdown, CSV and JSON.
 
-A report is a DataFrame (one row per layer, units in the column names) plus a totals dict. The
-table and Markdown views show a chosen subset of columns with thousands separators; CSV and JSON
-carry every column, JSON as ``{"model": ..., "layers": [...], "totals": {...}}``.
+A report is a table (one row per layer, units in the column names) plus a totals dict. The table
+is a list of row dicts or a pandas DataFrame (its ``attrs["model"]`` names the model); rendering
+never imports pandas itself, so a command whose results are plain rows starts fast. The table and
+Markdown views show a chosen subset of columns with thousands separators; CSV and JSON carry
+every column, JSON as ``{"model": ..., "layers": [...], "totals": {...}}``.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import pandas as pd
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console
@@ -21,8 +26,9 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-FORMATS = ("table", "csv", "json", "md")
-TABLE_WIDTH = 100
+from accelsim.report.formats import TABLE_WIDTH
+
+Rows = Sequence[Mapping[str, Any]]
 WRAP_MIN = 12  # a wrapping (name) column folds down to this width before the table grows past TABLE_WIDTH
 
 
@@ -53,8 +59,20 @@ def percent(v) -> str:
     return f"{100 * float(v):.1f}%"
 
 
+def rows_of(table: Any) -> list[dict]:
+    """The rows of ``table`` (row dicts, or a DataFrame's records) as dicts."""
+    to_dict = getattr(table, "to_dict", None)
+    return to_dict(orient="records") if callable(to_dict) else [dict(r) for r in table]
+
+
+def _missing(v) -> bool:
+    """None, NaN, or pandas' NA (which exists only once pandas is imported)."""
+    pd = sys.modules.get("pandas")
+    return v is None or (pd is not None and v is pd.NA) or (isinstance(v, (float, np.floating)) and math.isnan(v))
+
+
 def _jsonable(v):
-    if v is None or v is pd.NA:
+    if v is None or (not isinstance(v, (float, np.floating)) and _missing(v)):
         return None
     if isinstance(v, (np.integer,)):
         return int(v)
@@ -67,25 +85,37 @@ def _jsonable(v):
     return v
 
 
-def to_records(df: pd.DataFrame) -> list[dict]:
-    return [{k: _jsonable(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+def to_records(table: Any) -> list[dict]:
+    return [{k: _jsonable(v) for k, v in row.items()} for row in rows_of(table)]
 
 
-def to_json(df: pd.DataFrame, totals: dict, **meta) -> str:
-    doc = {"model": df.attrs.get("model"), **meta, "layers": to_records(df), "totals": {k: _jsonable(v) for k, v in totals.items()}}
+def to_json(table: Any, totals: dict, **meta) -> str:
+    doc = {"model": getattr(table, "attrs", {}).get("model"), **meta, "layers": to_records(table),
+           "totals": {k: _jsonable(v) for k, v in totals.items()}}
     return json.dumps(doc, indent=2, allow_nan=False) + "\n"
 
 
-def to_csv(df: pd.DataFrame) -> str:
-    flat = df.copy()
-    for col in flat.columns:
-        if flat[col].map(lambda v: isinstance(v, (list, tuple))).any():
-            flat[col] = flat[col].map(shape)
-    return flat.to_csv(index=False)
+def _csv_cell(v) -> object:
+    if _missing(v):
+        return ""
+    if isinstance(v, (list, tuple)):
+        return shape(v)
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def to_csv(table: Any) -> str:
+    """Every column; missing values empty, shapes as ``AxBxC`` (what pandas' ``to_csv`` writes)."""
+    rows = rows_of(table)
+    columns = list(table.columns) if hasattr(table, "columns") else list(rows[0]) if rows else []
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([_csv_cell(row.get(c)) for c in columns] for row in rows)
+    return buf.getvalue()
 
 
 def to_table(
-    df: pd.DataFrame, columns: Sequence[Column], total_row: dict | None, title: str, notes: Sequence[str] = ()
+    table: Any, columns: Sequence[Column], total_row: dict | None, title: str, notes: Sequence[str] = ()
 ) -> str:
     """An aligned table like torchinfo's summary, at most TABLE_WIDTH columns wide.
 
@@ -93,28 +123,28 @@ def to_table(
     still does not fit, it grows past TABLE_WIDTH rather than truncate a number. Notes wrap at
     TABLE_WIDTH.
     """
-    body = [[c.fmt(row[c.key]) for c in columns] for _, row in df.iterrows()]
+    body = [[c.fmt(row[c.key]) for c in columns] for row in rows_of(table)]
     footers = [c.fmt(total_row[c.key]) if total_row and c.key in total_row
                else ("Total" if total_row and i == 0 else "") for i, c in enumerate(columns)]
     # Every string goes in as Text: a name such as "a[/]" is not rich markup (MarkupError) nor styled.
-    table = Table(title=Text(title), box=box.SIMPLE_HEAD, pad_edge=False, show_footer=total_row is not None,
-                  title_justify="left")
+    view = Table(title=Text(title), box=box.SIMPLE_HEAD, pad_edge=False, show_footer=total_row is not None,
+                 title_justify="left")
     foldable = 0
     for i, c in enumerate(columns):
         natural = max(cell_len(t) for t in (c.header, footers[i], *(r[i] for r in body)))
         if c.wrap:
             foldable += max(0, natural - WRAP_MIN)
-        table.add_column(Text(c.header), justify="right" if c.numeric else "left", footer=Text(footers[i]),
-                         no_wrap=not c.wrap, overflow="fold" if c.wrap else "ellipsis",
-                         min_width=None if c.wrap else natural)
+        view.add_column(Text(c.header), justify="right" if c.numeric else "left", footer=Text(footers[i]),
+                        no_wrap=not c.wrap, overflow="fold" if c.wrap else "ellipsis",
+                        min_width=None if c.wrap else natural)
     for cells in body:
-        table.add_row(*map(Text, cells))
+        view.add_row(*map(Text, cells))
     wide = Console(width=1 << 16, force_terminal=False, color_system=None)
-    natural_width = Measurement.get(wide, wide.options, table).maximum
+    natural_width = Measurement.get(wide, wide.options, view).maximum
     width = max(TABLE_WIDTH, natural_width - foldable)
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=False, color_system=None, soft_wrap=False)
-    console.print(table)
+    console.print(view)
     for line in notes:
         console.print(Text(line), width=TABLE_WIDTH, overflow="fold")
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
@@ -124,10 +154,10 @@ def _md_cell(text: str) -> str:
     return str(text).replace("|", "\\|")
 
 
-def to_markdown(df: pd.DataFrame, columns: Sequence[Column], total_row: dict | None, title: str, notes: Sequence[str] = ()) -> str:
+def to_markdown(table: Any, columns: Sequence[Column], total_row: dict | None, title: str, notes: Sequence[str] = ()) -> str:
     lines = [f"## {title}", "", "| " + " | ".join(_md_cell(c.header) for c in columns) + " |"]
     lines.append("|" + "|".join("---:" if c.numeric else ":---" for c in columns) + "|")
-    for _, row in df.iterrows():
+    for row in rows_of(table):
         lines.append("| " + " | ".join(_md_cell(c.fmt(row[c.key])) for c in columns) + " |")
     if total_row:
         cells = [c.fmt(total_row[c.key]) if c.key in total_row else "" for c in columns]
@@ -139,16 +169,16 @@ def to_markdown(df: pd.DataFrame, columns: Sequence[Column], total_row: dict | N
 
 
 def render(
-    fmt: str, df: pd.DataFrame, totals: dict, columns: Sequence[Column], total_row: dict | None, title: str,
+    fmt: str, table: Any, totals: dict, columns: Sequence[Column], total_row: dict | None, title: str,
     notes: Sequence[str] = (), **meta,
 ) -> str:
     if fmt == "json":
-        return to_json(df, totals, **meta)
+        return to_json(table, totals, **meta)
     if fmt == "csv":
-        return to_csv(df)
+        return to_csv(table)
     if fmt == "md":
-        return to_markdown(df, columns, total_row, title, notes)
-    return to_table(df, columns, total_row, title, notes)
+        return to_markdown(table, columns, total_row, title, notes)
+    return to_table(table, columns, total_row, title, notes)
 
 
 def mb_number(nbytes) -> str:

@@ -24,10 +24,12 @@ reference accumulators (wrapped to ACC_W). The stepping model always computes nu
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from accelsim.errors import AccelsimError
 from accelsim.hardware.arith import wrap
@@ -41,6 +43,9 @@ from accelsim.systolic.stepping import random_operands, step_layer
 from accelsim.systolic.vector import vector_layer
 from accelsim.workload.gemm import gemm_shape
 from accelsim.workload.network import Network
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MODELS = ("fast", "stepping")
 # Both models hold per-fold int64 arrays (~200 bytes a fold at the fast model's peak): a layer with
@@ -61,16 +66,26 @@ SUMMED = ("macs", "vector_ops", "folds", "cycles", "compute_cycles", "stall_cycl
 
 @dataclass(frozen=True, eq=False)
 class Simulation:
-    """A simulated network: ``layers`` (one row per layer), ``totals``, and the array runs by layer name."""
+    """A simulated network: ``rows`` (one dict per layer, keys ``columns``), ``totals``, the array runs by
+    layer name, and ``layers``, the rows as a DataFrame (built on first use: pandas stays out of the CLI)."""
 
     network: Network
     config: ArrayConfig
     batch: int
     model: str
-    layers: pd.DataFrame
+    rows: tuple[dict[str, Any], ...]
+    columns: tuple[str, ...]
     totals: dict
     runs: dict[str, ArrayRun] = field(default_factory=dict)
     mismatches: tuple[str, ...] = ()
+
+    @cached_property
+    def layers(self) -> pd.DataFrame:
+        import pandas as pd
+
+        df = pd.DataFrame(list(self.rows), columns=list(self.columns))
+        df.attrs.update(model=self.network.name, batch=self.batch, engine=self.model)
+        return df
 
 
 def _ratio(num: int, den: int) -> float:
@@ -208,23 +223,23 @@ def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, model: str = "fast"
         if check and "check" not in row:
             row["check"] = ""
         rows.append(_derive(row, cfg))
-    df = pd.DataFrame(rows, columns=[*COLUMNS, *(["check"] if check else [])])
-    df.attrs.update(model=net.name, batch=batch, engine=model)
-    return Simulation(net, cfg, batch, model, df, totals(df, cfg, batch), runs, tuple(mismatches))
+    columns = (*COLUMNS, *(["check"] if check else []))
+    table = tuple({c: row[c] for c in columns} for row in rows)
+    return Simulation(net, cfg, batch, model, table, columns, totals(table, cfg, batch), runs, tuple(mismatches))
 
 
-def totals(df: pd.DataFrame, cfg: ArrayConfig, batch: int = 1) -> dict:
-    """Network totals: sums of the counts (``ideal_cycles`` too), ratios recomputed from them, throughput at
-    ``clock_mhz``."""
-    out = {"layers": len(df), **{c: int(df[c].sum()) for c in SUMMED}}
+def totals(rows: Sequence[Mapping[str, Any]], cfg: ArrayConfig, batch: int = 1) -> dict:
+    """Network totals of the per-layer ``rows``: sums of the counts (``ideal_cycles`` too), ratios recomputed
+    from them, throughput at ``clock_mhz``."""
+    out: dict[str, Any] = {"layers": len(rows), **{c: sum(int(r[c]) for r in rows) for c in SUMMED}}
     ideal = out["ideal_cycles"]  # layers run one after another: the sum of theirs, not ceil(all MACs / PEs)
     out = _derive(out, cfg)
     out["ideal_cycles"] = ideal
     out.pop("stream_beats")
-    out["peak_dram_bytes_per_cycle"] = float(df["peak_dram_bytes_per_cycle"].max())
+    out["peak_dram_bytes_per_cycle"] = float(max((r["peak_dram_bytes_per_cycle"] for r in rows), default=float("nan")))
     seconds = out["cycles"] / (cfg.clock_mhz * 1e6)
     out["inferences_per_second"] = batch / seconds if seconds else 0.0
     out["effective_tops"] = 2 * out["macs"] / seconds / 1e12 if seconds else 0.0
-    if "check" in df:
-        out["check_mismatches"] = int((df["check"].str.endswith("bad")).sum())
+    if rows and "check" in rows[0]:
+        out["check_mismatches"] = sum(str(r["check"]).endswith("bad") for r in rows)
     return out
