@@ -1,11 +1,11 @@
 """Evaluate design points: simulate a network on one ArrayConfig and reduce it to metrics.
 
 This is the only place the sweep calls the array simulator (``accelsim.systolic.simulate``). Per
-point it records (units in the names): total/compute/stall/ideal cycles (conv and linear layers on
-the array, the rest on the vector unit), latency at the clock, throughput, effective TOPS
-(2 x MACs / latency), utilization (MACs / (PEs x cycles)), DRAM and SRAM traffic, energy by
-level (``accelsim.energy``) and the PE count as an area proxy; per layer the same plus the GEMM
-shape and the arithmetic intensity (MACs per DRAM byte, read + write).
+point it records (names and units in ``accelsim.columns``): cycles (compute + stall) and ideal
+cycles (conv and linear layers on the array, the rest on the vector unit), latency at the clock,
+inferences per second, effective TOPS (2 x MACs / latency), utilization (MACs / (PEs x cycles)),
+DRAM and SRAM traffic, energy by level (``accelsim.energy``) and the PE count as an area proxy;
+per layer every column of ``simulate().layers`` (same names, same order) and its energy.
 """
 
 from __future__ import annotations
@@ -15,31 +15,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accelsim.columns import POINT_METRICS, SIMULATE_LAYERS
 from accelsim.energy import ENERGY_COLUMNS, EnergyTable
 from accelsim.energy.model import energy_arrays
 from accelsim.hardware.config import ArrayConfig
 from accelsim.systolic.simulate import simulate
 from accelsim.workload.network import Network
 
-SRAM_COUNTS = ("ifmap_sram_reads", "ifmap_sram_writes", "filter_sram_reads", "filter_sram_writes",
-               "ofmap_sram_reads", "ofmap_sram_writes")
-POINT_METRICS = (
-    "pe_count", "macs", "vector_ops", "folds", "total_cycles", "compute_cycles", "stall_cycles", "ideal_cycles",
-    "vector_cycles", "utilization", "latency_ms", "throughput_inf_per_s", "effective_tops", "peak_tops",
-    "dram_read_bytes", "dram_write_bytes", "dram_bytes", "sram_read_bytes",
-    "sram_write_bytes", "peak_dram_bytes_per_cycle", *ENERGY_COLUMNS, "energy_per_inference_uJ",
-)
-# Copied per layer from the simulator's rows (its column ``name`` becomes ``layer``).
-SIM_LAYER_COLUMNS = (
-    "layer", "type", "unit", "gemm_m", "gemm_k", "gemm_n", "gemm_groups", "folds", "macs", "vector_ops", "cycles",
-    "compute_cycles", "stall_cycles", "ideal_cycles", "utilization", "mapping_efficiency", "dram_read_bytes",
-    "dram_write_bytes", "ifmap_dram_read_bytes", "filter_dram_read_bytes", *SRAM_COUNTS,
-    "peak_dram_bytes_per_cycle",
-)
-_FLOAT_COLUMNS = ("utilization", "mapping_efficiency", "peak_dram_bytes_per_cycle")
-_INT_COLUMNS = tuple(c for c in SIM_LAYER_COLUMNS if c not in ("layer", "type", "unit", *_FLOAT_COLUMNS))
-LAYER_METRICS = ("layer_index", *SIM_LAYER_COLUMNS, "intensity_macs_per_dram_byte", "attained_macs_per_cycle",
-                 *ENERGY_COLUMNS)
+# The store's columns (``accelsim.columns``): a point's metrics, and per layer the simulation's own
+# columns (same names, same order as ``simulate().layers``) followed by the layer's energy.
+LAYER_METRICS = ("layer_index", *SIMULATE_LAYERS, *ENERGY_COLUMNS)
+_TEXT_COLUMNS = ("layer", "type", "unit")
 
 
 @dataclass(frozen=True)
@@ -58,18 +44,10 @@ def evaluate(net: Network, cfg: ArrayConfig, batch: int, energy: EnergyTable, si
     sim = simulate(net, cfg, batch=batch, model=simulator)
     df = sim.layers
     n = len(df)
-    lay = {"layer": df["name"].tolist(), "type": df["type"].tolist(), "unit": df["unit"].tolist()}
-    ints = df[list(_INT_COLUMNS)].to_numpy(dtype=np.int64)
-    floats = df[list(_FLOAT_COLUMNS)].to_numpy(dtype=float)
-    lay.update({c: ints[:, i] for i, c in enumerate(_INT_COLUMNS)})
-    lay.update({c: floats[:, i] for i, c in enumerate(_FLOAT_COLUMNS)})
+    lay: dict = {c: df[c].tolist() for c in _TEXT_COLUMNS}
+    lay.update({c: df[c].to_numpy() for c in SIMULATE_LAYERS if c not in _TEXT_COLUMNS})
     lay["layer_index"] = np.arange(n)
-    macs = lay["macs"].astype(float)
-    dram = (lay["dram_read_bytes"] + lay["dram_write_bytes"]).astype(float)
     on_array = lay["macs"] > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lay["intensity_macs_per_dram_byte"] = np.where(on_array & (dram > 0), macs / dram, np.nan)
-        lay["attained_macs_per_cycle"] = np.where(on_array & (lay["cycles"] > 0), macs / lay["cycles"], np.nan)
     lay.update(energy_arrays(lay, n, cfg, energy))
 
     t = sim.totals
@@ -80,14 +58,14 @@ def evaluate(net: Network, cfg: ArrayConfig, batch: int, energy: EnergyTable, si
         "macs": t["macs"],
         "vector_ops": t["vector_ops"],
         "folds": t["folds"],
-        "total_cycles": t["cycles"],
+        "cycles": t["cycles"],
         "compute_cycles": t["compute_cycles"],
         "stall_cycles": t["stall_cycles"],
         "ideal_cycles": t["ideal_cycles"],
         "vector_cycles": int(lay["cycles"][~on_array].sum()),
         "utilization": t["utilization"],
         "latency_ms": latency_s * 1e3,
-        "throughput_inf_per_s": batch / latency_s if latency_s else 0.0,
+        "inferences_per_second": batch / latency_s if latency_s else 0.0,
         "effective_tops": 2 * t["macs"] / latency_s / 1e12 if latency_s else 0.0,
         "peak_tops": 2 * cfg.pes * cfg.clock_mhz * 1e6 / 1e12,
         "dram_read_bytes": t["dram_read_bytes"],

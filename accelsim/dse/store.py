@@ -3,9 +3,10 @@
 Tables:
 
 - ``points``: one row per point, PRIMARY KEY ``key`` = SHA-256 of the canonical JSON of (network,
-  batch, ArrayConfig, energy table, simulator); the config columns, ``status`` (``ok``/``error``),
-  ``error`` and the metrics of ``accelsim.dse.evaluate.POINT_METRICS``.
-- ``layers``: per-layer metrics of every ``ok`` point, PRIMARY KEY (``key``, ``layer_index``).
+  batch, ArrayConfig, energy table, engine); the config columns, ``status`` (``ok``/``error``),
+  ``error`` and the metrics of ``accelsim.columns.POINT_METRICS``.
+- ``layers``: per-layer rows of every ``ok`` point, PRIMARY KEY (``key``, ``layer_index``): the
+  columns of ``simulate().layers`` (same names and order) and the layer's energy.
 - ``networks``: each network's layer list as JSON, so reports need no model file.
 - ``meta``: the sweeps written into the file (name -> spec as JSON).
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from accelsim.columns import ENERGY, SIMULATE_LAYERS, STORE_CONFIG
 from accelsim.dse.evaluate import LAYER_METRICS, POINT_METRICS
 from accelsim.errors import AccelsimError
 
@@ -31,16 +33,17 @@ CONFIG_COLUMNS = (
     ("network", "TEXT"), ("network_id", "TEXT"), ("batch", "INTEGER"), ("rows", "INTEGER"), ("cols", "INTEGER"),
     ("dataflow", "TEXT"), ("ifmap_sram_kib", "REAL"), ("filter_sram_kib", "REAL"), ("ofmap_sram_kib", "REAL"),
     ("double_buffer", "INTEGER"), ("bandwidth_bytes_per_cycle", "REAL"), ("clock_mhz", "REAL"),
-    ("data_bits", "INTEGER"), ("acc_bits", "INTEGER"), ("out_bits", "INTEGER"), ("simulator", "TEXT"),
+    ("data_bits", "INTEGER"), ("acc_bits", "INTEGER"), ("out_bits", "INTEGER"), ("engine", "TEXT"),
 )
+assert tuple(c for c, _ in CONFIG_COLUMNS) == STORE_CONFIG, "store config columns must follow accelsim.columns"
 SORT_COLUMNS = ("network", "batch", "rows", "cols", "dataflow", "ifmap_sram_kib", "filter_sram_kib",
                 "ofmap_sram_kib", "double_buffer", "bandwidth_bytes_per_cycle", "clock_mhz", "data_bits",
-                "acc_bits", "out_bits", "simulator", "key")
-_REAL = {"utilization", "mapping_efficiency", "latency_ms", "throughput_inf_per_s", "effective_tops", "peak_tops",
-         "peak_dram_bytes_per_cycle", "energy_per_inference_uJ", "intensity_macs_per_dram_byte",
-         "attained_macs_per_cycle"}
+                "acc_bits", "out_bits", "engine", "key")
+_REAL = {"utilization", "compute_utilization", "mapping_efficiency", "latency_ms", "inferences_per_second",
+         "effective_tops", "peak_tops", "avg_dram_bytes_per_cycle", "peak_dram_bytes_per_cycle",
+         "energy_per_inference_uJ", "intensity_macs_per_dram_byte", "attained_macs_per_cycle"}
 _TEXT = {"layer", "type", "unit"}
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: the names of accelsim.columns; layers carry every column of simulate().layers
 
 
 def _sqltype(col: str) -> str:
@@ -157,14 +160,23 @@ def load_results(path: str | Path, errors: bool = False) -> pd.DataFrame:
     return df
 
 
+LAYER_COLUMNS = (*SIMULATE_LAYERS, *ENERGY)
+
+
 def load_layers(path: str | Path, key: str | None = None) -> pd.DataFrame:
-    """Per-layer metrics of one point (``key``) or of all points."""
+    """Per-layer rows of one point (``key``) or of all points, in layer order.
+
+    The columns are those of ``simulate().layers`` (same names, same order, ``layer`` first) followed
+    by the layer's energy (``accelsim.columns.ENERGY``); for all points the point's ``key`` comes last.
+    """
     db = _connect(path)
+    cols = ", ".join(LAYER_COLUMNS)
     try:
         if key is None:
-            df = pd.read_sql_query("SELECT * FROM layers ORDER BY key, layer_index", db)
+            df = pd.read_sql_query(f"SELECT {cols}, key FROM layers ORDER BY key, layer_index", db)
         else:
-            df = pd.read_sql_query("SELECT * FROM layers WHERE key = ? ORDER BY layer_index", db, params=(key,))
+            df = pd.read_sql_query(f"SELECT {cols} FROM layers WHERE key = ? ORDER BY layer_index", db,
+                                   params=(key,))
     finally:
         db.close()
     return df

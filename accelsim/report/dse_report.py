@@ -38,7 +38,7 @@ SELECT_COLUMNS = {
 # The settings that stay fixed across the rows x cols heatmap.
 HEATMAP_FIXED = ("network_id", "batch", "dataflow", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib",
                  "double_buffer", "bandwidth_bytes_per_cycle", "clock_mhz", "data_bits", "acc_bits", "out_bits",
-                 "simulator")
+                 "engine")
 
 
 # ---- a tiny document model rendered to Markdown and HTML ----------------------------------------
@@ -144,7 +144,7 @@ def describe(row) -> str:
 POINT_TABLE = [
     ("network", "Network", None), ("array", "Array", None), ("dataflow_u", "Dataflow", None),
     ("bandwidth_bytes_per_cycle", "DRAM B/cycle", _f(0)), ("pe_count", "PEs", _n),
-    ("total_cycles", "Cycles", _n), ("latency_ms", "Latency ms", _f(3)), ("effective_tops", "Eff. TOPS", _f(3)),
+    ("cycles", "Cycles", _n), ("latency_ms", "Latency ms", _f(3)), ("effective_tops", "Eff. TOPS", _f(3)),
     ("utilization", "Util.", _pct), ("dram_mb", "DRAM MB", _f(2)), ("energy_per_inference_uJ", "Energy uJ", _f(1)),
 ]
 
@@ -187,11 +187,11 @@ def _memory_notes(prof: pd.DataFrame) -> list[str]:
     top_par = prof.loc[prof["params"].idxmax()]
     first_conv = gemm[gemm["type"] == "conv2d"].head(4)
     notes = [
-        (f"Activation memory: the largest output is `{top_act['name']}` ({top_act['output_bytes'] / 1e6:.2f} MB); "
+        (f"Activation memory: the largest output is `{top_act['layer']}` ({top_act['output_bytes'] / 1e6:.2f} MB); "
         f"conv layers produce {act[conv].sum() / act[conv | fc].sum():.1%} of the conv+FC output bytes, the first "
         f"{len(first_conv)} conv layers alone {first_conv['output_bytes'].sum() / act[conv | fc].sum():.1%}."),
         (f"Parameters: {prof['params'][fc].sum() / prof['params'].sum():.1%} of the {prof['params'].sum():,} "
-        f"parameters sit in the FC layers; the largest is `{top_par['name']}` ({top_par['params']:,})."),
+        f"parameters sit in the FC layers; the largest is `{top_par['layer']}` ({top_par['params']:,})."),
     ]
     return notes
 
@@ -272,7 +272,7 @@ def _blocks(name, meta, everything, df, best, layers, net_points, front_pes, fro
         blocks.append(("p", f"Report: `{command}`."))
     blocks += [
         ("p", (f"{len(df)} design points simulated ({failed} failed and are left out), cycle-level `"
-              f"{best['simulator']}` model of accelsim's systolic array (docs/microarchitecture.md).")),
+              f"{best['engine']}` model of accelsim's systolic array (docs/microarchitecture.md).")),
         ("ul", axes),
         ("h2", "Best points"),
     ]
@@ -287,8 +287,8 @@ def _blocks(name, meta, everything, df, best, layers, net_points, front_pes, fro
     blocks += [("h2", f"Findings for {best['network']}"), ("ul", findings(net_points, front_pes))]
     blocks += [
         ("h2", "The selected design point"),
-        ("p", (f"**{describe(best)}**, {how}: {int(best['total_cycles']):,} cycles = {best['latency_ms']:.3f} ms, "
-              f"{best['throughput_inf_per_s']:,.1f} inferences/s, {best['effective_tops']:.3f} effective TOPS of "
+        ("p", (f"**{describe(best)}**, {how}: {int(best['cycles']):,} cycles = {best['latency_ms']:.3f} ms, "
+              f"{best['inferences_per_second']:,.1f} inferences/s, {best['effective_tops']:.3f} effective TOPS of "
               f"{best['peak_tops']:.3f} peak, utilization {best['utilization']:.1%}, DRAM "
               f"{best['dram_bytes'] / 1e6:,.2f} MB, {best['energy_per_inference_uJ']:,.1f} uJ per inference.")),
         _layer_table(layers),
@@ -312,7 +312,7 @@ def _blocks(name, meta, everything, df, best, layers, net_points, front_pes, fro
                              "the conv, pooling and FC layers (in-place activations left out)."),
         ("h2", "Definitions"),
         ("ul", [
-            "latency_ms = total cycles / clock; throughput = batch / latency; effective TOPS = 2 x MACs / latency / 10^12.",
+            "latency_ms = cycles / clock; inferences_per_second = batch / latency; effective TOPS = 2 x MACs / latency / 10^12.",
             "utilization = MACs / (PEs x cycles); PE count = rows x cols is the area proxy.",
             "DRAM traffic counts bytes read and written; MB = 10^6 bytes, KiB = 1024 bytes.",
             _energy_line(meta.get(f"sweep:{name}", {}).get("energy")),
@@ -334,14 +334,14 @@ def findings(points: pd.DataFrame, front: pd.DataFrame) -> list[str]:
         f"{hi['dataflow'].upper()} ({hi['latency_ms']:,.2f} ms, {hi['utilization']:.1%}): "
         f"{hi['pe_count'] / lo['pe_count']:,.0f}x the PEs for {lo['latency_ms'] / hi['latency_ms']:,.1f}x the speed."
     )
-    stall = (points["stall_cycles"] / points["total_cycles"]).median()
+    stall = (points["stall_cycles"] / points["cycles"]).median()
     out.append(f"The median point spends {stall:.0%} of its cycles waiting for DRAM.")
     bw = points.groupby("bandwidth_bytes_per_cycle")["latency_ms"].median()
     if len(bw) > 1:
         out.append("Median latency by DRAM bandwidth: "
                    + ", ".join(f"{b:g} B/cycle {v:,.2f} ms" for b, v in bw.items()) + ".")
     others = ["rows", "cols", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "double_buffer",
-              "bandwidth_bytes_per_cycle", "clock_mhz", "data_bits", "acc_bits", "out_bits", "simulator"]
+              "bandwidth_bytes_per_cycle", "clock_mhz", "data_bits", "acc_bits", "out_bits", "engine"]
     if points["dataflow"].nunique() > 1:
         fastest = points.loc[points.groupby(others)["latency_ms"].idxmin(), "dataflow"].str.upper().value_counts()
         total = int(fastest.sum())

@@ -1,7 +1,9 @@
 """Matplotlib figures of a design-space sweep (Agg backend, PNG at ~100 dpi).
 
-Each function takes DataFrames from ``accelsim.dse`` / ``accelsim.workload.profile`` and returns a
-``Figure``; ``save`` writes it. Column names follow the results database (units in the names).
+Each function takes a result of the Python API (``accelsim.simulate(...)``, ``accelsim.profile(...)``,
+``accelsim.sweep(...)``: anything with ``.layers`` / ``.points``) or the DataFrame itself (from
+``accelsim.systolic.simulate``, ``accelsim.workload.profile`` or the results store, which share the
+names of ``accelsim.columns``) and returns a ``Figure``; ``save`` writes it.
 """
 
 from __future__ import annotations
@@ -17,10 +19,33 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from accelsim.dse.pareto import pareto_front
+from accelsim.errors import AccelsimError
+
 DPI = 100
 DATAFLOW_COLORS = {"os": "tab:blue", "ws": "tab:orange", "is": "tab:green"}
 TYPE_COLORS = {"conv2d": "tab:blue", "linear": "tab:red"}
 IN_PLACE = ("relu", "tanh", "sigmoid", "flatten", "softmax")
+
+
+def _frame(obj, attr: str = "layers") -> pd.DataFrame:
+    """The DataFrame of a result (its ``attr``), or ``obj`` itself if it is one."""
+    if isinstance(obj, pd.DataFrame):
+        return obj
+    df = getattr(obj, attr, None)
+    if not isinstance(df, pd.DataFrame):
+        raise AccelsimError(f"figure: expected a DataFrame or a result with .{attr}, got {type(obj).__name__}")
+    return df
+
+
+def _config(obj):
+    """The ArrayConfig a result was simulated on, if it carries one."""
+    return None if isinstance(obj, pd.DataFrame) else getattr(obj, "config", None)
+
+
+def _title(df: pd.DataFrame, what: str) -> str:
+    network = df.attrs.get("network")
+    return f"{what}: {network}" if network else what
 
 
 def save(fig: Figure, path: str | Path) -> Path:
@@ -31,12 +56,15 @@ def save(fig: Figure, path: str | Path) -> Path:
     return path
 
 
-def layer_cycles(layers: pd.DataFrame, title: str) -> Figure:
-    """Per-layer cycles (busy and memory stall stacked) and PE utilization of one design point.
+def layer_cycles(layers, title: str | None = None) -> Figure:
+    """Per-layer cycles (busy and memory stall stacked) and PE utilization of one design point
+    (a simulation result, its ``.layers``, or a point's layers from the results store).
 
     Layers with no cycles (flatten) are left out; vector-unit layers (pooling, activations) are
     drawn in their own colour and have no PE utilization.
     """
+    layers = _frame(layers)
+    title = title or _title(layers, "Per-layer cycles and utilization")
     layers = layers[layers["cycles"] > 0].reset_index(drop=True)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True, height_ratios=(2, 1))
     x = np.arange(len(layers))
@@ -58,13 +86,23 @@ def layer_cycles(layers: pd.DataFrame, title: str) -> Figure:
     return fig
 
 
-def roofline(layers: pd.DataFrame, pe_count: int, bandwidth_bytes_per_cycle: float, title: str) -> Figure:
+def roofline(layers, pe_count: int | None = None, bandwidth_bytes_per_cycle: float | None = None,
+             title: str | None = None) -> Figure:
     """Roofline in MACs/cycle: the array's peak (one MAC per PE per cycle) against DRAM bandwidth.
 
     A layer sits at its arithmetic intensity I = MACs / DRAM bytes (read + write). Reads and
     writes each have ``bandwidth`` bytes/cycle, so the memory roof is 2 x bandwidth x I (the bound
-    cycles >= (read + write bytes) / (2 x bandwidth)).
+    cycles >= (read + write bytes) / (2 x bandwidth)). Given a simulation result, the PE count and
+    bandwidth default to its configuration's.
     """
+    cfg = _config(layers)
+    layers = _frame(layers)
+    if pe_count is None or bandwidth_bytes_per_cycle is None:
+        if cfg is None:
+            raise AccelsimError("figure: roofline: give pe_count and bandwidth_bytes_per_cycle (or a simulation result)")
+        pe_count = cfg.pes if pe_count is None else pe_count
+        bandwidth_bytes_per_cycle = cfg.bandwidth if bandwidth_bytes_per_cycle is None else bandwidth_bytes_per_cycle
+    title = title or _title(layers, "Roofline")
     fig, ax = plt.subplots(figsize=(8, 5.5))
     lay = layers[layers["intensity_macs_per_dram_byte"].notna()]
     lo = min(0.05, float(lay["intensity_macs_per_dram_byte"].min()) / 2) if len(lay) else 0.05
@@ -106,9 +144,17 @@ def _clusters(xs, ys, names, decades: float = 0.25):
     return out
 
 
-def pareto(points: pd.DataFrame, front: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str, title: str,
+def pareto(points, front: pd.DataFrame | None = None, x: str = "pe_count", y: str = "latency_ms",
+           xlabel: str | None = None, ylabel: str | None = None, title: str | None = None,
            logx: bool = True) -> Figure:
-    """Every point (by dataflow) with the Pareto front of (x, y), both minimized, drawn as a staircase."""
+    """Every point (by dataflow) with the Pareto front of (x, y), both minimized, drawn as a staircase.
+
+    ``points``: a sweep result (its ``.points``) or the store's points; ``front`` defaults to their
+    Pareto front of (x, y)."""
+    points = _frame(points, "points")
+    if front is None:
+        front = pareto_front(points, [x, y])
+    xlabel, ylabel, title = xlabel or x, ylabel or y, title or f"{y} vs {x} ({len(points)} points)"
     fig, ax = plt.subplots(figsize=(8, 5.5))
     for df_name, grp in points.groupby("dataflow"):
         ax.scatter(grp[x], grp[y], s=14, alpha=0.45, color=DATAFLOW_COLORS.get(df_name, "tab:gray"),
@@ -152,9 +198,13 @@ def heatmap(grid: pd.DataFrame, title: str, label: str = "PE utilization (%)") -
     return fig
 
 
-def memory_and_params(prof: pd.DataFrame, title: str, dtype: str) -> Figure:
+def memory_and_params(prof, title: str | None = None, dtype: str | None = None) -> Figure:
     """Per-layer output activation memory (MB = 10^6 bytes) and parameters (millions) of the layers
-    that make a new tensor (in-place activations, flatten and softmax are left out)."""
+    that make a new tensor (in-place activations, flatten and softmax are left out); ``prof`` is a
+    profile result or its ``.layers``."""
+    prof = _frame(prof)
+    dtype = dtype or prof.attrs.get("dtype", "")
+    title = title or _title(prof, "Activation memory and parameters")
     prof = prof[~prof["type"].isin(IN_PLACE)].reset_index(drop=True)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True)
     x = np.arange(len(prof))
@@ -164,7 +214,7 @@ def memory_and_params(prof: pd.DataFrame, title: str, dtype: str) -> Figure:
     ax1.set_title(title)
     ax2.bar(x, prof["params"] / 1e6, color=colors)
     ax2.set_ylabel("parameters (millions)")
-    ax2.set_xticks(x, prof["name"], rotation=75, ha="right", fontsize=7)
+    ax2.set_xticks(x, prof["layer"], rotation=75, ha="right", fontsize=7)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in (*TYPE_COLORS.values(), "tab:gray")]
     ax1.legend(handles, ["conv", "linear (FC)", "pooling, LRN"], fontsize=8, loc="upper right")
     fig.tight_layout()

@@ -9,7 +9,7 @@ from accelsim.workload.gemm import GemmShape
 
 
 def _layer_label(row) -> str:
-    return f"{row['name']} ({row['type']})" + (" *" if row["stride_remainder"] else "")
+    return f"{row['layer']} ({row['type']})" + (" *" if row["stride_remainder"] else "")
 
 
 def _gemm(row) -> str:
@@ -58,8 +58,8 @@ def render_profile(df: pd.DataFrame, totals: dict, fmt: str) -> str:
     if view["stride_remainder"].any():
         notes.append("* the stride leaves a remainder: the last input rows/columns are unused (floored).")
     total_row = {"label": "Total", "params": totals["params"], "macs": totals["macs"], "output_bytes": totals["activation_bytes"]}
-    out = render(fmt, view, totals, COLUMNS, total_row, f"{a['model']}: per-layer budget", notes)
+    out = render(fmt, view, totals, COLUMNS, total_row, f"{a['network']}: per-layer budget", notes)
     if "wgrad_macs" in df:
         tr_total = {"label": "Total", "wgrad_macs": totals["wgrad_macs"], "igrad_macs": totals["igrad_macs"]}
-        out += "\n" + render(fmt, view[view["gemm_m"] > 0], totals, TRAINING_COLUMNS, tr_total, f"{a['model']}: training GEMMs")
+        out += "\n" + render(fmt, view[view["gemm_m"] > 0], totals, TRAINING_COLUMNS, tr_total, f"{a['network']}: training GEMMs")
     return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from accelsim.columns import CONFIG
+from accelsim.hardware.config import ArrayConfig
 from accelsim.report.tables import Column, mb, mb_number, percent, render, thousands
 from accelsim.systolic.simulate import Simulation
 from accelsim.workload.gemm import GemmShape
@@ -14,7 +16,7 @@ def _gemm(row) -> str:
 
 
 COLUMNS = [
-    Column("name", "Layer", numeric=False, wrap=True),
+    Column("layer", "Layer", numeric=False, wrap=True),
     Column("gemm", "GEMM MxKxN / op", numeric=False),
     Column("folds", "Folds", thousands),
     Column("cycles", "Cycles", thousands),
@@ -25,16 +27,23 @@ COLUMNS = [
 ]
 
 
+def config_record(cfg: ArrayConfig) -> dict:
+    """An ArrayConfig under the vocabulary's names (``accelsim.columns.CONFIG``)."""
+    d = cfg.to_dict()
+    d["bandwidth_bytes_per_cycle"] = d.pop("bandwidth")
+    return {k: d[k] for k in CONFIG}
+
+
 def config_summary(sim: Simulation) -> dict:
     """The run's configuration as the JSON ``config`` object."""
-    return {**sim.config.to_dict(), "batch": sim.batch, "model": sim.model}
+    return {**config_record(sim.config), "batch": sim.batch, "engine": sim.model}
 
 
 def render_simulation(sim: Simulation, fmt: str) -> str:
     """The simulation in one of the FORMATS; JSON and CSV carry every column."""
     t, cfg = sim.totals, sim.config
     if fmt in ("json", "csv"):
-        return render(fmt, sim.rows, t, COLUMNS, None, "", model=sim.network.name, config=config_summary(sim))
+        return render(fmt, sim.rows, t, COLUMNS, None, "", network=sim.network.name, config=config_summary(sim))
     view = [{**row, "gemm": _gemm(row), "stall_share": row["stall_cycles"] / row["cycles"] if row["cycles"] > 0 else 0.0}
             for row in sim.rows]
     columns = COLUMNS + ([Column("check", "Check", numeric=False)] if "check" in sim.columns else [])
@@ -60,7 +69,7 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
         notes += [f"CHECK FAILED: {m}" for m in sim.mismatches]
     elif "check" in sim.columns:
         notes.append("Check: every conv/linear output matches the int8 reference bit for bit.")
-    total_row = {"name": "Total", "folds": t["folds"], "cycles": t["cycles"],
+    total_row = {"layer": "Total", "folds": t["folds"], "cycles": t["cycles"],
                  "stall_share": t["stall_cycles"] / t["cycles"] if t["cycles"] else 0.0,
                  "utilization": t["utilization"],
                  "dram_read_bytes": t["dram_read_bytes"], "dram_write_bytes": t["dram_write_bytes"]}
@@ -69,7 +78,7 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
 
 
 SCALESIM_COLUMNS = [
-    Column("name", "Layer", numeric=False, wrap=True),
+    Column("layer", "Layer", numeric=False, wrap=True),
     Column("gemm", "GEMM MxKxN", numeric=False),
     Column("folds", "Folds", thousands),
     Column("cycles", "Total cycles", thousands),
@@ -93,12 +102,12 @@ def _counts_as_integers(df):
 
 def render_scalesim(df, totals: dict, cfg, fmt: str) -> str:
     """``--convention scalesim``: SCALE-Sim's COMPUTE_REPORT numbers, in our table formats."""
-    meta = {"config": cfg.to_dict(), "convention": "scalesim"}
+    meta = {"config": config_record(cfg), "convention": "scalesim"}
     df = _counts_as_integers(df)
     if fmt in ("json", "csv"):
         return render(fmt, df, totals, SCALESIM_COLUMNS, None, "", **meta)
     view = df.copy()
-    view["gemm"] = view.apply(lambda r: _gemm({**r, "gemm_groups": r.get("layers", 1)}), axis=1)  # groups: "Gx(...)"
+    view["gemm"] = view.apply(_gemm, axis=1)  # groups: "Gx(...)"
     notes = [
         f"{cfg.rows}x{cfg.cols} array, {cfg.dataflow.upper()}, SCALE-Sim 3.0.0 convention (InterfaceBandwidth CALC: "
         "no DRAM stalls; output size rounded up; 'Total Cycles' is the index of the last cycle).",
@@ -106,6 +115,6 @@ def render_scalesim(df, totals: dict, cfg, fmt: str) -> str:
         "Conv and linear layers only: SCALE-Sim does not model pooling or activations. "
         "See accelsim/systolic/scalesim.py for how this differs from accelsim's own convention.",
     ]
-    total_row = {"name": "Total", "folds": totals["folds"], "cycles": totals["cycles"], "utilization": totals["utilization"]}
-    title = f"{df.attrs['model']}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} (SCALE-Sim convention)"
+    total_row = {"layer": "Total", "folds": totals["folds"], "cycles": totals["cycles"], "utilization": totals["utilization"]}
+    title = f"{df.attrs['network']}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} (SCALE-Sim convention)"
     return render(fmt, view, totals, SCALESIM_COLUMNS, total_row, title, notes)

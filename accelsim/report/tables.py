@@ -1,10 +1,10 @@
 """Rendering of per-layer tables: aligned rich tables, Markdown, CSV and JSON.
 
 A report is a table (one row per layer, units in the column names) plus a totals dict. The table
-is a list of row dicts or a pandas DataFrame (its ``attrs["model"]`` names the model); rendering
+is a list of row dicts or a pandas DataFrame (its ``attrs["network"]`` names the network); rendering
 never imports pandas itself, so a command whose results are plain rows starts fast. The table and
 Markdown views show a chosen subset of columns with thousands separators; CSV and JSON carry
-every column, JSON as ``{"model": ..., "layers": [...], "totals": {...}}``.
+every column, JSON as ``{"network": ..., "layers": [...], "totals": {...}}``.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def to_records(table: Any) -> list[dict]:
 
 
 def to_json(table: Any, totals: dict, **meta) -> str:
-    doc = {"model": getattr(table, "attrs", {}).get("model"), **meta, "layers": to_records(table),
+    doc = {"network": getattr(table, "attrs", {}).get("network"), **meta, "layers": to_records(table),
            "totals": {k: _jsonable(v) for k, v in totals.items()}}
     return json.dumps(doc, indent=2, allow_nan=False) + "\n"
 

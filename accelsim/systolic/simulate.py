@@ -3,7 +3,8 @@
 GEMM layers (conv, linear; shapes from ``accelsim.workload.profile.gemm_shape``) run on the
 array with the fast or the stepping model; the rest on the vector unit (``vector``). Layers run
 one after another, each from an idle array and empty buffers. Per-layer columns (units in the
-names; counts are elements, ``*_bytes`` bytes):
+names; counts are elements, ``*_bytes`` bytes; names and units in ``accelsim.columns``; the
+first column is ``layer``):
 
 - ``cycles`` = ``compute_cycles`` (sum of fold cycles) + ``stall_cycles`` (waiting for DRAM);
   ``ideal_cycles`` = ceil(MACs / PEs); ``latency_ms`` = cycles at ``clock_mhz``;
@@ -14,7 +15,9 @@ names; counts are elements, ``*_bytes`` bytes):
   ``*_sram_reads``/``*_sram_writes`` per buffer (see ``accelsim.memory.traffic``); partial sums
   never leave the chip (WS/IS folds are chunked to fit the ofmap SRAM, OS accumulates in the PEs);
 - ``avg_dram_bytes_per_cycle`` = DRAM bytes / cycles, ``peak_dram_bytes_per_cycle`` = the largest
-  fold's (read + write bytes) / fold cycles, the bandwidth that would hide every fold's transfers.
+  fold's (read + write bytes) / fold cycles, the bandwidth that would hide every fold's transfers;
+- ``intensity_macs_per_dram_byte`` = MACs / DRAM bytes and ``attained_macs_per_cycle`` = MACs /
+  cycles, the layer's roofline coordinates (NaN for vector-unit layers).
 
 ``numbers=True`` feeds the array the int8 operands of ``accelsim.lowering``'s forward pass
 (``reference``) and keeps its outputs; ``check=True`` also compares them bit for bit with the
@@ -31,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from accelsim.columns import SIMULATE_LAYERS, SRAM_COUNTS
 from accelsim.errors import AccelsimError
 from accelsim.hardware.arith import wrap
 from accelsim.hardware.config import ArrayConfig
@@ -52,13 +56,8 @@ MODELS = ("fast", "stepping")
 # more folds than this is refused up front with one line instead of dying in numpy's allocator.
 MAX_FOLDS = 1 << 27
 MAX_CYCLES = 1 << 62  # int64 headroom for the models' per-fold and cumulative cycle arithmetic
-TRAFFIC_COLUMNS = ("ifmap_sram_reads", "ifmap_sram_writes", "filter_sram_reads", "filter_sram_writes",
-                   "ofmap_sram_reads", "ofmap_sram_writes")
-COLUMNS = ("name", "type", "unit", "gemm_m", "gemm_k", "gemm_n", "gemm_groups", "folds", "macs", "vector_ops",
-           "cycles", "compute_cycles", "stall_cycles", "ideal_cycles", "latency_ms", "utilization",
-           "compute_utilization", "mapping_efficiency", "stream_beats", "dram_read_bytes", "dram_write_bytes",
-           "ifmap_dram_read_bytes", "filter_dram_read_bytes", *TRAFFIC_COLUMNS,
-           "avg_dram_bytes_per_cycle", "peak_dram_bytes_per_cycle")
+TRAFFIC_COLUMNS = SRAM_COUNTS
+COLUMNS = SIMULATE_LAYERS  # the per-layer columns, in order (``accelsim.columns``)
 SUMMED = ("macs", "vector_ops", "folds", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles",
           "stream_beats", "dram_read_bytes", "dram_write_bytes", "ifmap_dram_read_bytes", "filter_dram_read_bytes",
           *TRAFFIC_COLUMNS)
@@ -84,7 +83,7 @@ class Simulation:
         import pandas as pd
 
         df = pd.DataFrame(list(self.rows), columns=list(self.columns))
-        df.attrs.update(model=self.network.name, batch=self.batch, engine=self.model)
+        df.attrs.update(network=self.network.name, batch=self.batch, engine=self.model)
         return df
 
 
@@ -126,6 +125,15 @@ def _derive(row: dict, cfg: ArrayConfig) -> dict:
     row["mapping_efficiency"] = _ratio(row["macs"], pes * row["stream_beats"])
     row["avg_dram_bytes_per_cycle"] = _ratio(row["dram_read_bytes"] + row["dram_write_bytes"], row["cycles"])
     row["latency_ms"] = row["cycles"] / (cfg.clock_mhz * 1e3)
+    return row
+
+
+def _intensity(row: dict) -> dict:
+    """Roofline coordinates of a layer on the array (NaN off the array: no MACs)."""
+    dram = row["dram_read_bytes"] + row["dram_write_bytes"]
+    on_array = row["macs"] > 0
+    row["intensity_macs_per_dram_byte"] = row["macs"] / dram if on_array and dram else float("nan")
+    row["attained_macs_per_cycle"] = row["macs"] / row["cycles"] if on_array and row["cycles"] else float("nan")
     return row
 
 
@@ -201,7 +209,7 @@ def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, model: str = "fast"
     for node in net:
         layer = node.layer
         shape = gemm_shape(node, batch)
-        row = {"name": layer.name, "type": layer.kind}
+        row = {"layer": layer.name, "type": layer.kind}
         if shape is None:
             row.update(gemm_m=0, gemm_k=0, gemm_n=0, gemm_groups=0, **_vector_row(cfg, node, batch))
         else:
@@ -222,7 +230,7 @@ def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, model: str = "fast"
                 row["check"] = "ok" if not found else f"{len(found)} bad"
         if check and "check" not in row:
             row["check"] = ""
-        rows.append(_derive(row, cfg))
+        rows.append(_intensity(_derive(row, cfg)))
     columns = (*COLUMNS, *(["check"] if check else []))
     table = tuple({c: row[c] for c in columns} for row in rows)
     return Simulation(net, cfg, batch, model, table, columns, totals(table, cfg, batch), runs, tuple(mismatches))

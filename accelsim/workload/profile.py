@@ -54,7 +54,7 @@ def profile(net: Network, batch: int = 1, dtype: str = "int8", training: bool = 
         in_e, out_e = _elems(node.input_shape), _elems(node.output_shape)
         win = getattr(layer, "kernel_size", None)
         row = {
-            "name": layer.name,
+            "layer": layer.name,
             "type": layer.kind,
             "input_shape": list(node.input_shape),
             "output_shape": list(node.output_shape),
@@ -84,7 +84,7 @@ def profile(net: Network, batch: int = 1, dtype: str = "int8", training: bool = 
             row.update(_training_columns(node, batch))
         rows.append(row)
     df = pd.DataFrame(rows)
-    df.attrs.update(model=net.name, batch=batch, dtype=dtype, chained=net.chained)
+    df.attrs.update(network=net.name, batch=batch, dtype=dtype, chained=net.chained)
     return df
 
 
@@ -109,7 +109,7 @@ def totals(df: pd.DataFrame) -> dict:
         "activation_bytes": int(df["output_bytes"].sum()),
         "input_bytes": int(df["input_bytes"].iloc[0]),
         "peak_working_set_bytes": int(df["working_set_bytes"].iloc[peak]),
-        "peak_working_set_layer": str(df["name"].iloc[peak]),
+        "peak_working_set_layer": str(df["layer"].iloc[peak]),
     }
     if "wgrad_macs" in df:
         out["wgrad_macs"] = int(df["wgrad_macs"].sum())

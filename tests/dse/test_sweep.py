@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from accelsim.cli import main
 from accelsim.dse import load_layers, load_results, plan, run_sweep, spec_from_mapping
 from accelsim.dse.store import load_meta
+from accelsim.energy import ENERGY_COLUMNS
 from accelsim.hardware.config import ArrayConfig
 from accelsim.systolic.simulate import simulate
 from accelsim.workload import resolve
@@ -55,28 +56,30 @@ def test_points_and_layers_are_consistent(tmp_path):
     run_sweep(spec_from_mapping({**SMALL, "array": "8x8", "dataflow": "ws", "bandwidth": 8}), db, workers=0, progress=False)
     (row,) = load_results(db).to_dict("records")
     layers = load_layers(db, row["key"])
-    assert len(layers) == 13 and list(layers["layer_index"]) == list(range(13))
+    assert len(layers) == 13 and list(layers.index) == list(range(13)) and layers.columns[0] == "layer"
     gemm = layers[layers["unit"] == "array"]
     assert list(gemm["layer"]) == ["conv1", "conv2", "conv3", "fc1", "fc2"]
     assert gemm["macs"].sum() == row["macs"] == 416_520  # LeNet-5's conv + FC MACs
-    assert layers["cycles"].sum() == row["total_cycles"]  # array and vector-unit layers
+    assert layers["cycles"].sum() == row["cycles"]  # array and vector-unit layers
     assert layers[layers["unit"] != "array"]["cycles"].sum() == row["vector_cycles"] > 0
     assert (gemm["intensity_macs_per_dram_byte"] > 0).all()
     assert layers[layers["unit"] != "array"]["intensity_macs_per_dram_byte"].isna().all()
     assert layers["total_pJ"].sum() == pytest.approx(row["total_pJ"])
     assert row["pe_count"] == 64 and row["peak_tops"] == pytest.approx(2 * 64 * 1e9 / 1e12)
-    assert row["latency_ms"] == pytest.approx(row["total_cycles"] / 1e6)  # 1000 MHz
+    assert row["latency_ms"] == pytest.approx(row["cycles"] / 1e6)  # 1000 MHz
     assert row["effective_tops"] == pytest.approx(2 * row["macs"] / (row["latency_ms"] / 1e3) / 1e12)
-    assert row["throughput_inf_per_s"] == pytest.approx(1e3 / row["latency_ms"])
-    assert row["utilization"] == pytest.approx(row["macs"] / (64 * row["total_cycles"]))
+    assert row["inferences_per_second"] == pytest.approx(1e3 / row["latency_ms"])
+    assert row["utilization"] == pytest.approx(row["macs"] / (64 * row["cycles"]))
     assert row["dram_bytes"] == row["dram_read_bytes"] + row["dram_write_bytes"] > 0
     assert row["total_pJ"] == pytest.approx(row["mac_pJ"] + row["vector_pJ"] + row["rf_pJ"] + row["sram_pJ"]
                                            + row["dram_pJ"])
     assert row["mac_pJ"] == pytest.approx(416_520 * 0.3)
     sim = simulate(resolve("lenet5"), ArrayConfig(rows=8, cols=8, dataflow="ws", bandwidth=8.0), 1, "fast")
-    assert (row["total_cycles"], row["stall_cycles"], row["dram_bytes"]) == (
+    assert (row["cycles"], row["stall_cycles"], row["dram_bytes"]) == (
         sim.totals["cycles"], sim.totals["stall_cycles"], sim.totals["dram_read_bytes"] + sim.totals["dram_write_bytes"])
     assert list(layers["cycles"]) == list(sim.layers["cycles"])
+    assert list(layers.columns) == [*sim.layers.columns, *ENERGY_COLUMNS]  # the simulation's own columns, then energy
+    pd.testing.assert_frame_equal(layers[list(sim.layers.columns)], sim.layers, check_dtype=False, check_exact=False)
 
 
 def test_a_failing_point_is_recorded_and_the_rest_go_on(tmp_path):
@@ -88,7 +91,7 @@ def test_a_failing_point_is_recorded_and_the_rest_go_on(tmp_path):
     everything = load_results(db, errors=True)
     bad = everything[everything["status"] == "error"].iloc[0]
     assert bad["rows"] == 32 and "filter_sram_kib" in bad["error"] or "ifmap_sram_kib" in bad["error"]
-    assert pd.isna(bad["total_cycles"])
+    assert pd.isna(bad["cycles"])
     assert len(load_results(db)) == 1
     assert run_sweep(spec, db, workers=0, progress=False).evaluated == 0
     retry = run_sweep(spec, db, workers=0, progress=False, retry_errors=True)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-LAYER_KEYS = {"name", "type", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles", "utilization",
+LAYER_KEYS = {"layer", "type", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles", "utilization",
               "dram_read_bytes", "dram_write_bytes", "mapping_efficiency", "latency_ms", "ifmap_sram_reads",
               "filter_sram_reads", "ofmap_sram_writes", "folds"}
 
@@ -21,9 +21,9 @@ def test_json_document():
             "--clock", "500", "--batch", "2", "--format", "json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert list(doc) == ["model", "config", "layers", "totals"] and doc["model"] == "alexnet"
+    assert list(doc) == ["network", "config", "layers", "totals"] and doc["network"] == "alexnet"
     cfg = doc["config"]
-    assert (cfg["rows"], cfg["cols"], cfg["dataflow"], cfg["bandwidth"], cfg["clock_mhz"], cfg["batch"]) == (
+    assert (cfg["rows"], cfg["cols"], cfg["dataflow"], cfg["bandwidth_bytes_per_cycle"], cfg["clock_mhz"], cfg["batch"]) == (
         16, 8, "os", 8.5, 500.0, 2)
     assert cfg["ifmap_sram_kib"] == 64 and cfg["ofmap_sram_kib"] == 32 and cfg["double_buffer"] is True
     assert all(LAYER_KEYS <= set(layer) for layer in doc["layers"])
@@ -43,7 +43,7 @@ def test_table_fits_100_columns():
     assert "relu (vector)" in r.stdout and "MB = 10^6 bytes" in r.stdout
 
 
-@pytest.mark.parametrize("ext, marker", [("csv", "name,type,unit,gemm_m"), ("md", "| Layer | GEMM MxKxN / op |")])
+@pytest.mark.parametrize("ext, marker", [("csv", "layer,type,unit,gemm_m"), ("md", "| Layer | GEMM MxKxN / op |")])
 def test_formats_to_file(tmp_path, ext, marker):
     out = tmp_path / "sub" / f"lenet.{ext}"
     r = run("examples/tiny.yaml", "--array", "4x4", "--sram", "4,4,4", "--output", str(out))
@@ -56,7 +56,7 @@ def test_no_double_buffer_and_check_with_the_stepping_model():
     double = run("lenet5", "--format", "json")
     assert single.returncode == 0, single.stderr
     s, d = json.loads(single.stdout), json.loads(double.stdout)
-    assert s["config"]["double_buffer"] is False and s["config"]["model"] == "stepping"
+    assert s["config"]["double_buffer"] is False and s["config"]["engine"] == "stepping"
     assert s["totals"]["cycles"] > d["totals"]["cycles"] and s["totals"]["check_mismatches"] == 0
     assert {layer["check"] for layer in s["layers"] if layer["unit"] == "array"} == {"ok"}
 

@@ -244,7 +244,7 @@ def test_cli_convention_scalesim_reports_scalesims_cycles(tmp_path, dataflow):
                         "--dataflow", dataflow, "--sram", "64,64,64", "--convention", "scalesim", "--format", "json"],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
-    got = {layer["name"]: layer["cycles"] for layer in json.loads(r.stdout)["layers"]}
+    got = {layer["layer"]: layer["cycles"] for layer in json.loads(r.stdout)["layers"]}
     want = {c["row"][0]: c["scalesim"]["total_cycles"] for c in cases if c["row"][0] in seen}
     assert got == want and len(want) >= 3
 

@@ -54,7 +54,7 @@ def test_stepping_equals_fast_on_lenet_with_checked_numbers(df):
     assert fast.totals["stall_cycles"] > 0
     # conv1 is 784x25x6. 1 KiB ofmap, double buffered: S = 512 // (8 * 4) = 16 beats, so WS cuts M into 49
     # chunks (x 1 n-tile x 2 k-tiles); IS streams N = 6 in one chunk (98 m-tiles x 2 k-tiles); OS 49 x 1 tiles
-    conv1 = fast.layers.set_index("name").loc["conv1"]
+    conv1 = fast.layers.set_index("layer").loc["conv1"]
     assert conv1["folds"] == {"os": 49 * 1, "ws": 49 * 1 * 2, "is": 98 * 2}[df]
     for name, run in fast.runs.items():
         for a, b in zip(run.outputs, step.runs[name].outputs):
@@ -75,7 +75,7 @@ def test_check_reports_a_mismatch(monkeypatch):
     monkeypatch.setattr(simulate_mod, "reference_gemms", corrupted)
     sim = simulate(resolve("lenet5"), ArrayConfig(), check=True)
     assert len(sim.mismatches) == 1 and "conv2 group 0: 1 of" in sim.mismatches[0] and "C[3, 5]" in sim.mismatches[0]
-    assert sim.layers.set_index("name").loc["conv2", "check"] == "1 bad"
+    assert sim.layers.set_index("layer").loc["conv2", "check"] == "1 bad"
     assert sim.totals["check_mismatches"] == 1
 
 
@@ -92,14 +92,14 @@ def test_numbers_equal_numpy_at_narrow_accumulators():
 
 def test_vector_unit_model():
     cfg = ArrayConfig(rows=4, cols=16, bandwidth=1000)
-    d = simulate(resolve("lenet5"), cfg).layers.set_index("name")
+    d = simulate(resolve("lenet5"), cfg).layers.set_index("layer")
     pool = d.loc["pool1"]  # 6x14x14 outputs, 2x2 average: 4 ops each
     assert pool["vector_ops"] == 6 * 14 * 14 * 4 and pool["cycles"] == -(-pool["vector_ops"] // 16)
     assert pool["dram_read_bytes"] == 6 * 28 * 28 and pool["dram_write_bytes"] == 6 * 14 * 14
     assert pool["utilization"] == 0 and pool["unit"] == "vector"
     flat = d.loc["flatten"]
     assert flat["cycles"] == 0 and flat["dram_read_bytes"] == 0 and flat["unit"] == "none"
-    slow = simulate(resolve("lenet5"), cfg.with_(bandwidth=0.5)).layers.set_index("name").loc["pool1"]
+    slow = simulate(resolve("lenet5"), cfg.with_(bandwidth=0.5)).layers.set_index("layer").loc["pool1"]
     assert slow["cycles"] == 2 * 6 * 28 * 28 and slow["stall_cycles"] == slow["cycles"] - pool["cycles"]
 
 

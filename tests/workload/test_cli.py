@@ -17,8 +17,8 @@ def test_profile_json_is_stable():
     r = run("profile", "alexnet", "--format", "json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert set(doc) >= {"model", "layers", "totals"} and doc["model"] == "alexnet"
-    keys = {"name", "type", "input_shape", "output_shape", "params", "macs", "flops", "gemm_m", "gemm_k",
+    assert set(doc) >= {"network", "layers", "totals"} and doc["network"] == "alexnet"
+    keys = {"layer", "type", "input_shape", "output_shape", "params", "macs", "flops", "gemm_m", "gemm_k",
             "gemm_n", "weight_bytes", "input_bytes", "output_bytes"}
     assert all(keys <= set(layer) for layer in doc["layers"])
     conv1 = doc["layers"][0]
@@ -35,7 +35,7 @@ def test_profile_table_fits_100_columns_and_has_totals():
     assert "100352x27x64" in r.stdout  # M = output pixels x batch
 
 
-@pytest.mark.parametrize("fmt, marker", [("csv", "name,type,input_shape"), ("md", "| Layer (type) |")])
+@pytest.mark.parametrize("fmt, marker", [("csv", "layer,type,input_shape"), ("md", "| Layer (type) |")])
 def test_profile_formats_to_file(tmp_path, fmt, marker):
     out = tmp_path / "sub" / f"lenet.{fmt}"
     r = run("profile", "lenet5", "--output", str(out))
@@ -97,7 +97,7 @@ def test_profile_training_adds_backward_gemms():
     r = run("profile", "lenet5", "--training", "--format", "json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    conv2 = next(layer for layer in doc["layers"] if layer["name"] == "conv2")
+    conv2 = next(layer for layer in doc["layers"] if layer["layer"] == "conv2")
     # forward 100x150x16: dW = delta (16 x 100) @ im2col^T (100 x 150); dX = W^T (150 x 16) @ delta (16 x 100)
     assert conv2["wgrad_gemm"] == "16x100x150" and conv2["igrad_gemm"] == "150x16x100"
     assert conv2["wgrad_macs"] == conv2["igrad_macs"] == conv2["macs"] == 240_000

@@ -12,7 +12,7 @@ from accelsim.workload.profile import profile, totals
 
 def test_alexnet_params_equal_lecture_table():
     df = profile(ZOO["alexnet"]())
-    got = dict(zip(df["name"], df["params"]))
+    got = dict(zip(df["layer"], df["params"]))
     expected = {
         "conv1": 34_944, "conv2": 614_656, "conv3": 885_120, "conv4": 1_327_488, "conv5": 884_992,
         "fc1": 37_752_832, "fc2": 16_781_312, "fc3": 4_097_000,
@@ -24,7 +24,7 @@ def test_alexnet_params_equal_lecture_table():
 def test_vgg16_params_and_conv1_1():
     df = profile(ZOO["vgg16"]())
     assert totals(df)["params"] == 138_357_544
-    row = df.set_index("name").loc["conv1_1"]
+    row = df.set_index("layer").loc["conv1_1"]
     assert row["output_shape"] == [64, 224, 224]
     assert row["output_elems"] == 224 * 224 * 64 == 3_211_264
 
@@ -57,7 +57,7 @@ def _starts(n, f, s, p, d=1):
 @pytest.mark.parametrize("batch", [1, 3])
 def test_every_layer_by_an_independent_route(name, batch):
     net = ZOO[name]()
-    df = profile(net, batch=batch, dtype="fp16").set_index("name")
+    df = profile(net, batch=batch, dtype="fp16").set_index("layer")
     for node in net:
         layer, row = node.layer, df.loc[node.layer.name]
         c, h, w = node.input_shape

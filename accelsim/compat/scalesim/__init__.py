@@ -659,7 +659,7 @@ def scalesim_simulation(network, cfg, batch: int = 1):
         reads = (None if r["ifmap_dram_reads"] is None or r["filter_dram_reads"] is None
                  else (r["ifmap_dram_reads"] + r["filter_dram_reads"]) * _WORD_BYTES)
         rows.append({
-            "name": name, "gemm_m": r["M"], "gemm_k": r["K"], "gemm_n": r["N"], "layers": r["layers"],
+            "layer": name, "gemm_m": r["M"], "gemm_k": r["K"], "gemm_n": r["N"], "gemm_groups": r["layers"],
             "folds": r["folds"], "macs": r["macs"], "cycles": r["total_cycles"],
             "compute_cycles": r["compute_cycles"], "stall_cycles": r["stall_cycles"],
             "ideal_cycles": math.ceil(r["macs"] / (cfg.rows * cfg.cols)),
@@ -673,7 +673,7 @@ def scalesim_simulation(network, cfg, batch: int = 1):
     if not rows:
         raise ScaleSimConventionError("model", "has no conv or linear layer to simulate")
     df = pd.DataFrame(rows)
-    df.attrs.update(model=network.name, convention="scalesim")
+    df.attrs.update(network=network.name, convention="scalesim")
     summed = ("macs", "folds", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles", "ifmap_sram_reads",
               "filter_sram_reads", "ofmap_sram_writes", "dram_write_bytes")
     totals = {k: int(df[k].sum()) for k in summed}

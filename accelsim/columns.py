@@ -1,0 +1,279 @@
+"""The one vocabulary: every column and key name accelsim produces, with its unit and meaning.
+
+Every table the project writes (``profile``, ``simulate``, ``simulate --check``, the SCALE-Sim
+convention view, energy, the sweep store's ``points`` and ``layers`` tables, exports, the CLI's
+JSON and CSV, the co-simulation summary) uses only these names; ``tests/test_columns.py`` checks
+it, and ``docs/columns.md`` is generated from this module (``python -m accelsim.columns``).
+
+Rules: one name per quantity; the unit is in the name where it is not a plain count (``_bytes``,
+``_cycles``, ``_pJ``, ``_uJ``, ``_ms``, ``_kib``, ``_mhz``); MACs and FLOPs are never mixed; MB =
+10^6 bytes. The layer is ``layer`` and is the first column of every per-layer table.
+
+A leaf module: it imports nothing from accelsim, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    """A produced name: its unit (``""`` for text and flags) and what it means, in one line."""
+
+    name: str
+    unit: str
+    meaning: str
+
+
+_DEFINITIONS = (
+    # ---- identity -------------------------------------------------------------------------------
+    ("layer", "", "layer name, unique within its network; the first column of every per-layer table"),
+    ("type", "", "layer kind: conv2d, linear, maxpool2d, avgpool2d, relu, lrn, softmax, flatten, ..."),
+    ("unit", "", "where the layer runs: array (conv, linear), vector (pooling, activations, LRN, softmax) "
+                 "or none (flatten)"),
+    ("network", "", "network name (the zoo name or the model file's name)"),
+    ("layers", "count", "number of layers (totals)"),
+    ("layer_index", "count", "position of the layer in its network, from 0 (results store)"),
+    # ---- profile: shapes and budgets --------------------------------------------------------------
+    ("input_shape", "elements", "input tensor shape of one image (C, H, W) or (features,)"),
+    ("output_shape", "elements", "output tensor shape of one image"),
+    ("kernel", "", "kernel (window) size, 'K' or 'KHxKW'; empty for layers without one"),
+    ("stride", "", "stride, 'S' or 'SHxSW'; empty for layers without a window"),
+    ("padding", "", "zero padding, 'P' or 'PHxPW'; empty for layers without a window"),
+    ("weights", "count", "weight parameters"),
+    ("biases", "count", "bias parameters"),
+    ("params", "count", "parameters: weights + biases"),
+    ("macs", "MACs", "multiply-accumulates of conv and linear layers (x batch)"),
+    ("flops", "FLOPs", "2 x macs (one multiply and one add per MAC)"),
+    ("vector_ops", "ops", "operations of the non-GEMM layers on the vector unit (x batch)"),
+    ("input_elems", "elements", "input activation elements (x batch)"),
+    ("output_elems", "elements", "output activation elements (x batch)"),
+    ("input_bytes", "bytes", "input activation bytes at the profile's dtype (totals: the network's input)"),
+    ("output_bytes", "bytes", "output activation bytes at the profile's dtype"),
+    ("weight_bytes", "bytes", "parameter bytes at the profile's dtype"),
+    ("working_set_bytes", "bytes", "input + output + weight bytes of one layer"),
+    ("activation_bytes", "bytes", "sum of every layer's output bytes (totals)"),
+    ("peak_working_set_bytes", "bytes", "largest single-layer working set (totals)"),
+    ("peak_working_set_layer", "", "the layer with the largest working set (totals)"),
+    ("intensity_macs_per_byte", "MACs/byte", "macs / working_set_bytes (each byte moved once)"),
+    ("stride_remainder", "bool", "the stride leaves input rows/columns unused (floored)"),
+    ("wgrad_gemm", "", "weight-gradient GEMM shape MxKxN (training)"),
+    ("wgrad_macs", "MACs", "weight-gradient MACs (training)"),
+    ("igrad_gemm", "", "input-gradient GEMM shape MxKxN (training)"),
+    ("igrad_macs", "MACs", "input-gradient MACs (training)"),
+    # ---- GEMM and folds ---------------------------------------------------------------------------
+    ("gemm_m", "elements", "im2col GEMM rows M (output pixels x batch; linear: batch); 0 off the array"),
+    ("gemm_k", "elements", "GEMM reduction length K (in_channels/groups x kh x kw)"),
+    ("gemm_n", "elements", "GEMM columns N (out_channels/groups)"),
+    ("gemm_groups", "count", "GEMMs of the layer, one per convolution group (run back to back)"),
+    ("folds", "count", "array-sized tiles (folds) the GEMMs are cut into"),
+    ("stream_beats", "beats", "streaming beats of all folds (the denominator of mapping_efficiency)"),
+    # ---- cycles and time --------------------------------------------------------------------------
+    ("cycles", "cycles", "cycles: compute_cycles + stall_cycles (layers run one after another)"),
+    ("compute_cycles", "cycles", "cycles the array or vector unit computes (sum of fold cycles)"),
+    ("stall_cycles", "cycles", "cycles waiting for DRAM"),
+    ("ideal_cycles", "cycles", "ceil(macs / PEs): one MAC per PE per cycle"),
+    ("vector_cycles", "cycles", "cycles of the layers on the vector unit"),
+    ("latency_ms", "ms", "cycles at clock_mhz"),
+    ("inferences_per_second", "1/s", "batch / latency"),
+    ("effective_tops", "TOPS", "2 x macs / latency / 10^12"),
+    ("peak_tops", "TOPS", "2 x PEs x clock / 10^12"),
+    # ---- utilization ------------------------------------------------------------------------------
+    ("utilization", "fraction", "macs / (PEs x cycles)"),
+    ("compute_utilization", "fraction", "macs / (PEs x compute_cycles)"),
+    ("mapping_efficiency", "fraction", "macs / (PEs x stream_beats): used-PE share of the folds' streaming beats"),
+    ("pe_count", "count", "processing elements: rows x cols"),
+    # ---- memory traffic ---------------------------------------------------------------------------
+    ("dram_read_bytes", "bytes", "bytes read from DRAM (ifmap + filter; vector unit: its input)"),
+    ("dram_write_bytes", "bytes", "bytes written to DRAM"),
+    ("dram_bytes", "bytes", "dram_read_bytes + dram_write_bytes"),
+    ("ifmap_dram_read_bytes", "bytes", "ifmap bytes read from DRAM"),
+    ("filter_dram_read_bytes", "bytes", "filter bytes read from DRAM"),
+    ("ifmap_sram_reads", "elements", "ifmap SRAM element reads"),
+    ("ifmap_sram_writes", "elements", "ifmap SRAM element writes (DRAM fills)"),
+    ("filter_sram_reads", "elements", "filter SRAM element reads"),
+    ("filter_sram_writes", "elements", "filter SRAM element writes (DRAM fills)"),
+    ("ofmap_sram_reads", "elements", "ofmap SRAM element reads (read-modify-write of partial sums)"),
+    ("ofmap_sram_writes", "elements", "ofmap SRAM element writes"),
+    ("sram_read_bytes", "bytes", "SRAM bytes read, all three buffers"),
+    ("sram_write_bytes", "bytes", "SRAM bytes written, all three buffers"),
+    ("avg_dram_bytes_per_cycle", "bytes/cycle", "DRAM bytes (read + write) / cycles"),
+    ("peak_dram_bytes_per_cycle", "bytes/cycle", "largest fold's DRAM bytes / fold cycles"),
+    ("intensity_macs_per_dram_byte", "MACs/byte", "macs / DRAM bytes (read + write); empty off the array"),
+    ("attained_macs_per_cycle", "MACs/cycle", "macs / cycles; empty off the array"),
+    # ---- check ------------------------------------------------------------------------------------
+    ("check", "", "simulate --check: 'ok' or 'N bad' GEMM groups against the int8 reference"),
+    ("check_mismatches", "count", "layers whose check failed (totals)"),
+    # ---- energy -----------------------------------------------------------------------------------
+    ("mac_pJ", "pJ", "energy of the MACs"),
+    ("vector_pJ", "pJ", "energy of the vector unit's operations"),
+    ("rf_pJ", "pJ", "energy of the PEs' register traffic"),
+    ("sram_pJ", "pJ", "energy of the SRAM accesses"),
+    ("dram_pJ", "pJ", "energy of the DRAM bytes"),
+    ("total_pJ", "pJ", "mac_pJ + vector_pJ + rf_pJ + sram_pJ + dram_pJ"),
+    ("energy_per_inference_uJ", "uJ", "total_pJ / 10^6 / batch"),
+    # ---- configuration ----------------------------------------------------------------------------
+    ("batch", "count", "images per inference"),
+    ("dtype", "", "element type of the profile's byte counts: int8, fp16, fp32"),
+    ("rows", "count", "array rows (PEs)"),
+    ("cols", "count", "array columns (PEs)"),
+    ("dataflow", "", "os, ws or is (output, weight, input stationary)"),
+    ("ifmap_sram_kib", "KiB", "ifmap SRAM size"),
+    ("filter_sram_kib", "KiB", "filter SRAM size"),
+    ("ofmap_sram_kib", "KiB", "ofmap SRAM size"),
+    ("double_buffer", "bool", "SRAMs double buffered (load overlaps compute)"),
+    ("bandwidth_bytes_per_cycle", "bytes/cycle", "DRAM bandwidth, each direction"),
+    ("clock_mhz", "MHz", "clock"),
+    ("data_bits", "bits", "operand width"),
+    ("acc_bits", "bits", "accumulator width"),
+    ("out_bits", "bits", "output element width (DRAM)"),
+    ("engine", "", "timing engine: fast (closed form) or stepping (cycle by cycle)"),
+    ("convention", "", "timing convention of the view: accelsim or scalesim"),
+    # ---- results store ----------------------------------------------------------------------------
+    ("key", "", "SHA-256 of a design point's full configuration (results store)"),
+    ("network_id", "", "hash of the network's layer list (results store)"),
+    ("status", "", "ok or error (results store)"),
+    ("error", "", "why a point failed (results store)"),
+    # ---- co-simulation ----------------------------------------------------------------------------
+    ("ok", "bool", "co-simulation: RTL and model agree bit for bit and cycle for cycle"),
+    ("array", "", "array shape ROWSxCOLS"),
+    ("simulator", "", "RTL simulator: verilator or icarus"),
+    ("parameters", "", "RTL parameters (ROWS, COLS, DATA_W, ACC_W) asked for"),
+    ("dut_parameters", "", "RTL parameters the simulated design reports"),
+    ("workload", "", "what was co-simulated: 'gemm MxKxN' or a network"),
+    ("seed", "", "seed of the random operands / network weights"),
+    ("golden", "", "model the RTL is checked against, MODULE:CLASS"),
+    ("gemms", "", "co-simulation: one entry per GEMM (keys as a per-layer table)"),
+    ("totals", "", "network (or run) totals"),
+    ("errors", "", "co-simulation: the first mismatch messages"),
+    ("run_dir", "", "co-simulation run folder"),
+    ("waves", "", "co-simulation wave files: rtl, model"),
+    ("rtl", "", "RTL side (waves, first divergence)"),
+    ("model", "", "model side (waves, first divergence)"),
+    ("first_divergence", "", "where the model's waves first leave the RTL's"),
+    ("time_ns", "ns", "simulation time of the first divergence"),
+    ("signal", "", "signal of the first divergence"),
+    ("folds_run", "count", "co-simulation: folds the RTL finished"),
+    ("mismatched_folds", "count", "co-simulation: folds whose outputs or output cycles differ"),
+    ("wrong_elements", "elements", "co-simulation: elements of C that differ from the reference"),
+    ("model_cycles", "cycles", "co-simulation: compute cycles of the stepping model"),
+    ("rtl_cycles", "cycles", "co-simulation: compute cycles of the RTL"),
+    ("sim_seconds", "s", "co-simulation wall time"),
+    ("cycles_per_second", "cycles/s", "co-simulation speed: rtl_cycles / sim_seconds"),
+    # ---- documents --------------------------------------------------------------------------------
+    ("config", "", "the run's configuration (JSON)"),
+)
+
+VOCABULARY: dict[str, Column] = {}
+for _name, _unit, _meaning in _DEFINITIONS:
+    if _name in VOCABULARY:
+        raise RuntimeError(f"accelsim.columns: {_name!r} is defined twice")
+    VOCABULARY[_name] = Column(_name, _unit, _meaning)
+
+
+def _group(*names: str) -> tuple[str, ...]:
+    missing = [n for n in names if n not in VOCABULARY]
+    if missing:
+        raise RuntimeError(f"accelsim.columns: not in the vocabulary: {', '.join(missing)}")
+    return names
+
+
+# ---- tables, in column order -----------------------------------------------------------------------
+
+PROFILE_LAYERS = _group(
+    "layer", "type", "input_shape", "output_shape", "kernel", "stride", "padding", "weights", "biases", "params",
+    "macs", "flops", "vector_ops", "input_elems", "output_elems", "input_bytes", "output_bytes", "weight_bytes",
+    "gemm_m", "gemm_k", "gemm_n", "gemm_groups", "stride_remainder", "working_set_bytes", "intensity_macs_per_byte",
+)
+PROFILE_TRAINING = _group("wgrad_gemm", "wgrad_macs", "igrad_gemm", "igrad_macs")
+PROFILE_TOTALS = _group(
+    "layers", "params", "macs", "flops", "vector_ops", "weight_bytes", "activation_bytes", "input_bytes",
+    "peak_working_set_bytes", "peak_working_set_layer", "wgrad_macs", "igrad_macs",
+)
+SRAM_COUNTS = _group("ifmap_sram_reads", "ifmap_sram_writes", "filter_sram_reads", "filter_sram_writes",
+                     "ofmap_sram_reads", "ofmap_sram_writes")
+SIMULATE_LAYERS = _group(
+    "layer", "type", "unit", "gemm_m", "gemm_k", "gemm_n", "gemm_groups", "folds", "macs", "vector_ops",
+    "cycles", "compute_cycles", "stall_cycles", "ideal_cycles", "latency_ms", "utilization", "compute_utilization",
+    "mapping_efficiency", "stream_beats", "dram_read_bytes", "dram_write_bytes", "ifmap_dram_read_bytes",
+    "filter_dram_read_bytes", *SRAM_COUNTS, "avg_dram_bytes_per_cycle", "peak_dram_bytes_per_cycle",
+    "intensity_macs_per_dram_byte", "attained_macs_per_cycle",
+)
+SIMULATE_CHECK = _group("check")
+SIMULATE_TOTALS = _group(
+    "layers", "macs", "vector_ops", "folds", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles",
+    "dram_read_bytes", "dram_write_bytes", "ifmap_dram_read_bytes", "filter_dram_read_bytes", *SRAM_COUNTS,
+    "utilization", "compute_utilization", "mapping_efficiency", "avg_dram_bytes_per_cycle", "latency_ms",
+    "peak_dram_bytes_per_cycle", "inferences_per_second", "effective_tops", "check_mismatches",
+)
+SCALESIM_LAYERS = _group(
+    "layer", "gemm_m", "gemm_k", "gemm_n", "gemm_groups", "folds", "macs", "cycles", "compute_cycles",
+    "stall_cycles", "ideal_cycles", "utilization", "compute_utilization", "mapping_efficiency", "ifmap_sram_reads",
+    "filter_sram_reads", "ofmap_sram_writes", "dram_read_bytes", "dram_write_bytes",
+)
+SCALESIM_TOTALS = _group("macs", "folds", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles",
+                         "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes", "dram_write_bytes",
+                         "dram_read_bytes", "utilization", "latency_ms")
+ENERGY = _group("mac_pJ", "vector_pJ", "rf_pJ", "sram_pJ", "dram_pJ", "total_pJ")
+ENERGY_LAYERS = _group("layer", *ENERGY)
+ENERGY_TOTALS = _group(*ENERGY, "energy_per_inference_uJ")
+CONFIG = _group("rows", "cols", "dataflow", "data_bits", "acc_bits", "out_bits", "ifmap_sram_kib",
+                "filter_sram_kib", "ofmap_sram_kib", "double_buffer", "bandwidth_bytes_per_cycle", "clock_mhz")
+# The sweep store: a point's configuration, then its metrics; its layers are SIMULATE_LAYERS + ENERGY.
+STORE_CONFIG = _group("network", "network_id", "batch", "rows", "cols", "dataflow", "ifmap_sram_kib",
+                      "filter_sram_kib", "ofmap_sram_kib", "double_buffer", "bandwidth_bytes_per_cycle", "clock_mhz",
+                      "data_bits", "acc_bits", "out_bits", "engine")
+POINT_METRICS = _group(
+    "pe_count", "macs", "vector_ops", "folds", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles",
+    "vector_cycles", "utilization", "latency_ms", "inferences_per_second", "effective_tops", "peak_tops",
+    "dram_read_bytes", "dram_write_bytes", "dram_bytes", "sram_read_bytes", "sram_write_bytes",
+    "peak_dram_bytes_per_cycle", *ENERGY, "energy_per_inference_uJ",
+)
+STORE_POINTS = _group("key", *STORE_CONFIG, "status", "error", *POINT_METRICS)
+STORE_LAYERS = _group("key", "layer_index", *SIMULATE_LAYERS, *ENERGY)
+COSIM_GEMMS = _group("layer", "gemm_m", "gemm_k", "gemm_n", "folds", "mismatched_folds", "wrong_elements",
+                     "model_cycles", "rtl_cycles", "ok")
+COSIM_TOTALS = _group("folds", "folds_run", "mismatched_folds", "wrong_elements", "model_cycles", "rtl_cycles",
+                      "sim_seconds", "cycles_per_second")
+
+TABLES: dict[str, tuple[str, ...]] = {
+    "profile: per layer": PROFILE_LAYERS, "profile --training: per layer, added": PROFILE_TRAINING,
+    "profile: totals": PROFILE_TOTALS,
+    "simulate: per layer": SIMULATE_LAYERS, "simulate --check: per layer, added": SIMULATE_CHECK,
+    "simulate: totals": SIMULATE_TOTALS,
+    "simulate --convention scalesim: per layer": SCALESIM_LAYERS, "simulate --convention scalesim: totals": SCALESIM_TOTALS,
+    "energy: per layer": ENERGY_LAYERS, "energy: totals": ENERGY_TOTALS,
+    "configuration (JSON 'config')": CONFIG,
+    "sweep store: points (and exports)": STORE_POINTS, "sweep store: layers": STORE_LAYERS,
+    "cosim: per GEMM": COSIM_GEMMS, "cosim: totals": COSIM_TOTALS,
+}
+
+
+def unknown(names) -> list[str]:
+    """The names in ``names`` that are not in the vocabulary (for tests and checks)."""
+    return [n for n in names if n not in VOCABULARY]
+
+
+def markdown() -> str:
+    """``docs/columns.md``: the vocabulary, then which table uses which names."""
+    lines = [
+        "# Columns and keys",
+        "",
+        "Every column and key name accelsim produces, with its unit. Generated from `accelsim/columns.py`",
+        "(`python -m accelsim.columns > docs/columns.md`); a test checks that every table the project",
+        "writes uses only these names and that this page lists exactly them. MB = 10^6 bytes; the layer",
+        "is `layer`, the first column of every per-layer table.",
+        "",
+        "| name | unit | meaning |",
+        "|:---|:---|:---|",
+    ]
+    lines += [f"| `{c.name}` | {c.unit} | {c.meaning.replace('|', '/')} |" for c in VOCABULARY.values()]
+    lines += ["", "## Tables", ""]
+    for title, names in TABLES.items():
+        lines += [f"- **{title}**: " + ", ".join(f"`{n}`" for n in names)]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
