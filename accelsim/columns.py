@@ -30,8 +30,8 @@ _DEFINITIONS = (
     # ---- identity -------------------------------------------------------------------------------
     ("layer", "", "layer name, unique within its network; the first column of every per-layer table"),
     ("type", "", "layer kind: conv2d, linear, maxpool2d, avgpool2d, relu, lrn, softmax, flatten, ..."),
-    ("unit", "", "where the layer runs: array (conv, linear), vector (pooling, activations, LRN, softmax) "
-                 "or none (flatten)"),
+    ("unit", "", ("where the layer runs: array (conv, linear), vector (pooling, activations, LRN, softmax) "
+                  "or none (flatten)")),
     ("network", "", "network name (the zoo name or the model file's name)"),
     ("layers", "count", "number of layers (totals)"),
     ("layer_index", "count", "position of the layer in its network, from 0 (results store)"),
@@ -161,6 +161,14 @@ _DEFINITIONS = (
     ("rtl_cycles", "cycles", "co-simulation: compute cycles of the RTL"),
     ("sim_seconds", "s", "co-simulation wall time"),
     ("cycles_per_second", "cycles/s", "co-simulation speed: rtl_cycles / sim_seconds"),
+    # ---- sweeps (the Python API's SweepResult) ------------------------------------------------------
+    ("output", "", "the results store a sweep wrote"),
+    ("points", "", "the store's design points, one record each (keys: the points table)"),
+    ("point_count", "count", "design points of the sweep's grid"),
+    ("evaluated", "count", "points evaluated by this run"),
+    ("already_done", "count", "points already in the store (skipped)"),
+    ("failed", "count", "points that failed in this run"),
+    ("wall_seconds", "s", "wall time of the sweep"),
     # ---- documents --------------------------------------------------------------------------------
     ("config", "", "the run's configuration (JSON)"),
 )
@@ -236,6 +244,7 @@ COSIM_GEMMS = _group("layer", "gemm_m", "gemm_k", "gemm_n", "folds", "mismatched
                      "model_cycles", "rtl_cycles", "ok")
 COSIM_TOTALS = _group("folds", "folds_run", "mismatched_folds", "wrong_elements", "model_cycles", "rtl_cycles",
                       "sim_seconds", "cycles_per_second")
+SWEEP_TOTALS = _group("point_count", "evaluated", "already_done", "failed", "wall_seconds")
 
 TABLES: dict[str, tuple[str, ...]] = {
     "profile: per layer": PROFILE_LAYERS, "profile --training: per layer, added": PROFILE_TRAINING,
@@ -247,6 +256,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "configuration (JSON 'config')": CONFIG,
     "sweep store: points (and exports)": STORE_POINTS, "sweep store: layers": STORE_LAYERS,
     "cosim: per GEMM": COSIM_GEMMS, "cosim: totals": COSIM_TOTALS,
+    "sweep result (Python API): totals": SWEEP_TOTALS,
 }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 
@@ -22,56 +21,6 @@ def parse_gemm(text: str) -> tuple[int, int, int]:
     return dims
 
 
-def _summary(cfg, args, result, checks) -> dict:
-    ok = result.ok and all(c.ok for c in checks)
-    return {
-        "ok": ok,
-        "array": f"{cfg.rows}x{cfg.cols}",
-        "dataflow": cfg.dataflow,
-        "simulator": args["simulator"],
-        "parameters": cfg.rtl_parameters(),
-        "dut_parameters": result.dut_parameters,
-        "workload": args["workload"],
-        "seed": args["seed"],
-        "golden": args["golden"],
-        "gemms": [
-            {"name": c.name, "m": c.shape[0], "k": c.shape[1], "n": c.shape[2], "tiles": c.folds,
-             "mismatched_tiles": c.mismatched_folds, "wrong_elements": c.wrong_elements,
-             "model_cycles": c.model_cycles, "rtl_cycles": c.rtl_cycles, "ok": c.ok}
-            for c in checks
-        ],
-        "totals": {
-            "tiles": result.folds_expected,
-            "tiles_run": len(result.folds),
-            "mismatched_tiles": result.mismatched_folds + result.folds_expected - len(result.folds),
-            "wrong_elements": sum(c.wrong_elements for c in checks),
-            "model_cycles": result.model_cycles,
-            "rtl_cycles": result.rtl_cycles,
-            "sim_seconds": round(result.sim_seconds, 3),
-            "cycles_per_second": round(result.rtl_cycles / result.sim_seconds) if result.sim_seconds else None,
-        },
-        "errors": result.all_errors()[:50],
-        "run_dir": result.run_dir,
-        "waves": {"rtl": result.rtl_waves, "model": result.model_waves},
-    }
-
-
-WAVE_COMPARE_LIMIT = 64 * 1024 * 1024
-
-
-def _divergence(result) -> dict | None:
-    """Where the model's waves first leave the RTL's (Verilator VCDs up to 64 MB; FST is not read)."""
-    from pathlib import Path
-
-    from accelsim.cosim.waves import first_divergence
-
-    rtl, model = result.rtl_waves, result.model_waves
-    if not (rtl and model and rtl.endswith(".vcd") and Path(rtl).stat().st_size <= WAVE_COMPARE_LIMIT):
-        return None
-    hit = first_divergence(rtl, model, since_ns=result.folds[0].start_ns if result.folds else 0.0)
-    return None if hit is None else dict(zip(("time_ns", "signal", "rtl", "model"), hit))
-
-
 def _render(s: dict) -> None:
     from rich import box
     from rich.console import Console
@@ -84,12 +33,13 @@ def _render(s: dict) -> None:
     for head in ("GEMM", "MxKxN", "tiles", "mismatched", "wrong C", "model cycles", "RTL cycles", ""):
         table.add_column(head, justify="left" if head in ("GEMM", "MxKxN", "") else "right")
     for g in s["gemms"]:
-        table.add_row(g["name"], f"{g['m']}x{g['k']}x{g['n']}", f"{g['tiles']:,}", f"{g['mismatched_tiles']:,}",
+        table.add_row(g["layer"], f"{g['gemm_m']}x{g['gemm_k']}x{g['gemm_n']}", f"{g['folds']:,}",
+                      f"{g['mismatched_folds']:,}",
                       f"{g['wrong_elements']:,}", f"{g['model_cycles']:,}", f"{g['rtl_cycles']:,}",
                       "[green]ok[/]" if g["ok"] else "[red]MISMATCH[/]")
     console.print(table)
     rate = f", {t['cycles_per_second']:,} cycles/s (RTL and model in lock step)" if t["cycles_per_second"] else ""
-    console.print(f"tiles {t['tiles_run']:,}/{t['tiles']:,}, mismatched tiles {t['mismatched_tiles']:,}, "
+    console.print(f"tiles {t['folds_run']:,}/{t['folds']:,}, mismatched tiles {t['mismatched_folds']:,}, "
                   f"wrong C elements {t['wrong_elements']:,}; compute cycles model {t['model_cycles']:,} vs "
                   f"RTL {t['rtl_cycles']:,} (no DRAM stalls); simulated in {t['sim_seconds']:.1f} s{rate}")
     for e in s["errors"][:10]:
@@ -128,17 +78,9 @@ def cosim(gemm, model, array, dataflow, acc_bits, seed, simulator, waves, golden
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from accelsim.cosim import (
-        build,
-        check_gemms,
-        gemm_folds,
-        network_gemms,
-        random_gemm,
-        run_job,
-        simulator_missing,
-    )
+    from accelsim.cosim import build, network_gemms, random_gemm, simulator_missing
     from accelsim.cosim.build import build_name
-    from accelsim.cosim.job import DEFAULT_MODEL
+    from accelsim.cosim.session import run_cosim
 
     if (gemm is None) == (model is None):
         raise AccelsimError("cosim: give exactly one of --gemm MxKxN or --model MODEL")
@@ -157,22 +99,14 @@ def cosim(gemm, model, array, dataflow, acc_bits, seed, simulator, waves, golden
             raise AccelsimError("cosim: --model runs the int8 forward pass, whose accumulators are 32-bit; "
                                 "drop --acc-bits")
         gemms, workload = network_gemms(cfg, model, seed), model
-    beats = [gemm_folds(cfg, dataflow, g) for g in gemms]
-    folds = [b for bl in beats for b in bl]
     err = Console(stderr=True)
     with err.status(f"building {build_name(simulator, cfg.rtl_parameters())} (only the first time)"):
         build(simulator, cfg.rtl_parameters())
-    # The process id keeps two identical commands running at once out of each other's run folder.
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"cosim-{workload.replace(' ', '-')}-{dataflow}-s{seed}-p{os.getpid()}")
     with Progress(TextColumn("simulating tiles"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=fmt == "json") as bar:
-        task = bar.add_task("tiles", total=len(folds))
-        result = run_job(cfg, folds, simulator=simulator, waves=waves, name=name, model=golden or DEFAULT_MODEL,
-                         progress=lambda done, total: bar.update(task, completed=done))
-    checks = check_gemms(cfg, gemms, beats, result)
-    s = _summary(cfg, {"simulator": simulator, "workload": workload, "seed": seed,
-                       "golden": golden or DEFAULT_MODEL}, result, checks)
-    s["first_divergence"] = _divergence(result) if not s["ok"] else None
+        task = bar.add_task("tiles", total=None)
+        s = run_cosim(cfg, gemms, workload, simulator=simulator, seed=seed, golden=golden, waves=waves,
+                      progress=lambda done, total: bar.update(task, completed=done, total=total))
     if fmt == "json":
         click.echo(json.dumps(s, indent=2))
     else:

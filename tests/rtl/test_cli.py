@@ -27,7 +27,7 @@ def test_gemm_json_with_waves():
     assert s["parameters"] == s["dut_parameters"] == {"ROWS": 4, "COLS": 8, "DATA_W": 8, "ACC_W": 32}
     t = s["totals"]
     # IS on 4x8: k-tiles of 4 (7 -> 2), m-tiles of 8 (9 -> 2), N = 10 streamed.
-    assert t["tiles"] == t["tiles_run"] == 4 and t["mismatched_tiles"] == 0 and t["wrong_elements"] == 0
+    assert t["folds"] == t["folds_run"] == 4 and t["mismatched_folds"] == 0 and t["wrong_elements"] == 0
     assert t["model_cycles"] == t["rtl_cycles"] == 4 * contract_fold_cycles("is", 4, 8, 10)
     for path in s["waves"].values():
         assert Path(path).is_file() and Path(path).parent == Path(s["run_dir"])
@@ -39,7 +39,7 @@ def test_mismatch_exits_1_and_points_into_the_waves():
              "--golden", "tests.rtl.mutants:SkewOffByOneCore")
     assert r.exit_code == 1, r.output
     s = json.loads(r.stdout)
-    assert not s["ok"] and s["totals"]["mismatched_tiles"] > 0 and s["errors"]
+    assert not s["ok"] and s["totals"]["mismatched_folds"] > 0 and s["errors"]
     assert s["totals"]["wrong_elements"] == 0, "the RTL's C is still the exact product"
     assert ".u_pe." in s["first_divergence"]["signal"]
 

@@ -1,0 +1,415 @@
+"""The Python API that ``import accelsim`` exposes: load, profile, simulate, cosim, sweep.
+
+Every call takes a model as a zoo name (``"vgg16"``), a model file path, or a ``Network``, and
+returns a result with ``.layers`` (a pandas DataFrame, one row per layer, ``layer`` first),
+``.totals`` (a dict) and ``.to_json()`` (the same document as the CLI's ``--format json``); the
+names are those of ``accelsim.columns``. Energy for one design point is ``simulate(...).energy()``.
+The figures of ``accelsim.report.figures`` take these results directly. Bad arguments raise
+``AccelsimError`` with one line naming the argument. See docs/api.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from os import PathLike
+from pathlib import Path
+
+import pandas as pd
+
+from accelsim.columns import ENERGY, ENERGY_LAYERS
+from accelsim.cosim import build, network_gemms, random_gemm, simulator_missing
+from accelsim.cosim.session import run_cosim
+from accelsim.dse.run import DEFAULT_WORKERS, SweepSummary, run_sweep
+from accelsim.dse.spec import SweepSpec, read_spec_doc, spec_from_mapping
+from accelsim.dse.store import load_layers, load_results
+from accelsim.energy import DEFAULT_TABLE, EnergyTable
+from accelsim.energy.model import layer_energy
+from accelsim.errors import AccelsimError
+from accelsim.hardware.config import DATAFLOWS, ArrayConfig, parse_array
+from accelsim.report.profile_view import render_profile
+from accelsim.report.simulate_view import config_summary, render_simulation
+from accelsim.report.tables import to_json
+from accelsim.systolic.simulate import MODELS as ENGINES
+from accelsim.systolic.simulate import Simulation
+from accelsim.systolic.simulate import simulate as _simulate
+from accelsim.workload import Network, resolve
+from accelsim.workload.profile import profile as _profile
+from accelsim.workload.profile import totals as _profile_totals
+
+__all__ = [
+    "ArrayConfig", "CosimResult", "EnergyResult", "ProfileResult", "SimulationResult", "SweepResult", "cosim", "load",
+    "profile", "simulate", "sweep",
+]
+
+Model = str | PathLike | Network
+
+
+def load(model: Model, strict: bool = False) -> Network:
+    """A network from a zoo name (``"alexnet"``), a model file (.csv, .yaml, .json) or a ``Network``.
+
+    ``strict`` rejects strides that leave a remainder.
+    """
+    if isinstance(model, Network):
+        return model.with_strict(True) if strict else model
+    if isinstance(model, PathLike):
+        model = str(model)
+    if not isinstance(model, str) or not model:
+        raise AccelsimError(f"model: expected a zoo name, a model file path or a Network, got {model!r}")
+    return resolve(model, strict)
+
+
+# ---- profile ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class ProfileResult:
+    """Per-layer budgets of a network (``accelsim.workload.profile``): ``layers`` and ``totals``."""
+
+    network: Network
+    layers: pd.DataFrame
+    totals: dict
+    batch: int
+    dtype: str
+
+    def to_json(self) -> str:
+        """The document of ``accelsim profile MODEL --format json``."""
+        return render_profile(self.layers, self.totals, "json")
+
+    def table(self, fmt: str = "table") -> str:
+        """The CLI's view: ``table``, ``md``, ``csv`` or ``json``."""
+        return render_profile(self.layers, self.totals, _fmt(fmt))
+
+    def __repr__(self) -> str:
+        return (f"ProfileResult({self.network.name!r}, {len(self.layers)} layers, batch {self.batch}, {self.dtype}, "
+                f"{self.totals['macs']:,} MACs)")
+
+
+def profile(model: Model, batch: int = 1, dtype: str = "fp32", training: bool = False,
+            strict: bool = False) -> ProfileResult:
+    """Parameters, MACs/FLOPs, memory and GEMM shape of every layer of ``model`` at ``batch``.
+
+    ``dtype`` (int8, fp16, fp32) sizes the activation and weight bytes; ``training`` adds the
+    weight- and input-gradient GEMMs.
+    """
+    net = load(model, strict)
+    df = _profile(net, batch=batch, dtype=dtype, training=_flag("training", training))
+    return ProfileResult(net, df, _profile_totals(df), batch, dtype)
+
+
+# ---- simulate and energy -------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class EnergyResult:
+    """Energy of one design point by level, in pJ: ``layers`` (``layer`` + ``accelsim.columns.ENERGY``)
+    and ``totals`` (the sums and ``energy_per_inference_uJ``), at the costs of ``table``."""
+
+    simulation: SimulationResult
+    layers: pd.DataFrame
+    totals: dict
+    table: EnergyTable
+
+    def to_json(self) -> str:
+        """``{"network", "config", "layers", "totals"}`` like the simulation's document."""
+        return to_json(self.layers, self.totals, config=config_summary(self.simulation))
+
+    def __repr__(self) -> str:
+        return f"EnergyResult({self.layers.attrs.get('network')!r}, {self.totals['energy_per_inference_uJ']:,.3f} uJ/inference)"
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult(Simulation):
+    """A simulated network (``accelsim.systolic.simulate.Simulation``) with the API's conveniences:
+    ``energy()``, ``to_json()``, ``table()``. ``model`` is the timing engine (also ``engine``)."""
+
+    @property
+    def engine(self) -> str:
+        return self.model
+
+    def energy(self, table: EnergyTable | Mapping | None = None) -> EnergyResult:
+        """Energy of this design point by level (``accelsim.energy``), at ``table``'s per-access costs
+        (default: ``accelsim.energy.DEFAULT_TABLE``; a mapping replaces some of its keys)."""
+        if table is None:
+            table = DEFAULT_TABLE
+        elif isinstance(table, Mapping):
+            table = EnergyTable.from_mapping(dict(table))
+        elif not isinstance(table, EnergyTable):
+            raise AccelsimError(f"energy: table: expected an EnergyTable or a mapping, got {type(table).__name__}")
+        e = layer_energy(self.layers, self.config, table)
+        df = pd.concat([self.layers[["layer"]], e], axis=1)[list(ENERGY_LAYERS)]
+        df.attrs.update(self.layers.attrs)
+        totals = {c: float(df[c].sum()) for c in ENERGY}
+        totals["energy_per_inference_uJ"] = totals["total_pJ"] / 1e6 / self.batch
+        return EnergyResult(self, df, totals, table)
+
+    def to_json(self) -> str:
+        """The document of ``accelsim simulate MODEL ... --format json``."""
+        return render_simulation(self, "json")
+
+    def table(self, fmt: str = "table") -> str:
+        """The CLI's view: ``table``, ``md``, ``csv`` or ``json``."""
+        return render_simulation(self, _fmt(fmt))
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (f"SimulationResult({self.network.name!r} on {c.rows}x{c.cols} {c.dataflow.upper()}, "
+                f"{self.totals['cycles']:,} cycles, utilization {self.totals['utilization']:.1%})")
+
+
+def _sram(value) -> tuple[float, float, float]:
+    """(ifmap, filter, ofmap) KiB from ``(256, 256, 128)`` or ``"256,256,128"``."""
+    parts: Sequence = value.split(",") if isinstance(value, str) else value
+    try:
+        kib = tuple(float(p) for p in parts)
+    except (TypeError, ValueError):
+        kib = ()
+    if len(kib) != 3 or not all(math.isfinite(k) and k > 0 for k in kib):
+        raise AccelsimError(f"sram: expected IFMAP,FILTER,OFMAP sizes in KiB (three numbers > 0), got {value!r}")
+    return kib  # type: ignore[return-value]
+
+
+def _array(value) -> tuple[int, int]:
+    if isinstance(value, str):
+        return parse_array(value)
+    if (isinstance(value, (tuple, list)) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        return value[0], value[1]
+    raise AccelsimError(f"array: expected 'ROWSxCOLS' such as '32x32' or (rows, cols), got {value!r}")
+
+
+def _flag(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise AccelsimError(f"{name}: expected True or False, got {value!r}")
+    return value
+
+
+def _fmt(fmt: str) -> str:
+    from accelsim.report.tables import FORMATS
+
+    if fmt not in FORMATS:
+        raise AccelsimError(f"format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    return fmt
+
+
+_HARDWARE_DEFAULTS = {"array": "32x32", "dataflow": "ws", "sram": (256, 256, 128), "bandwidth": 16,
+                      "clock_mhz": 1000, "double_buffer": True, "data_bits": 8, "acc_bits": 32, "out_bits": 32}
+
+
+def array_config(array="32x32", dataflow="ws", sram=(256, 256, 128), bandwidth=16, clock_mhz=1000,
+                 double_buffer=True, data_bits=8, acc_bits=32, out_bits=32) -> ArrayConfig:
+    """An ``ArrayConfig`` from ``simulate``'s arguments (validated; errors name the argument)."""
+    rows, cols = _array(array)
+    if dataflow not in DATAFLOWS:
+        raise AccelsimError(f"dataflow: must be one of {', '.join(DATAFLOWS)}, got {dataflow!r}")
+    ifmap, filt, ofmap = _sram(sram)
+    return ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, ifmap_sram_kib=ifmap, filter_sram_kib=filt,
+                       ofmap_sram_kib=ofmap, double_buffer=_flag("double_buffer", double_buffer), bandwidth=bandwidth,
+                       clock_mhz=clock_mhz, data_bits=data_bits, acc_bits=acc_bits, out_bits=out_bits)
+
+
+def simulate(model: Model, array="32x32", dataflow: str = "ws", sram="256,256,128", bandwidth: float = 16,
+             clock_mhz: float = 1000, batch: int = 1, engine: str = "fast", check: bool = False,
+             double_buffer: bool = True, data_bits: int = 8, acc_bits: int = 32, out_bits: int = 32,
+             config: ArrayConfig | None = None, strict: bool = False, seed: int = 0) -> SimulationResult:
+    """Run ``model`` layer by layer on a ROWSxCOLS systolic array (``accelsim.systolic.simulate``).
+
+    The array is given by the keyword arguments (``sram`` = ifmap, filter, ofmap KiB as a tuple or
+    ``"I,F,O"``; ``bandwidth`` DRAM bytes per cycle each way) or whole as ``config=ArrayConfig(...)``.
+    ``engine`` is ``fast`` (closed form) or ``stepping`` (cycle by cycle); ``check`` runs the int8
+    numbers through the array and compares them with the reference bit for bit (``.mismatches``).
+    """
+    given = {"array": array, "dataflow": dataflow, "sram": sram, "bandwidth": bandwidth, "clock_mhz": clock_mhz,
+             "double_buffer": double_buffer, "data_bits": data_bits, "acc_bits": acc_bits, "out_bits": out_bits}
+    if config is not None:
+        if not isinstance(config, ArrayConfig):
+            raise AccelsimError(f"config: expected an ArrayConfig, got {type(config).__name__}")
+        changed = [k for k, v in given.items() if not _same(v, _HARDWARE_DEFAULTS[k])]
+        if changed:
+            raise AccelsimError(f"config: give the array either as config= or as arguments, not both "
+                                f"(also given: {', '.join(changed)})")
+        cfg = config
+    else:
+        cfg = array_config(**given)
+    if engine not in ENGINES:
+        raise AccelsimError(f"engine: must be one of {', '.join(ENGINES)}, got {engine!r}")
+    net = load(model, strict)
+    sim = _simulate(net, cfg, batch=batch, model=engine, check=_flag("check", check), seed=seed)
+    return SimulationResult(**{f.name: getattr(sim, f.name) for f in fields(sim)})
+
+
+def _same(value, default) -> bool:
+    if isinstance(default, tuple):
+        try:
+            return _sram(value) == default
+        except AccelsimError:
+            return False
+    return bool(value == default)
+
+
+# ---- cosim --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class CosimResult:
+    """A co-simulation of the RTL against the stepping model: ``ok``, ``layers`` (one row per GEMM,
+    ``accelsim.columns.COSIM_GEMMS``), ``totals`` and the whole ``summary`` (the CLI's JSON)."""
+
+    summary: dict
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.summary["ok"])
+
+    @property
+    def layers(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.summary["gemms"])
+        df.attrs["network"] = self.summary["workload"]
+        return df
+
+    @property
+    def totals(self) -> dict:
+        return dict(self.summary["totals"])
+
+    @property
+    def errors(self) -> list[str]:
+        return list(self.summary["errors"])
+
+    def to_json(self) -> str:
+        """The document of ``accelsim cosim ... --format json``."""
+        return json.dumps(self.summary, indent=2) + "\n"
+
+    def __repr__(self) -> str:
+        t = self.summary["totals"]
+        return (f"CosimResult({self.summary['workload']!r} on {self.summary['array']} "
+                f"{self.summary['dataflow'].upper()}, {'ok' if self.ok else 'MISMATCH'}, "
+                f"{t['folds_run']}/{t['folds']} folds, {t['rtl_cycles']:,} RTL cycles)")
+
+
+def _gemm(value) -> tuple[int, int, int]:
+    if isinstance(value, str):
+        parts: Sequence = value.lower().split("x")
+        try:
+            dims = tuple(int(p) for p in parts)
+        except ValueError:
+            dims = ()
+    else:
+        dims = tuple(value) if isinstance(value, (tuple, list)) else ()
+    if len(dims) != 3 or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in dims):
+        raise AccelsimError(f"gemm: expected 'MxKxN' or (m, k, n) with positive sizes such as '64x27x16', got {value!r}")
+    return dims  # type: ignore[return-value]
+
+
+def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws", acc_bits: int = 32, seed: int = 0,
+          simulator: str = "verilator", waves: bool = False, golden: str | None = None,
+          progress: Callable[[int, int], None] | None = None) -> CosimResult:
+    """Co-simulate the Verilog RTL against the stepping model, every fold bit- and cycle-exact.
+
+    Give ``gemm`` (``"MxKxN"`` or ``(m, k, n)``: seeded random operands) or ``model`` (a zoo network:
+    every conv/linear GEMM of its int8 forward pass). The simulator (``verilator`` or ``icarus``) is
+    built on first use. ``progress(done, total)`` is called as folds complete.
+    """
+    if (gemm is None) == (model is None):
+        raise AccelsimError("cosim: give exactly one of gemm='MxKxN' or model=MODEL")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise AccelsimError(f"seed: expected an integer >= 0, got {seed!r}")
+    rows, cols = _array(array)
+    if dataflow not in DATAFLOWS:
+        raise AccelsimError(f"dataflow: must be one of {', '.join(DATAFLOWS)}, got {dataflow!r}")
+    cfg = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, acc_bits=acc_bits, out_bits=acc_bits)
+    reason = simulator_missing(simulator)
+    if reason:
+        raise AccelsimError(f"cosim: simulator {simulator!r}: {reason}")
+    if gemm is not None:
+        m, k, n = _gemm(gemm)
+        gemms, workload = [random_gemm(cfg, m, k, n, seed)], f"gemm {m}x{k}x{n}"
+    else:
+        if acc_bits != 32:
+            raise AccelsimError("cosim: model= runs the int8 forward pass, whose accumulators are 32-bit; drop acc_bits")
+        name = str(model)
+        load(name)  # a clear error for a bad name before any build
+        gemms, workload = network_gemms(cfg, name, seed), name
+    build(simulator, cfg.rtl_parameters())
+    return CosimResult(run_cosim(cfg, gemms, workload, simulator=simulator, seed=seed, golden=golden, waves=waves,
+                                 progress=progress))
+
+
+# ---- sweep --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """A sweep's results store: ``points`` (one row per design point, ``accelsim.columns.STORE_POINTS``
+    without key/status/error), ``layers`` (every point's layers, its ``key`` last) and ``totals``
+    (how many points were planned, evaluated, already stored, failed)."""
+
+    output: Path
+    summary: SweepSummary
+
+    @property
+    def points(self) -> pd.DataFrame:
+        return load_results(self.output)
+
+    @property
+    def layers(self) -> pd.DataFrame:
+        return load_layers(self.output)
+
+    def point_layers(self, key: str) -> pd.DataFrame:
+        """The per-layer table of one point (the columns of ``simulate().layers``, then its energy)."""
+        return load_layers(self.output, key)
+
+    @property
+    def totals(self) -> dict:
+        s = self.summary
+        return {"point_count": s.points, "evaluated": s.evaluated, "already_done": s.already_done,
+                "failed": s.failed, "wall_seconds": round(s.wall_s, 3)}
+
+    def to_json(self) -> str:
+        """``{"output", "totals", "points"}``: the store's ok points as records."""
+        from accelsim.report.tables import to_records
+
+        doc = {"output": str(self.output), "totals": self.totals, "points": to_records(self.points)}
+        return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+
+    def __repr__(self) -> str:
+        return f"SweepResult({str(self.output)!r}, {self.summary.line().splitlines()[0]})"
+
+
+def sweep(spec: str | PathLike | Mapping | SweepSpec, output: str | PathLike, *, name: str | None = None,
+          scheduler: str | None = None, workers: int | None = None, chunk_size: int | None = None,
+          retry_errors: bool = False, progress: bool = False) -> SweepResult:
+    """Evaluate every point of a design-space grid into the SQLite store ``output`` (resumable).
+
+    ``spec`` is a YAML spec path or the same keys as a mapping (``{"model": "lenet5", "array":
+    ["8x8", "16x16"], ...}``; model files resolve against the current folder). ``workers=0`` runs in
+    this process without Dask; ``scheduler`` sends the points to a running Dask scheduler.
+    """
+    if isinstance(spec, SweepSpec):
+        parsed = spec
+    else:
+        if isinstance(spec, (str, PathLike)):
+            doc, source, base = read_spec_doc(Path(spec))
+        elif isinstance(spec, Mapping):
+            doc, source, base = dict(spec), "spec", "."
+        else:
+            raise AccelsimError(f"spec: expected a spec file path or a mapping, got {type(spec).__name__}")
+        if name is not None:
+            doc["name"] = name
+        parsed = spec_from_mapping(doc, source, base)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise AccelsimError(f"workers: expected an integer >= 0, got {workers!r}")
+    if not isinstance(output, (str, PathLike)) or not str(output):
+        raise AccelsimError(f"output: expected a file path, got {output!r}")
+    summary = run_sweep(parsed, Path(output), scheduler=scheduler, workers=DEFAULT_WORKERS if workers is None else workers,
+                        chunk_size=chunk_size, retry_errors=_flag("retry_errors", retry_errors),
+                        progress=_flag("progress", progress))
+    return SweepResult(Path(output), summary)
+
+
+def _bind_cosim() -> None:
+    """``accelsim.cosim`` is this function, not the co-simulation package the import system binds under
+    that name (its modules stay importable: ``from accelsim.cosim.session import run_cosim``)."""
+    import accelsim
+
+    accelsim.cosim = cosim  # type: ignore[attr-defined]
+
+
+_bind_cosim()
