@@ -204,8 +204,16 @@ def array_config(array="32x32", dataflow="ws", sram=(256, 256, 128), bandwidth=1
         raise AccelsimError(f"dataflow: must be one of {', '.join(DATAFLOWS)}, got {dataflow!r}")
     ifmap, filt, ofmap = _sram(sram)
     return ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, ifmap_sram_kib=ifmap, filter_sram_kib=filt,
-                       ofmap_sram_kib=ofmap, double_buffer=_flag("double_buffer", double_buffer), bandwidth=bandwidth,
-                       clock_mhz=clock_mhz, data_bits=data_bits, acc_bits=acc_bits, out_bits=out_bits)
+                       ofmap_sram_kib=ofmap, double_buffer=_flag("double_buffer", double_buffer),
+                       bandwidth=_number("bandwidth", bandwidth), clock_mhz=_number("clock_mhz", clock_mhz),
+                       data_bits=data_bits, acc_bits=acc_bits, out_bits=out_bits)
+
+
+def _number(name: str, value) -> float:
+    """A float like the CLI's (so ``to_json()`` prints ``16.0`` either way); the range is ArrayConfig's to check."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise AccelsimError(f"{name}: expected a number, got {value!r}")
+    return float(value)
 
 
 def simulate(model: Model, array="32x32", dataflow: str = "ws", sram="256,256,128", bandwidth: float = 16,

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"spec {args.spec}: {summary.points} points ({', '.join(spec.models)}), {args.workers} workers")
     print(f"wall {wall:.1f} s (cluster start-up included), {summary.points / wall:.1f} points/s, "
           f"{summary.failed} failed; target < {TARGET_S:.0f} s")
-    slow = df.nlargest(3, "folds")[["network", "rows", "cols", "dataflow", "folds", "total_cycles"]]
+    slow = df.nlargest(3, "folds")[["network", "rows", "cols", "dataflow", "folds", "cycles"]]
     print("most folds (the slowest points to simulate):")
     print(slow.to_string(index=False))
     ok = wall < TARGET_S and summary.failed == 0 and summary.points >= 500

@@ -45,7 +45,7 @@ def cli(*args) -> str:
 def test_the_page_lists_exactly_the_vocabulary():
     page = (ROOT / "docs" / "columns.md").read_text()
     assert page == columns.markdown(), "regenerate: python -m accelsim.columns > docs/columns.md"
-    listed = re.findall(r"^\| `([^`]+)` \|", page, flags=re.M)
+    listed = re.findall(r"^\| `([^`]+)` \|", page, flags=re.MULTILINE)
     assert listed == list(columns.VOCABULARY) and len(set(listed)) == len(listed)
     assert all(c.meaning and "\n" not in c.meaning for c in columns.VOCABULARY.values())
 

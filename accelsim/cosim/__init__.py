@@ -7,6 +7,10 @@
 - ``run``: ``run_job`` launches one simulation for a whole list of folds.
 - ``gemm``: GEMMs and network layers as jobs; reassembly of C and the per-GEMM verdict.
 - ``waves``: the model's VCD with the RTL's signal names.
+- ``session``: ``run_cosim``, one run from GEMMs to the summary (the CLI's JSON, ``accelsim.cosim()``'s result).
+
+Once the Python API is loaded, ``accelsim.cosim`` is the function ``accelsim.api.cosim``; import this
+package's modules by their full names (``from accelsim.cosim.session import run_cosim``).
 """
 
 from accelsim.cosim.build import build, build_dir
