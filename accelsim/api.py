@@ -185,7 +185,7 @@ def _flag(name: str, value) -> bool:
 
 
 def _fmt(fmt: str) -> str:
-    from accelsim.report.tables import FORMATS
+    from accelsim.report.formats import FORMATS
 
     if fmt not in FORMATS:
         raise AccelsimError(f"format: must be one of {', '.join(FORMATS)}, got {fmt!r}")

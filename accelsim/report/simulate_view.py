@@ -109,11 +109,11 @@ def render_scalesim(df, totals: dict, cfg, fmt: str) -> str:
     view = df.copy()
     view["gemm"] = view.apply(_gemm, axis=1)  # groups: "Gx(...)"
     notes = [
-        f"{cfg.rows}x{cfg.cols} array, {cfg.dataflow.upper()}, SCALE-Sim 3.0.0 convention (InterfaceBandwidth CALC: "
-        "no DRAM stalls; output size rounded up; 'Total Cycles' is the index of the last cycle).",
+        (f"{cfg.rows}x{cfg.cols} array, {cfg.dataflow.upper()}, SCALE-Sim 3.0.0 convention (InterfaceBandwidth CALC: "
+         "no DRAM stalls; output size rounded up; 'Total Cycles' is the index of the last cycle)."),
         f"Total cycles {totals['cycles']:,}, ideal {totals['ideal_cycles']:,}; utilization {percent(totals['utilization'])}.",
-        "Conv and linear layers only: SCALE-Sim does not model pooling or activations. "
-        "See accelsim/systolic/scalesim.py for how this differs from accelsim's own convention.",
+        ("Conv and linear layers only: SCALE-Sim does not model pooling or activations. "
+         "See accelsim/compat/scalesim for how this differs from accelsim's own convention."),
     ]
     total_row = {"layer": "Total", "folds": totals["folds"], "cycles": totals["cycles"], "utilization": totals["utilization"]}
     title = f"{df.attrs['network']}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} (SCALE-Sim convention)"
