@@ -94,7 +94,11 @@ def test_figures_take_results_and_their_frames(tmp_path):
     res = accelsim.sweep({"model": "lenet5", "array": ["4x4", "8x8"], "dataflow": ["os", "ws"]}, tmp_path / "r.db",
                          workers=0)
     figures.save(figures.pareto(res), tmp_path / "f.png")
-    assert all((tmp_path / f"{c}.png").stat().st_size > 10_000 for c in "abcdef")
+    with pytest.raises(AccelsimError, match="heatmap: 2 points share an array shape"):
+        figures.heatmap(res)
+    ws = res.points[res.points["dataflow"] == "ws"]
+    figures.save(figures.heatmap(ws), tmp_path / "g.png")
+    assert all((tmp_path / f"{c}.png").stat().st_size > 10_000 for c in "abcdefg")
     with pytest.raises(AccelsimError, match="roofline: give pe_count"):
         figures.roofline(sim.layers)
     with pytest.raises(AccelsimError, match="expected a DataFrame"):

@@ -178,8 +178,18 @@ def pareto(points, front: pd.DataFrame | None = None, x: str = "pe_count", y: st
     return fig
 
 
-def heatmap(grid: pd.DataFrame, title: str, label: str = "PE utilization (%)") -> Figure:
-    """``grid``: rows index x cols columns of fractions (NaN = not in the sweep)."""
+def heatmap(grid, title: str | None = None, label: str = "PE utilization (%)", value: str = "utilization") -> Figure:
+    """``grid``: rows index x cols columns of fractions (NaN = not in the sweep); or a sweep result (or its
+    points) with one point per array shape, whose ``value`` column is drawn."""
+    if not isinstance(grid, pd.DataFrame) or {"rows", "cols", value} <= set(grid.columns):
+        points = _frame(grid, "points")
+        shared = points.groupby(["rows", "cols"]).size()
+        if (shared > 1).any():
+            raise AccelsimError(f"figure: heatmap: {int(shared.max())} points share an array shape; select one "
+                                f"setting of the other axes (dataflow, SRAM, bandwidth, ...) first")
+        grid = points.pivot(index="rows", columns="cols", values=value).sort_index().sort_index(axis=1)
+        title = title or f"{value} by array shape"
+    title = title or "PE utilization"
     fig, ax = plt.subplots(figsize=(1.2 * len(grid.columns) + 2.5, 0.8 * len(grid.index) + 1.8))
     vals = 100 * grid.to_numpy(dtype=float)
     im = ax.imshow(np.ma.masked_invalid(vals), cmap="viridis", vmin=0, vmax=100, origin="lower", aspect="auto")
