@@ -28,11 +28,10 @@ from accelsim.dse.store import load_layers, load_results
 from accelsim.energy import DEFAULT_TABLE, EnergyTable
 from accelsim.energy.model import layer_energy
 from accelsim.errors import AccelsimError
-from accelsim.hardware.config import DATAFLOWS, ArrayConfig, parse_array
+from accelsim.hardware.config import DATAFLOWS, ENGINES, ArrayConfig, parse_array
 from accelsim.report.profile_view import render_profile
 from accelsim.report.simulate_view import config_summary, render_simulation
 from accelsim.report.tables import to_json
-from accelsim.systolic.simulate import MODELS as ENGINES
 from accelsim.systolic.simulate import Simulation
 from accelsim.systolic.simulate import simulate as _simulate
 from accelsim.workload import Network, resolve
@@ -121,11 +120,7 @@ class EnergyResult:
 @dataclass(frozen=True, eq=False)
 class SimulationResult(Simulation):
     """A simulated network (``accelsim.systolic.simulate.Simulation``) with the API's conveniences:
-    ``energy()``, ``to_json()``, ``table()``. ``model`` is the timing engine (also ``engine``)."""
-
-    @property
-    def engine(self) -> str:
-        return self.model
+    ``energy()``, ``to_json()``, ``table()``. ``engine`` is the timing engine."""
 
     def energy(self, table: EnergyTable | Mapping | None = None) -> EnergyResult:
         """Energy of this design point by level (``accelsim.energy``), at ``table``'s per-access costs
@@ -242,7 +237,7 @@ def simulate(model: Model, array="32x32", dataflow: str = "ws", sram="256,256,12
     if engine not in ENGINES:
         raise AccelsimError(f"engine: must be one of {', '.join(ENGINES)}, got {engine!r}")
     net = load(model, strict)
-    sim = _simulate(net, cfg, batch=batch, model=engine, check=_flag("check", check), seed=seed)
+    sim = _simulate(net, cfg, batch=batch, engine=engine, check=_flag("check", check), seed=seed)
     return SimulationResult(**{f.name: getattr(sim, f.name) for f in fields(sim)})
 
 

@@ -41,7 +41,7 @@ def main(argv=None) -> int:
         best, sim = float("inf"), None
         for _ in range(args.repeat if model == "fast" else 1):
             start = time.perf_counter()
-            sim = simulate(net, cfg, model=model, check=check)
+            sim = simulate(net, cfg, engine=model, check=check)
             best = min(best, time.perf_counter() - start)
         t = sim.totals
         if sim.mismatches:

@@ -13,13 +13,15 @@ from accelsim.report.formats import FORMATS
 
 class Cli(click.Group):
     """Turns AccelsimError and click's usage errors (bad option values, unknown options) into one
-    line and exit code 2, never a traceback."""
+    line and exit code 2, never a traceback (an error listing several problems, such as a sweep
+    spec's, gives one line per problem)."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except AccelsimError as e:
-            click.echo(f"accelsim: error: {e}", err=True)
+            for line in str(e).splitlines() or [""]:
+                click.echo(f"accelsim: error: {line}", err=True)
             sys.exit(2)
         except click.UsageError as e:
             where = e.ctx.command_path if e.ctx else "accelsim"
@@ -49,11 +51,33 @@ def format_option(f):
     )(f)
 
 
+# The file extension each format writes (a name without an extension takes any format).
+EXTENSIONS = {"table": ".txt", "csv": ".csv", "json": ".json", "md": ".md"}
+
+
 def pick_format(fmt: str | None, output: str | None) -> str:
-    if fmt:
-        return fmt
-    ext = Path(output).suffix.lower().lstrip(".") if output else ""
-    return {"csv": "csv", "json": "json", "md": "md"}.get(ext, "table")
+    """``--format``, else the one ``--output``'s extension names, else table. An extension the
+    format cannot write (``-o out.xlsx``, ``--format json -o out.csv``) is refused."""
+    ext = Path(output).suffix.lower() if output else ""
+    by_ext = {e: f for f, e in EXTENSIONS.items()}
+    if ext and ext not in by_ext:
+        known = ", ".join(f"{e} ({f})" for f, e in EXTENSIONS.items())
+        raise AccelsimError(f"output: {output}: cannot write {ext} files (extensions: {known})")
+    if fmt and ext and by_ext[ext] != fmt:
+        raise AccelsimError(f"output: {output}: --format {fmt} writes {EXTENSIONS[fmt]} files, not {ext}")
+    return fmt or by_ext.get(ext, "table")
+
+
+def rejected_option(name: str, advice: str):
+    """A hidden option kept only to refuse an old spelling with one line naming the new one."""
+
+    def refuse(ctx, param, value):
+        if value is not None and value != ():
+            raise AccelsimError(f"{ctx.info_name}: {name} {advice}")
+        return value
+
+    return click.option(name, f"_rejected_{name.strip('-').replace('-', '_')}", hidden=True, default=None,
+                        expose_value=False, is_eager=True, callback=refuse)
 
 
 model_argument = click.argument("model", metavar="MODEL")

@@ -33,8 +33,8 @@ def models():
 @click.command()
 @model_argument
 @batch_option
-@click.option("--dtype", type=click.Choice(["int8", "fp16", "fp32"]), default="int8", show_default=True,
-              help="Element type for activation and weight bytes.")
+@click.option("--dtype", type=click.Choice(["int8", "fp16", "fp32"]), default="fp32", show_default=True,
+              help="Element type for activation and weight bytes (fp32, as torchinfo reports).")
 @click.option("--training", is_flag=True, help="Add the backward (weight- and input-gradient) GEMMs.")
 @strict_option
 @format_option
@@ -46,5 +46,6 @@ def profile(model, batch, dtype, training, strict, fmt, output):
     from accelsim.workload.profile import profile as run_profile
     from accelsim.workload.profile import totals
 
+    fmt = pick_format(fmt, output)
     df = run_profile(resolve(model, strict), batch=batch, dtype=dtype, training=training)
-    write_output(render_profile(df, totals(df), pick_format(fmt, output)), output)
+    write_output(render_profile(df, totals(df), fmt), output)

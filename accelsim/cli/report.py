@@ -6,15 +6,16 @@ from pathlib import Path
 
 import click
 
+from accelsim.cli.common import rejected_option
+from accelsim.cli.simulate import parse_sram
 from accelsim.cli.sweep import invocation
 from accelsim.errors import AccelsimError
+from accelsim.hardware.config import DATAFLOWS, ConfigError, parse_array
 
 
 def _array(ctx, param, value):
     if value is None:
         return None
-    from accelsim.hardware.config import ConfigError, parse_array
-
     try:
         return parse_array(value)
     except ConfigError as e:
@@ -24,14 +25,10 @@ def _array(ctx, param, value):
 def _sram(ctx, param, value):
     if value is None:
         return None
-    parts = value.split("/")
     try:
-        kib = [float(p) for p in parts]
-    except ValueError:
-        kib = []
-    if len(kib) not in (1, 3) or any(k <= 0 for k in kib):
-        raise AccelsimError(f"report: --sram-kib: expected KIB or IFMAP/FILTER/OFMAP such as 256/256/128, got {value!r}")
-    return tuple(kib * 3 if len(kib) == 1 else kib)
+        return parse_sram(value)
+    except ConfigError as e:
+        raise AccelsimError(f"report: --sram: {str(e).split(': ', 2)[-1]}") from None
 
 
 @click.command()
@@ -41,13 +38,14 @@ def _sram(ctx, param, value):
 @click.option("--network", default=None, help="Network of the detailed sections (default: the best point's).")
 @click.option("--batch", type=click.IntRange(min=1), default=None, help="Select this batch size.")
 @click.option("--array", default=None, callback=_array, metavar="RxC", help="Select this array shape.")
-@click.option("--dataflow", type=click.Choice(["os", "ws", "is"]), default=None, help="Select this dataflow.")
+@click.option("--dataflow", type=click.Choice(DATAFLOWS), default=None, help="Select this dataflow.")
 @click.option("--bandwidth", type=float, default=None, help="Select this DRAM bandwidth (bytes/cycle).")
 @click.option("--clock-mhz", type=float, default=None, help="Select this clock.")
-@click.option("--sram-kib", default=None, callback=_sram, metavar="KIB|I/F/O",
-              help="Select these SRAM sizes: one for all three buffers, or IFMAP/FILTER/OFMAP.")
+@click.option("--sram", default=None, callback=_sram, metavar="IFMAP,FILTER,OFMAP",
+              help="Select these SRAM sizes in KiB per buffer, e.g. 256,256,128.")
+@rejected_option("--sram-kib", "is gone: give --sram IFMAP,FILTER,OFMAP (KiB per buffer)")
 @click.option("--double-buffer/--single-buffer", default=None, help="Select double or single buffering.")
-def report(results, output, network, batch, array, dataflow, bandwidth, clock_mhz, sram_kib, double_buffer):
+def report(results, output, network, batch, array, dataflow, bandwidth, clock_mhz, sram, double_buffer):
     """Write the design-space report of the sweep results in --from: per-layer cycles and utilization
     of one design point (the lowest-latency one among those the flags select), its roofline, the
     Pareto fronts, a utilization heatmap, per-layer memory and parameters. Markdown, a
@@ -59,8 +57,8 @@ def report(results, output, network, batch, array, dataflow, bandwidth, clock_mh
               "double_buffer": double_buffer}
     if array:
         select["rows"], select["cols"] = array
-    if sram_kib:
-        select["ifmap_sram_kib"], select["filter_sram_kib"], select["ofmap_sram_kib"] = sram_kib
+    if sram:
+        select["ifmap_sram_kib"], select["filter_sram_kib"], select["ofmap_sram_kib"] = sram
     if output is None:
         name = load_meta(results).get("last_sweep", Path(results).stem)
         output = str(Path("reports") / name)

@@ -8,14 +8,21 @@ from pathlib import Path
 
 import click
 
+from accelsim.cli.common import rejected_option
 from accelsim.errors import AccelsimError
+from accelsim.hardware.config import ENGINES
 
-# flag -> spec key; each flag takes a comma list, read with the spec's YAML scalar rules.
+# flag -> spec key; each flag takes a comma list, read with the spec's YAML scalar rules, except
+# --sram (repeatable, one IFMAP,FILTER,OFMAP triple each) and --engine (one value).
 AXIS_FLAGS = {
     "model": "model", "batch": "batch", "array": "array", "rows": "rows", "cols": "cols",
-    "dataflow": "dataflow", "sram_kib": "sram_kib", "double_buffer": "double_buffer", "bandwidth": "bandwidth",
+    "dataflow": "dataflow", "sram": "sram_kib", "double_buffer": "double_buffer", "bandwidth": "bandwidth",
     "clock_mhz": "clock_mhz", "data_bits": "data_bits", "acc_bits": "acc_bits", "out_bits": "out_bits",
+    "engine": "engine",
 }
+
+
+STORE_EXTENSIONS = (".db", ".sqlite", ".sqlite3", "")  # "" : a name without an extension
 
 
 def _scalar(text: str):
@@ -29,16 +36,14 @@ def _scalar(text: str):
     return text if isinstance(v, (dict, list)) or v is None else v
 
 
-def _flag_values(key: str, text: str) -> list:
-    items = [t.strip() for t in text.split(",")]
+def _flag_values(key: str, value):
+    if key == "sram_kib":  # each --sram is one IFMAP,FILTER,OFMAP triple, parsed by the spec's rules
+        return list(value)
+    if key == "engine":
+        return value
+    items = [t.strip() for t in value.split(",")]
     if key == "model":
         return items
-    if key == "sram_kib":
-        out = []
-        for t in items:
-            parts = t.split("/")
-            out.append(dict(zip(("ifmap", "filter", "ofmap"), map(_scalar, parts))) if len(parts) == 3 else _scalar(t))
-        return out
     return [_scalar(t) for t in items]
 
 
@@ -50,7 +55,7 @@ def build_spec(spec_file: str | None, flags: dict, name: str | None):
         doc, source, base = read_spec_doc(spec_file)
     else:
         doc, source, base = {}, "command line", "."
-    given = {AXIS_FLAGS[k]: _flag_values(AXIS_FLAGS[k], v) for k, v in flags.items() if v is not None}
+    given = {AXIS_FLAGS[k]: _flag_values(AXIS_FLAGS[k], v) for k, v in flags.items() if v not in (None, ())}
     if given and spec_file:
         source = f"{source} + command line"
     doc.update(given)
@@ -81,13 +86,17 @@ def _axis(flag: str, help_: str):
 @_axis("rows", "Array rows (crossed with --cols).")
 @_axis("cols", "Array columns (crossed with --rows).")
 @_axis("dataflow", "Dataflows: os, ws, is.")
-@_axis("sram_kib", "SRAM KiB: one number for each buffer, or IFMAP/FILTER/OFMAP such as 256/256/128.")
+@click.option("--sram", "sram", metavar="IFMAP,FILTER,OFMAP", multiple=True,
+              help="SRAM sizes in KiB per buffer, e.g. 256,256,128; repeat for several design points.")
+@rejected_option("--sram-kib", "is gone: give --sram IFMAP,FILTER,OFMAP (KiB per buffer), once per design point")
 @_axis("double_buffer", "Double buffering: true, false.")
 @_axis("bandwidth", "DRAM bytes per cycle (each direction).")
 @_axis("clock_mhz", "Clock in MHz.")
 @_axis("data_bits", "Operand width in bits.")
 @_axis("acc_bits", "Accumulator width in bits.")
 @_axis("out_bits", "Output element width in bits (DRAM).")
+@click.option("--engine", type=click.Choice(ENGINES), default=None,
+              help="Timing engine: fast (closed form, default) or stepping (cycle by cycle).")
 @click.option("--name", default=None, help="Sweep name (default: the spec's, else 'sweep').")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
               help="Run on this Dask scheduler instead of an embedded local cluster.")
@@ -108,6 +117,9 @@ def sweep(spec_file, output, name, scheduler, workers, chunk_size, retry_errors,
     from accelsim.dse.run import DEFAULT_WORKERS, run_sweep
     from accelsim.dse.store import EXPORT_FORMATS, export
 
+    if Path(output).suffix.lower() not in STORE_EXTENSIONS:
+        raise AccelsimError(f"output: {output}: the results store is an SQLite file "
+                            f"({', '.join(e for e in STORE_EXTENSIONS if e)}); for CSV or Parquet add --export FILE")
     for path in exports:
         if not path.lower().endswith(EXPORT_FORMATS):
             raise AccelsimError(f"export: {path}: unknown format (use {' or '.join(EXPORT_FORMATS)})")
@@ -134,8 +146,11 @@ def sweep(spec_file, output, name, scheduler, workers, chunk_size, retry_errors,
 @click.option("--ok-only", is_flag=True, help="Leave out the failed points.")
 def export_cmd(results, outputs, ok_only):
     """Write the points of a results database to OUTPUTS (.csv or .parquet)."""
-    from accelsim.dse.store import export
+    from accelsim.dse.store import EXPORT_FORMATS, export
 
+    for path in outputs:
+        if not path.lower().endswith(EXPORT_FORMATS):
+            raise AccelsimError(f"export: {path}: unknown format (use {' or '.join(EXPORT_FORMATS)})")
     for path in outputs:
         n = export(results, path, errors=not ok_only)
         click.echo(f"wrote {path} ({n} points)", err=True)

@@ -34,14 +34,14 @@ class Job:
 
     network_id: str
     network: Network
-    simulator: str
+    engine: str
     energy: EnergyTable
     points: tuple[tuple[str, int, dict], ...]  # (key, batch, ArrayConfig fields)
 
 
-def evaluate(net: Network, cfg: ArrayConfig, batch: int, energy: EnergyTable, simulator: str = "fast"):
+def evaluate(net: Network, cfg: ArrayConfig, batch: int, energy: EnergyTable, engine: str = "fast"):
     """(point metrics dict, per-layer column arrays in LAYER_METRICS order) of ``net`` on ``cfg``."""
-    sim = simulate(net, cfg, batch=batch, model=simulator)
+    sim = simulate(net, cfg, batch=batch, engine=engine)
     df = sim.layers
     n = len(df)
     lay: dict = {c: df[c].tolist() for c in _TEXT_COLUMNS}
@@ -87,7 +87,7 @@ def run_job(job: Job) -> list[dict]:
         rec = {"key": key, "status": "ok", "error": None, "metrics": None, "layers": None}
         try:
             cfg = ArrayConfig(**fields_)
-            metrics, layers = evaluate(job.network, cfg, batch, job.energy, job.simulator)
+            metrics, layers = evaluate(job.network, cfg, batch, job.energy, job.engine)
             rec["metrics"] = metrics
             rec["layers"] = list(zip(*(_pylist(layers[c]) for c in LAYER_METRICS)))
         except Exception as e:  # noqa: BLE001 - a point's failure is data, recorded with its reason

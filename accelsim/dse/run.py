@@ -93,13 +93,13 @@ def plan(spec: SweepSpec) -> Plan:
     for nid in order:
         net, nspec = networks[nid]
         for batch, cfg in spec.configs():
-            key = point_key(nspec, batch, cfg, spec.energy, spec.simulator)
+            key = point_key(nspec, batch, cfg, spec.energy, spec.engine)
             if key in seen:
                 continue
             seen.add(key)
             row = (net.name, nid, batch, cfg["rows"], cfg["cols"], cfg["dataflow"], cfg["ifmap_sram_kib"],
                    cfg["filter_sram_kib"], cfg["ofmap_sram_kib"], int(cfg["double_buffer"]), cfg["bandwidth"],
-                   cfg["clock_mhz"], cfg["data_bits"], cfg["acc_bits"], cfg["out_bits"], spec.simulator)
+                   cfg["clock_mhz"], cfg["data_bits"], cfg["acc_bits"], cfg["out_bits"], spec.engine)
             points.append(PlannedPoint(key, nid, batch, cfg, row))
     return Plan(spec, networks, tuple(points))
 
@@ -116,7 +116,7 @@ def make_jobs(p: Plan, points, chunk_size: int) -> list[Job]:
     def flush():
         if current:
             net = p.networks[current[0].network_id][0]
-            jobs.append(Job(current[0].network_id, net, p.spec.simulator, p.spec.energy,
+            jobs.append(Job(current[0].network_id, net, p.spec.engine, p.spec.energy,
                             tuple((q.key, q.batch, q.config) for q in current)))
             current.clear()
 

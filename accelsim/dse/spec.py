@@ -10,16 +10,18 @@ the grid is their cross product. Keys (units in the names; defaults are ``ArrayC
     # rows: [8, 16]          # ... or `rows` x `cols`, their cross product (not with `array`)
     # cols: [8, 16]
     dataflow: [os, ws, is]
-    sram_kib: [{ifmap: 256, filter: 256, ofmap: 128}, 64]  # per buffer, or one number for all three
+    sram_kib: [{ifmap: 256, filter: 256, ofmap: 128}, "64,64,32", 64]  # per buffer (a mapping, or
+                             # IFMAP,FILTER,OFMAP as --sram takes it), or one number for all three
     double_buffer: true
     bandwidth: [8, 16, 32]   # DRAM bytes per cycle, each direction
     clock_mhz: 1000
     data_bits: 8             # also acc_bits, out_bits
-    simulator: fast          # fast (closed form) or stepping (cycle by cycle)
+    engine: fast             # timing engine: fast (closed form) or stepping (cycle by cycle)
     energy: {mac_pJ: 0.3, dram_pJ_per_byte: 160, sram_pJ_per_byte: {8: 1.25, 32: 2.5, 1024: 12.5}}
 
 Malformed input (unknown key, wrong type, empty list, a value out of range) is a ``SpecError``
-naming the file, line and key. A combination that no array can have (an SRAM too small for one
+naming the file, line and key; a spec with several problems raises ``SpecErrors`` listing every
+one (one line each), so a user fixes them in one pass. A combination that no array can have (an SRAM too small for one
 tile of a large array) is not a spec error: that point is recorded as failed with the reason.
 """
 
@@ -37,11 +39,10 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from accelsim.energy.table import DEFAULT_TABLE, EnergyError, EnergyTable
 from accelsim.errors import AccelsimError
-from accelsim.hardware.config import DATAFLOWS, ArrayConfig, ConfigError, parse_array
+from accelsim.hardware.config import DATAFLOWS, ENGINES, ArrayConfig, ConfigError, parse_array
 from accelsim.workload.layers import LAYER_TYPES
 from accelsim.workload.network import Network
 
-SIMULATORS = ("fast", "stepping")
 SRAM_BUFFERS = ("ifmap", "filter", "ofmap")
 # Bump when the numbers a point produces change meaning: old rows then no longer match any key.
 RESULT_VERSION = 1
@@ -55,6 +56,15 @@ class SpecError(AccelsimError):
     def __init__(self, where: str, key: str, problem: str):
         super().__init__(f"{where}: key '{key}': {problem}")
         self.key = key
+
+
+class SpecErrors(SpecError):
+    """Every problem found in one spec, one line each (in the order of the spec's keys)."""
+
+    def __init__(self, errors: list[SpecError]):
+        AccelsimError.__init__(self, "\n".join(str(e) for e in errors))
+        self.key = errors[0].key
+        self.errors = tuple(errors)
 
 
 @dataclass(frozen=True)
@@ -75,7 +85,7 @@ class SweepSpec:
     data_bits: tuple[int, ...] = (ArrayConfig.data_bits,)
     acc_bits: tuple[int, ...] = (ArrayConfig.acc_bits,)
     out_bits: tuple[int, ...] = (ArrayConfig.out_bits,)
-    simulator: str = "fast"
+    engine: str = "fast"
     energy: EnergyTable = DEFAULT_TABLE
     base_dir: str = field(default=".", compare=False)
 
@@ -132,11 +142,12 @@ def digest(obj) -> str:
     return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
 
 
-def point_key(net_spec: dict, batch: int, config: dict, energy: EnergyTable, simulator: str) -> str:
-    """The identity of one point: everything that determines its numbers."""
+def point_key(net_spec: dict, batch: int, config: dict, energy: EnergyTable, engine: str) -> str:
+    """The identity of one point: everything that determines its numbers. (The engine is hashed
+    under its old name, ``simulator``, so stores written before the rename keep their points.)"""
     return digest({
         "version": RESULT_VERSION, "network": net_spec, "batch": batch, "array": config,
-        "energy": energy.to_dict(), "simulator": simulator,
+        "energy": energy.to_dict(), "simulator": engine,
     })
 
 
@@ -144,7 +155,8 @@ def point_key(net_spec: dict, batch: int, config: dict, energy: EnergyTable, sim
 
 _AXES = ("model", "batch", "array", "rows", "cols", "dataflow", "sram_kib", "double_buffer", "bandwidth",
          "clock_mhz", "data_bits", "acc_bits", "out_bits")
-ALLOWED_KEYS = ("name", *_AXES, "simulator", "energy")
+ALLOWED_KEYS = ("name", *_AXES, "engine", "energy")
+RENAMED_KEYS = {"simulator": "engine"}
 
 
 def _line(node, key) -> int | None:
@@ -198,6 +210,15 @@ def _bits(where, key, v):
 
 
 def _sram(where, key, v):
+    if isinstance(v, str):  # IFMAP,FILTER,OFMAP: the syntax of --sram
+        parts = [p.strip() for p in v.split(",")]
+        try:
+            kib = [float(p) for p in parts]
+        except ValueError:
+            kib = []
+        if len(kib) != 3:
+            raise SpecError(where, key, f"expected IFMAP,FILTER,OFMAP sizes in KiB such as 256,256,128, got {v!r}")
+        return tuple(_positive_number(where, f"{key}.{b}", x) for b, x in zip(SRAM_BUFFERS, kib))
     if isinstance(v, dict):
         for k in v:
             if k not in SRAM_BUFFERS:
@@ -254,53 +275,81 @@ _PARSERS = {
 
 
 def spec_from_mapping(doc, source: str = "<spec>", base_dir: str = ".") -> SweepSpec:
-    """Validate a parsed spec mapping (from YAML or from CLI flags)."""
+    """Validate a parsed spec mapping (from YAML or from CLI flags). Raises ``SpecError`` for one
+    problem, ``SpecErrors`` for several: every key and value is checked before giving up."""
     if not isinstance(doc, dict):
         raise SpecError(source, "<root>", "expected a mapping of keys to values")
+    errors: list[SpecError] = []
+    axes: dict[str, tuple] = {}
+    kwargs: dict = {"base_dir": base_dir}
     for key in doc:
-        if key not in ALLOWED_KEYS:
-            raise SpecError(_where(source, doc, key), str(key), f"unknown key (allowed: {', '.join(ALLOWED_KEYS)})")
+        where = _where(source, doc, key)
+        try:
+            if key in _PARSERS:
+                axes[key] = _axis(where, key, doc[key], errors)
+            elif key in RENAMED_KEYS:
+                raise SpecError(where, str(key), f"renamed: use '{RENAMED_KEYS[key]}' "
+                                                 f"({RENAMED_KEYS[key]}: {' or '.join(ENGINES)})")
+            elif key not in ALLOWED_KEYS:
+                raise SpecError(where, str(key), f"unknown key (allowed: {', '.join(ALLOWED_KEYS)})")
+            else:
+                kwargs[key] = _SCALARS[key](where, key, doc[key])
+        except SpecError as e:
+            errors.append(e)
     if "model" not in doc:
-        raise SpecError(source, "model", "is required (a zoo name, a model file, or a list of them)")
-    axes = {}
-    for key in _AXES:
-        if key in doc:
-            where = _where(source, doc, key)
-            seen, values = set(), []
-            for v in _listify(where, key, doc[key]):
-                v = _PARSERS[key](where, key, v)
-                if v not in seen:
-                    seen.add(v)
-                    values.append(v)
-            axes[key] = tuple(values)
-    if "array" in axes and ("rows" in axes or "cols" in axes):
-        key = "rows" if "rows" in axes else "cols"
-        raise SpecError(_where(source, doc, key), key, "give either 'array' or 'rows' and 'cols', not both")
-    if ("rows" in axes) != ("cols" in axes):
-        key = "cols" if "rows" in axes else "rows"
-        raise SpecError(source, key, "is required with " + ("'rows'" if key == "cols" else "'cols'"))
-    kwargs: dict = {"models": axes.pop("model"), "base_dir": base_dir}
+        errors.append(SpecError(source, "model", "is required (a zoo name, a model file, or a list of them)"))
+    if "array" in doc and ("rows" in doc or "cols" in doc):
+        key = "rows" if "rows" in doc else "cols"
+        errors.append(SpecError(_where(source, doc, key), key, "give either 'array' or 'rows' and 'cols', not both"))
+    elif ("rows" in doc) != ("cols" in doc):
+        key = "cols" if "rows" in doc else "rows"
+        errors.append(SpecError(source, key, "is required with " + ("'rows'" if key == "cols" else "'cols'")))
+    if errors:
+        raise errors[0] if len(errors) == 1 else SpecErrors(errors)
+    kwargs["models"] = axes.pop("model")
     if "rows" in axes:
         kwargs["arrays"] = tuple(itertools.product(axes.pop("rows"), axes.pop("cols")))
     if "array" in axes:
         kwargs["arrays"] = axes.pop("array")
     kwargs.update(axes)
-    if "name" in doc:
-        if not isinstance(doc["name"], str) or not doc["name"].strip():
-            raise SpecError(_where(source, doc, "name"), "name", f"expected a non-empty string, got {doc['name']!r}")
-        kwargs["name"] = doc["name"].strip()
-    if "simulator" in doc:
-        if doc["simulator"] not in SIMULATORS:
-            raise SpecError(_where(source, doc, "simulator"), "simulator",
-                            f"expected one of {', '.join(SIMULATORS)}, got {doc['simulator']!r}")
-        kwargs["simulator"] = doc["simulator"]
-    if "energy" in doc:
-        try:
-            kwargs["energy"] = EnergyTable.from_mapping(_plain(doc["energy"]))
-        except EnergyError as e:
-            key = "energy" if e.key == "energy" else f"energy.{e.key}"
-            raise SpecError(_where(source, doc, "energy"), key, e.problem) from None
     return SweepSpec(**kwargs)
+
+
+def _axis(where: str, key: str, value, errors: list[SpecError]) -> tuple:
+    """The distinct parsed values of one axis; each bad value's error goes to ``errors``."""
+    seen, values = set(), []
+    for v in _listify(where, key, value):
+        try:
+            v = _PARSERS[key](where, key, v)
+        except SpecError as e:
+            errors.append(e)
+            continue
+        if v not in seen:
+            seen.add(v)
+            values.append(v)
+    return tuple(values)
+
+
+def _name(where, key, v):
+    if not isinstance(v, str) or not v.strip():
+        raise SpecError(where, key, f"expected a non-empty string, got {v!r}")
+    return v.strip()
+
+
+def _engine(where, key, v):
+    if v not in ENGINES:
+        raise SpecError(where, key, f"expected one of {', '.join(ENGINES)}, got {v!r}")
+    return v
+
+
+def _energy(where, key, v):
+    try:
+        return EnergyTable.from_mapping(_plain(v))
+    except EnergyError as e:
+        raise SpecError(where, key if e.key == "energy" else f"energy.{e.key}", e.problem) from None
+
+
+_SCALARS = {"name": _name, "engine": _engine, "energy": _energy}
 
 
 def _plain(v):

@@ -9,6 +9,7 @@ from fractions import Fraction
 from accelsim.errors import AccelsimError
 
 DATAFLOWS = ("os", "ws", "is")
+ENGINES = ("fast", "stepping")  # timing engines: closed form per fold, or every register every cycle
 MIN_BANDWIDTH, MAX_BANDWIDTH = 2.0 ** -10, 2.0 ** 32  # DRAM bytes per cycle
 # The RTL selects OS or WS per fold through its `dataflow` input port; IS runs on the WS datapath.
 DATAFLOW_PORT = {"os": 0, "ws": 1, "is": 1}

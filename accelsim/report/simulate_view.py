@@ -36,7 +36,7 @@ def config_record(cfg: ArrayConfig) -> dict:
 
 def config_summary(sim: Simulation) -> dict:
     """The run's configuration as the JSON ``config`` object."""
-    return {**config_record(sim.config), "batch": sim.batch, "engine": sim.model}
+    return {**config_record(sim.config), "batch": sim.batch, "engine": sim.engine}
 
 
 def render_simulation(sim: Simulation, fmt: str) -> str:
@@ -50,7 +50,7 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
     sram = f"{cfg.ifmap_sram_kib:g}/{cfg.filter_sram_kib:g}/{cfg.ofmap_sram_kib:g} KiB"
     notes = [
         (f"{cfg.rows}x{cfg.cols} array, {cfg.dataflow.upper()}, int{cfg.data_bits} operands, int{cfg.acc_bits} "
-         f"accumulators, {cfg.clock_mhz:g} MHz, batch {sim.batch}, {sim.model} model."),
+         f"accumulators, {cfg.clock_mhz:g} MHz, batch {sim.batch}, {sim.engine} engine."),
         (f"SRAM ifmap/filter/ofmap {sram}, {'double' if cfg.double_buffer else 'single'} buffered; "
          f"DRAM {cfg.bandwidth:g} B/cycle each way."),
         (f"Cycles: {t['cycles']:,} = compute {t['compute_cycles']:,} + stalls {t['stall_cycles']:,} "

@@ -37,7 +37,7 @@ import numpy as np
 from accelsim.columns import SIMULATE_LAYERS, SRAM_COUNTS
 from accelsim.errors import AccelsimError
 from accelsim.hardware.arith import wrap
-from accelsim.hardware.config import ArrayConfig
+from accelsim.hardware.config import ENGINES, ArrayConfig
 from accelsim.mapping.dataflow import get as get_dataflow
 from accelsim.mapping.folds import stream_chunk
 from accelsim.systolic.fast import fast_layer
@@ -51,7 +51,6 @@ from accelsim.workload.network import Network
 if TYPE_CHECKING:
     import pandas as pd
 
-MODELS = ("fast", "stepping")
 # Both models hold per-fold int64 arrays (~200 bytes a fold at the fast model's peak): a layer with
 # more folds than this is refused up front with one line instead of dying in numpy's allocator.
 MAX_FOLDS = 1 << 27
@@ -71,7 +70,7 @@ class Simulation:
     network: Network
     config: ArrayConfig
     batch: int
-    model: str
+    engine: str
     rows: tuple[dict[str, Any], ...]
     columns: tuple[str, ...]
     totals: dict
@@ -83,7 +82,7 @@ class Simulation:
         import pandas as pd
 
         df = pd.DataFrame(list(self.rows), columns=list(self.columns))
-        df.attrs.update(network=self.network.name, batch=self.batch, engine=self.model)
+        df.attrs.update(network=self.network.name, batch=self.batch, engine=self.engine)
         return df
 
 
@@ -186,13 +185,13 @@ def _too_big(name: str, cfg: ArrayConfig, m: int, k: int, n: int, groups: int, w
                          f"{cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} array, {why}: {hint}")
 
 
-def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, model: str = "fast", numbers: bool = False,
+def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, engine: str = "fast", numbers: bool = False,
              check: bool = False, seed: int = 0) -> Simulation:
-    """Simulate ``net`` at ``batch`` on ``cfg`` with the ``fast`` or ``stepping`` model."""
+    """Simulate ``net`` at ``batch`` on ``cfg`` with the ``fast`` or ``stepping`` engine."""
     if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
         raise AccelsimError(f"batch: must be a positive integer, got {batch!r}")
-    if model not in MODELS:
-        raise AccelsimError(f"model: must be one of {', '.join(MODELS)}, got {model!r}")
+    if engine not in ENGINES:
+        raise AccelsimError(f"engine: must be one of {', '.join(ENGINES)}, got {engine!r}")
     for node in net:  # refuse an impossible layer before any work (the reference pass is the biggest)
         shape = gemm_shape(node, batch)
         if shape is not None and fold_count(cfg, *shape) > MAX_FOLDS:
@@ -216,7 +215,7 @@ def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, model: str = "fast"
             m, k, n, groups = shape
             ops = [(r.a, r.b) for r in refs[layer.name]] if layer.name in refs else None
             try:
-                if model == "fast":
+                if engine == "fast":
                     run = fast_layer(cfg, m, k, n, groups, operands=ops)
                 else:
                     run = step_layer(cfg, ops or random_operands(cfg, m, k, n, groups, seed))
@@ -233,7 +232,7 @@ def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, model: str = "fast"
         rows.append(_intensity(_derive(row, cfg)))
     columns = (*COLUMNS, *(["check"] if check else []))
     table = tuple({c: row[c] for c in columns} for row in rows)
-    return Simulation(net, cfg, batch, model, table, columns, totals(table, cfg, batch), runs, tuple(mismatches))
+    return Simulation(net, cfg, batch, engine, table, columns, totals(table, cfg, batch), runs, tuple(mismatches))
 
 
 def totals(rows: Sequence[Mapping[str, Any]], cfg: ArrayConfig, batch: int = 1) -> dict:

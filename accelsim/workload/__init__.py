@@ -16,7 +16,20 @@ def resolve(model: str, strict: bool = False) -> Network:
         return net.with_strict(True) if strict else net
     if Path(model).suffix.lower() in (".csv", ".yaml", ".yml", ".json") or Path(model).exists():
         return importers.load(model, strict)
-    raise AccelsimError(f"model: '{model}' is neither a zoo model ({', '.join(ZOO)}) nor a model file")
+    hint = _did_you_mean(model)
+    raise AccelsimError(f"model: '{model}' is neither a zoo model ({', '.join(ZOO)}) nor a model file{hint}")
 
 
-__all__ = ["Network", "Node", "ZOO", "resolve"]
+def _did_you_mean(model: str) -> str:
+    """'; did you mean 'vgg16'?' for the closest zoo name, else ''. difflib's ratio, case-insensitive;
+    ties go to the name with the same letters (a transposition: vgg61 -> vgg16, not vgg19)."""
+    from difflib import SequenceMatcher
+
+    typed = model.lower()
+
+    def score(name: str) -> tuple[float, float]:
+        name = name.lower()
+        return SequenceMatcher(None, typed, name).ratio(), SequenceMatcher(None, sorted(typed), sorted(name)).ratio()
+
+    best = max(ZOO, key=score)
+    return f"; did you mean '{best}'?" if score(best)[0] >= 0.6 else ""

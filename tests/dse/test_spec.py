@@ -71,7 +71,10 @@ BAD_SPECS = [
     ("model: lenet5\nsram_kib: {ifmap: 64, filter: 64, ofmap: 8, psum: 1}\n", "key 'sram_kib.psum': unknown buffer"),
     ("model: lenet5\nenergy: {dram_pJ: 1}\n", "key 'energy.dram_pJ': unknown key"),
     ("model: lenet5\nenergy: {mac_pJ: -1}\n", "key 'energy.mac_pJ': must be > 0"),
-    ("model: lenet5\nsimulator: slow\n", "key 'simulator': expected one of fast, stepping"),
+    ("model: lenet5\nengine: slow\n", "key 'engine': expected one of fast, stepping"),
+    ("model: lenet5\nsimulator: fast\n", "s.yaml:2: key 'simulator': renamed: use 'engine' (engine: fast or stepping)"),
+    ("model: lenet5\nsram_kib: '256,256'\n", "key 'sram_kib': expected IFMAP,FILTER,OFMAP sizes in KiB such as 256,256,128"),
+    ("model: lenet5\nsram_kib: '256,0,128'\n", "key 'sram_kib.filter': must be > 0, got 0.0"),
     ("model: lenet5\nbandwidth: 8\nbandwidth: 16\n", "s.yaml:3: key 'bandwidth': appears twice"),
     ("bandwidth: 8\n", "key 'model': is required"),
     ("", "key 'model': the spec is empty"),
@@ -97,6 +100,12 @@ def test_malformed_spec_is_one_line_exit_2(tmp_path, text, message):
     (["--bandwidth", "8"], "give a SPEC file or at least --model"),
     (["--model", "lenet5", "--scheduler", "127.0.0.1:1"], "scheduler: expected an address such as tcp://HOST:PORT"),
     (["--model", "lenet5", "--export", "x.xlsx"], "export: x.xlsx: unknown format"),
+    (["--model", "lenet5", "--sram-kib", "64"],
+     "sweep: --sram-kib is gone: give --sram IFMAP,FILTER,OFMAP (KiB per buffer), once per design point"),
+    (["--model", "lenet5", "--sram", "256,256,128,64"], "command line: key 'sram_kib': expected IFMAP,FILTER,OFMAP"),
+    (["--model", "lenet5", "--sram", "64"], "command line: key 'sram_kib': expected IFMAP,FILTER,OFMAP"),
+    (["--model", "lenet5", "--engine", "slow"], "'slow' is not one of 'fast', 'stepping'"),
+    (["--model", "lenet5", "--simulator", "stepping"], "No such option '--simulator'"),
 ])
 def test_malformed_flags_are_one_line_exit_2(tmp_path, args, message):
     r = _run(tmp_path, *args)
@@ -110,9 +119,12 @@ def test_flags_replace_the_spec_axes(tmp_path):
 
     spec = build_spec(str(EXAMPLES / "lenet5-sweep.yaml"), {"bandwidth": "4,16", "array": "8x8"}, None)
     assert spec.bandwidth == (4.0, 16.0) and spec.arrays == ((8, 8),) and spec.dataflow == ("os", "ws", "is")
-    flags = build_spec(None, {"model": "lenet5", "sram_kib": "16/32/8,64", "double_buffer": "true,false"}, "x")
+    flags = build_spec(None, {"model": "lenet5", "sram": ("16,32,8", "64,64,64"), "double_buffer": "true,false",
+                              "engine": "stepping"}, "x")
     assert flags.sram_kib == ((16.0, 32.0, 8.0), (64.0, 64.0, 64.0)) and flags.double_buffer == (True, False)
-    assert flags.name == "x"
+    assert flags.name == "x" and flags.engine == "stepping"
+    # --sram is one triple per design point: 256,256,128 is one point, never two uniform sizes
+    assert build_spec(None, {"model": "lenet5", "sram": ("256,256,128",)}, None).sram_kib == ((256.0, 256.0, 128.0),)
 
 
 def test_model_files_resolve_relative_to_the_spec(tmp_path):
@@ -122,3 +134,54 @@ def test_model_files_resolve_relative_to_the_spec(tmp_path):
     spec = load_spec(_spec(sub, "model: tiny.yaml\n"))
     (net, _), = plan(spec).networks.values()
     assert net.name == "tiny"
+
+
+def test_a_malformed_spec_reports_every_error(tmp_path):
+    text = ("model: [lenet5, nosuch.yaml]\nbandwith: 8\nbandwidth: [8, fast, -1]\nsimulator: stepping\n"
+            "dataflow: rs\nsram_kib: '64,64'\nenergy: {mac_pJ: -1}\nrows: [4]\n")
+    r = _run(tmp_path, _spec(tmp_path, text))
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert all(line.startswith("accelsim: error: ") for line in lines)
+    expected = ["s.yaml:2: key 'bandwith': unknown key", "s.yaml:3: key 'bandwidth': expected a positive number, got 'fast'",
+                "s.yaml:3: key 'bandwidth': must be > 0, got -1", "s.yaml:4: key 'simulator': renamed: use 'engine'",
+                "s.yaml:5: key 'dataflow': expected one of os, ws, is, got 'rs'", "s.yaml:6: key 'sram_kib': expected",
+                "s.yaml:7: key 'energy.mac_pJ': must be > 0", "key 'cols': is required with 'rows'"]
+    assert len(lines) == len(expected)
+    for line, want in zip(lines, expected):
+        assert want in line, (line, want)
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_spec_errors_carry_each_error():
+    from accelsim.dse.spec import SpecError, SpecErrors
+
+    with pytest.raises(SpecErrors) as e:
+        spec_from_mapping({"model": "lenet5", "batch": [0, 1.5], "cols": [4]}, "cli")
+    assert [x.key for x in e.value.errors] == ["batch", "batch", "rows"]
+    assert isinstance(e.value, SpecError) and str(e.value).count("\n") == 2
+    with pytest.raises(SpecError) as one:  # a single problem stays a plain SpecError
+        spec_from_mapping({"model": "lenet5", "batch": 0}, "cli")
+    assert type(one.value) is SpecError and str(one.value) == "cli: key 'batch': must be > 0, got 0"
+
+
+def test_repeated_sram_flags_are_design_points(tmp_path):
+    r = CliRunner().invoke(main, ["sweep", "--model", "lenet5", "--array", "4x4", "--sram", "16,32,8", "--sram",
+                                  "64,64,64", "--engine", "fast", "--workers", "0", "--no-progress",
+                                  "-o", str(tmp_path / "r.db"), "--export", str(tmp_path / "r.csv")])
+    assert r.exit_code == 0, r.output
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "r.csv").open()))
+    srams = sorted((float(x["ifmap_sram_kib"]), float(x["filter_sram_kib"]), float(x["ofmap_sram_kib"])) for x in rows)
+    assert srams == [(16.0, 32.0, 8.0), (64.0, 64.0, 64.0)]
+    assert {x["simulator"] for x in rows} == {"fast"}
+
+
+def test_a_store_name_that_is_not_sqlite_is_refused(tmp_path):
+    for name in ("r.csv", "r.parquet", "r.yaml"):
+        r = CliRunner().invoke(main, ["sweep", "--model", "lenet5", "-o", str(tmp_path / name), "--workers", "0"])
+        line = (f"accelsim: error: output: {tmp_path / name}: the results store is an SQLite file "
+                "(.db, .sqlite, .sqlite3); for CSV or Parquet add --export FILE")
+        assert r.exit_code == 2 and r.stderr.strip().splitlines() == [line]
+        assert not (tmp_path / name).exists()

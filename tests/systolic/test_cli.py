@@ -1,10 +1,14 @@
 """`accelsim simulate` end to end in a subprocess: formats, options, --check, one-line errors (exit 2)."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 LAYER_KEYS = {"layer", "type", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles", "utilization",
               "dram_read_bytes", "dram_write_bytes", "mapping_efficiency", "latency_ms", "ifmap_sram_reads",
@@ -18,7 +22,7 @@ def run(*args):
 
 def test_json_document():
     r = run("alexnet", "--array", "16x8", "--dataflow", "os", "--sram", "64,64,32", "--bandwidth", "8.5",
-            "--clock", "500", "--batch", "2", "--format", "json")
+            "--clock-mhz", "500", "--batch", "2", "--format", "json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert list(doc) == ["network", "config", "layers", "totals"] and doc["network"] == "alexnet"
@@ -52,7 +56,7 @@ def test_formats_to_file(tmp_path, ext, marker):
 
 
 def test_no_double_buffer_and_check_with_the_stepping_model():
-    single = run("lenet5", "--no-double-buffer", "--model", "stepping", "--check", "--format", "json")
+    single = run("lenet5", "--no-double-buffer", "--engine", "stepping", "--check", "--format", "json")
     double = run("lenet5", "--format", "json")
     assert single.returncode == 0, single.stderr
     s, d = json.loads(single.stdout), json.loads(double.stdout)
@@ -74,3 +78,29 @@ def test_bad_config_is_one_line_and_exit_2(args, message):
     assert r.returncode == 2
     assert r.stderr.startswith("accelsim: error: ") and message in r.stderr and len(r.stderr.splitlines()) == 1
     assert r.stdout == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "stepping"], ("simulate: --model is not an option here: the network is the positional MODEL; "
+                               "the timing engine is --engine fast|stepping")),
+    (["--clock", "500"], "No such option '--clock'"),
+    (["--engine", "slow"], "'slow' is not one of 'fast', 'stepping'"),
+    (["--clock-mhz", "0"], "clock_mhz: must be > 0"),
+    (["-o", "out.xlsx"], "output: out.xlsx: cannot write .xlsx files"),
+    (["-o", "out.yaml"], "output: out.yaml: cannot write .yaml files"),
+    (["--format", "json", "-o", "out.csv"], "output: out.csv: --format json writes .json files, not .csv"),
+    (["--format", "md", "-o", "out.txt"], "--format md writes .md files, not .txt"),
+])
+def test_renamed_flags_and_wrong_extensions_are_one_line_exit_2(tmp_path, args, message):
+    r = subprocess.run([sys.executable, "-m", "accelsim.cli", "simulate", "lenet5", *args], capture_output=True,
+                       text=True, check=False, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 2
+    assert r.stderr.startswith("accelsim: error: ") and message in r.stderr and len(r.stderr.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_table_writes_txt(tmp_path):
+    out = tmp_path / "lenet.txt"
+    r = run("lenet5", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "Cycles" in out.read_text() and "MB = 10^6 bytes" in out.read_text()

@@ -47,7 +47,7 @@ def test_lenet_on_thin_and_oversized_arrays(df, shape):
 def test_stepping_equals_fast_on_lenet_with_checked_numbers(df):
     cfg = ArrayConfig(rows=16, cols=8, dataflow=df, ofmap_sram_kib=1, bandwidth=12.5)
     fast = simulate(resolve("lenet5"), cfg, check=True)
-    step = simulate(resolve("lenet5"), cfg, model="stepping", check=True)
+    step = simulate(resolve("lenet5"), cfg, engine="stepping", check=True)
     assert fast.mismatches == () and step.mismatches == ()
     assert fast.layers.drop(columns=["check"]).equals(step.layers.drop(columns=["check"]))
     assert fast.totals == step.totals and fast.totals["check_mismatches"] == 0
@@ -109,7 +109,7 @@ def test_independent_scalesim_topology():
 
 
 def test_bad_arguments():
-    with pytest.raises(AccelsimError, match="model"):
-        simulate(resolve("lenet5"), ArrayConfig(), model="exact")
+    with pytest.raises(AccelsimError, match="engine: must be one of fast, stepping"):
+        simulate(resolve("lenet5"), ArrayConfig(), engine="exact")
     with pytest.raises(AccelsimError, match="batch"):
         simulate(resolve("lenet5"), ArrayConfig(), batch=0)
