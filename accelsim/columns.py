@@ -46,6 +46,12 @@ _DEFINITIONS = (
     ("params", "count", "parameters: weights + biases"),
     ("macs", "MACs", "multiply-accumulates of conv and linear layers (x batch)"),
     ("flops", "FLOPs", "2 x macs (one multiply and one add per MAC)"),
+    ("bias_adds", "ops", "bias additions: one per output element of a conv/linear layer with a bias (x batch)"),
+    ("mult_adds", "ops", "torchinfo's Mult-Adds: macs + bias_adds (totals)"),
+    ("forward_backward_bytes", "bytes", ("torchinfo's forward/backward pass size: 2 x the output bytes of the "
+                                         "layers with parameters (totals)")),
+    ("estimated_total_bytes", "bytes", ("torchinfo's estimated total size: network input_bytes + "
+                                        "forward_backward_bytes + weight_bytes (totals)")),
     ("vector_ops", "ops", "operations of the non-GEMM layers on the vector unit (x batch)"),
     ("input_elems", "elements", "input activation elements (x batch)"),
     ("output_elems", "elements", "output activation elements (x batch)"),
@@ -191,13 +197,14 @@ def _group(*names: str) -> tuple[str, ...]:
 
 PROFILE_LAYERS = _group(
     "layer", "type", "input_shape", "output_shape", "kernel", "stride", "padding", "weights", "biases", "params",
-    "macs", "flops", "vector_ops", "input_elems", "output_elems", "input_bytes", "output_bytes", "weight_bytes",
+    "macs", "flops", "bias_adds", "vector_ops", "input_elems", "output_elems", "input_bytes", "output_bytes", "weight_bytes",
     "gemm_m", "gemm_k", "gemm_n", "gemm_groups", "stride_remainder", "working_set_bytes", "intensity_macs_per_byte",
 )
 PROFILE_TRAINING = _group("wgrad_gemm", "wgrad_macs", "igrad_gemm", "igrad_macs")
 PROFILE_TOTALS = _group(
     "layers", "params", "macs", "flops", "vector_ops", "weight_bytes", "activation_bytes", "input_bytes",
-    "peak_working_set_bytes", "peak_working_set_layer", "wgrad_macs", "igrad_macs",
+    "peak_working_set_bytes", "peak_working_set_layer", "mult_adds", "forward_backward_bytes", "estimated_total_bytes",
+    "wgrad_macs", "igrad_macs",
 )
 SRAM_COUNTS = _group("ifmap_sram_reads", "ifmap_sram_writes", "filter_sram_reads", "filter_sram_writes",
                      "ofmap_sram_reads", "ofmap_sram_writes")

@@ -115,20 +115,21 @@ def to_csv(table: Any) -> str:
 
 
 def to_table(
-    table: Any, columns: Sequence[Column], total_row: dict | None, title: str, notes: Sequence[str] = ()
+    table: Any, columns: Sequence[Column], total_row: dict | None, title: str, notes: Sequence[str] = (),
+    compact: bool = False,
 ) -> str:
     """An aligned table like torchinfo's summary, at most TABLE_WIDTH columns wide.
 
     No cell is ever cut: only ``wrap`` columns (layer names) fold, down to WRAP_MIN; if the table
     still does not fit, it grows past TABLE_WIDTH rather than truncate a number. Notes wrap at
-    TABLE_WIDTH.
+    TABLE_WIDTH. ``compact`` puts two spaces between columns instead of three (for wide views).
     """
     body = [[c.fmt(row[c.key]) for c in columns] for row in rows_of(table)]
     footers = [c.fmt(total_row[c.key]) if total_row and c.key in total_row
                else ("Total" if total_row and i == 0 else "") for i, c in enumerate(columns)]
     # Every string goes in as Text: a name such as "a[/]" is not rich markup (MarkupError) nor styled.
     view = Table(title=Text(title), box=box.SIMPLE_HEAD, pad_edge=False, show_footer=total_row is not None,
-                 title_justify="left")
+                 title_justify="left", collapse_padding=compact)
     foldable = 0
     for i, c in enumerate(columns):
         natural = max(cell_len(t) for t in (c.header, footers[i], *(r[i] for r in body)))
@@ -170,7 +171,7 @@ def to_markdown(table: Any, columns: Sequence[Column], total_row: dict | None, t
 
 def render(
     fmt: str, table: Any, totals: dict, columns: Sequence[Column], total_row: dict | None, title: str,
-    notes: Sequence[str] = (), **meta,
+    notes: Sequence[str] = (), compact: bool = False, **meta,
 ) -> str:
     if fmt == "json":
         return to_json(table, totals, **meta)
@@ -178,7 +179,7 @@ def render(
         return to_csv(table)
     if fmt == "md":
         return to_markdown(table, columns, total_row, title, notes)
-    return to_table(table, columns, total_row, title, notes)
+    return to_table(table, columns, total_row, title, notes, compact)
 
 
 def mb_number(nbytes) -> str:

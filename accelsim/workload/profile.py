@@ -4,15 +4,21 @@ Counting rules (MACs and FLOPs are never mixed with the other operations):
 
 - ``macs``: multiply-accumulates of conv and linear layers only. conv: output elements x
   (in_channels/groups x kh x kw); linear: in x out features; both per image, times the batch.
-  ``flops`` = 2 x ``macs`` (one multiply and one add each; bias adds are not counted, the
-  convention of torchinfo and fvcore).
+  Bias adds are not MACs: ``flops`` = 2 x ``macs`` (one multiply and one add each), fvcore's
+  convention. ``bias_adds`` counts them apart (one per output element of a layer with a bias).
+  torchinfo's "Mult-Adds" are ``macs + bias_adds`` (it multiplies every parameter, biases
+  included, by the output positions): 714,682,664 for alexnet-tv against 714,188,480 MACs.
 - ``vector_ops``: operations of the non-GEMM layers, per output element: max pooling kh*kw - 1
   comparisons; average pooling kh*kw - 1 adds and one multiply; ReLU/Tanh/Sigmoid 1; LRN
   2*size + 3 (size squares, size - 1 adds, scale, offset, power, divide); softmax 3 (exp, add,
   divide); flatten 0.
 - Memory: ``input_bytes``/``output_bytes`` are activation elements x batch x dtype bytes,
   ``weight_bytes`` is params x dtype bytes, ``working_set_bytes`` their sum (one layer's input,
-  output and weights resident at once).
+  output and weights resident at once). The default dtype is fp32, as torchinfo reports.
+- torchinfo's memory estimate (``totals``; torchinfo/model_statistics.py): ``mult_adds`` as above;
+  ``forward_backward_bytes`` = 2 x the output bytes of the layers that have parameters (outputs
+  kept for the backward pass, and their gradients); ``estimated_total_bytes`` = network input
+  bytes + ``forward_backward_bytes`` + ``weight_bytes`` (torchinfo's "Params size").
 - GEMM (im2col lowering, per group): M = output pixels x batch, K = in_channels/groups x kh x kw,
   N = out_channels/groups; linear: M = batch, K = in_features, N = out_features.
 - ``intensity_macs_per_byte`` = macs / working_set_bytes (each byte moved once).
@@ -38,7 +44,7 @@ def _fmt_pair(p) -> str:
     return f"{p[0]}x{p[1]}" if p[0] != p[1] else str(p[0])
 
 
-def profile(net: Network, batch: int = 1, dtype: str = "int8", training: bool = False) -> pd.DataFrame:
+def profile(net: Network, batch: int = 1, dtype: str = "fp32", training: bool = False) -> pd.DataFrame:
     """One row per layer; column names carry their unit. See the module docstring for the rules."""
     if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
         raise AccelsimError(f"batch: must be a positive integer, got {batch!r}")
@@ -66,6 +72,8 @@ def profile(net: Network, batch: int = 1, dtype: str = "int8", training: bool = 
             "params": layer.params,
             "macs": macs,
             "flops": 2 * macs,
+            # one bias add per output element: out_channels (or features) x positions x batch
+            "bias_adds": layer.biases * (out_e // node.output_shape[0]) * batch if g else 0,
             "vector_ops": vector_ops(node) * batch,
             "input_elems": in_e * batch,
             "output_elems": out_e * batch,
@@ -99,6 +107,7 @@ def _training_columns(node: Node, batch: int) -> dict:
 def totals(df: pd.DataFrame) -> dict:
     """Network totals; the peak working set is the largest single layer's."""
     peak = int(df["working_set_bytes"].idxmax())
+    forward_backward = 2 * int(df.loc[df["params"] > 0, "output_bytes"].sum())
     out = {
         "layers": len(df),
         "params": int(df["params"].sum()),
@@ -110,6 +119,9 @@ def totals(df: pd.DataFrame) -> dict:
         "input_bytes": int(df["input_bytes"].iloc[0]),
         "peak_working_set_bytes": int(df["working_set_bytes"].iloc[peak]),
         "peak_working_set_layer": str(df["layer"].iloc[peak]),
+        "mult_adds": int(df["macs"].sum() + df["bias_adds"].sum()),
+        "forward_backward_bytes": forward_backward,
+        "estimated_total_bytes": int(df["input_bytes"].iloc[0]) + forward_backward + int(df["weight_bytes"].sum()),
     }
     if "wgrad_macs" in df:
         out["wgrad_macs"] = int(df["wgrad_macs"].sum())

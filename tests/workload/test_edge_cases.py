@@ -81,7 +81,7 @@ def test_markdown_escapes_pipes_in_names(tmp_path):
     df = profile(importers.load(path))
     md = render_profile(df, totals(df), "md")
     row = next(line for line in md.splitlines() if "(conv2d)" in line)
-    assert "c\\|1 (conv2d)" in row and row.replace("\\|", "").count("|") == 7  # 6 columns
+    assert "c\\|1 (conv2d)" in row and row.replace("\\|", "").count("|") == 9  # 8 columns
 
 
 def test_profile_table_never_cuts_numbers(tmp_path):
@@ -114,8 +114,10 @@ def test_megabytes_are_exact_for_any_count():
 
     assert mb(2_866_888 * 10 ** 21) == "2,866,888,000,000,000,000,000.00 MB"
     assert [mb(v) for v in (0, 4_999, 5_000, 1_234_567)] == ["0.00 MB", "0.00 MB", "0.01 MB", "1.23 MB"]
-    r = CliRunner().invoke(main, ["profile", "vgg16", "--batch", str(10 ** 20)])
+    r = CliRunner().invoke(main, ["profile", "vgg16", "--batch", str(10 ** 20), "--dtype", "int8"])
     assert r.exit_code == 0 and "Input: 15,052,800,000,000,000,000.00 MB" in r.stdout
+    assert "Input size (MB): 15,052,800,000,000,000,000.00" in r.stdout  # torchinfo's lines exact too
+    assert "Total mult-adds (T): 1,548,382,103,200,000,000.00" in r.stdout
 
 
 def test_models_fits_100_columns():
