@@ -1,4 +1,5 @@
-"""The `accelsim profile` report: which columns the human views show, and the summary lines."""
+"""The `accelsim profile` report: the per-layer table (torchinfo's columns plus FLOPs and % of MACs), the
+GEMM-and-memory table, and the summary lines (torchinfo's among them)."""
 
 from __future__ import annotations
 

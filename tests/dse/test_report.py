@@ -49,7 +49,18 @@ def test_selection_flags_pick_the_point(results, tmp_path):
     assert "chosen by `dataflow=ws`, `bandwidth=2.0`, `rows=8`, `cols=4`" in md
 
 
+def test_sram_selects_per_buffer(results, tmp_path):
+    r = CliRunner().invoke(main, ["report", "--from", str(results), "-o", str(tmp_path), "--sram", "256,256,128",
+                                  "--clock-mhz", "1000"])
+    assert r.exit_code == 0, r.output
+    assert "`ifmap_sram_kib=256.0`, `filter_sram_kib=256.0`, `ofmap_sram_kib=128.0`" in (tmp_path / "report.md").read_text()
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--sram", "256,256"], "report: --sram: expected IFMAP,FILTER,OFMAP sizes in KiB"),
+    (["--sram", "64"], "report: --sram: expected IFMAP,FILTER,OFMAP sizes in KiB"),
+    (["--sram", "64,64,64"], "report: ifmap_sram_kib: no point with 64.0"),
+    (["--sram-kib", "256/256/128"], "report: --sram-kib is gone: give --sram IFMAP,FILTER,OFMAP (KiB per buffer)"),
     (["--array", "7x7"], "report: rows: no point with 7"),
     (["--network", "vgg16"], "report: network: no point with 'vgg16'"),
     (["--array", "seven"], "report: --array: expected ROWSxCOLS"),
