@@ -83,4 +83,5 @@ def rejected_option(name: str, advice: str):
 model_argument = click.argument("model", metavar="MODEL")
 batch_option = click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
 strict_option = click.option("--strict", is_flag=True, help="Reject strides that leave a remainder.")
-output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to FILE.")
+output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+                             help="Write to FILE (.txt table, .csv, .json or .md).")

@@ -48,7 +48,7 @@ def parse_number(fld: str, text: str) -> float:
 @click.option("--dataflow", type=click.Choice(DATAFLOWS), default="ws", show_default=True,
               help="Weight, output or input stationary.")
 @click.option("--sram", default="256,256,128", show_default=True, metavar="IFMAP,FILTER,OFMAP",
-              help="SRAM sizes in KiB.")
+              help="SRAM sizes in KiB per buffer.")
 @click.option("--bandwidth", default="16", show_default=True, metavar="B",
               help="DRAM bytes per cycle, each direction (1/1024 to 2^32).")
 @click.option("--no-double-buffer", is_flag=True, help="Single-buffered SRAMs (no load/compute overlap).")
