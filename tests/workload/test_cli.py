@@ -70,8 +70,8 @@ def test_scalesim_csv_profiles(tmp_path):
     [
         (["nosuchnet"], None, "model: 'nosuchnet' is neither a zoo model"),
         (["FILE"], HEADER + "C1, 8, 8, 9, 3, 3, 4, 1,\n", ":2: field 'Filter Height': 9 is larger than IFMAP Height 8"),
-        (["FILE"], "input_shape: [3, 8, 8]\nlayers:\n  - {type: conv2d, in_channels: 3, out_channels: 4, "
-                   "kernel_size: 3, stride: 0}\n", ":3: field 'stride':"),
+        (["FILE"], ("input_shape: [3, 8, 8]\nlayers:\n  - {type: conv2d, in_channels: 3, out_channels: 4, "
+                    "kernel_size: 3, stride: 0}\n"), ":3: field 'stride':"),
         (["missing.yaml"], None, "missing.yaml: cannot read"),
         (["lenet5", "--batch", "0"], None, "--batch"),
         (["lenet5", "--dtype", "int4"], None, "--dtype"),
