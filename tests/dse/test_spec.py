@@ -175,7 +175,7 @@ def test_repeated_sram_flags_are_design_points(tmp_path):
     rows = list(csv.DictReader((tmp_path / "r.csv").open()))
     srams = sorted((float(x["ifmap_sram_kib"]), float(x["filter_sram_kib"]), float(x["ofmap_sram_kib"])) for x in rows)
     assert srams == [(16.0, 32.0, 8.0), (64.0, 64.0, 64.0)]
-    assert {x["simulator"] for x in rows} == {"fast"}
+    assert {x["engine"] for x in rows} == {"fast"}
 
 
 def test_a_store_name_that_is_not_sqlite_is_refused(tmp_path):
