@@ -64,7 +64,7 @@ def _render(s: dict) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the operands / network.")
 @click.option("--simulator", type=click.Choice(SIMULATOR_CHOICES), default="verilator", show_default=True)
 @click.option("--waves", is_flag=True, help="Write RTL waves (Verilator VCD, Icarus FST) and the model's VCD "
-              "into the run folder under the build dir.")
+              "into the run folder under the build dir (in the user cache; see README).")
 @click.option("--golden", default=None, metavar="MODULE:CLASS",
               help="Model to check the RTL against, with ArrayCore's interface [default: ArrayCore].")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)

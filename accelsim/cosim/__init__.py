@@ -1,7 +1,8 @@
-"""Co-simulation of the Verilog RTL (``rtl/``) against the Python stepping model under cocotb.
+"""Co-simulation of the Verilog RTL (package data ``accelsim/rtl``) against the Python stepping model under cocotb.
 
 - ``env``: where the RTL is and the environment the simulators need (set up here, never by the user).
-- ``build``: one simulator build per (simulator, RTL parameter set) in ``sim_build/``, locked.
+- ``build``: one simulator build per (simulator, RTL parameter set, RTL/tool hash), locked.
+- ``cache``: the per-user build cache (location, keys, the stamp that catches a corrupt build).
 - ``job``: what crosses into the simulator's Python (``Job``) and back (``JobResult``).
 - ``tb``: the cocotb testbench (driver, monitor, model, checker).
 - ``run``: ``run_job`` launches one simulation for a whole list of folds.

