@@ -81,14 +81,21 @@ def _resolve(model: str, base_dir: str) -> Network:
 def plan(spec: SweepSpec) -> Plan:
     """Resolve the networks and expand the grid; duplicate points (same key) are kept once."""
     networks: dict[str, tuple[Network, dict]] = {}
-    order = []
+    order: list[str] = []
+    errors: list[AccelsimError] = []
     for model in spec.models:
-        net = _resolve(model, spec.base_dir)
+        try:
+            net = _resolve(model, spec.base_dir)
+        except AccelsimError as e:  # report every network that cannot load, not only the first
+            errors.append(e)
+            continue
         nspec = network_spec(net)
         nid = digest(nspec)
         if nid not in networks:
             networks[nid] = (net, nspec)
             order.append(nid)
+    if errors:
+        raise errors[0] if len(errors) == 1 else AccelsimError("\n".join(map(str, errors)))
     points, seen = [], set()
     for nid in order:
         net, nspec = networks[nid]

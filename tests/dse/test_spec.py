@@ -185,3 +185,13 @@ def test_a_store_name_that_is_not_sqlite_is_refused(tmp_path):
                 "(.db, .sqlite, .sqlite3); for CSV or Parquet add --export FILE")
         assert r.exit_code == 2 and r.stderr.strip().splitlines() == [line]
         assert not (tmp_path / name).exists()
+
+
+def test_every_network_that_cannot_load_is_reported(tmp_path):
+    r = _run(tmp_path, "--model", "vgg61,lenet5,missing.yaml")
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("accelsim: error: ") for line in lines)
+    assert "'vgg61' is neither a zoo model" in lines[0] and "did you mean 'vgg16'?" in lines[0]
+    assert "missing.yaml: cannot read" in lines[1]
+    assert not (tmp_path / "r.db").exists()
