@@ -113,7 +113,7 @@ def render_scalesim(df, totals: dict, cfg, fmt: str) -> str:
          "no DRAM stalls; output size rounded up; 'Total Cycles' is the index of the last cycle)."),
         f"Total cycles {totals['cycles']:,}, ideal {totals['ideal_cycles']:,}; utilization {percent(totals['utilization'])}.",
         ("Conv and linear layers only: SCALE-Sim does not model pooling or activations. "
-         "See accelsim/compat/scalesim for how this differs from accelsim's own convention."),
+         "See docs/scalesim.md for how this differs from accelsim's own convention."),
     ]
     total_row = {"layer": "Total", "folds": totals["folds"], "cycles": totals["cycles"], "utilization": totals["utilization"]}
     title = f"{df.attrs['network']}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} (SCALE-Sim convention)"
