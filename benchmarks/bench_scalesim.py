@@ -20,6 +20,7 @@ identical), accelsim's native cycles, and the wall times with their ratio. See b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -29,12 +30,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing accelsim
 
-from accelsim.hardware.config import ArrayConfig, parse_array
-from accelsim.compat.scalesim import scalesim_layer, topology_row
-from accelsim.workload import zoo
-from accelsim.workload.layers import Conv2d
+# E402: these imports need the sys.path line above.
+from accelsim.compat.scalesim import scalesim_layer, topology_row  # noqa: E402
+from accelsim.hardware.config import ArrayConfig, parse_array  # noqa: E402
+from accelsim.workload import zoo  # noqa: E402
+from accelsim.workload.layers import Conv2d  # noqa: E402
 
 RUNNER = Path(__file__).resolve().parent / "scalesim_runner.py"
 DEFAULT_VENV = ROOT / ".bench-venv"
@@ -100,10 +102,8 @@ def run_scalesim(job: dict, python: Path, timeout: float | None = 900.0, mem_lim
             if on_layer:
                 on_layer(rec)
     if proc.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     proc.wait()
     err = proc.stderr.read()
     if state != "timeout" and proc.returncode != 0:
@@ -159,7 +159,7 @@ def bench_one(net: str, layers, rows: int, cols: int, df: str, args, python: Pat
 
     # closed form
     closed = {}
-    for node, row in layers:
+    for _node, row in layers:
         best = None
         for _ in range(args.repeat):  # best of a few: a single call is ~1 ms, so noise matters
             t0 = time.perf_counter()
@@ -197,7 +197,8 @@ def bench_one(net: str, layers, rows: int, cols: int, df: str, args, python: Pat
         print(f"  running SCALE-Sim ({len(layers)} layers, timeout {args.timeout:g}s) ...", flush=True)
 
         def progress(rec):
-            s = "error " + rec["error"] if "error" in rec else f"{rec['total_cycles']:,} cycles in {fmt_s(rec['wall_s'])}"
+            done = f"{rec['total_cycles']:,} cycles in {fmt_s(rec['wall_s'])}"
+            s = "error " + rec["error"] if "error" in rec else done
             print(f"    {rec['layer']}: {s} (peak {rec['maxrss_mb']:.0f} MB)", flush=True)
 
         results, status = run_scalesim(job, python, args.timeout, args.mem_limit_gb, progress)
@@ -210,7 +211,7 @@ def bench_one(net: str, layers, rows: int, cols: int, df: str, args, python: Pat
     print("  " + "-" * (len(head) - 2))
     rows_out = []
     tot = {"ss_cycles": 0, "cf_cycles": 0, "ss_wall": 0.0, "cf_wall": 0.0, "nat_wall": 0.0, "complete": 0}
-    for node, row in layers:
+    for _node, row in layers:
         name = row[0]
         cf, cf_t = closed[name]
         rec = ss.get(name)
@@ -227,7 +228,8 @@ def bench_one(net: str, layers, rows: int, cols: int, df: str, args, python: Pat
         mark = "" if ss_cycles is None else ("==" if not mismatches else "!=")
         state = "" if rec is not None else ("" if status["state"] == "skipped" else f"({status['state']})")
         print(f"  {name:<10} {fmt_int(ss_cycles) if rec is not None else state:>13} {fmt_int(cf['total_cycles']):>13}"
-              f" {mark:2} {fmt_int(nat[0].cycles) if nat else '-':>13} {fmt_int(nat[0].compute_cycles) if nat else '-':>13}"
+              f" {mark:2} {fmt_int(nat[0].cycles) if nat else '-':>13} "
+              f"{fmt_int(nat[0].compute_cycles) if nat else '-':>13}"
               f" {fmt_s(ss_t):>11} {fmt_s(cf_t):>9} {(f'{ss_t / cf_t:,.0f}x' if ss_t else '-'):>9}"
               f" {fmt_s(nat[1]) if nat else '-':>9}")
         if rec is not None and "error" in rec:
@@ -252,7 +254,8 @@ def bench_one(net: str, layers, rows: int, cols: int, df: str, args, python: Pat
     print("  " + "-" * (len(head) - 2))
     if tot["complete"] == n and n:
         same = all(not r["mismatches"] for r in rows_out)
-        print(f"  {'total':<10} {fmt_int(tot['ss_cycles']):>13} {fmt_int(tot['cf_cycles']):>13} {'==' if same else '!=':2}"
+        print(f"  {'total':<10} {fmt_int(tot['ss_cycles']):>13} {fmt_int(tot['cf_cycles']):>13} "
+              f"{'==' if same else '!=':2}"
               f" {'':>13} {'':>13} {fmt_s(tot['ss_wall']):>11} {fmt_s(tot['cf_wall']):>9}"
               f" {tot['ss_wall'] / tot['cf_wall']:>8,.0f}x {fmt_s(tot['nat_wall']) if native else '-':>9}")
     else:
@@ -263,7 +266,8 @@ def bench_one(net: str, layers, rows: int, cols: int, df: str, args, python: Pat
     if status["state"] in ("failed",) and status.get("stderr"):
         print("  SCALE-Sim stderr (tail):\n    " + status["stderr"].strip().replace("\n", "\n    ")[-1500:])
     if python is not None:
-        print(f"  SCALE-Sim subprocess wall time {fmt_s(status['wall_s'])} (interpreter start included), {status['state']}")
+        print(f"  SCALE-Sim subprocess wall time {fmt_s(status['wall_s'])} (interpreter start included), "
+              f"{status['state']}")
     return {"network": net, "rows": rows, "cols": cols, "dataflow": df, "sram_kb": args.sram_kb, "mode": mode,
             "scalesim_status": {k: v for k, v in status.items() if k != "stderr"}, "layers": rows_out,
             "totals": tot, "native_unavailable": why}
@@ -327,7 +331,8 @@ def main(argv=None) -> int:
         ss = "skipped" if r["scalesim_status"]["state"] == "skipped" else (
             f"{fmt_s(t['ss_wall'])} for {t['complete']}/{n} layers" if t["complete"] else f"0/{n} layers")
         ratio = f"{t['ss_wall'] / t['cf_wall']:,.0f}x" if t["complete"] == n and n and t["ss_wall"] else "-"
-        print(f"  {r['network']:<8} {r['rows']}x{r['cols']:<4} {r['dataflow'].upper()}: closed form {fmt_s(t['cf_wall'])},"
+        print(f"  {r['network']:<8} {r['rows']}x{r['cols']:<4} {r['dataflow'].upper()}: closed form "
+              f"{fmt_s(t['cf_wall'])},"
               f" native {fmt_s(t['nat_wall']) if not r['native_unavailable'] else '-'}, SCALE-Sim {ss}"
               f" ({r['scalesim_status']['state']}), speedup {ratio}, exact {exact}/{t['complete']}")
     if args.json:

@@ -17,8 +17,9 @@ Input: one JSON job on stdin::
 
 Output: one JSON object per layer on stdout, as each layer finishes (so a timeout keeps the layers
 done so far; a layer that raises, e.g. MemoryError under a memory limit, reports ``"error"``),
-then ``{"done": true, ...}``. ``maxrss_mb`` is the process's peak resident memory so far. Each layer runs as its own one-row topology so its
-wall time can be measured alone (SCALE-Sim simulates layers independently anyway).
+then ``{"done": true, ...}``. ``maxrss_mb`` is the process's peak resident memory so far. Each
+layer runs as its own one-row topology so its wall time can be measured alone (SCALE-Sim
+simulates layers independently anyway).
 """
 
 from __future__ import annotations
@@ -115,9 +116,9 @@ def run_layer(job: dict, row: list, workdir: str) -> dict:
     wall = time.perf_counter() - t0
     layer = sim.runner.single_layer_sim_object_list[0]
     out = {"layer": row[0], "row": row, "wall_s": wall}
-    out.update(zip(COMPUTE, map(_num, layer.get_compute_report_items())))
-    out.update(zip(BANDWIDTH, map(_num, layer.get_bandwidth_report_items())))
-    out.update(zip(DETAIL, map(_num, layer.get_detail_report_items())))
+    out.update(zip(COMPUTE, map(_num, layer.get_compute_report_items()), strict=True))
+    out.update(zip(BANDWIDTH, map(_num, layer.get_bandwidth_report_items()), strict=True))
+    out.update(zip(DETAIL, map(_num, layer.get_detail_report_items()), strict=True))
     return out
 
 

@@ -32,7 +32,8 @@ def _sram(ctx, param, value):
 
 
 @click.command()
-@click.option("--from", "results", required=True, type=click.Path(dir_okay=False), help="Results database of `accelsim sweep`.")
+@click.option("--from", "results", required=True, type=click.Path(dir_okay=False),
+              help="Results database of `accelsim sweep`.")
 @click.option("--output", "-o", type=click.Path(file_okay=False), default=None,
               help="Report folder (default: reports/<sweep name>/).")
 @click.option("--network", default=None, help="Network of the detailed sections (default: the best point's).")

@@ -86,7 +86,7 @@ def gemm_folds(cfg: ArrayConfig, dataflow: str, g: Gemm) -> list[Beats]:
 def assemble(beats: list[Beats], outputs: list[np.ndarray], m: int, n: int, acc_bits: int) -> np.ndarray:
     """C from the folds' output rows, in fold order, as the ofmap buffer accumulates it."""
     c = np.zeros((m, n), dtype=np.int64)
-    for bt, out in zip(beats, outputs):
+    for bt, out in zip(beats, outputs, strict=True):
         block = bt.block
         tile = bt.scatter(out)
         c[block] = tile if bt.fold.first_k else wrap(c[block] + tile, acc_bits)
@@ -96,11 +96,12 @@ def assemble(beats: list[Beats], outputs: list[np.ndarray], m: int, n: int, acc_
 def check_gemms(cfg: ArrayConfig, gemms: list[Gemm], beats: list[list[Beats]], result: JobResult) -> list[GemmCheck]:
     """Split a job's fold results back into its GEMMs and judge each one."""
     checks, at = [], 0
-    for g, bl in zip(gemms, beats):
+    for g, bl in zip(gemms, beats, strict=True):
         folds = result.folds[at: at + len(bl)]
         at += len(bl)
         m, _, n = g.shape
-        complete = len(folds) == len(bl) and all(f.rtl_out.shape == (b.out_rows, cfg.cols) for f, b in zip(folds, bl))
+        complete = len(folds) == len(bl) and all(
+            f.rtl_out.shape == (b.out_rows, cfg.cols) for f, b in zip(folds, bl, strict=True))
         rtl_c = assemble(bl, [f.rtl_out for f in folds], m, n, cfg.acc_bits) if complete else None
         wrong = int(np.count_nonzero(rtl_c != g.reference)) if rtl_c is not None else m * n
         checks.append(GemmCheck(g.name, g.shape, len(bl), sum(not f.ok for f in folds) + len(bl) - len(folds), wrong,
@@ -125,7 +126,7 @@ def network_gemms(cfg: ArrayConfig, model: str = "lenet5", seed: int = 0, batch:
     run = forward_int(quantize_network(net, batch=batch, seed=seed), batch=batch, seed=seed, record=True)
     out = []
     for lr in run.layers:
-        for gi, (gm, acc) in enumerate(zip(lr.gemms, lr.acc)):
+        for gi, (gm, acc) in enumerate(zip(lr.gemms, lr.acc, strict=True)):
             name = lr.node.layer.name + (f"/g{gi}" if len(lr.gemms) > 1 else "")
             a, b = check_operand("A", gm.a, 8), check_operand("B", gm.b, 8)
             out.append(Gemm(name, a, b, np.asarray(acc, dtype=np.int64)))

@@ -74,7 +74,7 @@ class Driver:
         a = pack(beats.a_in, self._data_w)
         b = pack(beats.b_in, self._data_w)
         self._beats = list(zip(beats.load.astype(int).tolist(), beats.valid.astype(int).tolist(),
-                               beats.last.astype(int).tolist(), a, b))
+                               beats.last.astype(int).tolist(), a, b, strict=True))
         self._port = int(beats.dataflow_port)
 
     def present(self, t: int) -> None:

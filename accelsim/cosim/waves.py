@@ -62,7 +62,8 @@ class ModelWaves:
         top = TOP
         if not self._vars:
             self._add(top, "rst", 1, np.array([0.0]), np.ones(1, np.int64))
-        self._add(top, "clk", 1, np.concatenate([edge, fall]), np.concatenate([np.ones(n, np.int64), np.zeros(n, np.int64)]))
+        self._add(top, "clk", 1, np.concatenate([edge, fall]),
+                  np.concatenate([np.ones(n, np.int64), np.zeros(n, np.int64)]))
         self._add(top, "rst", 1, fall[:1], np.zeros(1, np.int64))
         self._add(top, "dataflow", 1, fall[:1], np.array([beats.dataflow_port], np.int64))
         for name in ("load", "valid", "last"):
@@ -92,7 +93,8 @@ class ModelWaves:
         for i in range(R):
             for j in range(C):
                 scope = f"{top}.u_array.g_row[{i}].g_col[{j}].u_pe"
-                for reg, sig, width in (("a_q", "a_reg", D), ("b_q", "b_reg", D), ("w_q", "w_reg", D), ("acc_q", "acc", A)):
+                for reg, sig, width in (("a_q", "a_reg", D), ("b_q", "b_reg", D), ("w_q", "w_reg", D),
+                                        ("acc_q", "acc", A)):
                     self._add(scope, reg, width, edge, signals[sig][:, i, j])
 
     def write(self, path: str | Path) -> Path:
@@ -180,7 +182,7 @@ def first_divergence(rtl_vcd: str | Path, model_vcd: str | Path, since_ns: float
     if missing:
         raise ValueError(f"model signals absent from the RTL waves: {', '.join(missing[:5])}")
     ct, cv = model[f"{TOP}.clk"]
-    samples = [t for t, v in zip(ct, cv) if v == 0 and t >= since_ns]
+    samples = [t for t, v in zip(ct, cv, strict=True) if v == 0 and t >= since_ns]
     best = None
     for name, (mt, mv) in model.items():
         rt, rv = rtl[name]

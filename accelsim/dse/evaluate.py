@@ -89,7 +89,7 @@ def run_job(job: Job) -> list[dict]:
             cfg = ArrayConfig(**fields_)
             metrics, layers = evaluate(job.network, cfg, batch, job.energy, job.engine)
             rec["metrics"] = metrics
-            rec["layers"] = list(zip(*(_pylist(layers[c]) for c in LAYER_METRICS)))
+            rec["layers"] = list(zip(*(_pylist(layers[c]) for c in LAYER_METRICS), strict=True))
         except Exception as e:  # noqa: BLE001 - a point's failure is data, recorded with its reason
             rec.update(status="error", error=f"{type(e).__name__}: {e}")
         out.append(rec)

@@ -130,7 +130,8 @@ def network_from_spec(doc: dict) -> Network:
         layers.append(cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}))
     if doc["chained"]:
         return Network.sequential(doc["name"], tuple(doc["nodes"][0]["input_shape"]), layers, doc["strict"])
-    return Network.independent(doc["name"], [(ly, tuple(n["input_shape"])) for ly, n in zip(layers, doc["nodes"])], doc["strict"])
+    shaped = [(ly, tuple(n["input_shape"])) for ly, n in zip(layers, doc["nodes"], strict=True)]
+    return Network.independent(doc["name"], shaped, doc["strict"])
 
 
 def canonical_json(obj) -> str:

@@ -13,8 +13,8 @@ Tables:
 The database runs in WAL mode and every finished chunk of points is committed in one
 transaction, points and layers together, so a killed sweep loses at most the chunks in flight and
 a re-run skips every committed key (``synchronous=NORMAL``: a killed process loses nothing
-committed; a power cut may lose the last commits, never consistency). Writes are ``INSERT OR REPLACE`` on the key: a row can never
-appear twice.
+committed; a power cut may lose the last commits, never consistency). Writes are
+``INSERT OR REPLACE`` on the key: a row can never appear twice.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ def _schema() -> list[str]:
                   "PRIMARY KEY (key, layer_index)"]
     return [
         "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS networks (network_id TEXT PRIMARY KEY, name TEXT NOT NULL, spec_json TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS networks "
+        "(network_id TEXT PRIMARY KEY, name TEXT NOT NULL, spec_json TEXT NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS points ({', '.join(point_cols)})",
         f"CREATE TABLE IF NOT EXISTS layers ({', '.join(layer_cols)})",
     ]
@@ -82,11 +83,13 @@ class ResultStore:
                 if row is None:
                     self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
                 elif row[0] != SCHEMA_VERSION:
-                    raise AccelsimError(f"output: {path} has results schema {row[0]}, this accelsim writes {SCHEMA_VERSION}")
+                    raise AccelsimError(f"output: {path} has results schema {row[0]}, this accelsim writes "
+                                        f"{SCHEMA_VERSION}")
         except sqlite3.DatabaseError as e:
             raise AccelsimError(f"output: {path}: not a usable SQLite database ({e})") from None
-        self._point_sql = (f"INSERT OR REPLACE INTO points (key, {', '.join(c for c, _ in CONFIG_COLUMNS)}, status, error, "
-                           f"{', '.join(POINT_METRICS)}) VALUES ({', '.join('?' * (len(CONFIG_COLUMNS) + 3 + len(POINT_METRICS)))})")
+        point_cols = ["key", *(c for c, _ in CONFIG_COLUMNS), "status", "error", *POINT_METRICS]
+        self._point_sql = (f"INSERT OR REPLACE INTO points ({', '.join(point_cols)}) "
+                           f"VALUES ({', '.join('?' * len(point_cols))})")
         self._layer_sql = (f"INSERT OR REPLACE INTO layers (key, {', '.join(LAYER_METRICS)}) "
                            f"VALUES ({', '.join('?' * (1 + len(LAYER_METRICS)))})")
 

@@ -42,7 +42,9 @@ def _col(layers, name: str, n: int) -> np.ndarray:
     return np.asarray(layers[name], dtype=float) if name in layers else np.zeros(n)
 
 
-def energy_arrays(layers: Mapping, n: int, cfg: ArrayConfig, table: EnergyTable = DEFAULT_TABLE) -> dict[str, np.ndarray]:
+def energy_arrays(
+    layers: Mapping, n: int, cfg: ArrayConfig, table: EnergyTable = DEFAULT_TABLE
+) -> dict[str, np.ndarray]:
     """``ENERGY_COLUMNS`` as arrays for ``n`` layers given as column -> array (or a DataFrame).
 
     Uses ``macs``, ``vector_ops``, ``dram_read_bytes``, ``dram_write_bytes``,

@@ -58,7 +58,8 @@ def _positive(key: str, v) -> float:
 
 @dataclass(frozen=True)
 class EnergyTable:
-    """Energy per access: ``mac_pJ`` per MAC, ``vector_op_pJ`` per vector-unit op, the rest per byte moved (see the module docstring).
+    """Energy per access: ``mac_pJ`` per MAC, ``vector_op_pJ`` per vector-unit op, the rest per byte
+    moved (see the module docstring).
 
     ``sram_pJ_per_byte`` is a tuple of (bank KiB, pJ/byte) anchors, sorted by size.
     """

@@ -125,7 +125,7 @@ class ArrayConfig:
         """Verilog parameters of `systolic_top` (see docs/microarchitecture.md)."""
         return {"ROWS": self.rows, "COLS": self.cols, "DATA_W": self.data_bits, "ACC_W": self.acc_bits}
 
-    def with_(self, **changes) -> "ArrayConfig":
+    def with_(self, **changes) -> ArrayConfig:
         return replace(self, **changes)
 
     def to_dict(self) -> dict:

@@ -80,7 +80,7 @@ class Window:
     @property
     def span(self) -> Pair:
         """Extent of the dilated kernel, ``D*(F-1) + 1`` per axis."""
-        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
+        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation, strict=True))
 
 
 def window(where: str, hw: Pair, kernel_size, stride, padding, dilation) -> Window:
@@ -90,7 +90,7 @@ def window(where: str, hw: Pair, kernel_size, stride, padding, dilation) -> Wind
     p = pair(where, "padding", padding, 0)
     d = pair(where, "dilation", dilation, 1)
     out = []
-    for axis, n, f, st, pd, dl in zip(("height", "width"), hw, k, s, p, d):
+    for axis, n, f, st, pd, dl in zip(("height", "width"), hw, k, s, p, d, strict=True):
         try:
             out.append(window_out(where, axis, n, f, st, pd, dl, strict=False)[0])
         except LayerError as e:
@@ -126,7 +126,7 @@ def pool_window(where: str, x, kernel_size, stride, padding) -> tuple[np.ndarray
     """Validate a pooling of NCHW ``x`` (stride defaults to the kernel, padding <= kernel/2)."""
     x = array(where, "x", x, 4, "NCHW")
     w = window(where, x.shape[2:], kernel_size, kernel_size if stride is None else stride, padding, 1)
-    for p, k in zip(w.padding, w.kernel):
+    for p, k in zip(w.padding, w.kernel, strict=True):
         if 2 * p > k:
             raise fail(where, "padding", f"{p} is more than half the kernel size {k}")
     return x, w

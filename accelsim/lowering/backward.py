@@ -65,8 +65,8 @@ def _gemms(x: np.ndarray, weight: np.ndarray, grad_out: np.ndarray, w: Window, g
     delta = grad_out.transpose(1, 0, 2, 3).reshape(o, -1)
     deltas = [delta[i * og:(i + 1) * og] for i in range(g)]
     return BackwardGemms(
-        weight_grad=tuple(Gemm(d, f.a) for d, f in zip(deltas, forward)),
-        input_grad=tuple(Gemm(f.b, d) for d, f in zip(deltas, forward)),
+        weight_grad=tuple(Gemm(d, f.a) for d, f in zip(deltas, forward, strict=True)),
+        input_grad=tuple(Gemm(f.b, d) for d, f in zip(deltas, forward, strict=True)),
     )
 
 

@@ -126,7 +126,7 @@ class QuantizedNetwork:
     layers: tuple[QLayer, ...]
 
     def __getitem__(self, name: str) -> QLayer:
-        for node, q in zip(self.network.nodes, self.layers):
+        for node, q in zip(self.network.nodes, self.layers, strict=True):
             if node.layer.name == name:
                 return q
         raise KeyError(name)
@@ -178,7 +178,7 @@ def _inputs(network: Network, x, batch: int, seed: int) -> list[np.ndarray]:
                                 f"expected a list of {len(network.nodes)} inputs, one per layer")
         xs, shapes = list(x), [n.input_shape for n in network.nodes]
     out = []
-    for xi, shape in zip(xs, shapes):
+    for xi, shape in zip(xs, shapes, strict=True):
         xi = np.asarray(xi)
         if xi.ndim != 4 or xi.shape[1:] != tuple(shape) or xi.shape[0] < 1:
             raise AccelsimError(f"forward: x: expected shape (N, {', '.join(map(str, shape))}), got {xi.shape}")
@@ -271,7 +271,7 @@ def quantize_network(network: Network, params: dict[str, Params] | None = None, 
     inputs = _inputs(network, x, batch, seed)
     calib = forward(network, params, inputs[0] if network.chained else inputs)
     layers = []
-    for i, (node, run) in enumerate(zip(network.nodes, calib.layers)):
+    for i, (node, run) in enumerate(zip(network.nodes, calib.layers, strict=True)):
         layer = node.layer
         if i == 0 or not network.chained:
             s_in = quant.tensor_scale(inputs[i])
@@ -301,7 +301,7 @@ def forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: int = 0
     network = qnet.network
     inputs = _inputs(network, x, batch, seed)
     runs = []
-    for i, (node, ql) in enumerate(zip(network.nodes, qnet.layers)):
+    for i, (node, ql) in enumerate(zip(network.nodes, qnet.layers, strict=True)):
         layer = node.layer
         if i == 0 or not network.chained:
             q = quant.quantize(inputs[i], ql.in_scale)

@@ -174,7 +174,7 @@ def enumerate_folds(dataflow: str | Dataflow, m: int, k: int, n: int, rows: int,
     loops = df.order if len(df.order) == 3 else (df.streamed, *df.order)
     counts = [len(cut[ax][0]) for ax in loops]
     idx = np.unravel_index(np.arange(int(np.prod(counts)), dtype=np.int64), counts)
-    pick = dict(zip(loops, idx))
+    pick = dict(zip(loops, idx, strict=True))
     arrays = {}
     for ax in "mkn":
         starts, lens = cut[ax]

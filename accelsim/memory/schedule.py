@@ -56,7 +56,7 @@ def schedule(F, L, W, double_buffer: bool) -> Schedule:
     # state: (le, ce, ce_prev) with double buffering, (ce,) without
     state = [0, 0, 0] if double_buffer else [0]
     starts, lengths = _runs(F, L)
-    for s, count, f, l_ in zip(starts.tolist(), lengths.tolist(), F[starts].tolist(), L[starts].tolist()):
+    for s, count, f, l_ in zip(starts.tolist(), lengths.tolist(), F[starts].tolist(), L[starts].tolist(), strict=True):
         j = 0
         while j < count:
             if double_buffer:
@@ -70,7 +70,7 @@ def schedule(F, L, W, double_buffer: bool) -> Schedule:
             cs_out[s + j] = cs
             j += 1
             d = new[0] - state[0]
-            if j < count and all(a - b == d for a, b in zip(new, state)):
+            if j < count and all(a - b == d for a, b in zip(new, state, strict=True)):
                 rest = count - j
                 cs_out[s + j:s + count] = cs + d * np.arange(1, rest + 1, dtype=np.int64)
                 new = [v + rest * d for v in new]

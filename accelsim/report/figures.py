@@ -106,7 +106,9 @@ def roofline(layers, pe_count: int | None = None, bandwidth_bytes_per_cycle: flo
     fig, ax = plt.subplots(figsize=(8, 5.5))
     lay = layers[layers["intensity_macs_per_dram_byte"].notna()]
     lo = min(0.05, float(lay["intensity_macs_per_dram_byte"].min()) / 2) if len(lay) else 0.05
-    hi = max(pe_count / bandwidth_bytes_per_cycle * 20, float(lay["intensity_macs_per_dram_byte"].max()) * 2) if len(lay) else 1e4
+    hi = 1e4
+    if len(lay):
+        hi = max(pe_count / bandwidth_bytes_per_cycle * 20, float(lay["intensity_macs_per_dram_byte"].max()) * 2)
     xi = np.logspace(np.log10(lo), np.log10(hi), 200)
     ax.plot(xi, np.minimum(pe_count, 2 * bandwidth_bytes_per_cycle * xi), color="black", lw=2, label="roof")
     ridge = pe_count / (2 * bandwidth_bytes_per_cycle)
@@ -134,7 +136,7 @@ def roofline(layers, pe_count: int | None = None, bandwidth_bytes_per_cycle: flo
 def _clusters(xs, ys, names, decades: float = 0.25):
     """Points closer than ``decades`` (log10) in both axes share one label, at the first point."""
     out: list[tuple[tuple[float, float], list[str]]] = []
-    for x, y, name in zip(xs, ys, names):
+    for x, y, name in zip(xs, ys, names, strict=True):
         for (cx, cy), members in out:
             if abs(np.log10(x / cx)) < decades and abs(np.log10(y / cy)) < decades:
                 members.append(name)

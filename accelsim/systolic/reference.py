@@ -31,6 +31,6 @@ def reference_gemms(net: Network, batch: int = 1, seed: int = 0) -> dict[str, tu
     qnet = quantize_network(net, batch=batch, seed=seed)
     run = forward_int(qnet, batch=batch, seed=seed, record=True)
     return {
-        lr.node.layer.name: tuple(RefGemm(g.a, g.b, acc) for g, acc in zip(lr.gemms, lr.acc))
+        lr.node.layer.name: tuple(RefGemm(g.a, g.b, acc) for g, acc in zip(lr.gemms, lr.acc, strict=True))
         for lr in run.layers if lr.gemms
     }

@@ -138,7 +138,7 @@ def _intensity(row: dict) -> dict:
 
 def _compare(name: str, run: ArrayRun, refs, acc_bits: int) -> list[str]:
     problems = []
-    for g, (out, ref) in enumerate(zip(run.outputs, refs)):
+    for g, (out, ref) in enumerate(zip(run.outputs, refs, strict=True)):
         want = wrap(np.asarray(ref.acc, dtype=np.int64), acc_bits)
         if out.shape != want.shape:
             problems.append(f"{name} group {g}: array output {out.shape} but reference {want.shape}")

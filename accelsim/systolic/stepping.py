@@ -102,6 +102,6 @@ def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray
         t += 1
     fold_cycles = np.array(lengths, dtype=np.int64)
     traffic = {**mem.counts, "write_bytes": sum(mem.write_bytes), **sram}
-    demand = max((r + w) / c for r, w, c in zip(mem.read_bytes, mem.write_bytes, lengths))
+    demand = max((r + w) / c for r, w, c in zip(mem.read_bytes, mem.write_bytes, lengths, strict=True))
     return ArrayRun(df.name, m, k, n, len(ops), fold_cycles, np.array(starts, dtype=np.int64), t, stream,
                     traffic, float(demand), tuple(outputs), tuple(out_cycles))

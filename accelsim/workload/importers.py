@@ -163,7 +163,8 @@ def load_schema(text: str, path: str | Path = "<model>", strict: bool = False) -
     allowed = {"name", "input_shape", "layers", "strict"}
     for key in doc:
         if key not in allowed:
-            raise ModelFileError(path, _line(doc, key), str(key), f"unknown key (allowed: {', '.join(sorted(allowed))})")
+            raise ModelFileError(path, _line(doc, key), str(key),
+                                 f"unknown key (allowed: {', '.join(sorted(allowed))})")
     for key in ("input_shape", "layers"):
         if key not in doc:
             raise ModelFileError(path, _line(doc), key, "is required")
@@ -176,7 +177,8 @@ def load_schema(text: str, path: str | Path = "<model>", strict: bool = False) -
     strict = strict or file_strict  # the caller's --strict is not overruled by the file's `strict: false`
     shape = doc["input_shape"]
     if not isinstance(shape, list) or len(shape) != 3 or not all(type(v) is int and v > 0 for v in shape):
-        raise ModelFileError(path, _line(doc, "input_shape"), "input_shape", f"expected [C, H, W] of positive integers, got {shape!r}")
+        raise ModelFileError(path, _line(doc, "input_shape"), "input_shape",
+                             f"expected [C, H, W] of positive integers, got {shape!r}")
     specs = doc["layers"]
     if not isinstance(specs, list) or not specs:
         raise ModelFileError(path, _line(doc, "layers"), "layers", "must be a non-empty list")
@@ -190,7 +192,8 @@ def load_schema(text: str, path: str | Path = "<model>", strict: bool = False) -
         return Network.sequential(name, tuple(shape), layers, strict)
     except LayerError as e:
         # the offending layer: the last of that name (a duplicate name is the later layer's fault)
-        line = next((ln for layer, ln in reversed(list(zip(layers, lines))) if layer.name == e.layer), None)
+        named = [ln for layer, ln in zip(layers, lines, strict=True) if layer.name == e.layer]
+        line = named[-1] if named else None
         raise ModelFileError(path, line, e.field, f"layer '{e.layer}': {e.problem}") from None
 
 
@@ -207,10 +210,12 @@ def _layer(spec, index: int, path, line):
         if key == "type":
             continue
         if key not in allowed:
-            raise ModelFileError(path, _line(spec, key), str(key), f"unknown field for {kind} (allowed: {', '.join(sorted(allowed))})")
+            raise ModelFileError(path, _line(spec, key), str(key),
+                                 f"unknown field for {kind} (allowed: {', '.join(sorted(allowed))})")
         kwargs[key] = tuple(value) if isinstance(value, list) else value
     kwargs.setdefault("name", f"{kind}{index}")
     try:
         return cls(**kwargs)
     except LayerError as e:
-        raise ModelFileError(path, _line(spec, e.field) if e.field in spec else line, e.field, f"layer '{e.layer}': {e.problem}") from None
+        at = _line(spec, e.field) if e.field in spec else line
+        raise ModelFileError(path, at, e.field, f"layer '{e.layer}': {e.problem}") from None

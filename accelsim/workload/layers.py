@@ -190,7 +190,7 @@ class _Pool2d(Layer):
         stride = self.kernel_size if self.stride is None else self.stride
         object.__setattr__(self, "stride", _pair(n, "stride", stride, 1))
         object.__setattr__(self, "padding", _pair(n, "padding", self.padding, 0))
-        for p, k in zip(self.padding, self.kernel_size):
+        for p, k in zip(self.padding, self.kernel_size, strict=True):
             if 2 * p > k:
                 raise LayerError(n, "padding", f"{p} is more than half the kernel size {k}")
 

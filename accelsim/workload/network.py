@@ -85,7 +85,7 @@ class Network:
             seen.add(layer.name)
 
     @classmethod
-    def sequential(cls, name: str, input_shape, layers, strict: bool = False) -> "Network":
+    def sequential(cls, name: str, input_shape, layers, strict: bool = False) -> Network:
         """Chain ``layers`` from ``input_shape``; any inconsistency raises a LayerError."""
         layers = tuple(layers)
         cls._check_names(name, layers)
@@ -98,7 +98,7 @@ class Network:
         return cls(name, tuple(nodes), chained=True, strict=strict)
 
     @classmethod
-    def independent(cls, name: str, items, strict: bool = False) -> "Network":
+    def independent(cls, name: str, items, strict: bool = False) -> Network:
         """Layers that each take their own input shape: ``items`` is [(layer, (C, H, W)), ...]."""
         items = tuple(items)
         cls._check_names(name, [layer for layer, _ in items])
@@ -109,7 +109,7 @@ class Network:
             nodes.append(Node(layer, shape, out, rem))
         return cls(name, tuple(nodes), chained=False, strict=strict)
 
-    def with_strict(self, strict: bool = True) -> "Network":
+    def with_strict(self, strict: bool = True) -> Network:
         """Re-validate under another stride rule."""
         if self.chained:
             return Network.sequential(self.name, self.input_shape, self.layers, strict)

@@ -94,7 +94,7 @@ def vgg(name: str) -> Network:
     """VGG configuration A/B/D/E without batch norm on 3x224x224 (VGG-16: 138,357,544 params)."""
     layers: list[Layer] = []
     cin = 3
-    for block, (reps, width) in enumerate(zip(VGG_CONFIGS[name], VGG_WIDTHS), start=1):
+    for block, (reps, width) in enumerate(zip(VGG_CONFIGS[name], VGG_WIDTHS, strict=True), start=1):
         for i in range(1, reps + 1):
             layers += [Conv2d(f"conv{block}_{i}", cin, width, 3, padding=1), ReLU(f"relu{block}_{i}")]
             cin = width
@@ -108,7 +108,8 @@ def _vgg_builder(name: str) -> Callable[[], Network]:
         return vgg(name)
 
     depth = name[3:]
-    build.__doc__ = f"VGG-{depth} (configuration {'ABDE'[[11, 13, 16, 19].index(int(depth))]}) on 3x224x224, no batch norm."
+    letter = "ABDE"[[11, 13, 16, 19].index(int(depth))]
+    build.__doc__ = f"VGG-{depth} (configuration {letter}) on 3x224x224, no batch norm."
     return build
 
 

@@ -47,7 +47,8 @@ class Case:
     @property
     def out_hw(self) -> tuple[int, int]:
         return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
-                     for n, k, s, p, d in zip(self.hw, self.kernel, self.stride, self.padding, self.dilation))
+                     for n, k, s, p, d in zip(self.hw, self.kernel, self.stride, self.padding, self.dilation,
+                                              strict=True))
 
     def arrays(self, ints: bool, high: int = 127):
         rng = np.random.default_rng(self.seed)
@@ -67,7 +68,7 @@ def cases(draw, max_group_channels: int = 3, max_extra: int = 4) -> Case:
     dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
     hw = tuple(
         draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), d * (k - 1) + 1 - 2 * p + max_extra))
-        for k, p, d in zip(kernel, padding, dilation)
+        for k, p, d in zip(kernel, padding, dilation, strict=True)
     )
     return Case(
         batch=draw(st.integers(1, 2)),

@@ -1,5 +1,7 @@
 """Network forward passes: im2col path against the direct loops, int8 bit-exactness, the zoo."""
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -46,7 +48,7 @@ def test_lenet_float_im2col_matches_direct_loops(name):
     net = zoo.get(name)
     lowered = forward(net, batch=2, seed=7)
     direct = forward(net, batch=2, seed=7, direct=True)
-    for a, b in zip(lowered.layers, direct.layers):
+    for a, b in zip(lowered.layers, direct.layers, strict=True):
         assert a.output.dtype == b.output.dtype == np.float32
         assert a.output.shape == (2, *a.node.output_shape)
         np.testing.assert_allclose(a.output, b.output, rtol=1e-5, atol=1e-5 * np.abs(b.output).max(),
@@ -58,7 +60,7 @@ def test_lenet_int8_im2col_matches_direct_loops_exactly(name):
     qnet = quantize_network(zoo.get(name), batch=2, seed=7)
     lowered = forward_int(qnet, batch=2, seed=7)
     direct = forward_int(qnet, batch=2, seed=7, direct=True)
-    for a, b in zip(lowered.layers, direct.layers):
+    for a, b in zip(lowered.layers, direct.layers, strict=True):
         assert a.output.dtype == b.output.dtype == np.int8, a.node.layer.name
         assert a.output.min() >= -127
         assert np.array_equal(a.output, b.output), a.node.layer.name
@@ -67,10 +69,10 @@ def test_lenet_int8_im2col_matches_direct_loops_exactly(name):
 def test_int_forward_is_deterministic():
     net = zoo.get("lenet5")
     runs = [forward_int(quantize_network(net, seed=3), seed=3, record=True) for _ in range(2)]
-    for a, b in zip(*(r.layers for r in runs)):
+    for a, b in zip(*(r.layers for r in runs), strict=True):
         assert a.scale == b.scale
         assert np.array_equal(a.output, b.output)
-        assert all(np.array_equal(x, y) for x, y in zip(a.acc, b.acc))
+        assert all(np.array_equal(x, y) for x, y in zip(a.acc, b.acc, strict=True))
     other = forward_int(quantize_network(net, seed=4), seed=4)
     assert not np.array_equal(other["conv1"].output, runs[0]["conv1"].output)
 
@@ -86,7 +88,7 @@ def test_recorded_gemms_and_int32_accumulators():
         layer, ql = r.node.layer, qnet[r.node.layer.name]
         shape = gemm_shape(r.node, batch=2)
         assert len(r.gemms) == len(r.acc) == shape.count
-        for g, acc in zip(r.gemms, r.acc):
+        for g, acc in zip(r.gemms, r.acc, strict=True):
             assert g.a.dtype == g.b.dtype == np.int8
             assert g.shape == (shape.m, shape.k, shape.n)
             assert acc.dtype == np.int32
@@ -140,7 +142,7 @@ def test_int_layers_follow_the_documented_rules():
     qnet = quantize_network(net, batch=3, seed=5)
     run = forward_int(qnet, batch=3, seed=5)
     checked = 0
-    for prev, cur in zip(run.layers, run.layers[1:]):
+    for prev, cur in pairwise(run.layers):
         layer, ql = cur.node.layer, qnet[cur.node.layer.name]
         assert ql.in_scale == prev.scale and cur.output.dtype == np.int8
         if isinstance(layer, (ReLU, MaxPool2d, AvgPool2d, Flatten)):
@@ -215,7 +217,7 @@ def test_independent_layers_each_run_on_their_own_input():
     inputs = random_inputs(net, batch=2, seed=2)
     assert [x.shape[1:] for x in inputs] == [n.input_shape for n in net.nodes]
     run = forward(net, params, batch=2, seed=2)
-    for x, r in zip(inputs, run.layers):
+    for x, r in zip(inputs, run.layers, strict=True):
         layer, p = r.node.layer, params.get(r.node.layer.name)
         if isinstance(layer, Conv2d):
             ref = golden.conv2d(x, p.weight, p.bias, stride=layer.stride, padding=layer.padding, groups=layer.groups)
@@ -228,7 +230,7 @@ def test_independent_layers_each_run_on_their_own_input():
     qnet = quantize_network(net, params, inputs)
     lowered = forward_int(qnet, inputs, record=True)
     direct = forward_int(qnet, inputs, direct=True)
-    assert all(np.array_equal(a.output, b.output) for a, b in zip(lowered.layers, direct.layers))
+    assert all(np.array_equal(a.output, b.output) for a, b in zip(lowered.layers, direct.layers, strict=True))
     assert len(lowered["b"].gemms) == 2
 
 

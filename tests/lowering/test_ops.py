@@ -26,7 +26,7 @@ def pools(draw):
     kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
-    hw = tuple(draw(st.integers(max(1, k - 2 * p), k - 2 * p + 5)) for k, p in zip(kernel, padding))
+    hw = tuple(draw(st.integers(max(1, k - 2 * p), k - 2 * p + 5)) for k, p in zip(kernel, padding, strict=True))
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), *hw)
     return shape, kernel, stride, padding, draw(st.integers(0, 2**32 - 1))
 
@@ -38,7 +38,7 @@ def test_pooling_matches_direct_loops(case):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape) - 3  # mostly negative: a padded zero must not win the max
     q = rng.integers(-128, 128, shape).astype(np.int8)
-    out_hw = tuple((n + 2 * p - k) // s + 1 for n, k, s, p in zip(shape[2:], kernel, stride, padding))
+    out_hw = tuple((n + 2 * p - k) // s + 1 for n, k, s, p in zip(shape[2:], kernel, stride, padding, strict=True))
     mx = max_pool2d(x, kernel, stride, padding)
     assert mx.shape == (*shape[:2], *out_hw)
     assert np.array_equal(mx, golden.max_pool2d(x, kernel, stride, padding))

@@ -11,7 +11,7 @@ def naive(F, L, W, double):
     """The contract's recurrence, one fold at a time, written straight from the doc."""
     le = ce1 = ce2 = we = 0
     cs_all = []
-    for f, l_, w in zip(F, L, W):
+    for f, l_, w in zip(F, L, W, strict=True):
         if double:
             ls = max(le, ce2)
             le = ls + l_

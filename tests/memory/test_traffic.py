@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from accelsim.memory.traffic import fold_traffic
 from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.folds import enumerate_folds, folds_for
+from accelsim.memory.traffic import fold_traffic
 
 TINY = 8 / 1024  # KiB: exactly two 2x2 int8 tiles, the least a double-buffered 2x2 array accepts
 
@@ -71,7 +71,7 @@ def test_ws_reuse_rule_by_hand():
     # (0,0,0) (0,0,2) (0,2,0) (0,2,2) (2,0,0) (2,0,2) (2,2,0) (2,2,2); A and B tiles are 2x2 = 4 bytes
     base = {"ofmap_sram_kib": 32 / 1024}
     folds = folds_for(cfg(**base), 4, 4, 4)
-    assert list(zip(folds.m0.tolist(), folds.n0.tolist(), folds.k0.tolist())) == [
+    assert list(zip(folds.m0.tolist(), folds.n0.tolist(), folds.k0.tolist(), strict=True)) == [
         (m0, n0, k0) for m0 in (0, 2) for n0 in (0, 2) for k0 in (0, 2)]
     # ifmap 8 usable bytes: the A chunk (2x4 = 8 bytes) fits, though all of A (16) does not -> each A tile once,
     # when the chunk's first n-tile uses it; filter 16 usable bytes: B (16 bytes) fits -> each tile once
@@ -92,7 +92,7 @@ def test_is_reuse_rule_by_hand():
     # reused by both m-tiles of the chunk, A (16 bytes) by both chunks
     c = cfg(dataflow="is", ofmap_sram_kib=32 / 1024, ifmap_sram_kib=32 / 1024, filter_sram_kib=16 / 1024)
     folds = folds_for(c, 4, 4, 4)
-    assert list(zip(folds.n0.tolist(), folds.m0.tolist(), folds.k0.tolist())) == [
+    assert list(zip(folds.n0.tolist(), folds.m0.tolist(), folds.k0.tolist(), strict=True)) == [
         (n0, m0, k0) for n0 in (0, 2) for m0 in (0, 2) for k0 in (0, 2)]
     t = fold_traffic(c, folds)
     assert t.filter_dram_bytes.tolist() == [4, 4, 0, 0] * 2  # B chunk fits (8 usable): once per tile

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from accelsim.cosim import make_gemm, random_gemm, run_job
+from accelsim.mapping.folds import enumerate_folds, stream_chunk
 from accelsim.systolic.beats import fold_beats
 from accelsim.systolic.core import ArrayCore
-from accelsim.mapping.folds import enumerate_folds, stream_chunk
 from tests.rtl.common import (
     DATAFLOWS,
     config,
@@ -59,7 +59,7 @@ def test_random_tiles_every_dataflow(shape, chunked, tmp_path):
         assert {b.stream for b in beats[2]} == {chunk, n % chunk}
     _assert_clean(result, checks)
     folds = iter(result.folds)
-    for (_, df), bl in zip(jobs, beats):
+    for (_, df), bl in zip(jobs, beats, strict=True):
         for b in bl:
             f = next(folds)
             assert f.rtl_fold_cycles == contract_fold_cycles(df, R, C, b.stream)
@@ -72,7 +72,10 @@ def test_extreme_values_wrap_like_the_model(shape, tmp_path):
     cfg = config(shape)
     R, C = cfg.rows, cfg.cols
     m, k, n = R + 1, 4 * R + 37, C + 1
-    full = lambda v, shp: np.full(shp, v, dtype=np.int64)
+
+    def full(v, shp):
+        return np.full(shp, v, dtype=np.int64)
+
     gemms = [
         make_gemm(cfg, full(-128, (m, k)), full(-128, (k, n)), "min*min"),
         make_gemm(cfg, full(0, (m, k)), full(0, (k, n)), "zero"),
@@ -100,7 +103,7 @@ def test_back_to_back_folds_leave_no_state(shape, tmp_path):
         beats.append(fold_beats(cfg, df, g.a, g.b, folds[i]))
     result = run_job(cfg, beats, run_dir=tmp_path / "run")
     assert result.ok, result.all_errors()[:10]
-    for b, f in zip(beats, result.folds):
+    for b, f in zip(beats, result.folds, strict=True):
         alone = ArrayCore(R, C, cfg.data_bits, cfg.acc_bits).run(b)
         np.testing.assert_array_equal(f.rtl_out, alone.out)
         np.testing.assert_array_equal(f.rtl_cycles, alone.out_cycle)

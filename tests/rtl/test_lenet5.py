@@ -26,7 +26,7 @@ def test_lenet5_layers_on_8x8_rtl_equal_the_int32_accumulators(dataflow, tmp_pat
     result = run_job(cfg, [b for bl in beats for b in bl], run_dir=tmp_path / "run")
     assert result.ok, result.all_errors()[:10]
     checks = check_gemms(cfg, gemms, beats, result)
-    for g, c in zip(gemms, checks):
+    for g, c in zip(gemms, checks, strict=True):
         assert c.ok, c
         assert (c.rtl_c == g.reference).all()
         layer = step_layer(cfg, [(g.a, g.b)], dataflow=dataflow)

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from accelsim.hardware.arith import wrap
-from accelsim.systolic.beats import fold_beats
 from accelsim.hardware.config import ArrayConfig
-from accelsim.systolic.core import SIGNALS, ArrayCore
 from accelsim.mapping.folds import enumerate_folds
+from accelsim.systolic.beats import fold_beats
+from accelsim.systolic.core import SIGNALS, ArrayCore
 
 
 def cfg_for(R, C, **kw):

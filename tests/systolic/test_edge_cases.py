@@ -8,16 +8,16 @@ from click.testing import CliRunner
 from rich.cells import cell_len
 
 from accelsim.cli import main
+from accelsim.compat.scalesim import scalesim_simulation
 from accelsim.errors import AccelsimError
-from accelsim.report.simulate_view import render_scalesim
 from accelsim.hardware.config import ArrayConfig, ConfigError
 from accelsim.mapping.folds import folds_for
-from accelsim.compat.scalesim import scalesim_simulation
+from accelsim.report.simulate_view import render_scalesim
 from accelsim.systolic.simulate import MAX_CYCLES, MAX_FOLDS, cycle_bound, fold_count, simulate
 from accelsim.workload import zoo
+from accelsim.workload.gemm import gemm_shape
 from accelsim.workload.layers import Conv2d, Linear
 from accelsim.workload.network import Network
-from accelsim.workload.gemm import gemm_shape
 
 
 def cli(*args):

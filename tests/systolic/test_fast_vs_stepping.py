@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from accelsim.hardware.arith import wrap
 from accelsim.hardware.config import ArrayConfig
-from accelsim.systolic.fast import fast_layer
 from accelsim.mapping.folds import folds_for, stream_chunk
+from accelsim.systolic.fast import fast_layer
 from accelsim.systolic.stepping import random_operands, step_layer
 
 
@@ -43,7 +43,8 @@ def problems(draw, chunked: bool = False):
     m, k, n = (draw(st.integers(1, 13)) for _ in range(3))
     if chunked:
         S = stream_chunk(cfg)
-        streamed = S * draw(st.integers(1, 2) if S > 1 else st.integers(2, 6)) + (draw(st.integers(1, S - 1)) if S > 1 else 0)
+        streamed = S * draw(st.integers(1, 2) if S > 1 else st.integers(2, 6))
+        streamed += draw(st.integers(1, S - 1)) if S > 1 else 0
         m, n = (streamed, n) if cfg.dataflow == "ws" else (m, streamed)
     return cfg, m, k, n, draw(st.integers(1, 2)), draw(st.integers(0, 2**32 - 1))
 
@@ -63,7 +64,7 @@ def check_fast_equals_stepping(problem):
     assert fast.folds == step.folds == len(folds) * groups
     assert fast.fold_cycles.tolist() == folds.cycles.tolist() * groups  # the contract's 2R + C + S_f - 1 etc.
     for (A, B), f_out, s_out, f_cyc, s_cyc in zip(ops, fast.outputs, step.outputs, fast.output_cycles,
-                                                  step.output_cycles):
+                                                  step.output_cycles, strict=True):
         want = wrap(np.asarray(A, dtype=np.int64) @ np.asarray(B, dtype=np.int64), cfg.acc_bits)
         assert np.array_equal(f_out, want) and np.array_equal(s_out, want)
         assert np.array_equal(f_cyc, s_cyc) and (s_cyc >= 0).all() and (s_cyc < step.cycles).all()

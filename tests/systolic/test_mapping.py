@@ -44,26 +44,27 @@ def test_os_2x2_k3_output_cycles():
 
 def test_fold_order_and_tiles():
     f = enumerate_folds("os", 5, 7, 3, 2, 2)  # m tiles 0,2,4 (last partial), n tiles 0,2
-    assert list(zip(f.m0.tolist(), f.n0.tolist())) == [(0, 0), (0, 2), (2, 0), (2, 2), (4, 0), (4, 2)]
+    assert list(zip(f.m0.tolist(), f.n0.tolist(), strict=True)) == [(0, 0), (0, 2), (2, 0), (2, 2), (4, 0), (4, 2)]
     assert f.mt.tolist() == [2, 2, 2, 2, 1, 1] and f.nt.tolist() == [2, 1] * 3
     assert (f.k0 == 0).all() and (f.kt == 7).all() and f.stream == 7
     w = enumerate_folds("ws", 5, 7, 3, 2, 2)  # n outer, k inner
-    assert list(zip(w.n0.tolist(), w.k0.tolist())) == [(0, 0), (0, 2), (0, 4), (0, 6), (2, 0), (2, 2), (2, 4), (2, 6)]
+    assert list(zip(w.n0.tolist(), w.k0.tolist(), strict=True)) == [(n, k) for n in (0, 2) for k in (0, 2, 4, 6)]
     assert (w.mt == 5).all() and w.kt.tolist()[:4] == [2, 2, 2, 1] and w.stream == 5
     assert w.first_k.tolist() == [True, False, False, False] * 2
     assert w.last_k.tolist() == [False, False, False, True] * 2
     i = enumerate_folds("is", 5, 7, 3, 2, 4)  # m (by COLS=4) outer, k (by ROWS=2) inner
-    assert list(zip(i.m0.tolist(), i.k0.tolist()))[:5] == [(0, 0), (0, 2), (0, 4), (0, 6), (4, 0)]
+    assert list(zip(i.m0.tolist(), i.k0.tolist(), strict=True))[:5] == [(0, 0), (0, 2), (0, 4), (0, 6), (4, 0)]
     assert i.mt.tolist()[4] == 1 and (i.nt == 3).all() and i.stream == 3
     fold = i[5]
-    assert (fold.m0, fold.mt, fold.k0, fold.kt, fold.n0, fold.nt, fold.first_k, fold.last_k) == (4, 1, 2, 2, 0, 3, False, False)
+    got = (fold.m0, fold.mt, fold.k0, fold.kt, fold.n0, fold.nt, fold.first_k, fold.last_k)
+    assert got == (4, 1, 2, 2, 0, 3, False, False)
 
 
 def test_chunked_ws_fold_order_by_hand():
     # M = 7 in chunks of 3 (3, 3, 1), N = 3 by COLS=2 (2, 1), K = 5 by ROWS=2 (2, 2, 1)
     w = enumerate_folds("ws", 7, 5, 3, 2, 2, stream_chunk=3)
     assert len(w) == 3 * 2 * 3 and w.chunk == 3
-    order = list(zip(w.m0.tolist(), w.n0.tolist(), w.k0.tolist()))
+    order = list(zip(w.m0.tolist(), w.n0.tolist(), w.k0.tolist(), strict=True))
     assert order[:7] == [(0, 0, 0), (0, 0, 2), (0, 0, 4), (0, 2, 0), (0, 2, 2), (0, 2, 4), (3, 0, 0)]
     assert order[-1] == (6, 2, 4)
     assert w.mt.tolist() == [3] * 6 + [3] * 6 + [1] * 6          # chunk lengths, the last partial
@@ -83,7 +84,7 @@ def test_chunked_ws_fold_order_by_hand():
 def test_chunked_is_fold_order_by_hand():
     # N = 5 in chunks of 2 (2, 2, 1), M = 3 by COLS=2 (2, 1), K = 3 by ROWS=2 (2, 1)
     i = enumerate_folds("is", 3, 3, 5, 2, 2, stream_chunk=2)
-    order = list(zip(i.n0.tolist(), i.m0.tolist(), i.k0.tolist()))
+    order = list(zip(i.n0.tolist(), i.m0.tolist(), i.k0.tolist(), strict=True))
     assert order == [(n0, m0, k0) for n0 in (0, 2, 4) for m0 in (0, 2) for k0 in (0, 2)]
     assert i.nt.tolist() == [2] * 8 + [1] * 4 and i.st.tolist() == i.nt.tolist() and i.s0.tolist() == i.n0.tolist()
     assert i.mt.tolist() == [2, 2, 1, 1] * 3 and i.kt.tolist() == [2, 1] * 6
@@ -121,7 +122,7 @@ def test_folds_cover_every_mac_once(df, chunk):
         assert x.st <= (chunk or 99) or df == "os"
     assert (cover == 1).all()
     # the k-tiles of one C block are consecutive folds
-    blocks = list(zip(f.m0.tolist(), f.n0.tolist()))
+    blocks = list(zip(f.m0.tolist(), f.n0.tolist(), strict=True))
     seen = []
     for b in blocks:
         if not seen or seen[-1] != b:

@@ -43,7 +43,8 @@ ORDER_DEPENDENT = {
 
 def _id(c: dict) -> str:
     r = c["row"]
-    return f"{r[0]}-{c['rows']}x{c['cols']}-{c['dataflow']}-{c['ifmap_sram_kb']}.{c['filter_sram_kb']}.{c['ofmap_sram_kb']}"
+    sram = f"{c['ifmap_sram_kb']}.{c['filter_sram_kb']}.{c['ofmap_sram_kb']}"
+    return f"{r[0]}-{c['rows']}x{c['cols']}-{c['dataflow']}-{sram}"
 
 
 def _closed(c: dict) -> dict:

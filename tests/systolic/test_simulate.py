@@ -57,7 +57,7 @@ def test_stepping_equals_fast_on_lenet_with_checked_numbers(df):
     conv1 = fast.layers.set_index("layer").loc["conv1"]
     assert conv1["folds"] == {"os": 49 * 1, "ws": 49 * 1 * 2, "is": 98 * 2}[df]
     for name, run in fast.runs.items():
-        for a, b in zip(run.outputs, step.runs[name].outputs):
+        for a, b in zip(run.outputs, step.runs[name].outputs, strict=True):
             assert np.array_equal(a, b)
 
 

@@ -59,7 +59,7 @@ def test_layer_names_that_break_tables_are_rejected(tmp_path, name):
 def test_network_and_csv_names_are_checked_too(tmp_path):
     path = tmp_path / "n.yaml"
     path.write_text('name: " padded"\ninput_shape: [3, 4, 4]\nlayers:\n  - {type: relu}\n')
-    with pytest.raises(ModelFileError, match="n.yaml:1: field 'name'"):
+    with pytest.raises(ModelFileError, match=r"n\.yaml:1: field 'name'"):
         importers.load(path)
     path = tmp_path / "n.csv"
     path.write_text(TINY_CSV.replace("Conv1", '"Co\nnv1"'))

@@ -76,7 +76,7 @@ class TopologyLayer:
         """Distinct IFMAP pixels*channels any window touches."""
 
         def axis(n: int, f: int, o: int) -> int:
-            if self.S <= f:
+            if f >= self.S:
                 return n
             return sum(max(0, min(f, n - i * self.S)) for i in range(o))
 
@@ -99,7 +99,8 @@ def topology_row(node: Node) -> TopologyRow | None:
             raise ScaleSimConventionError(f"layer '{layer.name}': dilation", "SCALE-Sim has no dilated convolution")
         sh, sw = layer.stride
         if sh != sw:
-            raise ScaleSimConventionError(f"layer '{layer.name}': stride", f"SCALE-Sim needs equal strides, got {sh}x{sw}")
+            raise ScaleSimConventionError(f"layer '{layer.name}': stride",
+                                          f"SCALE-Sim needs equal strides, got {sh}x{sw}")
         _, h, w = node.input_shape
         (kh, kw), (ph, pw) = layer.kernel_size, layer.padding
         g = layer.groups
