@@ -114,7 +114,8 @@ class EnergyResult:
         return to_json(self.layers, self.totals, config=config_summary(self.simulation))
 
     def __repr__(self) -> str:
-        return f"EnergyResult({self.layers.attrs.get('network')!r}, {self.totals['energy_per_inference_uJ']:,.3f} uJ/inference)"
+        uj = self.totals["energy_per_inference_uJ"]
+        return f"EnergyResult({self.layers.attrs.get('network')!r}, {uj:,.3f} uJ/inference)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,7 +162,7 @@ def _sram(value) -> tuple[float, float, float]:
         kib = ()
     if len(kib) != 3 or not all(math.isfinite(k) and k > 0 for k in kib):
         raise AccelsimError(f"sram: expected IFMAP,FILTER,OFMAP sizes in KiB (three numbers > 0), got {value!r}")
-    return kib  # type: ignore[return-value]
+    return kib
 
 
 def _array(value) -> tuple[int, int]:
@@ -298,8 +299,9 @@ def _gemm(value) -> tuple[int, int, int]:
     else:
         dims = tuple(value) if isinstance(value, (tuple, list)) else ()
     if len(dims) != 3 or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in dims):
-        raise AccelsimError(f"gemm: expected 'MxKxN' or (m, k, n) with positive sizes such as '64x27x16', got {value!r}")
-    return dims  # type: ignore[return-value]
+        raise AccelsimError(f"gemm: expected 'MxKxN' or (m, k, n) with positive sizes such as '64x27x16', got "
+                            f"{value!r}")
+    return dims
 
 
 def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws", acc_bits: int = 32, seed: int = 0,
@@ -327,7 +329,8 @@ def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws"
         gemms, workload = [random_gemm(cfg, m, k, n, seed)], f"gemm {m}x{k}x{n}"
     else:
         if acc_bits != 32:
-            raise AccelsimError("cosim: model= runs the int8 forward pass, whose accumulators are 32-bit; drop acc_bits")
+            raise AccelsimError("cosim: model= runs the int8 forward pass, whose accumulators are 32-bit; drop "
+                                "acc_bits")
         name = str(model)
         load(name)  # a clear error for a bad name before any build
         gemms, workload = network_gemms(cfg, name, seed), name
@@ -401,7 +404,8 @@ def sweep(spec: str | PathLike | Mapping | SweepSpec, output: str | PathLike, *,
         raise AccelsimError(f"workers: expected an integer >= 0, got {workers!r}")
     if not isinstance(output, (str, PathLike)) or not str(output):
         raise AccelsimError(f"output: expected a file path, got {output!r}")
-    summary = run_sweep(parsed, Path(output), scheduler=scheduler, workers=DEFAULT_WORKERS if workers is None else workers,
+    summary = run_sweep(parsed, Path(output), scheduler=scheduler,
+                        workers=DEFAULT_WORKERS if workers is None else workers,
                         chunk_size=chunk_size, retry_errors=_flag("retry_errors", retry_errors),
                         progress=_flag("progress", progress))
     return SweepResult(Path(output), summary)
@@ -412,7 +416,7 @@ def _bind_cosim() -> None:
     that name (its modules stay importable: ``from accelsim.cosim.session import run_cosim``)."""
     import accelsim
 
-    accelsim.cosim = cosim  # type: ignore[attr-defined]
+    accelsim.cosim = cosim
 
 
 _bind_cosim()

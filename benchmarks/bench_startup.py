@@ -75,7 +75,8 @@ def main() -> int:
             ok = med[name] < target
             failed |= not ok
             verdict = f"< {target:g} s {'ok' if ok else 'MISSED'}"
-        print(f"{name:<40} {med[name]:>9.3f} {min(t):>7.3f} {med[name] / base:>7.1f} {med[name] / numpy_s:>8.2f}  {verdict}")
+        print(f"{name:<40} {med[name]:>9.3f} {min(t):>7.3f} {med[name] / base:>7.1f} {med[name] / numpy_s:>8.2f}  "
+              f"{verdict}")
     print(f"{args.runs} runs each, round robin; {os.cpu_count()} CPUs, load average "
           f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 1 if failed else 0

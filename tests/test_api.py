@@ -36,7 +36,8 @@ def test_load_accepts_names_files_and_networks(tmp_path):
     net = accelsim.load("lenet5")
     assert accelsim.load(net) is net
     path = tmp_path / "tiny.yaml"
-    path.write_text("input_shape: [3, 8, 8]\nlayers:\n  - {type: conv2d, in_channels: 3, out_channels: 4, kernel_size: 3}\n")
+    path.write_text("input_shape: [3, 8, 8]\nlayers:\n  - {type: conv2d, in_channels: 3, out_channels: 4, "
+                    "kernel_size: 3}\n")
     assert len(accelsim.load(path)) == 1 and len(accelsim.load(str(path))) == 1
 
 

@@ -26,7 +26,7 @@ def test_every_example_runs(tmp_path, monkeypatch, capsys):
     ns: dict = {"__name__": "__docs__"}
     for i, block in enumerate(b for b in BLOCKS if not _is_cosim(b)):
         try:
-            exec(compile(block, f"{PAGE.name}[block {i}]", "exec"), ns)  # noqa: S102 - the page is ours
+            exec(compile(block, f"{PAGE.name}[block {i}]", "exec"), ns)
         except Exception as e:  # name the block that failed
             raise AssertionError(f"docs/api.md block {i} failed: {type(e).__name__}: {e}\n{block}") from e
     out = capsys.readouterr().out
@@ -49,6 +49,6 @@ def test_the_cosim_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (block,) = [b for b in BLOCKS if _is_cosim(b)]
     ns: dict = {"__name__": "__docs__"}
-    exec(compile(block, f"{PAGE.name}[cosim]", "exec"), ns)  # noqa: S102 - the page is ours
+    exec(compile(block, f"{PAGE.name}[cosim]", "exec"), ns)
     assert "result" in ns and ns["result"].ok, "the example must run the co-simulation, not skip it"
     assert repr(ns["result"]) in block, "the page quotes what the example prints"

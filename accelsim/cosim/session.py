@@ -78,4 +78,4 @@ def divergence(result: JobResult) -> dict | None:
     if not (rtl and model and rtl.endswith(".vcd") and Path(rtl).stat().st_size <= WAVE_COMPARE_LIMIT):
         return None
     hit = first_divergence(rtl, model, since_ns=result.folds[0].start_ns if result.folds else 0.0)
-    return None if hit is None else dict(zip(("time_ns", "signal", "rtl", "model"), hit))
+    return None if hit is None else dict(zip(("time_ns", "signal", "rtl", "model"), hit, strict=True))

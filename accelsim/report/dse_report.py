@@ -100,7 +100,10 @@ def to_html(blocks, images: dict[str, bytes], title: str) -> str:
         elif isinstance(b, Table):
             head = "".join(f"<th>{_html_inline(h)}</th>" for h in b.header)
             body = "".join(
-                "<tr>" + "".join(f"<td{' class=n' if n else ''}>{_html_inline(c)}</td>" for c, n in zip(r, b.numeric)) + "</tr>"
+                "<tr>"
+                + "".join(f"<td{' class=n' if n else ''}>{_html_inline(c)}</td>"
+                          for c, n in zip(r, b.numeric, strict=True))
+                + "</tr>"
                 for r in b.rows
             )
             parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
@@ -198,7 +201,9 @@ def _memory_notes(prof: pd.DataFrame) -> list[str]:
 
 # ---- the report -------------------------------------------------------------------------------
 
-def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None, command: str | None = None) -> list[Path]:
+def build_report(
+    db: str | Path, out_dir: str | Path, select: dict | None = None, command: str | None = None
+) -> list[Path]:
     """Write the report files for ``db`` into ``out_dir``; returns their paths."""
     select = {k: v for k, v in (select or {}).items() if v is not None}
     for key in select:
@@ -226,7 +231,8 @@ def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None
         images[file] = (out / file).read_bytes()
 
     put(figures.layer_cycles(layers, f"Per-layer cycles and utilization: {best['network']} on {best['rows']}x"
-                                     f"{best['cols']} {best['dataflow'].upper()}, {best['bandwidth_bytes_per_cycle']:g} B/cycle"),
+                                     f"{best['cols']} {best['dataflow'].upper()}, "
+                                     f"{best['bandwidth_bytes_per_cycle']:g} B/cycle"),
         "layers.png")
     put(figures.roofline(layers, int(best["pe_count"]), float(best["bandwidth_bytes_per_cycle"]),
                          f"Roofline: {best['network']} on {best['rows']}x{best['cols']} {best['dataflow'].upper()}, "
@@ -246,7 +252,8 @@ def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None
                               f"{best['bandwidth_bytes_per_cycle']:g} B/cycle"), "heatmap.png")
     put(figures.memory_and_params(prof, f"{net.name}: per-layer activation memory and parameters", dtype), "memory.png")
 
-    blocks = _blocks(name, meta, everything, df, best, layers, net_points, front_pes, front_energy, grid, prof, select, command)
+    blocks = _blocks(name, meta, everything, df, best, layers, net_points, front_pes, front_energy, grid, prof,
+                     select, command)
     md = out / "report.md"
     md.write_text(to_markdown(blocks))
     page = out / "report.html"
@@ -297,7 +304,8 @@ def _blocks(name, meta, everything, df, best, layers, net_points, front_pes, fro
         Figure("roofline.png", "Roofline of the selected point: peak = PEs MACs/cycle, memory roof = 2 x bandwidth "
                                "x intensity (read and write channels); each dot is a layer."),
         ("h2", "Pareto fronts"),
-        ("p", (f"Over all {len(net_points)} points of {best['network']} (batch {best['batch']}); a point is on the front "
+        ("p", (f"Over all {len(net_points)} points of {best['network']} (batch {best['batch']}); "
+               "a point is on the front "
               "when no other point is at least as good in both objectives and better in one (both minimized).")),
         Figure("pareto_pes.png", "Latency against PE count (area proxy): the Pareto front."),
         _table(_with_labels(front_pes), POINT_TABLE),
@@ -312,7 +320,8 @@ def _blocks(name, meta, everything, df, best, layers, net_points, front_pes, fro
                              "the conv, pooling and FC layers (in-place activations left out)."),
         ("h2", "Definitions"),
         ("ul", [
-            "latency_ms = cycles / clock; inferences_per_second = batch / latency; effective TOPS = 2 x MACs / latency / 10^12.",
+            "latency_ms = cycles / clock; inferences_per_second = batch / latency; "
+            "effective TOPS = 2 x MACs / latency / 10^12.",
             "utilization = MACs / (PEs x cycles); PE count = rows x cols is the area proxy.",
             "DRAM traffic counts bytes read and written; MB = 10^6 bytes, KiB = 1024 bytes.",
             _energy_line(meta.get(f"sweep:{name}", {}).get("energy")),
@@ -359,7 +368,9 @@ def findings(points: pd.DataFrame, front: pd.DataFrame) -> list[str]:
 def _energy_line(table: dict | None) -> str:
     t = EnergyTable.from_mapping(table) if table else DEFAULT_TABLE
     sram = ", ".join(f"{k:g} KiB {v:g}" for k, v in t.sram_pJ_per_byte)
-    default = " (the defaults: Horowitz ISSCC 2014 45 nm, register file by Eyeriss's 1x-MAC ratio)" if t == DEFAULT_TABLE else ""
+    default = ""
+    if t == DEFAULT_TABLE:
+        default = " (the defaults: Horowitz ISSCC 2014 45 nm, register file by Eyeriss's 1x-MAC ratio)"
     return (f"Energy per access{default}: MAC {t.mac_pJ:g} pJ, vector op {t.vector_op_pJ:g} pJ, register file "
             f"{t.rf_pJ_per_byte:g} pJ/byte, SRAM pJ/byte by bank size ({sram}; log-log interpolated), DRAM "
             f"{t.dram_pJ_per_byte:g} pJ/byte; sources in `accelsim/energy/table.py`.")
@@ -382,6 +393,7 @@ def _layer_table(layers: pd.DataFrame) -> Table:
 def _energy_table(best) -> Table:
     total = float(best["total_pJ"])
     rows = tuple((lvl, f"{float(best[c]) / 1e6:,.2f}", f"{float(best[c]) / total:.1%}")
-                 for lvl, c in (("MAC", "mac_pJ"), ("vector unit", "vector_pJ"), ("register file", "rf_pJ"), ("SRAM", "sram_pJ"),
+                 for lvl, c in (("MAC", "mac_pJ"), ("vector unit", "vector_pJ"), ("register file", "rf_pJ"),
+                                ("SRAM", "sram_pJ"),
                                 ("DRAM", "dram_pJ"), ("total", "total_pJ")))
     return Table(("Energy level", "uJ", "share"), rows, (False, True, True))

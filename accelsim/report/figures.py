@@ -99,7 +99,8 @@ def roofline(layers, pe_count: int | None = None, bandwidth_bytes_per_cycle: flo
     layers = _frame(layers)
     if pe_count is None or bandwidth_bytes_per_cycle is None:
         if cfg is None:
-            raise AccelsimError("figure: roofline: give pe_count and bandwidth_bytes_per_cycle (or a simulation result)")
+            raise AccelsimError("figure: roofline: give pe_count and bandwidth_bytes_per_cycle (or a simulation "
+                                "result)")
         pe_count = cfg.pes if pe_count is None else pe_count
         bandwidth_bytes_per_cycle = cfg.bandwidth if bandwidth_bytes_per_cycle is None else bandwidth_bytes_per_cycle
     title = title or _title(layers, "Roofline")

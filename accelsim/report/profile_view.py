@@ -109,5 +109,7 @@ def render_profile(df: pd.DataFrame, totals: dict, fmt: str) -> str:
     out += "\n" + render(fmt, view, totals, MEMORY_COLUMNS, mem_total, f"{a['network']}: GEMM lowering and memory ({a['dtype']})")
     if "wgrad_macs" in df:
         tr_total = {"label": "Total", "wgrad_macs": totals["wgrad_macs"], "igrad_macs": totals["igrad_macs"]}
-        out += "\n" + render(fmt, view[view["gemm_m"] > 0], totals, TRAINING_COLUMNS, tr_total, f"{a['network']}: training GEMMs")
+        training = render(fmt, view[view["gemm_m"] > 0], totals, TRAINING_COLUMNS, tr_total,
+                          f"{a['network']}: training GEMMs")
+        out += "\n" + training
     return out

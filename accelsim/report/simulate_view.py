@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from accelsim.columns import CONFIG
 from accelsim.hardware.config import ArrayConfig
 from accelsim.report.tables import Column, mb, mb_number, percent, render, thousands
@@ -44,7 +46,8 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
     t, cfg = sim.totals, sim.config
     if fmt in ("json", "csv"):
         return render(fmt, sim.rows, t, COLUMNS, None, "", network=sim.network.name, config=config_summary(sim))
-    view = [{**row, "gemm": _gemm(row), "stall_share": row["stall_cycles"] / row["cycles"] if row["cycles"] > 0 else 0.0}
+    view = [{**row, "gemm": _gemm(row),
+             "stall_share": row["stall_cycles"] / row["cycles"] if row["cycles"] > 0 else 0.0}
             for row in sim.rows]
     columns = COLUMNS + ([Column("check", "Check", numeric=False)] if "check" in sim.columns else [])
     sram = f"{cfg.ifmap_sram_kib:g}/{cfg.filter_sram_kib:g}/{cfg.ofmap_sram_kib:g} KiB"
@@ -102,7 +105,7 @@ def _counts_as_integers(df):
 
 def render_scalesim(df, totals: dict, cfg, fmt: str) -> str:
     """``--convention scalesim``: SCALE-Sim's COMPUTE_REPORT numbers, in our table formats."""
-    meta = {"config": config_record(cfg), "convention": "scalesim"}
+    meta: dict[str, Any] = {"config": config_record(cfg), "convention": "scalesim"}
     df = _counts_as_integers(df)
     if fmt in ("json", "csv"):
         return render(fmt, df, totals, SCALESIM_COLUMNS, None, "", **meta)
@@ -111,10 +114,12 @@ def render_scalesim(df, totals: dict, cfg, fmt: str) -> str:
     notes = [
         (f"{cfg.rows}x{cfg.cols} array, {cfg.dataflow.upper()}, SCALE-Sim 3.0.0 convention (InterfaceBandwidth CALC: "
          "no DRAM stalls; output size rounded up; 'Total Cycles' is the index of the last cycle)."),
-        f"Total cycles {totals['cycles']:,}, ideal {totals['ideal_cycles']:,}; utilization {percent(totals['utilization'])}.",
+        f"Total cycles {totals['cycles']:,}, ideal {totals['ideal_cycles']:,}; utilization "
+        f"{percent(totals['utilization'])}.",
         ("Conv and linear layers only: SCALE-Sim does not model pooling or activations. "
          "See docs/scalesim.md for how this differs from accelsim's own convention."),
     ]
-    total_row = {"layer": "Total", "folds": totals["folds"], "cycles": totals["cycles"], "utilization": totals["utilization"]}
+    total_row = {"layer": "Total", "folds": totals["folds"], "cycles": totals["cycles"],
+                 "utilization": totals["utilization"]}
     title = f"{df.attrs['network']}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} (SCALE-Sim convention)"
     return render(fmt, view, totals, SCALESIM_COLUMNS, total_row, title, notes)

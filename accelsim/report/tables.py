@@ -155,7 +155,9 @@ def _md_cell(text: str) -> str:
     return str(text).replace("|", "\\|")
 
 
-def to_markdown(table: Any, columns: Sequence[Column], total_row: dict | None, title: str, notes: Sequence[str] = ()) -> str:
+def to_markdown(
+    table: Any, columns: Sequence[Column], total_row: dict | None, title: str, notes: Sequence[str] = ()
+) -> str:
     lines = [f"## {title}", "", "| " + " | ".join(_md_cell(c.header) for c in columns) + " |"]
     lines.append("|" + "|".join("---:" if c.numeric else ":---" for c in columns) + "|")
     for row in rows_of(table):

@@ -53,7 +53,8 @@ def test_serial_sweep_stores_every_point_once_and_skips_on_rerun(tmp_path):
 
 def test_points_and_layers_are_consistent(tmp_path):
     db = tmp_path / "r.db"
-    run_sweep(spec_from_mapping({**SMALL, "array": "8x8", "dataflow": "ws", "bandwidth": 8}), db, workers=0, progress=False)
+    spec = spec_from_mapping({**SMALL, "array": "8x8", "dataflow": "ws", "bandwidth": 8})
+    run_sweep(spec, db, workers=0, progress=False)
     (row,) = load_results(db).to_dict("records")
     layers = load_layers(db, row["key"])
     assert len(layers) == 13 and list(layers.index) == list(range(13)) and layers.columns[0] == "layer"
@@ -76,7 +77,8 @@ def test_points_and_layers_are_consistent(tmp_path):
     assert row["mac_pJ"] == pytest.approx(416_520 * 0.3)
     sim = simulate(resolve("lenet5"), ArrayConfig(rows=8, cols=8, dataflow="ws", bandwidth=8.0), 1, "fast")
     assert (row["cycles"], row["stall_cycles"], row["dram_bytes"]) == (
-        sim.totals["cycles"], sim.totals["stall_cycles"], sim.totals["dram_read_bytes"] + sim.totals["dram_write_bytes"])
+        sim.totals["cycles"], sim.totals["stall_cycles"],
+        sim.totals["dram_read_bytes"] + sim.totals["dram_write_bytes"])
     assert list(layers["cycles"]) == list(sim.layers["cycles"])
     assert list(layers.columns) == [*sim.layers.columns, *ENERGY_COLUMNS]  # the simulation's own columns, then energy
     pd.testing.assert_frame_equal(layers[list(sim.layers.columns)], sim.layers, check_dtype=False, check_exact=False)
@@ -90,7 +92,7 @@ def test_a_failing_point_is_recorded_and_the_rest_go_on(tmp_path):
     assert (s.evaluated, s.failed) == (2, 1)
     everything = load_results(db, errors=True)
     bad = everything[everything["status"] == "error"].iloc[0]
-    assert bad["rows"] == 32 and "filter_sram_kib" in bad["error"] or "ifmap_sram_kib" in bad["error"]
+    assert (bad["rows"] == 32 and "filter_sram_kib" in bad["error"]) or "ifmap_sram_kib" in bad["error"]
     assert pd.isna(bad["cycles"])
     assert len(load_results(db)) == 1
     assert run_sweep(spec, db, workers=0, progress=False).evaluated == 0
@@ -101,7 +103,8 @@ def test_a_failing_point_is_recorded_and_the_rest_go_on(tmp_path):
 def test_export_csv_and_parquet(tmp_path):
     db = tmp_path / "r.db"
     r = CliRunner().invoke(main, ["sweep", "--model", "lenet5", "--array", "4x4,8x8", "--workers", "0", "--no-progress",
-                                  "-o", str(db), "--export", str(tmp_path / "r.csv"), "--export", str(tmp_path / "r.parquet")])
+                                  "-o", str(db), "--export", str(tmp_path / "r.csv"),
+                                  "--export", str(tmp_path / "r.parquet")])
     assert r.exit_code == 0, r.output
     df = load_results(db, errors=True)
     csv = pd.read_csv(tmp_path / "r.csv")
@@ -156,7 +159,8 @@ def test_killed_sweep_resumes_with_one_row_per_point(tmp_path):
     keys = _keys(db)
     assert len(keys) == len(set(keys)) == total
     clean = tmp_path / "clean.db"
-    assert CliRunner().invoke(main, ["sweep", *KILL_GRID, "-o", str(clean), "--workers", "0", "--no-progress"]).exit_code == 0
+    r = CliRunner().invoke(main, ["sweep", *KILL_GRID, "-o", str(clean), "--workers", "0", "--no-progress"])
+    assert r.exit_code == 0, r.output
     pd.testing.assert_frame_equal(load_results(db, errors=True), load_results(clean, errors=True))
 
 

@@ -39,7 +39,8 @@ def _heavy_after(*args: str) -> tuple[object, list[str]]:
 
 
 def test_importing_the_package_and_cli_loads_no_heavy_library():
-    code = f"import sys, accelsim, accelsim.cli; print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r}))"
+    code = (f"import sys, accelsim, accelsim.cli; print(sorted({{m.split('.')[0] for m in sys.modules}} & "
+            f"{set(HEAVY)!r}))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), cwd=ROOT,
                        timeout=300, check=True)
     assert r.stdout.strip() == "[]", r.stdout

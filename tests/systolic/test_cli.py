@@ -27,8 +27,8 @@ def test_json_document():
     doc = json.loads(r.stdout)
     assert list(doc) == ["network", "config", "layers", "totals"] and doc["network"] == "alexnet"
     cfg = doc["config"]
-    assert (cfg["rows"], cfg["cols"], cfg["dataflow"], cfg["bandwidth_bytes_per_cycle"], cfg["clock_mhz"], cfg["batch"]) == (
-        16, 8, "os", 8.5, 500.0, 2)
+    got = (cfg["rows"], cfg["cols"], cfg["dataflow"], cfg["bandwidth_bytes_per_cycle"], cfg["clock_mhz"], cfg["batch"])
+    assert got == (16, 8, "os", 8.5, 500.0, 2)
     assert cfg["ifmap_sram_kib"] == 64 and cfg["ofmap_sram_kib"] == 32 and cfg["double_buffer"] is True
     assert all(set(layer) >= LAYER_KEYS for layer in doc["layers"])
     conv1 = doc["layers"][0]

@@ -1,6 +1,7 @@
 """Zoo networks against the lecture tables and published figures, by independent routes."""
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from accelsim.workload.profile import profile, totals
 
 def test_alexnet_params_equal_lecture_table():
     df = profile(ZOO["alexnet"]())
-    got = dict(zip(df["layer"], df["params"]))
+    got = dict(zip(df["layer"], df["params"], strict=True))
     expected = {
         "conv1": 34_944, "conv2": 614_656, "conv3": 885_120, "conv4": 1_327_488, "conv5": 884_992,
         "fc1": 37_752_832, "fc2": 16_781_312, "fc3": 4_097_000,
@@ -50,7 +51,7 @@ def test_published_totals(name, params, macs):
 
 def _starts(n, f, s, p, d=1):
     span = d * (f - 1) + 1
-    return len([start for start in range(-p, n + p - span + 1, s)])
+    return len(range(-p, n + p - span + 1, s))
 
 
 @pytest.mark.parametrize("name", list(ZOO))
@@ -69,7 +70,8 @@ def test_every_layer_by_an_independent_route(name, batch):
             assert list(row["output_shape"]) == [layer.out_channels, oh, ow]
             macs = sum(weight[o].size for o in range(layer.out_channels)) * oh * ow * batch
             assert row["macs"] == macs and row["flops"] == 2 * macs
-            assert (row["gemm_m"], row["gemm_k"], row["gemm_n"]) == (oh * ow * batch, weight[0].size, layer.out_channels)
+            gemm = (row["gemm_m"], row["gemm_k"], row["gemm_n"])
+            assert gemm == (oh * ow * batch, weight[0].size, layer.out_channels)
             assert row["weight_bytes"] == 2 * (weight.size + layer.out_channels)
         elif isinstance(layer, Linear):
             assert row["params"] == np.empty((layer.out_features, layer.in_features)).size + layer.out_features
@@ -87,5 +89,5 @@ def test_every_layer_by_an_independent_route(name, batch):
 def test_chaining_is_consistent():
     for build in ZOO.values():
         net = build()
-        for a, b in zip(net.nodes, net.nodes[1:]):
+        for a, b in pairwise(net.nodes):
             assert a.output_shape == b.input_shape
