@@ -197,7 +197,8 @@ def _group(*names: str) -> tuple[str, ...]:
 
 PROFILE_LAYERS = _group(
     "layer", "type", "input_shape", "output_shape", "kernel", "stride", "padding", "weights", "biases", "params",
-    "macs", "flops", "bias_adds", "vector_ops", "input_elems", "output_elems", "input_bytes", "output_bytes", "weight_bytes",
+    "macs", "flops", "bias_adds", "vector_ops", "input_elems", "output_elems", "input_bytes", "output_bytes",
+    "weight_bytes",
     "gemm_m", "gemm_k", "gemm_n", "gemm_groups", "stride_remainder", "working_set_bytes", "intensity_macs_per_byte",
 )
 PROFILE_TRAINING = _group("wgrad_gemm", "wgrad_macs", "igrad_gemm", "igrad_macs")

@@ -102,11 +102,12 @@ def render_profile(df: pd.DataFrame, totals: dict, fmt: str) -> str:
     ]
     if view["stride_remainder"].any():
         notes.append("* the stride leaves a remainder: the last input rows/columns are unused (floored).")
-    total_row = {"label": "Total", "params": totals["params"], "macs": totals["macs"], "macs_share": 1.0 if totals["macs"] else 0.0,
-                 "flops": totals["flops"]}
+    total_row = {"label": "Total", "params": totals["params"], "macs": totals["macs"],
+                 "macs_share": 1.0 if totals["macs"] else 0.0, "flops": totals["flops"]}
     out = render(fmt, view, totals, COLUMNS, total_row, f"{a['network']}: per-layer budget", notes, compact=True)
     mem_total = {"label": "Total", "weight_bytes": totals["weight_bytes"], "output_bytes": totals["activation_bytes"]}
-    out += "\n" + render(fmt, view, totals, MEMORY_COLUMNS, mem_total, f"{a['network']}: GEMM lowering and memory ({a['dtype']})")
+    title = f"{a['network']}: GEMM lowering and memory ({a['dtype']})"
+    out += "\n" + render(fmt, view, totals, MEMORY_COLUMNS, mem_total, title)
     if "wgrad_macs" in df:
         tr_total = {"label": "Total", "wgrad_macs": totals["wgrad_macs"], "igrad_macs": totals["igrad_macs"]}
         training = render(fmt, view[view["gemm_m"] > 0], totals, TRAINING_COLUMNS, tr_total,

@@ -6,6 +6,8 @@ from accelsim.errors import AccelsimError
 from accelsim.workload.network import Network, Node
 from accelsim.workload.zoo import ZOO
 
+__all__ = ["ZOO", "Network", "Node", "resolve"]
+
 
 def resolve(model: str, strict: bool = False) -> Network:
     """A zoo name (``vgg16``) or a model file path (.csv, .yaml, .yml, .json)."""

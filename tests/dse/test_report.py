@@ -53,7 +53,8 @@ def test_sram_selects_per_buffer(results, tmp_path):
     r = CliRunner().invoke(main, ["report", "--from", str(results), "-o", str(tmp_path), "--sram", "256,256,128",
                                   "--clock-mhz", "1000"])
     assert r.exit_code == 0, r.output
-    assert "`ifmap_sram_kib=256.0`, `filter_sram_kib=256.0`, `ofmap_sram_kib=128.0`" in (tmp_path / "report.md").read_text()
+    text = (tmp_path / "report.md").read_text()
+    assert "`ifmap_sram_kib=256.0`, `filter_sram_kib=256.0`, `ofmap_sram_kib=128.0`" in text
 
 
 @pytest.mark.parametrize("args, message", [

@@ -73,7 +73,8 @@ BAD_SPECS = [
     ("model: lenet5\nenergy: {mac_pJ: -1}\n", "key 'energy.mac_pJ': must be > 0"),
     ("model: lenet5\nengine: slow\n", "key 'engine': expected one of fast, stepping"),
     ("model: lenet5\nsimulator: fast\n", "s.yaml:2: key 'simulator': renamed: use 'engine' (engine: fast or stepping)"),
-    ("model: lenet5\nsram_kib: '256,256'\n", "key 'sram_kib': expected IFMAP,FILTER,OFMAP sizes in KiB such as 256,256,128"),
+    ("model: lenet5\nsram_kib: '256,256'\n",
+     "key 'sram_kib': expected IFMAP,FILTER,OFMAP sizes in KiB such as 256,256,128"),
     ("model: lenet5\nsram_kib: '256,0,128'\n", "key 'sram_kib.filter': must be > 0, got 0.0"),
     ("model: lenet5\nbandwidth: 8\nbandwidth: 16\n", "s.yaml:3: key 'bandwidth': appears twice"),
     ("bandwidth: 8\n", "key 'model': is required"),
@@ -143,12 +144,13 @@ def test_a_malformed_spec_reports_every_error(tmp_path):
     assert r.exit_code == 2, r.output
     lines = r.stderr.strip().splitlines()
     assert all(line.startswith("accelsim: error: ") for line in lines)
-    expected = ["s.yaml:2: key 'bandwith': unknown key", "s.yaml:3: key 'bandwidth': expected a positive number, got 'fast'",
+    expected = ["s.yaml:2: key 'bandwith': unknown key",
+                "s.yaml:3: key 'bandwidth': expected a positive number, got 'fast'",
                 "s.yaml:3: key 'bandwidth': must be > 0, got -1", "s.yaml:4: key 'simulator': renamed: use 'engine'",
                 "s.yaml:5: key 'dataflow': expected one of os, ws, is, got 'rs'", "s.yaml:6: key 'sram_kib': expected",
                 "s.yaml:7: key 'energy.mac_pJ': must be > 0", "key 'cols': is required with 'rows'"]
     assert len(lines) == len(expected)
-    for line, want in zip(lines, expected):
+    for line, want in zip(lines, expected, strict=True):
         assert want in line, (line, want)
     assert not (tmp_path / "r.db").exists()
 

@@ -199,7 +199,8 @@ def test_unreachable_scheduler_is_one_line(tmp_path):
 
 
 def test_failed_points_say_why_on_stderr(tmp_path):
-    r = CliRunner().invoke(main, ["sweep", "--model", "lenet5", "--array", "4x4", "--sram", "0.01,0.01,0.01", "--sram", "64,64,64",
+    r = CliRunner().invoke(main, ["sweep", "--model", "lenet5", "--array", "4x4",
+                                  "--sram", "0.01,0.01,0.01", "--sram", "64,64,64",
                                   "-o", str(tmp_path / "r.db"), "--workers", "0", "--no-progress"])
     assert r.exit_code == 0, r.output
     assert "2 points: 2 evaluated" in r.stderr and "1 failed" in r.stderr

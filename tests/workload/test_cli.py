@@ -169,7 +169,8 @@ def test_profile_torchinfo_figures_as_torchinfo_prints_them():
     """The figures torchinfo 1.8 prints for torchvision's AlexNet and VGG-16 (fp32, 1x3x224x224)."""
     alexnet, vgg16 = run("profile", "alexnet-tv").stdout, run("profile", "vgg16").stdout
     for text in ("Total params: 61,100,840", "Total mult-adds (M): 714.68", "Input size (MB): 0.60",
-                 "Forward/backward pass size (MB): 3.95", "Params size (MB): 244.40", "Estimated Total Size (MB): 248.96"):
+                 "Forward/backward pass size (MB): 3.95", "Params size (MB): 244.40",
+                 "Estimated Total Size (MB): 248.96"):
         assert text in alexnet
     for text in ("Total params: 138,357,544", "Total mult-adds (G): 15.48", "Forward/backward pass size (MB): 108.45",
                  "Params size (MB): 553.43", "Estimated Total Size (MB): 662.49"):
