@@ -3,10 +3,10 @@
 Builds go through ``cocotb_tools.runner`` into
 ``<cache>/sim_build/<simulator>-r<ROWS>c<COLS>-d<DATA_W>-a<ACC_W>-<hash>/`` in the per-user cache
 (``accelsim.cosim.cache``: location, key, stamp of a finished build, rebuild of a corrupt one).
-Every build can trace (Verilator: VCD, Icarus: FST); whether a run writes waves is chosen at run time, so one build serves runs with and without
-waves and, since ``dataflow`` is an input port, every dataflow. A lock file per build directory
-serialises concurrent builders (pytest-xdist workers, parallel CLI calls); the loser then finds
-the build stamped and uses it.
+Every build can trace (Verilator: VCD, Icarus: FST); whether a run writes waves is chosen at run
+time, so one build serves runs with and without waves and, since ``dataflow`` is an input port,
+every dataflow. A lock file per build directory serialises concurrent builders (pytest-xdist
+workers, parallel CLI calls); the loser then finds the build stamped and uses it.
 Verilator's own runtime objects, identical in every build, come from ``<root>/.objcache`` through
 Verilator's ``OBJCACHE`` hook (``accelsim.cosim.objcache``) unless the user set OBJCACHE (e.g. ccache).
 """
@@ -32,7 +32,8 @@ sim_build_root = cache.sim_build_root
 def build_name(simulator: str, parameters: dict[str, int]) -> str:
     """``<simulator>-r<ROWS>c<COLS>-d<DATA_W>-a<ACC_W>-<hash of the RTL sources and tools>``."""
     p = parameters
-    return f"{simulator}-r{p['ROWS']}c{p['COLS']}-d{p['DATA_W']}-a{p['ACC_W']}-{cache.build_key(simulator, rtl_sources())}"
+    key = cache.build_key(simulator, rtl_sources())
+    return f"{simulator}-r{p['ROWS']}c{p['COLS']}-d{p['DATA_W']}-a{p['ACC_W']}-{key}"
 
 
 def build_dir(simulator: str, parameters: dict[str, int], root: Path | None = None) -> Path:

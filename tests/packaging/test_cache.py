@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_rtl_sources_are_package_data_found_through_importlib_resources():
-    assert env.RTL_DIR == Path(str(files("accelsim").joinpath("rtl")))
+    assert Path(str(files("accelsim").joinpath("rtl"))) == env.RTL_DIR
     assert [p.name for p in env.rtl_sources()] == list(SOURCES)
     assert all(p.read_text().lstrip().startswith(("//", "`", "module")) for p in env.rtl_sources())
 
@@ -60,10 +60,10 @@ def test_a_bad_cache_root_is_one_error(monkeypatch, tmp_path):
     monkeypatch.setenv(cache.CACHE_ENV, str(a_file))
     with pytest.raises(CosimError, match=r"^ACCELSIM_CACHE_DIR: cannot create the build cache .*file/sim_build"):
         cache.ensure_root(cache.sim_build_root())
-    with pytest.raises(CosimError, match="ACCELSIM_CACHE_DIR: cannot create the build cache .*file: File exists"):
+    with pytest.raises(CosimError, match=r"ACCELSIM_CACHE_DIR: cannot create the build cache .*file: File exists"):
         cache.ensure_root(a_file)
     monkeypatch.setattr(cache.os, "access", lambda path, mode: False)  # root may write anywhere: pretend
-    with pytest.raises(CosimError, match="ACCELSIM_CACHE_DIR: the build cache .* is not a writable folder"):
+    with pytest.raises(CosimError, match=r"ACCELSIM_CACHE_DIR: the build cache .* is not a writable folder"):
         cache.ensure_root(tmp_path)
 
 
