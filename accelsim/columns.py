@@ -155,6 +155,7 @@ _DEFINITIONS = (
     ("errors", "", "co-simulation: the first mismatch messages"),
     ("run_dir", "", "co-simulation run folder"),
     ("waves", "", "co-simulation wave files: rtl, model"),
+    ("waves_bytes", "bytes", "co-simulation: size of each wave file written: rtl, model"),
     ("rtl", "", "RTL side (waves, first divergence)"),
     ("model", "", "model side (waves, first divergence)"),
     ("first_divergence", "", "where the model's waves first leave the RTL's"),

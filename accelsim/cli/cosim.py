@@ -12,6 +12,21 @@ from accelsim.errors import AccelsimError
 from accelsim.hardware.config import DATAFLOWS, ArrayConfig, parse_array
 
 SIMULATOR_CHOICES = ("verilator", "icarus")
+WAVES_LIMIT_DEFAULT = "1GB"
+LONG_RUN_SECONDS = 600  # a cosim estimated longer than this says so before it starts
+_SIZE_UNITS = {"": 10**6, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+
+
+def parse_size(flag: str, text: str) -> int:
+    """'500MB', '2GB', '750' (MB) -> bytes (MB = 10^6)."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([kKmMgGtT]?[bB]?)\s*", text)
+    if not m or float(m.group(1)) <= 0 or m.group(2).lower() not in _SIZE_UNITS:
+        raise AccelsimError(f"cosim: {flag}: expected a size such as 500MB or 2GB, got {text!r}")
+    return int(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
+
+
+def format_mb(nbytes: float) -> str:
+    return f"{nbytes / 1e6:,.1f} MB"
 
 
 def parse_gemm(text: str) -> tuple[int, int, int]:
@@ -45,7 +60,10 @@ def _render(s: dict) -> None:
     for e in s["errors"][:10]:
         console.print(f"[red]{e}[/]", markup=True, highlight=False)
     if s["waves"]["rtl"] or s["waves"]["model"]:
-        console.print(f"waves: RTL {s['waves']['rtl']}, model {s['waves']['model']}")
+        sizes = s.get("waves_bytes") or {}
+        shown = [f"{what} {s['waves'][key]}" + (f" ({format_mb(sizes[key])})" if key in sizes else "")
+                 for key, what in (("rtl", "RTL"), ("model", "model"))]
+        console.print("waves: " + ", ".join(shown), highlight=False)
     d = s.get("first_divergence")
     if d:
         console.print(f"first divergence in the waves at {d['time_ns']:g} ns: {d['signal']} RTL {d['rtl']} vs "
@@ -64,23 +82,28 @@ def _render(s: dict) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the operands / network.")
 @click.option("--simulator", type=click.Choice(SIMULATOR_CHOICES), default="verilator", show_default=True)
 @click.option("--waves", is_flag=True, help="Write RTL waves (Verilator VCD, Icarus FST) and the model's VCD "
-              "into the run folder under the build dir (in the user cache; see README).")
+              "into the run folder under the build dir (in the user cache; see README; kept).")
+@click.option("--waves-limit", default=WAVES_LIMIT_DEFAULT, show_default=True, metavar="SIZE",
+              help="Refuse --waves when the estimated size is larger (e.g. 500MB, 5GB; MB = 10^6 bytes).")
+@click.option("--keep-run-dir", is_flag=True, help="Keep the run folder (simulator log) after the run.")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Show build and simulation progress on stderr.")
 @click.option("--golden", default=None, metavar="MODULE:CLASS",
               help="Model to check the RTL against, with ArrayCore's interface [default: ArrayCore].")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def cosim(gemm, model, array, dataflow, acc_bits, seed, simulator, waves, golden, fmt):
+def cosim(gemm, model, array, dataflow, acc_bits, seed, simulator, waves, waves_limit, keep_run_dir, progress, golden,
+          fmt):
     """Co-simulate the RTL against the stepping model: every tile bit- and cycle-exact.
 
     All tiles run back to back in one simulator run. Exit code 0 only when every tile's outputs
     and output cycles match the model and the assembled results equal the integer reference;
     1 on any mismatch; 2 when the job cannot run.
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from accelsim.cosim import build, network_gemms, random_gemm, simulator_missing
     from accelsim.cosim.build import build_name
+    from accelsim.cosim.run import estimate_seconds, estimate_waves_bytes, job_cycles, seconds_per_cycle
     from accelsim.cosim.session import run_cosim
+    from accelsim.progress import format_duration, stderr_progress
 
     if (gemm is None) == (model is None):
         raise AccelsimError("cosim: give exactly one of --gemm MxKxN or --model MODEL")
@@ -99,14 +122,26 @@ def cosim(gemm, model, array, dataflow, acc_bits, seed, simulator, waves, golden
             raise AccelsimError("cosim: --model runs the int8 forward pass, whose accumulators are 32-bit; "
                                 "drop --acc-bits")
         gemms, workload = network_gemms(cfg, model, seed), model
-    err = Console(stderr=True)
-    with err.status(f"building {build_name(simulator, cfg.rtl_parameters())} (only the first time)"):
+    shapes = [g.shape for g in gemms]
+    limit = parse_size("--waves-limit", waves_limit)
+    if waves:
+        size = estimate_waves_bytes(cfg, shapes)
+        if size > limit:
+            raise AccelsimError(f"cosim: --waves would write about {format_mb(size)} (estimate), above --waves-limit "
+                                f"{format_mb(limit)}: raise --waves-limit or co-simulate a smaller GEMM")
+        click.echo(f"cosim: --waves will write about {format_mb(size)} (estimate)", err=True)
+    seconds = estimate_seconds(cfg, shapes, simulator)
+    if seconds > LONG_RUN_SECONDS:
+        per_cycle, measured = seconds_per_cycle(cfg, simulator)
+        click.echo(f"cosim: this run is estimated at {format_duration(seconds)} ({job_cycles(cfg, shapes)[0]:,} "
+                   f"cycles at {1 / per_cycle:,.0f} cycles/s, "
+                   f"{'measured on this build' if measured else 'a default rate'}); Ctrl-C stops it", err=True)
+    with stderr_progress(f"building {build_name(simulator, cfg.rtl_parameters())}", None, enabled=progress,
+                         transient=True):
         build(simulator, cfg.rtl_parameters())
-    with Progress(TextColumn("simulating tiles"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=fmt == "json") as bar:
-        task = bar.add_task("tiles", total=None)
+    with stderr_progress("simulating tiles", None, enabled=progress, transient=fmt == "json") as bar:
         s = run_cosim(cfg, gemms, workload, simulator=simulator, seed=seed, golden=golden, waves=waves,
-                      progress=lambda done, total: bar.update(task, completed=done, total=total))
+                      progress=bar, keep_run_dir=keep_run_dir)
     if fmt == "json":
         click.echo(json.dumps(s, indent=2))
     else:

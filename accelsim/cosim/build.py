@@ -9,6 +9,8 @@ every dataflow. A lock file per build directory serialises concurrent builders (
 workers, parallel CLI calls); the loser then finds the build stamped and uses it.
 Verilator's own runtime objects, identical in every build, come from ``<root>/.objcache`` through
 Verilator's ``OBJCACHE`` hook (``accelsim.cosim.objcache``) unless the user set OBJCACHE (e.g. ccache).
+Verilator and make run in a guarded process group (``accelsim.cosim.proc``); a caller shows
+progress around ``build`` (the CLI prints periodic "building ...: elapsed" lines).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from accelsim.cosim import cache
 from accelsim.cosim.env import TOPLEVEL, CosimError, rtl_sources, set_make_var, setup_env, simulator_missing
+from accelsim.cosim.proc import guard_runner
 
 TIMESCALE = ("1ns", "1ps")
 PARAMETER_NAMES = ("ROWS", "COLS", "DATA_W", "ACC_W")
@@ -103,7 +106,7 @@ def _build(simulator: str, parameters: dict[str, int], out: Path) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     log = out / "build.log"
-    runner = get_runner(simulator)
+    runner = guard_runner(get_runner(simulator))  # make and its compilers die with this process
     try:
         runner.build(
             sources=[str(p) for p in rtl_sources()],

@@ -1,22 +1,90 @@
-"""Run a co-simulation job: build (once) the DUT, launch the simulator once for all folds, read the verdict."""
+"""Run a co-simulation job: build (once) the DUT, launch the simulator once for all folds, read the verdict.
+
+The simulator runs in a guarded process group (``accelsim.cosim.proc``): it dies with accelsim.
+The job and results pickles are deleted once read, and the run folder too unless it is kept
+(``keep_run_dir``) or holds waves. Before a run, ``estimate_seconds`` (the folds' cycles from the
+fold timing rule at the cycles-per-second rate measured by the last run of the same build, or a
+default measured on a 2-core machine) and ``estimate_waves_bytes`` say what a run will cost.
+"""
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from accelsim.cosim.build import build
+from accelsim.cosim.build import build, build_dir
 from accelsim.cosim.env import TOPLEVEL, CosimError, setup_env
 from accelsim.cosim.job import DEFAULT_MODEL, JOB_ENV, Job, JobResult
+from accelsim.cosim.proc import guard_runner
 from accelsim.hardware.config import ArrayConfig
+from accelsim.mapping.folds import folds_for
 from accelsim.systolic.beats import Beats
 
 _counter = itertools.count()
+RATE_FILE = "seconds_per_cycle.json"
+START_SECONDS = 2.0  # simulator start, cocotb and the model's import, measured with Verilator on 2 cores
+# Bytes of waves per simulated cycle, a + b x PEs, fitted to Verilator VCDs of random int8 GEMMs on
+# 4x4 and 8x8 arrays (64x64x64: 145 MB + 17 MB over 19,200 cycles; 133 MB + 17 MB over 5,568 cycles).
+RTL_WAVES_BYTES_PER_CYCLE = (2100, 340)
+MODEL_WAVES_BYTES_PER_CYCLE = (210, 44)
+
+
+def job_cycles(cfg: ArrayConfig, shapes: Sequence[tuple[int, int, int]]) -> tuple[int, int]:
+    """(compute cycles, folds) of the GEMMs ``shapes`` back to back on ``cfg``, from the fold timing rule
+    (what the model and the RTL take), without building any beats."""
+    cycles = folds = 0
+    for m, k, n in shapes:
+        f = folds_for(cfg, m, k, n)
+        cycles += int(f.dataflow.fold_cycles(cfg.rows, cfg.cols, f.st).sum())
+        folds += len(f)
+    return cycles, folds
+
+
+def default_seconds_per_cycle(cfg: ArrayConfig) -> float:
+    """Verilator and the model in lock step on a 2-core machine (measured: 4x4 51 us, 8x8 131 us, 16x16 182 us)."""
+    return 40e-6 + 5e-6 * (cfg.rows + cfg.cols)
+
+
+def seconds_per_cycle(cfg: ArrayConfig, simulator: str = "verilator") -> tuple[float, bool]:
+    """(seconds per cycle, measured?) for this build: the last run's rate, else the default."""
+    path = build_dir(simulator, cfg.rtl_parameters()) / RATE_FILE
+    try:
+        value = float(json.loads(path.read_text())["seconds_per_cycle"])
+        if value > 0:
+            return value, True
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return default_seconds_per_cycle(cfg), False
+
+
+def estimate_seconds(cfg: ArrayConfig, shapes: Sequence[tuple[int, int, int]], simulator: str = "verilator") -> float:
+    """Wall seconds a run of the GEMMs ``shapes`` should take once the DUT is built."""
+    return START_SECONDS + job_cycles(cfg, shapes)[0] * seconds_per_cycle(cfg, simulator)[0]
+
+
+def estimate_waves_bytes(cfg: ArrayConfig, shapes: Sequence[tuple[int, int, int]]) -> int:
+    """Bytes of RTL VCD plus model VCD that a run of ``shapes`` with waves writes (Icarus's FST is smaller)."""
+    cycles = sum(job_cycles(cfg, shapes))  # plus one reset cycle a fold, a bound on the idle ones
+    per_cycle = sum(a + b * cfg.pes for a, b in (RTL_WAVES_BYTES_PER_CYCLE, MODEL_WAVES_BYTES_PER_CYCLE))
+    return cycles * per_cycle
+
+
+def _record_rate(bdir: Path, result: JobResult) -> None:
+    if result.sim_seconds <= 0 or result.rtl_cycles <= 1000:  # short runs measure start-up, not the rate
+        return
+    tmp = bdir / f".{RATE_FILE}.{os.getpid()}"
+    try:
+        tmp.write_text(json.dumps({"seconds_per_cycle": result.sim_seconds / result.rtl_cycles,
+                                   "cycles": result.rtl_cycles}))
+        os.replace(tmp, bdir / RATE_FILE)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def _watch(path: Path, callback: Callable[[int, int], None], stop: threading.Event) -> None:
@@ -42,6 +110,7 @@ def run_job(
     run_dir: str | Path | None = None,
     dut_parameters: dict[str, int] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    keep_run_dir: bool = False,
 ) -> JobResult:
     """Drive ``folds`` back to back through the RTL of ``cfg`` in one simulator run and check every one.
 
@@ -49,7 +118,8 @@ def run_job(
     log and, with ``waves``, the RTL waves (Verilator ``rtl.vcd``, Icarus ``rtl.fst``) next to the
     model's ``model.vcd``. ``dut_parameters`` builds the DUT with other parameters than the
     configuration claims (to show that the testbench's read-back catches it). ``progress(done, total)``
-    is called as folds complete.
+    is called as folds complete. The run folder is removed afterwards unless ``keep_run_dir`` or
+    ``waves`` (then ``result.run_dir`` is empty); a simulator crash keeps it for its log.
     """
     claimed = cfg.rtl_parameters()
     bdir = build(simulator, dut_parameters or claimed)
@@ -60,13 +130,14 @@ def run_job(
     results_path, progress_path = run / "results.pkl", run / "progress"
     rtl_waves = run / ("rtl.vcd" if simulator == "verilator" else "rtl.fst")
     model_waves = run / "model.vcd"
+    job_path = run / "job.pkl"
     Job(claimed, list(folds), str(results_path), str(progress_path), model,
-        str(model_waves) if waves else None).save(run / "job.pkl")
+        str(model_waves) if waves else None).save(job_path)
 
     setup_env()
     from cocotb_tools.runner import get_runner
 
-    runner = get_runner(simulator)
+    runner = guard_runner(get_runner(simulator))
     test_args, plusargs = [], []
     if waves and simulator == "verilator":
         test_args = ["--trace-file", str(rtl_waves)]
@@ -86,7 +157,7 @@ def run_job(
             hdl_toplevel_lang="verilog",
             build_dir=str(bdir),
             test_dir=str(run),
-            extra_env={JOB_ENV: str(run / "job.pkl")},
+            extra_env={JOB_ENV: str(job_path)},
             waves=waves,
             test_args=test_args,
             plusargs=plusargs,
@@ -100,17 +171,26 @@ def run_job(
         stop.set()
         if watcher is not None:
             watcher.join()
+        job_path.unlink(missing_ok=True)
     wall = time.perf_counter() - t0
     if not results_path.exists():
         log = run / "sim.log"
         tail = log.read_text(errors="replace").splitlines()[-30:] if log.exists() else []
         raise CosimError(f"the {simulator} run in {run} ended without results ({failure}):\n" + "\n".join(tail))
-    result = JobResult.load(results_path)
+    try:
+        result = JobResult.load(results_path)
+    finally:
+        results_path.unlink(missing_ok=True)
+    if not waves and not dut_parameters:
+        _record_rate(bdir, result)
     result.run_dir = str(run)
     result.wall_seconds = wall
     if waves:
         result.rtl_waves = str(rtl_waves) if rtl_waves.exists() else None
         result.model_waves = str(model_waves) if model_waves.exists() else None
+    if not (keep_run_dir or waves):
+        shutil.rmtree(run, ignore_errors=True)
+        result.run_dir = ""
     if progress is not None:
         progress(len(result.folds), len(folds))
     return result

@@ -24,18 +24,20 @@ WAVE_COMPARE_LIMIT = 64 * 1024 * 1024
 
 def run_cosim(cfg: ArrayConfig, gemms: list[Gemm], workload: str, *, simulator: str = "verilator", seed: int = 0,
               golden: str | None = None, waves: bool = False,
-              progress: Callable[[int, int], None] | None = None) -> dict:
+              progress: Callable[[int, int], None] | None = None, keep_run_dir: bool = False) -> dict:
     """Run ``gemms`` back to back on the RTL of ``cfg`` (built first if needed) and summarize the verdict.
 
     ``progress(done, total)`` is called as folds complete. The run folder's name carries the process id
-    so two identical runs at once stay out of each other's way.
+    so two identical runs at once stay out of each other's way; it is removed afterwards unless
+    ``keep_run_dir`` or ``waves`` (``run_dir`` is then empty).
     """
     model = golden or DEFAULT_MODEL
     beats = [gemm_folds(cfg, cfg.dataflow, g) for g in gemms]
     folds = [b for bl in beats for b in bl]
     name = re.sub(r"[^A-Za-z0-9_.-]", "_",
                   f"cosim-{workload.replace(' ', '-')}-{cfg.dataflow}-s{seed}-p{os.getpid()}")
-    result = run_job(cfg, folds, simulator=simulator, waves=waves, name=name, model=model, progress=progress)
+    result = run_job(cfg, folds, simulator=simulator, waves=waves, name=name, model=model, progress=progress,
+                     keep_run_dir=keep_run_dir)
     checks = check_gemms(cfg, gemms, beats, result)
     ok = result.ok and all(c.ok for c in checks)
     summary = {
@@ -67,6 +69,8 @@ def run_cosim(cfg: ArrayConfig, gemms: list[Gemm], workload: str, *, simulator: 
         "errors": result.all_errors()[:50],
         "run_dir": result.run_dir,
         "waves": {"rtl": result.rtl_waves, "model": result.model_waves},
+        "waves_bytes": {k: os.path.getsize(p) for k, p in (("rtl", result.rtl_waves), ("model", result.model_waves))
+                        if p and os.path.isfile(p)},
     }
     summary["first_divergence"] = None if ok else divergence(result)
     return summary

@@ -1,0 +1,77 @@
+"""Guarded child processes: a command's whole process group dies with accelsim, kill -9 included."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from accelsim.cosim.proc import guard_runner, run_guarded
+
+CHILD = textwrap.dedent("""
+    import sys
+    from accelsim.cosim.proc import run_guarded
+    # a parent (like make) with a grandchild (like cc1plus) in the same group
+    run_guarded(["sh", "-c", "sleep 60 & echo $$ > " + sys.argv[1] + "; sleep 60"])
+""")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _group(pgid: int) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.getpgid(int(d)) == pgid and _alive(int(d)):
+                    out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def test_exit_code_and_output(tmp_path):
+    log = tmp_path / "log"
+    with open(log, "w") as fh:
+        assert run_guarded(["sh", "-c", "echo hi; exit 3"], stdout=fh) == 3
+    assert log.read_text() == "hi\n"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_kill_9_of_the_parent_kills_the_whole_group(tmp_path):
+    pidfile = tmp_path / "pid"
+    parent = subprocess.Popen([sys.executable, "-c", CHILD, str(pidfile)])
+    deadline = time.monotonic() + 20
+    while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pgid = int(pidfile.read_text())
+    assert len(_group(pgid)) >= 2  # sh and its background sleep (and the foreground one once started)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while _group(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _group(pgid) == []
+
+
+def test_guard_runner_routes_cocotb_commands(tmp_path):
+    class Runner:
+        def __init__(self):
+            self.env = dict(os.environ)
+
+        def _execute_cmds(self, cmds, cwd, stdout=None):
+            raise AssertionError("not guarded")
+
+    r = guard_runner(Runner())
+    r._execute_cmds([["true"]], tmp_path)
+    with pytest.raises(RuntimeError, match="return code: 1"):
+        r._execute_cmds([["false"]], tmp_path)
