@@ -99,9 +99,10 @@ def _axis(flag: str, help_: str):
               help="Timing engine: fast (closed form, default) or stepping (cycle by cycle).")
 @click.option("--name", default=None, help="Sweep name (default: the spec's, else 'sweep').")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
-              help="Run on this Dask scheduler instead of an embedded local cluster.")
+              help="Run on this Dask scheduler (its workers must run the same accelsim version).")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
-              help="Worker processes of the embedded cluster (default: cores, at most 2; 0 = no Dask).")
+              help="Worker processes of an embedded Dask cluster, at most the cores (default: automatic, in this "
+                   "process unless the sweep is long enough for a cluster to pay; 0 = never Dask).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None, help="Points per task (default: automatic).")
 @click.option("--retry-errors", is_flag=True, help="Evaluate again the points stored as failed.")
 @click.option("--export", "exports", multiple=True, type=click.Path(dir_okay=False),
@@ -114,8 +115,9 @@ def sweep(spec_file, output, name, scheduler, workers, chunk_size, retry_errors,
     lists), or both (flags replace the spec's axes). Points already in OUTPUT are skipped, so an
     interrupted sweep resumes when run again.
     """
-    from accelsim.dse.run import DEFAULT_WORKERS, run_sweep
+    from accelsim.dse.run import DEFAULT_WORKERS, check_address, run_sweep
     from accelsim.dse.store import EXPORT_FORMATS, export
+    from accelsim.progress import stderr_progress
 
     if Path(output).suffix.lower() not in STORE_EXTENSIONS:
         raise AccelsimError(f"output: {output}: the results store is an SQLite file "
@@ -123,13 +125,15 @@ def sweep(spec_file, output, name, scheduler, workers, chunk_size, retry_errors,
     for path in exports:
         if not path.lower().endswith(EXPORT_FORMATS):
             raise AccelsimError(f"export: {path}: unknown format (use {' or '.join(EXPORT_FORMATS)})")
-    if scheduler and not scheduler.startswith(("tcp://", "tls://", "ws://", "wss://", "inproc://", "ucx://")):
-        raise AccelsimError(f"scheduler: expected an address such as tcp://HOST:PORT, got {scheduler!r}")
+    if scheduler and check_address(scheduler) == "inproc":
+        raise AccelsimError(f"scheduler: {scheduler}: inproc:// addresses exist only inside one Python process; "
+                            f"give tcp://HOST:PORT")
     spec = build_spec(spec_file, axes, name)
     try:
-        summary = run_sweep(spec, output, scheduler=scheduler, workers=DEFAULT_WORKERS if workers is None else workers,
-                            chunk_size=chunk_size, retry_errors=retry_errors, progress=progress,
-                            command=invocation())
+        with stderr_progress(spec.name, None, enabled=progress) as bar:
+            summary = run_sweep(spec, output, scheduler=scheduler,
+                                workers=DEFAULT_WORKERS if workers is None else workers, chunk_size=chunk_size,
+                                retry_errors=retry_errors, progress=bar, notes=bar.note, command=invocation())
     except KeyboardInterrupt:
         click.echo(f"accelsim: interrupted; finished points are saved in {output}: run the same command to resume",
                    err=True)

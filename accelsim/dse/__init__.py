@@ -2,7 +2,8 @@
 Pareto fronts.
 
 - ``load_spec(path)`` / ``spec_from_mapping(doc)``: a validated ``SweepSpec`` (grid axes).
-- ``run_sweep(spec, "results.db", scheduler=None, workers=2)``: evaluate what is not yet stored.
+- ``run_sweep(spec, "results.db", scheduler=None, workers=None)``: evaluate what is not yet stored
+  (in process, or on a local Dask cluster when the sweep is long enough).
 - ``load_results(path)``, ``load_layers(path, key)``, ``export(path, "out.parquet")``.
 - ``pareto_front(df, ["latency_ms", "pe_count"], by=["network"])``.
 """
