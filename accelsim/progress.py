@@ -1,7 +1,9 @@
 """Progress of long work: a rich bar on a terminal, periodic plain lines in a log, nothing when quiet.
 
 Library code never prints: it takes an optional ``progress(done, total)`` callback
-(``ProgressCallback``) and calls it as work completes. The CLI supplies the display, a
+(``ProgressCallback``) and calls it as work completes; work in several phases takes a
+``ProgressFactory`` instead, ``progress(label, total)`` giving a context manager whose value is
+the phase's callback (``no_progress`` is the silent one). The CLI supplies the display, a
 ``Progress``: on a terminal (stderr) a rich bar with elapsed time and ETA; otherwise a line such
 as ``simulating: 40% (4/10) elapsed 0:12 ETA 0:18`` at most every ``interval_s`` seconds (also
 while no update arrives, so a blocking step such as a compiler run still shows it is alive);
@@ -15,13 +17,22 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import IO, Any, Self
 
 from accelsim.errors import AccelsimError
 
 ProgressCallback = Callable[[int, int], None]
+ProgressFactory = Callable[[str, "int | None"], AbstractContextManager[ProgressCallback]]
 DEFAULT_INTERVAL_S = 5.0
+BAR_DELAY_S = 1.0  # a terminal shows the bar only for jobs longer than this
+
+
+@contextmanager
+def no_progress(label: str, total: int | None = None) -> Iterator[ProgressCallback]:
+    """The silent ``ProgressFactory``."""
+    yield lambda done, total: None
 
 
 def format_duration(seconds: float) -> str:
@@ -66,6 +77,7 @@ class Progress:
         self._bar: Any = None
         self._task: Any = None
         self._lines = 0
+        self._last: tuple[int, int | None] | None = None
 
     def _isatty(self) -> bool:
         try:
@@ -79,26 +91,8 @@ class Progress:
 
     def __enter__(self) -> Self:
         self._t0 = time.monotonic()
-        if not self.enabled:
-            return self
-        if self.tty:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-            from rich.progress import Progress as RichProgress
-
-            self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                                     console=Console(file=self.stream), transient=self.transient)
-            self._bar.__enter__()
-            self._task = self._bar.add_task(self.label, total=self.total)
-        else:
-            self._thread = threading.Thread(target=self._tick, name=f"progress:{self.label}", daemon=True)
+        if self.enabled:
+            self._thread = threading.Thread(target=self._run, name=f"progress:{self.label}", daemon=True)
             self._thread.start()
         return self
 
@@ -108,8 +102,30 @@ class Progress:
             self._thread.join()
         if self._bar is not None:
             self._bar.__exit__(*exc)
-        elif self.enabled and self._lines and exc[0] is None:
+        elif self._lines and exc[0] is None and self._last != (self.done, self.total):
             self._write()  # a log that saw lines also sees the end
+
+    def _run(self) -> None:
+        """Plain lines every ``interval_s``; on a terminal, the bar once the job has lasted ``BAR_DELAY_S``
+        (a job shorter than that leaves the terminal as it was)."""
+        if not self.tty:
+            while not self._stop.wait(self.interval_s):
+                self._write()
+            return
+        if self._stop.wait(BAR_DELAY_S):
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import Progress as RichProgress
+
+        with self._lock:
+            bar = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                               console=Console(file=self.stream), transient=self.transient)
+            bar.__enter__()
+            self._task = bar.add_task(self.label, total=self.total, completed=self.done)
+            bar.tasks[0].start_time = bar.get_time() - self.elapsed_s  # elapsed counts from the job's start
+            self._bar = bar
 
     def update(self, done: int, total: int | None = None) -> None:
         """``done`` of ``total`` (unchanged when None) units complete. Thread-safe."""
@@ -117,8 +133,9 @@ class Progress:
             self.done = done
             if total is not None:
                 self.total = total
-        if self._bar is not None:
-            self._bar.update(self._task, completed=done, total=self.total)
+            bar = self._bar
+        if bar is not None:
+            bar.update(self._task, completed=done, total=self.total)
 
     __call__ = update
 
@@ -127,8 +144,9 @@ class Progress:
 
     def note(self, text: str) -> None:
         """A line for the user (above the bar on a terminal), also when progress itself is disabled."""
-        if self._bar is not None:
-            self._bar.console.print(text, highlight=False, markup=False)
+        bar = self._bar
+        if bar is not None:
+            bar.console.print(text, highlight=False, markup=False)
         else:
             self.stream.write(text + "\n")
             self.stream.flush()
@@ -141,6 +159,7 @@ class Progress:
         with self._lock:
             line = progress_line(self.label, self.done, self.total, self.elapsed_s)
             self._lines += 1
+            self._last = (self.done, self.total)
         self.stream.write(line + "\n")
         self.stream.flush()
 
@@ -165,3 +184,10 @@ def stderr_progress(label: str, total: int | None = None, *, enabled: bool = Tru
     if interval_s is None:
         interval_s = interval_from_env()
     return Progress(label, total, enabled=enabled, transient=transient, interval_s=interval_s)
+
+
+def stderr_phases(enabled: bool = True, transient: bool = False) -> ProgressFactory:
+    """A ``ProgressFactory`` showing each phase on stderr."""
+    def factory(label: str, total: int | None = None) -> AbstractContextManager[ProgressCallback]:
+        return stderr_progress(label, total, enabled=enabled, transient=transient)
+    return factory

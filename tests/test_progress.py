@@ -53,10 +53,17 @@ def test_short_job_and_disabled_print_nothing():
     assert out.getvalue() == ""
 
 
-def test_terminal_gets_a_rich_bar():
+def test_terminal_gets_a_rich_bar_for_long_jobs_only(monkeypatch):
+    import accelsim.progress
+
     out = io.StringIO()
     with Progress("tiles", 4, stream=out, tty=True) as p:
+        p(4)
+    assert out.getvalue() == ""  # shorter than BAR_DELAY_S
+    monkeypatch.setattr(accelsim.progress, "BAR_DELAY_S", 0.01)
+    with Progress("tiles", 4, stream=out, tty=True) as p:
         p(2)
+        time.sleep(0.2)
         p(4)
     assert "tiles" in out.getvalue() and "4/4" in out.getvalue()
 

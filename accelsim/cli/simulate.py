@@ -64,9 +64,12 @@ def parse_number(fld: str, text: str) -> float:
 @strict_option
 @format_option
 @output_option
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Show progress of long work (stepping engine, --check) on stderr.")
 def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, clock_mhz, batch, engine, check, convention,
-             strict, fmt, output):
+             strict, fmt, output, progress):
     """Simulate MODEL (a zoo name or a model file) on an R x C systolic array, layer by layer."""
+    from accelsim.progress import stderr_phases
     from accelsim.report.simulate_view import render_simulation
     from accelsim.systolic.simulate import simulate as run_simulation
     from accelsim.workload import resolve
@@ -87,7 +90,7 @@ def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, clock_mh
         layers, totals = scalesim_simulation(net, cfg, batch)
         write_output(render_scalesim(layers, totals, cfg, fmt), output)
         return
-    sim = run_simulation(net, cfg, batch=batch, engine=engine, check=check)
+    sim = run_simulation(net, cfg, batch=batch, engine=engine, check=check, progress=stderr_phases(progress))
     write_output(render_simulation(sim, fmt), output)
     if sim.mismatches:
         click.echo(f"accelsim: check failed: {len(sim.mismatches)} GEMM(s) differ from the int8 reference", err=True)

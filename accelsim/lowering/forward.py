@@ -39,6 +39,7 @@ from accelsim.errors import AccelsimError
 from accelsim.lowering import golden, ops, quant
 from accelsim.lowering._args import integer
 from accelsim.lowering.gemm import Gemm, gemms_to_nchw, lower_conv, lower_linear
+from accelsim.progress import ProgressCallback
 from accelsim.workload.layers import (
     AvgPool2d,
     Conv2d,
@@ -230,11 +231,12 @@ def _unsupported(layer: Layer) -> AccelsimError:
 
 
 def forward(network: Network, params: dict[str, Params] | None = None, x=None, *, batch: int = 1,
-            seed: int = 0, record: bool = False, direct: bool = False) -> Run:
+            seed: int = 0, record: bool = False, direct: bool = False,
+            progress: ProgressCallback | None = None) -> Run:
     """float32 forward pass; ``x`` defaults to ``random_inputs(network, batch, seed)``.
 
     ``params`` defaults to ``init_params(network, seed)``. For independent networks ``x`` is a
-    list with one input per node.
+    list with one input per node. ``progress(done, total)`` is called after each layer.
     """
     params = init_params(network, seed) if params is None else params
     inputs = _inputs(network, x, batch, seed)
@@ -257,19 +259,21 @@ def forward(network: Network, params: dict[str, Params] | None = None, x=None, *
             raise _unsupported(layer)
         x = np.asarray(y, dtype=np.float32)
         runs.append(LayerRun(node, x, None, *((gemms, acc) if record else ((), ()))))
+        if progress is not None:
+            progress(i + 1, len(network.nodes))
     return Run(network, tuple(runs))
 
 
 def quantize_network(network: Network, params: dict[str, Params] | None = None, x=None, *, batch: int = 1,
-                     seed: int = 0) -> QuantizedNetwork:
+                     seed: int = 0, progress: ProgressCallback | None = None) -> QuantizedNetwork:
     """Quantize ``params`` to int8 with scales calibrated by a float forward on ``x``.
 
     ``x`` defaults to ``random_inputs(network, batch, seed)``, the same input ``forward_int``
-    draws by default.
+    draws by default. ``progress(done, total)`` follows the float pass layer by layer.
     """
     params = init_params(network, seed) if params is None else params
     inputs = _inputs(network, x, batch, seed)
-    calib = forward(network, params, inputs[0] if network.chained else inputs)
+    calib = forward(network, params, inputs[0] if network.chained else inputs, progress=progress)
     layers = []
     for i, (node, run) in enumerate(zip(network.nodes, calib.layers, strict=True)):
         layer = node.layer
@@ -292,11 +296,11 @@ def quantize_network(network: Network, params: dict[str, Params] | None = None, 
 
 
 def forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: int = 0, record: bool = False,
-                direct: bool = False) -> Run:
+                direct: bool = False, progress: ProgressCallback | None = None) -> Run:
     """Bit-exact int8 forward pass of ``qnet`` (rules in the module docstring).
 
     ``x`` is the real-valued input (quantized with the first node's ``in_scale``) and defaults to
-    ``random_inputs(network, batch, seed)``.
+    ``random_inputs(network, batch, seed)``. ``progress(done, total)`` is called after each layer.
     """
     network = qnet.network
     inputs = _inputs(network, x, batch, seed)
@@ -325,4 +329,6 @@ def forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: int = 0
         else:
             raise _unsupported(layer)
         runs.append(LayerRun(node, q, ql.out_scale, *((gemms, acc) if record else ((), ()))))
+        if progress is not None:
+            progress(i + 1, len(network.nodes))
     return Run(network, tuple(runs))

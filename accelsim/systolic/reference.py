@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accelsim.progress import ProgressFactory, no_progress
 from accelsim.workload.network import Network
 
 
@@ -24,12 +25,19 @@ class RefGemm:
     acc: np.ndarray
 
 
-def reference_gemms(net: Network, batch: int = 1, seed: int = 0) -> dict[str, tuple[RefGemm, ...]]:
-    """Per conv/linear layer name, its groups' operands and accumulators from the int8 forward pass."""
+def reference_gemms(net: Network, batch: int = 1, seed: int = 0,
+                    progress: ProgressFactory | None = None) -> dict[str, tuple[RefGemm, ...]]:
+    """Per conv/linear layer name, its groups' operands and accumulators from the int8 forward pass.
+
+    ``progress`` shows its two phases, layer by layer: the float calibration pass and the int8 pass.
+    """
     from accelsim.lowering import forward_int, quantize_network
 
-    qnet = quantize_network(net, batch=batch, seed=seed)
-    run = forward_int(qnet, batch=batch, seed=seed, record=True)
+    track = progress or no_progress
+    with track("check: float calibration pass (layers)", len(net.nodes)) as cb:
+        qnet = quantize_network(net, batch=batch, seed=seed, progress=cb)
+    with track("check: int8 reference pass (layers)", len(net.nodes)) as cb:
+        run = forward_int(qnet, batch=batch, seed=seed, record=True, progress=cb)
     return {
         lr.node.layer.name: tuple(RefGemm(g.a, g.b, acc) for g, acc in zip(lr.gemms, lr.acc, strict=True))
         for lr in run.layers if lr.gemms

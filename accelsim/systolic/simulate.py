@@ -40,6 +40,7 @@ from accelsim.hardware.arith import wrap
 from accelsim.hardware.config import ENGINES, ArrayConfig
 from accelsim.mapping.dataflow import get as get_dataflow
 from accelsim.mapping.folds import stream_chunk
+from accelsim.progress import ProgressCallback, ProgressFactory, no_progress
 from accelsim.systolic.fast import fast_layer
 from accelsim.systolic.reference import reference_gemms
 from accelsim.systolic.result import ArrayRun
@@ -186,8 +187,12 @@ def _too_big(name: str, cfg: ArrayConfig, m: int, k: int, n: int, groups: int, w
 
 
 def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, engine: str = "fast", numbers: bool = False,
-             check: bool = False, seed: int = 0) -> Simulation:
-    """Simulate ``net`` at ``batch`` on ``cfg`` with the ``fast`` or ``stepping`` engine."""
+             check: bool = False, seed: int = 0, progress: ProgressFactory | None = None) -> Simulation:
+    """Simulate ``net`` at ``batch`` on ``cfg`` with the ``fast`` or ``stepping`` engine.
+
+    ``progress`` shows the phases: the reference pass (``numbers``/``check``), then the array,
+    fold by fold with the stepping model, layer by layer with the fast one.
+    """
     if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
         raise AccelsimError(f"batch: must be a positive integer, got {batch!r}")
     if engine not in ENGINES:
@@ -199,12 +204,30 @@ def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, engine: str = "fast
         if shape is not None and cycle_bound(cfg, *shape) >= MAX_CYCLES:
             raise _too_big(node.layer.name, cfg, *shape, "whose cycle count could overflow 64-bit integers",
                            "use a smaller batch or SRAM, or a higher bandwidth")
+    track = progress or no_progress
     try:
-        refs = reference_gemms(net, batch, seed) if (numbers or check) else {}
+        refs = reference_gemms(net, batch, seed, progress=progress) if (numbers or check) else {}
     except MemoryError:
         raise AccelsimError(f"check: the int8 reference pass of '{net.name}' at batch {batch} does not fit in "
                             f"memory") from None
+    label, total = _phase(net, cfg, batch, engine, check)
+    with track(label, total) as advance:
+        return _simulate(net, cfg, batch, engine, check, seed, refs, advance, total)
+
+
+def _phase(net: Network, cfg: ArrayConfig, batch: int, engine: str, check: bool) -> tuple[str, int]:
+    """The array phase's label and total: folds for the stepping engine, layers for the fast one."""
+    what = f"{engine} engine" + (" and check" if check else "")
+    if engine == "stepping":
+        folds = sum(fold_count(cfg, *shape) for node in net if (shape := gemm_shape(node, batch)) is not None)
+        return f"{what} (folds)", folds
+    return f"{what} (layers)", len(net.nodes)
+
+
+def _simulate(net: Network, cfg: ArrayConfig, batch: int, engine: str, check: bool, seed: int, refs,
+              advance: ProgressCallback, total: int) -> Simulation:
     rows, runs, mismatches = [], {}, []
+    done = 0
     for node in net:
         layer = node.layer
         shape = gemm_shape(node, batch)
@@ -218,7 +241,9 @@ def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, engine: str = "fast
                 if engine == "fast":
                     run = fast_layer(cfg, m, k, n, groups, operands=ops)
                 else:
-                    run = step_layer(cfg, ops or random_operands(cfg, m, k, n, groups, seed))
+                    run = step_layer(cfg, ops or random_operands(cfg, m, k, n, groups, seed),
+                                     progress=lambda d, t, base=done: advance(base + d, total))
+                    done += len(run.fold_cycles)
             except MemoryError:
                 raise _too_big(layer.name, cfg, m, k, n, groups, "and ran out of memory") from None
             runs[layer.name] = run
@@ -230,6 +255,8 @@ def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, engine: str = "fast
         if check and "check" not in row:
             row["check"] = ""
         rows.append(_intensity(_derive(row, cfg)))
+        if engine == "fast":
+            advance(len(rows), len(net.nodes))
     columns = (*COLUMNS, *(["check"] if check else []))
     table = tuple({c: row[c] for c in columns} for row in rows)
     return Simulation(net, cfg, batch, engine, table, columns, totals(table, cfg, batch), runs, tuple(mismatches))

@@ -22,6 +22,7 @@ from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.dataflow import get
 from accelsim.mapping.folds import folds_for
 from accelsim.memory.stepper import FoldRequest, MemorySystem
+from accelsim.progress import ProgressCallback
 from accelsim.systolic.beats import fold_beats
 from accelsim.systolic.core import ArrayCore, CoreTrace
 from accelsim.systolic.result import ArrayRun
@@ -36,8 +37,12 @@ def random_operands(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, s
     return [(rng.integers(lo, hi, (m, k)), rng.integers(lo, hi, (k, n))) for _ in range(groups)]
 
 
-def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray]], *, dataflow=None) -> ArrayRun:
-    """Run one layer's GEMMs ``[(A, B) per group]`` cycle by cycle; outputs and output cycles included."""
+def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray]], *, dataflow=None,
+               progress: ProgressCallback | None = None) -> ArrayRun:
+    """Run one layer's GEMMs ``[(A, B) per group]`` cycle by cycle; outputs and output cycles included.
+
+    ``progress(done, total)`` is called as folds complete.
+    """
     df = get(dataflow or cfg.dataflow)
     R, C = cfg.rows, cfg.cols
     ops = [(check_operand("A", A, cfg.data_bits), check_operand("B", B, cfg.data_bits)) for A, B in operands]
@@ -98,6 +103,8 @@ def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray
                 lengths.append(t + 1 - starts[-1])
                 computed += 1
                 beats = None
+                if progress is not None:
+                    progress(computed, len(requests))
         mem.tick(t)
         t += 1
     fold_cycles = np.array(lengths, dtype=np.int64)
