@@ -64,8 +64,8 @@ def test_stepping_equals_fast_on_lenet_with_checked_numbers(df):
 def test_check_reports_a_mismatch(monkeypatch):
     real = simulate_mod.reference_gemms
 
-    def corrupted(net, batch, seed):
-        refs = real(net, batch, seed)
+    def corrupted(net, batch, seed, **kw):
+        refs = real(net, batch, seed, **kw)
         g = refs["conv2"][0]
         acc = g.acc.copy()
         acc[3, 5] += 1
