@@ -46,13 +46,16 @@ def _sram(ctx, param, value):
               help="Select these SRAM sizes in KiB per buffer, e.g. 256,256,128.")
 @rejected_option("--sram-kib", "is gone: give --sram IFMAP,FILTER,OFMAP (KiB per buffer)")
 @click.option("--double-buffer/--single-buffer", default=None, help="Select double or single buffering.")
-def report(results, output, network, batch, array, dataflow, bandwidth, clock_mhz, sram, double_buffer):
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress on stderr.")
+def report(results, output, network, batch, array, dataflow, bandwidth, clock_mhz, sram, double_buffer,
+           progress):
     """Write the design-space report of the sweep results in --from: per-layer cycles and utilization
     of one design point (the lowest-latency one among those the flags select), its roofline, the
     Pareto fronts, a utilization heatmap, per-layer memory and parameters. Markdown, a
     self-contained HTML page and PNG figures."""
     from accelsim.dse.store import load_meta
-    from accelsim.report.dse_report import build_report
+    from accelsim.progress import stderr_progress
+    from accelsim.report.dse_report import REPORT_STEPS, build_report
 
     select = {"network": network, "batch": batch, "dataflow": dataflow, "bandwidth": bandwidth, "clock_mhz": clock_mhz,
               "double_buffer": double_buffer}
@@ -64,7 +67,8 @@ def report(results, output, network, batch, array, dataflow, bandwidth, clock_mh
         name = load_meta(results).get("last_sweep", Path(results).stem)
         output = str(Path("reports") / name)
     try:
-        paths = build_report(results, output, select, command=invocation())
+        with stderr_progress("report (steps)", REPORT_STEPS, enabled=progress) as bar:
+            paths = build_report(results, output, select, command=invocation(), progress=bar)
     except OSError as e:
         raise AccelsimError(f"report: cannot write {e.filename or output}: {e.strerror or e}") from None
     click.echo(f"wrote {len(paths)} files to {output}/ ({', '.join(p.name for p in paths)})", err=True)

@@ -27,6 +27,7 @@ from accelsim.dse.spec import network_from_spec
 from accelsim.dse.store import load_layers, load_meta, load_networks, load_results
 from accelsim.energy import DEFAULT_TABLE, EnergyTable
 from accelsim.errors import AccelsimError
+from accelsim.progress import ProgressCallback
 from accelsim.report import figures
 from accelsim.workload.profile import DTYPE_BYTES, profile
 
@@ -201,10 +202,23 @@ def _memory_notes(prof: pd.DataFrame) -> list[str]:
 
 # ---- the report -------------------------------------------------------------------------------
 
-def build_report(
-    db: str | Path, out_dir: str | Path, select: dict | None = None, command: str | None = None
-) -> list[Path]:
-    """Write the report files for ``db`` into ``out_dir``; returns their paths."""
+REPORT_STEPS = 8  # loading, six figures, the pages
+
+
+def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None, command: str | None = None,
+                 progress: ProgressCallback | None = None) -> list[Path]:
+    """Write the report files for ``db`` into ``out_dir``; returns their paths.
+
+    ``progress(done, REPORT_STEPS)`` is called after loading, after each figure and at the end.
+    """
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, REPORT_STEPS)
+
     select = {k: v for k, v in (select or {}).items() if v is not None}
     for key in select:
         if key not in SELECT_COLUMNS:
@@ -221,6 +235,7 @@ def build_report(
     net = network_from_spec(load_networks(db)[best["network_id"]])
     dtype = _dtype(best["data_bits"])
     prof = profile(net, batch=int(best["batch"]), dtype=dtype)
+    step()
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -229,6 +244,7 @@ def build_report(
     def put(fig, file):
         figures.save(fig, out / file)
         images[file] = (out / file).read_bytes()
+        step()
 
     put(figures.layer_cycles(layers, f"Per-layer cycles and utilization: {best['network']} on {best['rows']}x"
                                      f"{best['cols']} {best['dataflow'].upper()}, "
@@ -258,6 +274,7 @@ def build_report(
     md.write_text(to_markdown(blocks))
     page = out / "report.html"
     page.write_text(to_html(blocks, images, f"accelsim DSE: {name}"))
+    step()
     return [md, page, *(out / f for f in images)]
 
 

@@ -101,3 +101,17 @@ def test_findings_are_computed_from_the_points(results):
     assert "Median latency by DRAM bandwidth: 2 B/cycle" in lines[2]
     m = re.search(r"over the (\d+) combinations of the other settings: (.*)\.", lines[3])
     assert int(m[1]) == 8 and sum(int(n) for n in re.findall(r"in (\d+)", m[2])) == 8  # 4 shapes x 2 bandwidths
+
+
+def test_report_progress_steps_and_plain_lines(results, tmp_path, monkeypatch):
+    from accelsim.report.dse_report import REPORT_STEPS, build_report
+
+    calls = []
+    build_report(results, tmp_path / "a", progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(i, REPORT_STEPS) for i in range(1, REPORT_STEPS + 1)]
+    monkeypatch.setenv("ACCELSIM_PROGRESS_INTERVAL", "0.05")
+    r = CliRunner().invoke(main, ["report", "--from", str(results), "-o", str(tmp_path / "b")])
+    assert r.exit_code == 0, r.output
+    lines = r.stderr.splitlines()
+    assert lines[-2].startswith(f"report (steps): 100% ({REPORT_STEPS}/{REPORT_STEPS}) elapsed ")
+    assert lines[-1].startswith("wrote 8 files to ")
