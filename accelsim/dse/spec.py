@@ -34,12 +34,12 @@ import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from accelsim.energy.table import DEFAULT_TABLE, EnergyError, EnergyTable
 from accelsim.errors import AccelsimError
 from accelsim.hardware.config import DATAFLOWS, ENGINES, ArrayConfig, ConfigError, parse_array
+from accelsim.workload import files
 from accelsim.workload.layers import LAYER_TYPES
 from accelsim.workload.network import Network
 
@@ -364,14 +364,9 @@ def _plain(v):
 def read_spec_doc(path: str | Path) -> tuple[dict, str, str]:
     """Parse a YAML spec file strictly: (mapping, source name for errors, folder for model files)."""
     path = Path(path)
+    text = files.read_text(path, files.MAX_YAML_BYTES)
     try:
-        text = path.read_text()
-    except OSError as e:
-        raise AccelsimError(f"{path}: cannot read: {e.strerror}") from None
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
-    try:
-        doc = yaml.load(text)
+        doc = files.load_yaml_marked(text)
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{path}:{mark.line + 1}" if mark else str(path)

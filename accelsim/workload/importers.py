@@ -25,13 +25,10 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import json
 from pathlib import Path
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
 from accelsim.errors import ModelFileError
+from accelsim.workload import files
 from accelsim.workload.layers import LAYER_TYPES, Conv2d, LayerError, name_problem
 from accelsim.workload.network import Network
 
@@ -44,30 +41,32 @@ _SCALESIM_FIELD = {"kernel_size": "Filter Height", "stride": "Strides", "in_chan
 
 
 def load(path: str | Path, strict: bool = False) -> Network:
-    """Read a model file by its extension: .csv (SCALE-Sim), .yaml/.yml/.json (ours)."""
+    """Read a model file by its extension: .csv (SCALE-Sim), .yaml/.yml/.json (ours).
+
+    The file is refused unread unless it is a regular file of at most ``files.MAX_FILE_BYTES``.
+    """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ModelFileError(path, None, None, f"cannot read: {e.strerror}") from None
-    try:
-        text = data.decode("utf-8-sig")  # a leading byte-order mark (Excel's CSVs) is not part of the text
-    except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        problem = f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})"
-        raise ModelFileError(path, line, None, problem) from None
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".yaml", ".yml", ".json"):
+        raise ModelFileError(path, None, None, "unknown model file type (expected .csv, .yaml, .yml or .json)")
+    try:
+        text = files.read_text(path, files.MAX_FILE_BYTES if suffix == ".csv" else files.MAX_YAML_BYTES)
+        if suffix == ".json":
+            files.check_json(text, path)
+    except files.FileProblem as e:
+        raise ModelFileError(path, e.line, None, e.problem) from None
     if suffix == ".csv":
         return load_scalesim_csv(text, path, strict)
-    if suffix == ".json":
-        _check_json(text, path)
-    if suffix in (".yaml", ".yml", ".json"):
-        return load_schema(text, path, strict)
-    raise ModelFileError(path, None, None, "unknown model file type (expected .csv, .yaml, .yml or .json)")
+    return load_schema(text, path, strict)
 
 
 def load_scalesim_csv(text: str, path: str | Path = "<csv>", strict: bool = False) -> Network:
-    rows = [(i, r) for i, r in enumerate(csv.reader(io.StringIO(text)), start=1) if any(c.strip() for c in r)]
+    rows = []
+    for i, r in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if any(c.strip() for c in r):
+            rows.append((i, r))
+            if len(rows) > files.MAX_LAYERS + 1:
+                raise ModelFileError(path, i, None, f"more than the limit of {files.MAX_LAYERS:,} layers")
     if not rows:
         raise ModelFileError(path, None, None, "the file is empty")
     header_line, header = rows[0]
@@ -117,19 +116,23 @@ def load_scalesim_csv(text: str, path: str | Path = "<csv>", strict: bool = Fals
     return Network.independent(Path(path).stem, items, strict)
 
 
-def _check_json(text: str, path) -> None:
-    """Strict JSON syntax first: YAML would accept trailing commas. Duplicate keys are caught, with
-    their line, by the YAML pass."""
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ModelFileError(path, e.lineno, None, f"invalid JSON: {e.msg}") from None
+def _plain(value):
+    """ruamel's scalars as plain Python values (0x3 is an int 3), lists as tuples (hashable)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, list):
+        return tuple(_plain(v) for v in value)
+    return value
 
 
-def _yaml_loader() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
-    return yaml
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _line(node, key=None) -> int | None:
@@ -151,18 +154,14 @@ def _item_line(seq, i: int) -> int | None:
 
 def load_schema(text: str, path: str | Path = "<model>", strict: bool = False) -> Network:
     try:
-        doc = _yaml_loader().load(text)
-    except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        problem = (e.problem or str(e)).strip().splitlines()[0]
-        raise ModelFileError(path, mark.line + 1 if mark else None, None, problem) from None
-    except YAMLError as e:
-        raise ModelFileError(path, None, None, str(e).strip().splitlines()[0]) from None
+        doc = files.load_yaml(text, path)
+    except files.FileProblem as e:
+        raise ModelFileError(path, e.line, None, e.problem) from None
     if not isinstance(doc, dict):
         raise ModelFileError(path, 1, None, "expected a mapping with 'input_shape' and 'layers'")
     allowed = {"name", "input_shape", "layers", "strict"}
     for key in doc:
-        if key not in allowed:
+        if not isinstance(key, str) or key not in allowed:
             raise ModelFileError(path, _line(doc, key), str(key),
                                  f"unknown key (allowed: {', '.join(sorted(allowed))})")
     for key in ("input_shape", "layers"):
@@ -176,12 +175,17 @@ def load_schema(text: str, path: str | Path = "<model>", strict: bool = False) -
         raise ModelFileError(path, _line(doc, "strict"), "strict", "must be true or false")
     strict = strict or file_strict  # the caller's --strict is not overruled by the file's `strict: false`
     shape = doc["input_shape"]
-    if not isinstance(shape, list) or len(shape) != 3 or not all(type(v) is int and v > 0 for v in shape):
+    if isinstance(shape, list) and all(_is_int(v) for v in shape):
+        shape = [int(v) for v in shape]  # 0x3, 1_0: ruamel's int subclasses keep their YAML spelling
+    if not isinstance(shape, list) or len(shape) != 3 or not all(_is_int(v) and v > 0 for v in shape):
         raise ModelFileError(path, _line(doc, "input_shape"), "input_shape",
                              f"expected [C, H, W] of positive integers, got {shape!r}")
     specs = doc["layers"]
     if not isinstance(specs, list) or not specs:
         raise ModelFileError(path, _line(doc, "layers"), "layers", "must be a non-empty list")
+    if len(specs) > files.MAX_LAYERS:
+        raise ModelFileError(path, _line(doc, "layers"), "layers",
+                             f"{len(specs):,} layers, more than the limit of {files.MAX_LAYERS:,}")
 
     layers, lines = [], []
     for i, spec in enumerate(specs):
@@ -201,7 +205,7 @@ def _layer(spec, index: int, path, line):
     if not isinstance(spec, dict):
         raise ModelFileError(path, line, "layers", f"item {index} must be a mapping with a 'type'")
     kind = spec.get("type")
-    if kind not in LAYER_TYPES:
+    if not isinstance(kind, str) or kind not in LAYER_TYPES:
         raise ModelFileError(path, line, "type", f"unknown layer type {kind!r} (choose from {', '.join(LAYER_TYPES)})")
     cls = LAYER_TYPES[kind]
     allowed = {f.name for f in dataclasses.fields(cls)}
@@ -209,10 +213,10 @@ def _layer(spec, index: int, path, line):
     for key, value in spec.items():
         if key == "type":
             continue
-        if key not in allowed:
+        if not isinstance(key, str) or key not in allowed:
             raise ModelFileError(path, _line(spec, key), str(key),
                                  f"unknown field for {kind} (allowed: {', '.join(sorted(allowed))})")
-        kwargs[key] = tuple(value) if isinstance(value, list) else value
+        kwargs[key] = _plain(value)
     kwargs.setdefault("name", f"{kind}{index}")
     try:
         return cls(**kwargs)

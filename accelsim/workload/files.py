@@ -1,0 +1,125 @@
+"""Reading user files safely: model files and sweep specs.
+
+A user file is read only when it is a regular file no larger than ``MAX_FILE_BYTES`` (a FIFO,
+``/dev/zero`` or a directory is refused without being opened, a 100 MB file without being read),
+must be UTF-8 text, YAML at most ``MAX_YAML_BYTES``, and its YAML may use at most ``MAX_ALIASES`` aliases (a "billion laughs"
+document expands exponentially) and nest at most ``MAX_DEPTH`` levels (deeper documents would
+exhaust Python's recursion limit in the parser). Every refusal is one ``AccelsimError`` line
+naming the file (and line where known).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer, ComposerError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from accelsim.errors import AccelsimError
+
+# ruamel parses YAML in pure Python, at 40-100 kB/s on a loaded 2-core machine: a YAML/JSON model
+# file or spec (a thousand layers is 30-60 kB) is limited to 256 kB so none parses for more than a
+# few seconds; a CSV (read by the csv module, ~25 bytes a layer) to 1 MB.
+MAX_FILE_BYTES = 1000 * 1000
+MAX_YAML_BYTES = 256 * 1000
+MAX_LAYERS = 10_000
+MAX_ALIASES = 100
+MAX_DEPTH = 64
+
+
+class FileProblem(AccelsimError):
+    """A user file refused before or while parsing; ``line`` is 1-based when known."""
+
+    def __init__(self, path, line: int | None, problem: str):
+        where = f"{path}" if line is None else f"{path}:{line}"
+        super().__init__(f"{where}: {problem}")
+        self.path, self.line, self.problem = path, line, problem
+
+
+def read_text(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most ``limit`` bytes (a leading BOM dropped)."""
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise FileProblem(path, None, f"cannot read: {e.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise FileProblem(path, None, "cannot read: is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise FileProblem(path, None, "cannot read: not a regular file (a device, FIFO or socket)")
+    if st.st_size > limit:
+        raise FileProblem(path, None, f"file is {st.st_size / 1e6:.1f} MB, larger than the {limit / 1e6:g} MB limit")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise FileProblem(path, None, f"cannot read: {e.strerror}") from None
+    if len(data) > limit:  # grew after the stat
+        raise FileProblem(path, None, f"file is larger than the {limit / 1e6:g} MB limit")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise FileProblem(path, line, f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})") from None
+
+
+class _LimitedComposer(Composer):
+    """ruamel's composer with a budget of aliases and a maximum nesting depth."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        from ruamel.yaml.events import AliasEvent
+
+        if self.parser.check_event(AliasEvent):
+            self._aliases = getattr(self, "_aliases", 0) + 1
+            if self._aliases > MAX_ALIASES:
+                mark = self.parser.peek_event().start_mark
+                raise ComposerError(None, None, f"more than {MAX_ALIASES} YAML aliases (refused: an alias "
+                                                "bomb expands exponentially)", mark)
+        elif self.depth >= MAX_DEPTH:
+            mark = self.parser.peek_event().start_mark
+            raise ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+        return super().compose_node(parent, index)
+
+
+def strict_yaml() -> YAML:
+    """Round-trip YAML (line numbers kept), duplicate keys rejected, aliases and depth limited."""
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    yaml.Composer = _LimitedComposer
+    return yaml
+
+
+def load_yaml(text: str, path: str | Path) -> Any:
+    """Parse ``text`` with ``strict_yaml``; a syntax error, too many aliases or too deep nesting is one
+    ``FileProblem`` line naming the file and line."""
+    try:
+        return load_yaml_marked(text)
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        problem = (e.problem or str(e)).strip().splitlines()[0]
+        raise FileProblem(path, mark.line + 1 if mark else None, problem) from None
+    except YAMLError as e:
+        raise FileProblem(path, None, str(e).strip().splitlines()[0]) from None
+
+
+def load_yaml_marked(text: str) -> Any:
+    """Parse with ``strict_yaml``, ruamel's errors propagating (for callers that read their marks)."""
+    try:
+        return strict_yaml().load(text)
+    except RecursionError:
+        raise YAMLError(f"nested more than {MAX_DEPTH} levels deep") from None
+
+
+def check_json(text: str, path: str | Path) -> None:
+    """Strict JSON syntax first (YAML would accept trailing commas); too deep nesting is refused."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as e:
+        raise FileProblem(path, e.lineno, f"invalid JSON: {e.msg}") from None
+    except RecursionError:
+        raise FileProblem(path, None, f"nested more than {MAX_DEPTH} levels deep") from None
