@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from accelsim.errors import AccelsimError
+from accelsim.hardware.config import MAX_BATCH
 from accelsim.report.formats import FORMATS
 
 
@@ -81,7 +82,8 @@ def rejected_option(name: str, advice: str):
 
 
 model_argument = click.argument("model", metavar="MODEL")
-batch_option = click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
+batch_option = click.option("--batch", type=click.IntRange(1, MAX_BATCH), default=1, show_default=True,
+                            help=f"Batch size (1 to {MAX_BATCH}).")
 strict_option = click.option("--strict", is_flag=True, help="Reject strides that leave a remainder.")
 output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
                              help="Write to FILE (.txt table, .csv, .json or .md).")

@@ -38,7 +38,19 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from accelsim.energy.table import DEFAULT_TABLE, EnergyError, EnergyTable
 from accelsim.errors import AccelsimError
-from accelsim.hardware.config import DATAFLOWS, ENGINES, ArrayConfig, ConfigError, parse_array
+from accelsim.hardware.config import (
+    DATAFLOWS,
+    ENGINES,
+    MAX_BANDWIDTH,
+    MAX_BATCH,
+    MAX_CLOCK_MHZ,
+    MAX_SRAM_KIB,
+    MIN_BANDWIDTH,
+    MIN_CLOCK_MHZ,
+    ArrayConfig,
+    ConfigError,
+    parse_array,
+)
 from accelsim.workload import files
 from accelsim.workload.layers import LAYER_TYPES
 from accelsim.workload.network import Network
@@ -203,11 +215,23 @@ def _positive_number(where, key, v):
     return float(v)
 
 
+def _in_range(lo: float, hi: float, what: str):
+    def parse(where, key, v):
+        v = _positive_number(where, key, v)
+        if not lo <= v <= hi:
+            raise SpecError(where, key, f"must be in [{what}], got {v:g}")
+        return v
+    return parse
+
+
 def _bits(where, key, v):
     _positive_int(where, key, v, 64)
     if v % 8:
         raise SpecError(where, key, f"must be a multiple of 8, got {v}")
     return v
+
+
+_sram_kib = _in_range(0.0, MAX_SRAM_KIB, "0, 2^30")
 
 
 def _sram(where, key, v):
@@ -219,7 +243,6 @@ def _sram(where, key, v):
             kib = []
         if len(kib) != 3:
             raise SpecError(where, key, f"expected IFMAP,FILTER,OFMAP sizes in KiB such as 256,256,128, got {v!r}")
-        return tuple(_positive_number(where, f"{key}.{b}", x) for b, x in zip(SRAM_BUFFERS, kib, strict=True))
     if isinstance(v, dict):
         for k in v:
             if k not in SRAM_BUFFERS:
@@ -227,8 +250,8 @@ def _sram(where, key, v):
         missing = [b for b in SRAM_BUFFERS if b not in v]
         if missing:
             raise SpecError(where, f"{key}.{missing[0]}", "is required when sram_kib is a mapping")
-        return tuple(_positive_number(where, f"{key}.{b}", v[b]) for b in SRAM_BUFFERS)
-    kib = _positive_number(where, key, v)
+        return tuple(_sram_kib(where, f"{key}.{b}", v[b]) for b in SRAM_BUFFERS)
+    kib = _sram_kib(where, key, v)
     return (kib, kib, kib)
 
 
@@ -260,15 +283,15 @@ def _model(where, key, v):
 
 _PARSERS = {
     "model": _model,
-    "batch": _positive_int,
+    "batch": lambda w, k, v: _positive_int(w, k, v, MAX_BATCH),
     "array": _array,
     "rows": lambda w, k, v: _positive_int(w, k, v, 1024),
     "cols": lambda w, k, v: _positive_int(w, k, v, 1024),
     "dataflow": _dataflow,
     "sram_kib": _sram,
     "double_buffer": _bool,
-    "bandwidth": _positive_number,
-    "clock_mhz": _positive_number,
+    "bandwidth": _in_range(MIN_BANDWIDTH, MAX_BANDWIDTH, "1/1024, 2^32"),
+    "clock_mhz": _in_range(MIN_CLOCK_MHZ, MAX_CLOCK_MHZ, "1, 100000"),
     "data_bits": _bits,
     "acc_bits": _bits,
     "out_bits": _bits,

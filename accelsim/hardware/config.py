@@ -11,6 +11,9 @@ from accelsim.errors import AccelsimError
 DATAFLOWS = ("os", "ws", "is")
 ENGINES = ("fast", "stepping")  # timing engines: closed form per fold, or every register every cycle
 MIN_BANDWIDTH, MAX_BANDWIDTH = 2.0 ** -10, 2.0 ** 32  # DRAM bytes per cycle
+MIN_CLOCK_MHZ, MAX_CLOCK_MHZ = 1.0, 100_000.0  # 1 MHz to 100 GHz
+MAX_SRAM_KIB = 2.0 ** 30  # 1 TiB per buffer: byte counts stay exact integers well inside int64
+MAX_BATCH = 1 << 20
 # The RTL selects OS or WS per fold through its `dataflow` input port; IS runs on the WS datapath.
 DATAFLOW_PORT = {"os": 0, "ws": 1, "is": 1}
 
@@ -80,6 +83,11 @@ class ArrayConfig:
         # products overflow. Any bandwidth above the largest fold's bytes is as good as infinite anyway.
         if not MIN_BANDWIDTH <= self.bandwidth <= MAX_BANDWIDTH:
             raise ConfigError("bandwidth", f"must be in [1/1024, 2^32] bytes per cycle, got {self.bandwidth:g}")
+        if not MIN_CLOCK_MHZ <= self.clock_mhz <= MAX_CLOCK_MHZ:
+            raise ConfigError("clock_mhz", f"must be in [1, 100000] MHz (1 MHz to 100 GHz), got {self.clock_mhz:g}")
+        for fld in ("ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib"):
+            if getattr(self, fld) > MAX_SRAM_KIB:
+                raise ConfigError(fld, f"must be at most 2^30 KiB (1 TiB), got {getattr(self, fld):g}")
         if not isinstance(self.double_buffer, bool):
             raise ConfigError("double_buffer", f"expected true or false, got {self.double_buffer!r}")
         # The smallest unit the buffers must hold: one array-sized tile of each operand (both halves
@@ -130,6 +138,15 @@ class ArrayConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def check_batch(batch) -> int:
+    """A batch size: an integer in [1, MAX_BATCH]."""
+    if isinstance(batch, bool) or not isinstance(batch, int):
+        raise AccelsimError(f"batch: expected an integer, got {batch!r}")
+    if not 1 <= batch <= MAX_BATCH:
+        raise AccelsimError(f"batch: must be in [1, {MAX_BATCH}], got {batch}")
+    return batch
 
 
 def parse_array(text: str) -> tuple[int, int]:

@@ -37,7 +37,7 @@ import numpy as np
 from accelsim.columns import SIMULATE_LAYERS, SRAM_COUNTS
 from accelsim.errors import AccelsimError
 from accelsim.hardware.arith import wrap
-from accelsim.hardware.config import ENGINES, ArrayConfig
+from accelsim.hardware.config import ENGINES, ArrayConfig, check_batch
 from accelsim.mapping.dataflow import get as get_dataflow
 from accelsim.mapping.folds import stream_chunk
 from accelsim.progress import ProgressCallback, ProgressFactory, no_progress
@@ -52,9 +52,17 @@ from accelsim.workload.network import Network
 if TYPE_CHECKING:
     import pandas as pd
 
-# Both models hold per-fold int64 arrays (~200 bytes a fold at the fast model's peak): a layer with
-# more folds than this is refused up front with one line instead of dying in numpy's allocator.
-MAX_FOLDS = 1 << 27
+# Both models hold per-fold int64 arrays: ~190 bytes a fold at the fast model's peak (measured with
+# tracemalloc on WS, OS and IS layers), and a finished layer keeps 16 (its fold cycles and starts).
+# Before any work, every layer's peak plus what the finished layers keep is checked against
+# MEMORY_BUDGET_BYTES, so an impossible network is refused in milliseconds, not after gigabytes.
+BYTES_PER_FOLD = 256
+KEPT_BYTES_PER_FOLD = 16
+MEMORY_BUDGET_BYTES = 1 << 30
+MAX_FOLDS = MEMORY_BUDGET_BYTES // BYTES_PER_FOLD  # a layer alone: ~4.2 million folds
+# The stepping model costs ~16-20 us a cycle in Python plus numpy work on every PE: its estimated
+# compute cycles x PEs above this (a few minutes) is refused with a pointer to the fast engine.
+MAX_STEPPING_PE_CYCLES = 1 << 31
 MAX_CYCLES = 1 << 62  # int64 headroom for the models' per-fold and cumulative cycle arithmetic
 TRAFFIC_COLUMNS = SRAM_COUNTS
 COLUMNS = SIMULATE_LAYERS  # the per-layer columns, in order (``accelsim.columns``)
@@ -178,6 +186,43 @@ def cycle_bound(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1) -> in
     return max(product, fold_count(cfg, m, k, n, groups) * fold)
 
 
+def compute_cycles_estimate(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1) -> int:
+    """The layer's compute cycles without stalls, in O(1): every streaming beat plus each fold's fill
+    and drain (``Dataflow.fold_cycles`` is the beats plus a constant)."""
+    df = get_dataflow(cfg.dataflow)
+    length = {"m": m, "k": k, "n": n}
+    tiles = -(-length[df.rows] // cfg.rows) * -(-length[df.cols] // cfg.cols)
+    beats = length[df.streamed] * tiles * groups
+    return beats + fold_count(cfg, m, k, n, groups) * int(df.fold_cycles(cfg.rows, cfg.cols, 0))
+
+
+def check_size(net: Network, cfg: ArrayConfig, batch: int, engine: str = "fast") -> None:
+    """Refuse, before any work, a network the models cannot hold in memory, whose cycle counts could
+    overflow int64, or (stepping) that would step for more than a few minutes."""
+    kept, pe_cycles = 0, 0
+    for node in net:
+        shape = gemm_shape(node, batch)
+        if shape is None:
+            continue
+        name = node.layer.name
+        folds = fold_count(cfg, *shape)
+        need = folds * BYTES_PER_FOLD + kept
+        if need > MEMORY_BUDGET_BYTES:
+            raise _too_big(name, cfg, *shape, f"which needs ~{need / 2 ** 30:.1f} GiB of fold arrays (budget "
+                                              f"{MEMORY_BUDGET_BYTES / 2 ** 30:g} GiB)")
+        kept += folds * KEPT_BYTES_PER_FOLD
+        if cycle_bound(cfg, *shape) >= MAX_CYCLES:
+            raise _too_big(name, cfg, *shape, "whose cycle count could overflow 64-bit integers",
+                           "use a smaller batch or SRAM, or a higher bandwidth")
+        if engine == "stepping":
+            pe_cycles += compute_cycles_estimate(cfg, *shape) * cfg.pes
+            if pe_cycles > MAX_STEPPING_PE_CYCLES:
+                raise AccelsimError(
+                    f"layer '{name}': the stepping engine would step ~{pe_cycles / cfg.pes:,.0f} cycles x "
+                    f"{cfg.pes} PEs up to here (limit {MAX_STEPPING_PE_CYCLES:,} PE-cycles, minutes of work): "
+                    f"use the fast engine (same cycle counts, closed form) or a smaller network")
+
+
 def _too_big(name: str, cfg: ArrayConfig, m: int, k: int, n: int, groups: int, why: str = "",
              hint: str = "use a larger array or a smaller layer") -> AccelsimError:
     g = f"{groups}x({m}x{k}x{n})" if groups > 1 else f"{m}x{k}x{n}"
@@ -193,17 +238,10 @@ def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, engine: str = "fast
     ``progress`` shows the phases: the reference pass (``numbers``/``check``), then the array,
     fold by fold with the stepping model, layer by layer with the fast one.
     """
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
-        raise AccelsimError(f"batch: must be a positive integer, got {batch!r}")
+    check_batch(batch)
     if engine not in ENGINES:
         raise AccelsimError(f"engine: must be one of {', '.join(ENGINES)}, got {engine!r}")
-    for node in net:  # refuse an impossible layer before any work (the reference pass is the biggest)
-        shape = gemm_shape(node, batch)
-        if shape is not None and fold_count(cfg, *shape) > MAX_FOLDS:
-            raise _too_big(node.layer.name, cfg, *shape)
-        if shape is not None and cycle_bound(cfg, *shape) >= MAX_CYCLES:
-            raise _too_big(node.layer.name, cfg, *shape, "whose cycle count could overflow 64-bit integers",
-                           "use a smaller batch or SRAM, or a higher bandwidth")
+    check_size(net, cfg, batch, engine)  # before any work (the reference pass is the biggest)
     track = progress or no_progress
     try:
         refs = reference_gemms(net, batch, seed, progress=progress) if (numbers or check) else {}

@@ -130,11 +130,19 @@ def test_scalesim_table_shows_the_groups_it_summed():
 def test_int64_overflow_is_refused_not_silent():
     # 6e6 images through one 1024x1024 fold group: a fold's bytes x the bandwidth's denominator
     # (65041) passed 2^63 in fast.transfer_cycles and the cycles came out silently wrong.
-    net = Network.sequential("c", (64, 224, 224), [Conv2d("conv1_2", 64, 64, 3, padding=1)])
-    cfg = ArrayConfig(rows=1024, cols=1024, ifmap_sram_kib=1e12, filter_sram_kib=1e12, ofmap_sram_kib=1e12,
-                      bandwidth=0.00123)
+    # SRAMs of 1e12 KiB and batch 6e6 are now refused by the ranges themselves; the overflow is still
+    # reachable inside them (2^20 images of 64x2048x2048, 2^30 KiB SRAMs, the slowest DRAM).
+    with pytest.raises(ConfigError, match="ifmap_sram_kib"):
+        ArrayConfig(rows=1024, cols=1024, ifmap_sram_kib=1e12, filter_sram_kib=1e12, ofmap_sram_kib=1e12)
+    with pytest.raises(AccelsimError, match="batch"):
+        simulate(Network.sequential("c", (64, 224, 224), [Conv2d("conv1_2", 64, 64, 3, padding=1)]),
+                 ArrayConfig(), batch=6_000_000)
+    big = Network.sequential("c", (64, 2048, 2048), [Conv2d("conv1_2", 64, 64, 3, padding=1)])
+    cfg = ArrayConfig(rows=1024, cols=1024, ifmap_sram_kib=2 ** 30, filter_sram_kib=2 ** 30, ofmap_sram_kib=2 ** 30,
+                      bandwidth=2 ** -10)
     with pytest.raises(AccelsimError, match="overflow 64-bit"):
-        simulate(net, cfg, batch=6_000_000)
+        simulate(big, cfg, batch=2 ** 20)
+    net = Network.sequential("c", (64, 224, 224), [Conv2d("conv1_2", 64, 64, 3, padding=1)])
     # ... while the biggest honest run (VGG-19 on 1x1, ~2e10 cycles; or a slow DRAM) is far from the bound.
     vgg = zoo.get("vgg19")
     for cfg in (ArrayConfig(rows=1, cols=1), ArrayConfig(rows=1, cols=1024, bandwidth=2 ** -10)):
