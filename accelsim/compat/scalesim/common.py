@@ -16,6 +16,10 @@ READ_PORT_LATENCY = 1  # read_port.latency (the DRAM side of the read buffers)
 HIT_LATENCY = 1  # read buffers' SRAM hit latency; writes have none
 
 
+MAX_FOLDS = 1 << 22  # the replay holds a few Python objects per fold and int64 arrays per fold line
+MAX_EXACT = 1 << 53  # SCALE-Sim's averages are float64: counts beyond this are not exact
+
+
 class ScaleSimConventionError(AccelsimError):
     """A layer or configuration SCALE-Sim cannot express (names the field)."""
 

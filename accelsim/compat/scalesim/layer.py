@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from accelsim.compat.scalesim.common import DATAFLOWS, HIT_LATENCY, ScaleSimConventionError, pos_int
+from accelsim.compat.scalesim.common import (
+    DATAFLOWS,
+    HIT_LATENCY,
+    MAX_EXACT,
+    MAX_FOLDS,
+    ScaleSimConventionError,
+    pos_int,
+)
 from accelsim.compat.scalesim.timing import Folds, demand_spans, utilization
 from accelsim.compat.scalesim.topology import TopologyLayer
 from accelsim.compat.scalesim.traffic import (
@@ -66,6 +73,7 @@ def scalesim_layer(
         raise ScaleSimConventionError("filt_h" if FH > H else "filt_w", "filter larger than the IFMAP")
 
     L = TopologyLayer(H, W, FH, FW, C, N, S)
+    check_size(L, R, Ca, dataflow)
     f = Folds.of(L, R, Ca, dataflow)
     mapping_efficiency, compute_util = utilization(f)
     ifmap_sram, filter_sram, ofmap_sram = sram_requests(L, f)
@@ -134,3 +142,20 @@ def scalesim_layer(
 
 # The name the task brief asked for; same function.
 scalesim_layer_cycles = scalesim_layer
+
+
+def check_size(L: TopologyLayer, R: int, Ca: int, dataflow: str) -> None:
+    """Refuse, before allocating, a layer the replay cannot hold (per-fold lists, per-line int64
+    arrays) or whose counts pass float64's exact range."""
+    M, N, K = L.M, L.N, L.K
+    Sr, Sc, T = {"os": (M, N, K), "ws": (K, N, M), "is": (K, M, N)}[dataflow]
+    n_folds = -(-Sr // R) * -(-Sc // Ca)
+    if n_folds > MAX_FOLDS:
+        raise ScaleSimConventionError(
+            "layer", f"{M}x{K}x{N} GEMM needs {n_folds:,} folds on {R}x{Ca} (limit {MAX_FOLDS:,}): too large to replay")
+    if T > MAX_FOLDS:
+        raise ScaleSimConventionError(
+            "layer", f"{M}x{K}x{N} GEMM streams {T:,} beats a fold (limit {MAX_FOLDS:,}): too large to replay")
+    if max(M * K * N, L.H * L.W * L.C, L.FH * L.FW * L.C * N, M * N) >= MAX_EXACT:
+        raise ScaleSimConventionError(
+            "layer", f"{M}x{K}x{N} GEMM: its counts pass 2^53, beyond SCALE-Sim's exact arithmetic")

@@ -55,7 +55,12 @@ def scalesim_network(
     """``scalesim_node`` for every GEMM layer of a network, in order: [(layer name, result), ...]."""
     out = []
     for node in network:
-        r = scalesim_node(node, rows, cols, dataflow, **sram_kb)
+        try:
+            r = scalesim_node(node, rows, cols, dataflow, **sram_kb)
+        except ScaleSimConventionError as e:
+            if e.field != "layer":
+                raise
+            raise ScaleSimConventionError(f"layer '{node.layer.name}'", str(e).split(": ", 2)[-1]) from None
         if r is not None:
             out.append((node.layer.name, r))
     return out
