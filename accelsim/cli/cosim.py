@@ -79,7 +79,8 @@ def _render(s: dict) -> None:
 @click.option("--array", default="8x8", show_default=True, metavar="RxC", help="Array rows x columns.")
 @click.option("--dataflow", type=click.Choice(DATAFLOWS), default="ws", show_default=True)
 @click.option("--acc-bits", type=int, default=32, show_default=True, help="Accumulator width ACC_W (--gemm only).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the operands / network.")
+@click.option("--seed", type=click.IntRange(0, 2 ** 63 - 1), default=0, show_default=True,
+              help="Seed of the operands / network (0 to 2^63-1).")
 @click.option("--simulator", type=click.Choice(SIMULATOR_CHOICES), default="verilator", show_default=True)
 @click.option("--waves", is_flag=True, help="Write RTL waves (Verilator VCD, Icarus FST) and the model's VCD "
               "into the run folder under the build dir (in the user cache; see README; kept).")
@@ -114,13 +115,17 @@ def cosim(gemm, model, array, dataflow, acc_bits, seed, simulator, waves, waves_
     reason = simulator_missing(simulator)
     if reason:
         raise AccelsimError(f"cosim: --simulator {simulator}: {reason}")
+    from accelsim.cosim.gemm import check_job_size, network_shapes
+
     if gemm is not None:
         m, k, n = parse_gemm(gemm)
+        check_job_size(cfg, [("--gemm", m, k, n)])
         gemms, workload = [random_gemm(cfg, m, k, n, seed)], f"gemm {m}x{k}x{n}"
     else:
         if acc_bits != 32:
             raise AccelsimError("cosim: --model runs the int8 forward pass, whose accumulators are 32-bit; "
                                 "drop --acc-bits")
+        check_job_size(cfg, network_shapes(model))
         gemms, workload = network_gemms(cfg, model, seed), model
     shapes = [g.shape for g in gemms]
     limit = parse_size("--waves-limit", waves_limit)

@@ -14,10 +14,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from accelsim.cosim.job import JobResult
+from accelsim.errors import AccelsimError
 from accelsim.hardware.arith import check_operand, wrap
 from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.folds import folds_for
 from accelsim.systolic.beats import Beats, fold_beats
+from accelsim.systolic.simulate import compute_cycles_estimate
+
+# The job (every fold's per-cycle port values, pickled for the simulator's Python) and the operands
+# are built in memory before the simulator starts: refuse a job bigger than this before allocating.
+MAX_JOB_BYTES = 1 << 30
 
 
 @dataclass
@@ -50,6 +56,40 @@ class GemmCheck:
     @property
     def ok(self) -> bool:
         return self.mismatched_folds == 0 and self.wrong_elements == 0 and self.rtl_cycles == self.model_cycles
+
+
+def job_bytes(cfg: ArrayConfig, shapes) -> int:
+    """Bytes a job of GEMMs ``[(name, m, k, n), ...]`` holds: each fold's beats (int64 A and B port
+    rows per cycle and three flags) plus the operands, reference and reassembled C."""
+    total = 0
+    for _, m, k, n in shapes:
+        total += compute_cycles_estimate(cfg, m, k, n) * (8 * (cfg.rows + cfg.cols) + 3)
+        total += 8 * (m * k + k * n + 3 * m * n)
+    return total
+
+
+def check_job_size(cfg: ArrayConfig, shapes) -> None:
+    """One line, before anything is allocated, for a job larger than ``MAX_JOB_BYTES``."""
+    need = job_bytes(cfg, shapes)
+    if need > MAX_JOB_BYTES:
+        biggest = max(shapes, key=lambda s: job_bytes(cfg, [s]))
+        raise AccelsimError(
+            f"cosim: the job would hold ~{need / 2 ** 30:,.1f} GiB of beats and operands (limit "
+            f"{MAX_JOB_BYTES / 2 ** 30:g} GiB; largest GEMM {biggest[0]}: {biggest[1]}x{biggest[2]}x{biggest[3]} "
+            f"on {cfg.rows}x{cfg.cols}): use smaller GEMMs or a larger array")
+
+
+def network_shapes(model: str, batch: int = 1) -> list[tuple[str, int, int, int]]:
+    """(name, m, k, n) of every conv/linear GEMM of ``model`` (one per group), without running it."""
+    from accelsim.workload import resolve
+    from accelsim.workload.gemm import gemm_shape
+
+    out = []
+    for node in resolve(model):
+        shape = gemm_shape(node, batch)
+        if shape is not None:
+            out += [(node.layer.name, shape[0], shape[1], shape[2])] * shape[3]
+    return out
 
 
 def random_gemm(cfg: ArrayConfig, m: int, k: int, n: int, seed: int = 0, name: str | None = None) -> Gemm:
