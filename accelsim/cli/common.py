@@ -31,18 +31,39 @@ class Cli(click.Group):
             sys.exit(e.exit_code)
 
 
-def write_output(text: str, output: str | None) -> None:
-    """Print, or write to ``output`` (creating its folder)."""
+def write_output(text: str, output: str | None, inputs: tuple[str, ...] = ()) -> None:
+    """Print, or write to ``output`` (creating its folder) through a temporary file renamed into
+    place. An ``output`` that is one of the command's ``inputs`` (the same file, however spelt) is
+    refused: a report never overwrites the model file it was made from."""
     if output is None:
         click.echo(text, nl=False)
         return
+    from accelsim.workload.files import atomic_write_text
+
+    refuse_overwrite(output, inputs)
     path = Path(output)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
     except OSError as e:
         raise AccelsimError(f"output: cannot write {output}: {e.strerror}") from None
+    atomic_write_text(path, text, "output")
     click.echo(f"wrote {output}", err=True)
+
+
+def refuse_overwrite(output: str | None, inputs: tuple[str, ...]) -> None:
+    """One line if ``output`` is one of ``inputs`` (the same file, however spelt); call it before the work."""
+    if output is None:
+        return
+    for given in inputs:
+        if _same_file(Path(output), Path(given)):
+            raise AccelsimError(f"output: {output} is the input file {given}: refusing to overwrite it")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
 
 
 def format_option(f):

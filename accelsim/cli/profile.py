@@ -10,6 +10,7 @@ from accelsim.cli.common import (
     model_argument,
     output_option,
     pick_format,
+    refuse_overwrite,
     strict_option,
     write_output,
 )
@@ -47,5 +48,6 @@ def profile(model, batch, dtype, training, strict, fmt, output):
     from accelsim.workload.profile import totals
 
     fmt = pick_format(fmt, output)
+    refuse_overwrite(output, (model,))
     df = run_profile(resolve(model, strict), batch=batch, dtype=dtype, training=training)
-    write_output(render_profile(df, totals(df), fmt), output)
+    write_output(render_profile(df, totals(df), fmt), output, inputs=(model,))

@@ -64,8 +64,10 @@ def report(results, output, network, batch, array, dataflow, bandwidth, clock_mh
     if sram:
         select["ifmap_sram_kib"], select["filter_sram_kib"], select["ofmap_sram_kib"] = sram
     if output is None:
+        from accelsim.dse.spec import safe_name
+
         name = load_meta(results).get("last_sweep", Path(results).stem)
-        output = str(Path("reports") / name)
+        output = str(Path("reports") / safe_name(str(name), safe_name(Path(results).stem)))
     try:
         with stderr_progress("report (steps)", REPORT_STEPS, enabled=progress) as bar:
             paths = build_report(results, output, select, command=invocation(), progress=bar)

@@ -14,6 +14,7 @@ from accelsim.cli.common import (
     output_option,
     pick_format,
     rejected_option,
+    refuse_overwrite,
     strict_option,
     write_output,
 )
@@ -80,6 +81,7 @@ def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, clock_mh
     cfg = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, ifmap_sram_kib=ifmap, filter_sram_kib=filt,
                       ofmap_sram_kib=ofmap, double_buffer=not no_double_buffer,
                       bandwidth=parse_number("bandwidth", bandwidth), clock_mhz=parse_number("clock_mhz", clock_mhz))
+    refuse_overwrite(output, (model,))
     net = resolve(model, strict)
     if convention == "scalesim":
         if check or engine != "fast":
@@ -88,10 +90,10 @@ def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, clock_mh
         from accelsim.report.simulate_view import render_scalesim
 
         layers, totals = scalesim_simulation(net, cfg, batch)
-        write_output(render_scalesim(layers, totals, cfg, fmt), output)
+        write_output(render_scalesim(layers, totals, cfg, fmt), output, inputs=(model,))
         return
     sim = run_simulation(net, cfg, batch=batch, engine=engine, check=check, progress=stderr_phases(progress))
-    write_output(render_simulation(sim, fmt), output)
+    write_output(render_simulation(sim, fmt), output, inputs=(model,))
     if sim.mismatches:
         click.echo(f"accelsim: check failed: {len(sim.mismatches)} GEMM(s) differ from the int8 reference", err=True)
         sys.exit(1)

@@ -108,7 +108,11 @@ def _axis(flag: str, help_: str):
 @click.option("--export", "exports", multiple=True, type=click.Path(dir_okay=False),
               help="Afterwards, also write all points to FILE (.csv or .parquet); repeatable.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar.")
-def sweep(spec_file, output, name, scheduler, workers, chunk_size, retry_errors, exports, progress, **axes):
+@click.option("--keep-superseded", is_flag=True,
+              help="Keep the rows of designs computed with another energy table or accelsim version, tagged "
+                   "superseded (default: replace them).")
+def sweep(spec_file, output, name, scheduler, workers, chunk_size, retry_errors, exports, progress, keep_superseded,
+          **axes):
     """Simulate every point of a design-space grid and store each in OUTPUT as it finishes.
 
     The grid comes from SPEC.yaml (see examples/vgg16-sweep.yaml), from the axis flags (comma
@@ -116,7 +120,7 @@ def sweep(spec_file, output, name, scheduler, workers, chunk_size, retry_errors,
     interrupted sweep resumes when run again.
     """
     from accelsim.dse.run import DEFAULT_WORKERS, check_address, run_sweep
-    from accelsim.dse.store import EXPORT_FORMATS, export
+    from accelsim.dse.store import EXPORT_FORMATS, export, same_file
     from accelsim.progress import stderr_progress
 
     if Path(output).suffix.lower() not in STORE_EXTENSIONS:
@@ -125,6 +129,11 @@ def sweep(spec_file, output, name, scheduler, workers, chunk_size, retry_errors,
     for path in exports:
         if not path.lower().endswith(EXPORT_FORMATS):
             raise AccelsimError(f"export: {path}: unknown format (use {' or '.join(EXPORT_FORMATS)})")
+        if same_file(path, output) or (spec_file and same_file(path, spec_file)):
+            raise AccelsimError(f"export: {path} is one of the sweep's inputs or its results database: refusing to "
+                                "overwrite it")
+    if spec_file and same_file(output, spec_file):
+        raise AccelsimError(f"output: {output} is the spec file itself: refusing to overwrite it")
     if scheduler and check_address(scheduler) == "inproc":
         raise AccelsimError(f"scheduler: {scheduler}: inproc:// addresses exist only inside one Python process; "
                             f"give tcp://HOST:PORT")
@@ -133,7 +142,8 @@ def sweep(spec_file, output, name, scheduler, workers, chunk_size, retry_errors,
         with stderr_progress(spec.name, None, enabled=progress) as bar:
             summary = run_sweep(spec, output, scheduler=scheduler,
                                 workers=DEFAULT_WORKERS if workers is None else workers, chunk_size=chunk_size,
-                                retry_errors=retry_errors, progress=bar, notes=bar.note, command=invocation())
+                                retry_errors=retry_errors, progress=bar, notes=bar.note, command=invocation(),
+                                keep_superseded=keep_superseded)
     except KeyboardInterrupt:
         click.echo(f"accelsim: interrupted; finished points are saved in {output}: run the same command to resume",
                    err=True)
@@ -150,11 +160,13 @@ def sweep(spec_file, output, name, scheduler, workers, chunk_size, retry_errors,
 @click.option("--ok-only", is_flag=True, help="Leave out the failed points.")
 def export_cmd(results, outputs, ok_only):
     """Write the points of a results database to OUTPUTS (.csv or .parquet)."""
-    from accelsim.dse.store import EXPORT_FORMATS, export
+    from accelsim.dse.store import EXPORT_FORMATS, export, same_file
 
     for path in outputs:
         if not path.lower().endswith(EXPORT_FORMATS):
             raise AccelsimError(f"export: {path}: unknown format (use {' or '.join(EXPORT_FORMATS)})")
+        if same_file(path, results):
+            raise AccelsimError(f"export: {path} is the results database {results} itself: refusing to overwrite it")
     for path in outputs:
         n = export(results, path, errors=not ok_only)
         click.echo(f"wrote {path} ({n} points)", err=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from accelsim.dse.evaluate import Job, run_job
-from accelsim.dse.spec import SweepSpec, digest, network_spec, point_key
+from accelsim.dse.spec import SweepSpec, design_key, digest, network_spec, point_key
 from accelsim.dse.store import ResultStore
 from accelsim.errors import AccelsimError
 from accelsim.progress import ProgressCallback, stderr_progress
@@ -48,6 +48,7 @@ class PlannedPoint:
     batch: int
     config: dict
     row: tuple  # the store's CONFIG_COLUMNS values
+    design: str = ""  # the design key (the point's identity without energy table and version)
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def plan(spec: SweepSpec) -> Plan:
             row = (net.name, nid, batch, cfg["rows"], cfg["cols"], cfg["dataflow"], cfg["ifmap_sram_kib"],
                    cfg["filter_sram_kib"], cfg["ofmap_sram_kib"], int(cfg["double_buffer"]), cfg["bandwidth"],
                    cfg["clock_mhz"], cfg["data_bits"], cfg["acc_bits"], cfg["out_bits"], spec.engine)
-            points.append(PlannedPoint(key, nid, batch, cfg, row))
+            points.append(PlannedPoint(key, nid, batch, cfg, row, design_key(nspec, batch, cfg, spec.engine)))
     return Plan(spec, networks, tuple(points))
 
 
@@ -368,6 +369,7 @@ def run_sweep(
     progress: ProgressCallback | bool | None = None,
     notes: Callable[[str], None] | None = None,
     command: str | None = None,
+    keep_superseded: bool = False,
 ) -> SweepSummary:
     """Evaluate every point of ``spec`` not yet in ``output`` and store each as it finishes.
 
@@ -377,10 +379,12 @@ def run_sweep(
     sends the work to an existing Dask cluster. ``progress(done, total)`` is called as points
     finish (True: a display on stderr); ``notes`` receives one-line remarks (a capped --workers,
     a cluster started). ``command`` (the command line that ran the sweep) is kept for the report.
+    Rows of the same designs computed with another energy table or accelsim version are replaced,
+    or with ``keep_superseded`` kept apart (tagged ``superseded``).
     """
     start = time.perf_counter()
     p = plan(spec)
-    with ResultStore(output) as store:
+    with ResultStore(output, keep_superseded=keep_superseded) as store:
         for nid, (net, nspec) in p.networks.items():
             store.add_network(nid, net.name, nspec)
         store.set_meta(f"sweep:{spec.name}", spec_record(spec))
@@ -390,6 +394,7 @@ def run_sweep(
         done = store.keys("ok") if retry_errors else store.keys()
         pending = [q for q in p.points if q.key not in done]
         configs = {q.key: q.row for q in pending}
+        designs = {q.key: q.design for q in pending}
         failed, reasons = 0, collections.Counter[str]()
         if pending:
             n_workers, note = (None, None) if scheduler else plan_workers(workers, len(pending))
@@ -406,7 +411,7 @@ def run_sweep(
                     done_now = 0
                     for records in _results(cluster, jobs, None if cluster or n_workers == 0 else
                                             _Escalate(len(pending), notes)):
-                        store.write(records, configs)
+                        store.write(records, configs, designs)
                         failed += sum(r["status"] != "ok" for r in records)
                         reasons.update(r["error"] for r in records if r["status"] != "ok")
                         done_now += len(records)

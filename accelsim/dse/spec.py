@@ -31,6 +31,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -55,6 +56,7 @@ from accelsim.workload import files
 from accelsim.workload.layers import LAYER_TYPES
 from accelsim.workload.network import Network
 
+NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 SRAM_BUFFERS = ("ifmap", "filter", "ofmap")
 # Bump when the numbers a point produces change meaning: old rows then no longer match any key.
 RESULT_VERSION = 1
@@ -155,13 +157,34 @@ def digest(obj) -> str:
     return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
 
 
+def design_key(net_spec: dict, batch: int, config: dict, engine: str) -> str:
+    """The identity of one design: network, batch, array and engine (not how it is priced)."""
+    return digest({"network": net_spec, "batch": batch, "array": config, "simulator": engine})
+
+
 def point_key(net_spec: dict, batch: int, config: dict, energy: EnergyTable, engine: str) -> str:
-    """The identity of one point: everything that determines its numbers. (The engine is hashed
-    under its old name, ``simulator``, so stores written before the rename keep their points.)"""
+    """The identity of one point: everything that determines its numbers, the energy table and the
+    accelsim version included (a row computed otherwise is superseded, never mixed in). The engine
+    is hashed under its old name, ``simulator``."""
+    from accelsim import __version__
+
     return digest({
-        "version": RESULT_VERSION, "network": net_spec, "batch": batch, "array": config,
+        "version": RESULT_VERSION, "accelsim": __version__, "network": net_spec, "batch": batch, "array": config,
         "energy": energy.to_dict(), "simulator": engine,
     })
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a folder name (it becomes ``reports/<name>/``), or None."""
+    if not NAME_RE.fullmatch(name) or name in (".", ".."):
+        return "must be letters, digits, '.', '_' or '-' (it names the report folder), not starting with '.'"
+    return None
+
+
+def safe_name(name: str, fallback: str = "sweep") -> str:
+    """``name`` made a plain folder name (for names read back from a store): no separators, no '..'."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", str(name)).lstrip(".")[:100]
+    return cleaned if cleaned and not name_problem(cleaned) else fallback
 
 
 # ---- parsing ---------------------------------------------------------------------------------
@@ -357,6 +380,9 @@ def _axis(where: str, key: str, value, errors: list[SpecError]) -> tuple:
 def _name(where, key, v):
     if not isinstance(v, str) or not v.strip():
         raise SpecError(where, key, f"expected a non-empty string, got {v!r}")
+    problem = name_problem(v.strip())
+    if problem:
+        raise SpecError(where, key, f"{problem}, got {v!r}")
     return v.strip()
 
 

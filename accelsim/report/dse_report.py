@@ -29,6 +29,7 @@ from accelsim.energy import DEFAULT_TABLE, EnergyTable
 from accelsim.errors import AccelsimError
 from accelsim.progress import ProgressCallback
 from accelsim.report import figures
+from accelsim.workload.files import atomic_folder
 from accelsim.workload.profile import DTYPE_BYTES, profile
 
 SELECT_COLUMNS = {
@@ -237,45 +238,50 @@ def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None
     prof = profile(net, batch=int(best["batch"]), dtype=dtype)
     step()
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    images: dict[str, bytes] = {}
+    files: list[str] = []
 
-    def put(fig, file):
-        figures.save(fig, out / file)
-        images[file] = (out / file).read_bytes()
-        step()
+    def fill(out: Path) -> None:
+        images: dict[str, bytes] = {}
 
-    put(figures.layer_cycles(layers, f"Per-layer cycles and utilization: {best['network']} on {best['rows']}x"
-                                     f"{best['cols']} {best['dataflow'].upper()}, "
-                                     f"{best['bandwidth_bytes_per_cycle']:g} B/cycle"),
-        "layers.png")
-    put(figures.roofline(layers, int(best["pe_count"]), float(best["bandwidth_bytes_per_cycle"]),
-                         f"Roofline: {best['network']} on {best['rows']}x{best['cols']} {best['dataflow'].upper()}, "
-                         f"{best['bandwidth_bytes_per_cycle']:g} B/cycle each way"), "roofline.png")
+        def put(fig, file):
+            figures.save(fig, out / file)
+            images[file] = (out / file).read_bytes()
+            step()
+
+        put(figures.layer_cycles(layers, f"Per-layer cycles and utilization: {best['network']} on {best['rows']}x"
+                                         f"{best['cols']} {best['dataflow'].upper()}, "
+                                         f"{best['bandwidth_bytes_per_cycle']:g} B/cycle"), "layers.png")
+        put(figures.roofline(layers, int(best["pe_count"]), float(best["bandwidth_bytes_per_cycle"]),
+                             f"Roofline: {best['network']} on {best['rows']}x{best['cols']} "
+                             f"{best['dataflow'].upper()}, {best['bandwidth_bytes_per_cycle']:g} B/cycle each way"),
+            "roofline.png")
+        put(figures.pareto(net_points, front_pes, "pe_count", "latency_ms", "PE count (area proxy)", "latency (ms)",
+                           f"{best['network']}: latency vs PE count ({len(net_points)} points)"), "pareto_pes.png")
+        put(figures.pareto(net_points, front_energy, "energy_per_inference_uJ", "latency_ms",
+                           "energy per inference (uJ)", "latency (ms)",
+                           f"{best['network']}: latency vs energy ({len(net_points)} points)"), "pareto_energy.png")
+        put(figures.heatmap(grid, f"Utilization over array shape: {best['network']}, {best['dataflow'].upper()}, "
+                                  f"{best['bandwidth_bytes_per_cycle']:g} B/cycle"), "heatmap.png")
+        put(figures.memory_and_params(prof, f"{net.name}: per-layer activation memory and parameters", dtype),
+            "memory.png")
+        blocks = _blocks(name, meta, everything, df, best, layers, net_points, front_pes, front_energy, grid, prof,
+                         select, command)
+        (out / "report.md").write_text(to_markdown(blocks))
+        (out / "report.html").write_text(to_html(blocks, images, f"accelsim DSE: {name}"))
+        files[:] = ["report.md", "report.html", *images]
+
     front_pes = pareto_front(net_points, ["latency_ms", "pe_count"])
     front_energy = pareto_front(net_points, ["latency_ms", "energy_per_inference_uJ"])
-    put(figures.pareto(net_points, front_pes, "pe_count", "latency_ms", "PE count (area proxy)", "latency (ms)",
-                       f"{best['network']}: latency vs PE count ({len(net_points)} points)"), "pareto_pes.png")
-    put(figures.pareto(net_points, front_energy, "energy_per_inference_uJ", "latency_ms", "energy per inference (uJ)",
-                       "latency (ms)", f"{best['network']}: latency vs energy ({len(net_points)} points)"),
-        "pareto_energy.png")
     same = net_points
     for col in HEATMAP_FIXED:
         same = same[same[col] == best[col]]
     grid = same.pivot_table(index="rows", columns="cols", values="utilization", aggfunc="first")
-    put(figures.heatmap(grid, f"Utilization over array shape: {best['network']}, {best['dataflow'].upper()}, "
-                              f"{best['bandwidth_bytes_per_cycle']:g} B/cycle"), "heatmap.png")
-    put(figures.memory_and_params(prof, f"{net.name}: per-layer activation memory and parameters", dtype), "memory.png")
-
-    blocks = _blocks(name, meta, everything, df, best, layers, net_points, front_pes, front_energy, grid, prof,
-                     select, command)
-    md = out / "report.md"
-    md.write_text(to_markdown(blocks))
-    page = out / "report.html"
-    page.write_text(to_html(blocks, images, f"accelsim DSE: {name}"))
+    # Everything is written into a temporary folder beside out_dir and renamed into place at the end:
+    # a failure halfway leaves no half-written report (and the previous one, if any, untouched).
+    atomic_folder(out_dir, fill, "report")
     step()
-    return [md, page, *(out / f for f in images)]
+    out = Path(out_dir)
+    return [out / f for f in files]
 
 
 def _blocks(name, meta, everything, df, best, layers, net_points, front_pes, front_energy, grid, prof, select, command):

@@ -1,4 +1,4 @@
-"""Reading user files safely: model files and sweep specs.
+"""Reading user files safely (model files, sweep specs) and writing outputs atomically.
 
 A user file is read only when it is a regular file no larger than ``MAX_FILE_BYTES`` (a FIFO,
 ``/dev/zero`` or a directory is refused without being opened, a 100 MB file without being read),
@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +126,70 @@ def check_json(text: str, path: str | Path) -> None:
         raise FileProblem(path, e.lineno, f"invalid JSON: {e.msg}") from None
     except RecursionError:
         raise FileProblem(path, None, f"nested more than {MAX_DEPTH} levels deep") from None
+
+
+# ---- writing ------------------------------------------------------------------------------------
+
+def atomic_write(path: str | Path, write: Callable[[Path], object], what: str = "output") -> None:
+    """Call ``write(tmp)`` on a temporary file in ``path``'s folder, then rename it over ``path``:
+    a reader never sees half a file, and a failure leaves the old file (or none) in place."""
+    path = Path(path)
+    if path.is_dir():
+        raise AccelsimError(f"{what}: cannot write {path}: is a directory")
+    try:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise AccelsimError(f"{what}: cannot write {path}: {e.strerror}") from None
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        if path.exists():
+            shutil.copymode(path, tmp)
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except OSError as e:
+        raise AccelsimError(f"{what}: cannot write {path}: {e.strerror or e}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: str | Path, text: str, what: str = "output") -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), what)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_folder(path: str | Path, fill: Callable[[Path], object], what: str = "output") -> None:
+    """Call ``fill(tmp)`` on a new temporary folder beside ``path``, then put it in ``path``'s place
+    (an existing folder there is replaced only once the new one is complete): never a half-written
+    folder, whatever ``fill`` raises."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise AccelsimError(f"{what}: cannot write {path}/: a file of that name exists")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    except OSError as e:
+        raise AccelsimError(f"{what}: cannot write {path}/: {e.strerror}") from None
+    old = None
+    try:
+        fill(tmp)
+        os.chmod(tmp, 0o777 & ~_umask())
+        if path.exists():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
+            os.replace(path, old / "previous")
+        os.replace(tmp, path)
+    except OSError as e:
+        if old is not None and (old / "previous").exists() and not path.exists():
+            os.replace(old / "previous", path)  # put the previous report back
+        raise AccelsimError(f"{what}: cannot write {path}/: {e.strerror or e}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
