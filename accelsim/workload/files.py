@@ -31,7 +31,8 @@ from accelsim.errors import AccelsimError
 MAX_FILE_BYTES = 1000 * 1000
 MAX_YAML_BYTES = 256 * 1000
 MAX_LAYERS = 10_000
-MAX_ALIASES = 100
+MAX_ALIASES = 1000
+MAX_EXPANDED_NODES = 100_000
 MAX_DEPTH = 64
 
 
@@ -72,21 +73,48 @@ def read_text(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
 
 
 class _LimitedComposer(Composer):
-    """ruamel's composer with a budget of aliases and a maximum nesting depth."""
+    """ruamel's composer with a budget on aliases and a maximum nesting depth.
+
+    An alias shares its anchored node, so a document of a few lines can stand for 10^9 nodes (ten
+    aliases of ten aliases of ...), which anything walking it would expand. Each alias is charged
+    the expanded size of the node it names; past ``MAX_EXPANDED_NODES`` (or ``MAX_ALIASES``
+    aliases) the document is refused.
+    """
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         from ruamel.yaml.events import AliasEvent
 
         if self.parser.check_event(AliasEvent):
+            mark = self.parser.peek_event().start_mark
+            node = super().compose_node(parent, index)
             self._aliases = getattr(self, "_aliases", 0) + 1
-            if self._aliases > MAX_ALIASES:
-                mark = self.parser.peek_event().start_mark
-                raise ComposerError(None, None, f"more than {MAX_ALIASES} YAML aliases (refused: an alias "
-                                                "bomb expands exponentially)", mark)
-        elif self.depth >= MAX_DEPTH:
+            self._expanded = getattr(self, "_expanded", 0) + _expanded_size(node, self.__dict__.setdefault("_sizes", {}))
+            if self._aliases > MAX_ALIASES or self._expanded > MAX_EXPANDED_NODES:
+                raise ComposerError(None, None, f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes or "
+                                                f"number more than {MAX_ALIASES} (refused: an alias bomb)", mark)
+            return node
+        if self.depth >= MAX_DEPTH:
             mark = self.parser.peek_event().start_mark
             raise ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
         return super().compose_node(parent, index)
+
+
+def _expanded_size(node: Any, memo: dict[int, int]) -> int:
+    """Nodes ``node`` stands for once every alias in it is expanded. Memoized by node, so the cost is
+    linear in the document; an alias's target was sized when it was first aliased, so the recursion
+    only descends real nodes (at most MAX_DEPTH deep)."""
+    if id(node) in memo:
+        return memo[id(node)]
+    size = 1
+    value = getattr(node, "value", None)
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, tuple):  # a mapping's (key node, value node)
+                size += _expanded_size(item[0], memo) + _expanded_size(item[1], memo)
+            else:
+                size += _expanded_size(item, memo)
+    memo[id(node)] = size
+    return size
 
 
 def strict_yaml() -> YAML:
