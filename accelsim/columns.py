@@ -137,7 +137,13 @@ _DEFINITIONS = (
     ("engine", "", "timing engine: fast (closed form) or stepping (cycle by cycle)"),
     ("convention", "", "timing convention of the view: accelsim or scalesim"),
     # ---- results store ----------------------------------------------------------------------------
-    ("key", "", "SHA-256 of a design point's full configuration (results store)"),
+    ("key", "", ("SHA-256 of a design point's full configuration, energy table and accelsim version included "
+                 "(results store)")),
+    ("design_key", "", ("SHA-256 of the design alone (network, batch, array, engine): rows of one design under "
+                        "another energy table or version are superseded (results store)")),
+    ("accelsim_version", "", "the accelsim version that computed the point (results store)"),
+    ("superseded", "bool", ("1 for a row kept apart by sweep --keep-superseded (another energy table or version "
+                            "of the same design), else 0; readers leave superseded rows out (results store)")),
     ("network_id", "", "hash of the network's layer list (results store)"),
     ("status", "", "ok or error (results store)"),
     ("error", "", "why a point failed (results store)"),
@@ -247,7 +253,8 @@ POINT_METRICS = _group(
     "dram_read_bytes", "dram_write_bytes", "dram_bytes", "sram_read_bytes", "sram_write_bytes",
     "peak_dram_bytes_per_cycle", *ENERGY, "energy_per_inference_uJ",
 )
-STORE_POINTS = _group("key", *STORE_CONFIG, "status", "error", *POINT_METRICS)
+STORE_POINTS = _group("key", *STORE_CONFIG, "status", "error", *POINT_METRICS, "design_key", "accelsim_version",
+                      "superseded")
 STORE_LAYERS = _group("key", "layer_index", *SIMULATE_LAYERS, *ENERGY)
 COSIM_GEMMS = _group("layer", "gemm_m", "gemm_k", "gemm_n", "folds", "mismatched_folds", "wrong_elements",
                      "model_cycles", "rtl_cycles", "ok")

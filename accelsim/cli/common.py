@@ -103,8 +103,10 @@ def rejected_option(name: str, advice: str):
 
 
 model_argument = click.argument("model", metavar="MODEL")
-batch_option = click.option("--batch", type=click.IntRange(1, MAX_BATCH), default=1, show_default=True,
-                            help=f"Batch size (1 to {MAX_BATCH}).")
+batch_option = click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
+# Simulation holds per-fold state: its batch has an upper bound (profiling is exact arithmetic: none).
+sim_batch_option = click.option("--batch", type=click.IntRange(1, MAX_BATCH), default=1, show_default=True,
+                                help=f"Batch size (1 to {MAX_BATCH}).")
 strict_option = click.option("--strict", is_flag=True, help="Reject strides that leave a remainder.")
 output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
                              help="Write to FILE (.txt table, .csv, .json or .md).")

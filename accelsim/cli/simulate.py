@@ -8,13 +8,13 @@ import sys
 import click
 
 from accelsim.cli.common import (
-    batch_option,
     format_option,
     model_argument,
     output_option,
     pick_format,
-    rejected_option,
     refuse_overwrite,
+    rejected_option,
+    sim_batch_option,
     strict_option,
     write_output,
 )
@@ -54,7 +54,7 @@ def parse_number(fld: str, text: str) -> float:
               help="DRAM bytes per cycle, each direction (1/1024 to 2^32).")
 @click.option("--no-double-buffer", is_flag=True, help="Single-buffered SRAMs (no load/compute overlap).")
 @click.option("--clock-mhz", default="1000", show_default=True, metavar="MHZ", help="Clock in MHz (for ms and TOPS).")
-@batch_option
+@sim_batch_option
 @click.option("--engine", type=click.Choice(ENGINES), default="fast", show_default=True,
               help="Timing engine: closed form, or the cycle-by-cycle golden (slow; small networks).")
 @rejected_option("--model", "is not an option here: the network is the positional MODEL; the timing engine "

@@ -225,8 +225,10 @@ def _listify(where: str, key: str, v) -> list:
 def _positive_int(where, key, v, hi=None):
     if not _is_int(v):
         raise SpecError(where, key, f"expected a positive integer, got {v!r}")
-    if v <= 0 or (hi is not None and v > hi):
-        raise SpecError(where, key, f"must be in [1, {hi}], got {v}" if hi else f"must be > 0, got {v}")
+    if v <= 0:
+        raise SpecError(where, key, f"must be > 0, got {v}")
+    if hi is not None and v > hi:
+        raise SpecError(where, key, f"must be in [1, {hi}], got {v}")
     return v
 
 

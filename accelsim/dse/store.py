@@ -169,7 +169,7 @@ class ResultStore:
 
     def keys(self, status: str | None = None) -> set[str]:
         """The keys of the current (not superseded) points, of one ``status`` if given."""
-        sql, args = "SELECT key FROM points WHERE superseded = 0", ()
+        sql, args = "SELECT key FROM points WHERE superseded = 0", ()  # type: tuple[str, tuple[str, ...]]
         if status:
             sql, args = sql + " AND status = ?", (status,)
         with _sql(self.path, "read"):

@@ -200,6 +200,11 @@ def atomic_folder(path: str | Path, fill: Callable[[Path], object], what: str = 
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise AccelsimError(f"{what}: cannot write {path}/: a file of that name exists")
+    for above in path.parents:
+        if above.exists():
+            if not above.is_dir():
+                raise AccelsimError(f"{what}: cannot write {path}/: Not a directory ({above} is a file)")
+            break
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
