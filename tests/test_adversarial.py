@@ -260,7 +260,7 @@ def test_stepping_engine_refuses_hours_of_work():
 
     t0 = time.monotonic()
     for name in ("alexnet", "vgg16"):
-        with pytest.raises(AccelsimError, match="stepping engine.*fast engine"):
+        with pytest.raises(AccelsimError, match=r"stepping engine.*fast engine"):
             simulate(zoo.get(name), ArrayConfig(), engine="stepping")
     assert time.monotonic() - t0 < TIME_BOUND_S
     refused(cli("simulate", "alexnet", "--engine", "stepping"), "stepping engine", "fast engine")
@@ -292,7 +292,7 @@ def test_cosim_job_size_is_estimated_before_allocating():
 
     small = job_bytes(ArrayConfig(rows=8, cols=8), network_shapes("lenet5"))
     assert 1e6 < small < 50e6  # lenet5 on 8x8 is a few MB of beats
-    with pytest.raises(AccelsimError, match="alexnet|fc|conv"):
+    with pytest.raises(AccelsimError, match=r"alexnet|fc|conv"):
         check_job_size(ArrayConfig(rows=8, cols=8), network_shapes("alexnet"))
     assert job_bytes(ArrayConfig(rows=8, cols=8), network_shapes("alexnet")) > MAX_JOB_BYTES
 
@@ -395,7 +395,7 @@ def test_read_only_store_is_one_line(store, monkeypatch):
     rs = ResultStore(store)
     rs.db.close()
     rs.db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
-    with pytest.raises(AccelsimError, match="readonly|read-only"):
+    with pytest.raises(AccelsimError, match=r"readonly|read-only"):
         rs.set_meta("x", 1)
     rs.close()
 
@@ -416,7 +416,7 @@ def test_a_store_name_from_metadata_is_sanitised_by_report(store, tmp_path):
     r = cli("report", "--from", store, cwd=work)
     assert r.returncode == 0, r.stderr
     assert not (tmp_path / "escaped").exists() and not (work.parent.parent / "escaped").exists()
-    made = [p for p in (work / "reports").iterdir()]
+    made = list((work / "reports").iterdir())
     assert len(made) == 1 and "/" not in made[0].name and made[0].name not in ("..", ".")
 
 

@@ -268,6 +268,7 @@ def _sram(where, key, v):
             kib = []
         if len(kib) != 3:
             raise SpecError(where, key, f"expected IFMAP,FILTER,OFMAP sizes in KiB such as 256,256,128, got {v!r}")
+        return tuple(_sram_kib(where, f"{key}.{b}", x) for b, x in zip(SRAM_BUFFERS, kib, strict=True))
     if isinstance(v, dict):
         for k in v:
             if k not in SRAM_BUFFERS:

@@ -26,8 +26,8 @@ with text in a metric column.
 The database runs in WAL mode and every finished chunk of points is committed in one
 transaction, points and layers together, so a killed sweep loses at most the chunks in flight and
 a re-run skips every committed key (``synchronous=NORMAL``: a killed process loses nothing
-committed; a power cut may lose the last commits, never consistency). Writes are ``INSERT OR REPLACE`` on the key: a row can never
-appear twice.
+committed; a power cut may lose the last commits, never consistency). Writes are
+``INSERT OR REPLACE`` on the key: a row can never appear twice.
 """
 
 from __future__ import annotations
@@ -79,7 +79,8 @@ def _schema() -> list[str]:
                   "PRIMARY KEY (key, layer_index)"]
     return [
         "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS networks (network_id TEXT PRIMARY KEY, name TEXT NOT NULL, spec_json TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS networks "
+        "(network_id TEXT PRIMARY KEY, name TEXT NOT NULL, spec_json TEXT NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS points ({', '.join(point_cols)})",
         f"CREATE TABLE IF NOT EXISTS layers ({', '.join(layer_cols)})",
     ]
@@ -296,7 +297,8 @@ def load_meta(path: str | Path) -> dict:
     db = _connect(path)
     try:
         with _sql(path, "read"):
-            return {k: _json(v, path) if k != "schema_version" else v for k, v in db.execute("SELECT name, value FROM meta")}
+            rows = db.execute("SELECT name, value FROM meta").fetchall()
+        return {k: _json(v, path) if k != "schema_version" else v for k, v in rows}
     finally:
         db.close()
 

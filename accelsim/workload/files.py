@@ -2,10 +2,10 @@
 
 A user file is read only when it is a regular file no larger than ``MAX_FILE_BYTES`` (a FIFO,
 ``/dev/zero`` or a directory is refused without being opened, a 100 MB file without being read),
-must be UTF-8 text, YAML at most ``MAX_YAML_BYTES``, and its YAML may use at most ``MAX_ALIASES`` aliases (a "billion laughs"
-document expands exponentially) and nest at most ``MAX_DEPTH`` levels (deeper documents would
-exhaust Python's recursion limit in the parser). Every refusal is one ``AccelsimError`` line
-naming the file (and line where known).
+must be UTF-8 text, YAML at most ``MAX_YAML_BYTES``; its YAML aliases may expand to at most
+``MAX_EXPANDED_NODES`` nodes (a "billion laughs" document expands exponentially) and it may nest
+at most ``MAX_DEPTH`` levels (deeper documents would exhaust Python's recursion limit in the
+parser). Every refusal is one ``AccelsimError`` line naming the file (and line where known).
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ class _LimitedComposer(Composer):
             mark = self.parser.peek_event().start_mark
             node = super().compose_node(parent, index)
             self._aliases = getattr(self, "_aliases", 0) + 1
-            self._expanded = getattr(self, "_expanded", 0) + _expanded_size(node, self.__dict__.setdefault("_sizes", {}))
+            sizes = self.__dict__.setdefault("_sizes", {})
+            self._expanded = getattr(self, "_expanded", 0) + _expanded_size(node, sizes)
             if self._aliases > MAX_ALIASES or self._expanded > MAX_EXPANDED_NODES:
                 raise ComposerError(None, None, f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes or "
                                                 f"number more than {MAX_ALIASES} (refused: an alias bomb)", mark)
