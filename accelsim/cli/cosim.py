@@ -31,7 +31,7 @@ def format_mb(nbytes: float) -> str:
 
 def parse_gemm(text: str) -> tuple[int, int, int]:
     m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
-    if not m or 0 in (dims := tuple(int(g) for g in m.groups())):
+    if not m or 0 in (dims := (int(m[1]), int(m[2]), int(m[3]))):
         raise AccelsimError(f"--gemm: expected MxKxN with positive sizes such as 64x27x16, got {text!r}")
     return dims
 

@@ -106,15 +106,15 @@ class ModelWaves:
         with open(path, "w") as fh, VCDWriter(fh, timescale="1 ns", date="accelsim model") as w:
             for k, ((scope, name), (width, times, values)) in enumerate(sorted(self._vars.items())):
                 handles.append(w.register_var(scope, name, "wire", size=width, init=0))
-                t = np.concatenate(times)
+                stamps = np.concatenate(times)
                 v = np.concatenate(values) if all(isinstance(x, np.ndarray) for x in values) else \
                     [x for chunk in values for x in (chunk.tolist() if isinstance(chunk, np.ndarray) else chunk)]
-                order = np.argsort(t, kind="stable")
+                order = np.argsort(stamps, kind="stable")
                 prev = None
                 for idx in order.tolist():
                     val = int(v[idx])
                     if val != prev:
-                        events.append((float(t[idx]), k, val))
+                        events.append((float(stamps[idx]), k, val))
                         prev = val
             events.sort(key=lambda e: e[0])
             for t, k, val in events:
@@ -137,27 +137,27 @@ def read_vcd(path: str | Path) -> dict[str, tuple[list[float], list[int | None]]
         for tok in tokenize(fh):
             kind = tok.kind
             if kind is TokenKind.CHANGE_TIME:
-                t = tok.data * unit
+                t = tok.time_change * unit
             elif kind is TokenKind.CHANGE_VECTOR or kind is TokenKind.CHANGE_SCALAR:
-                value = tok.data.value
-                if isinstance(value, str):
-                    value = int(value) if value in "01" else None
-                for name in names.get(tok.data.id_code, ()):
+                change = tok.vector_change if kind is TokenKind.CHANGE_VECTOR else tok.scalar_change
+                raw = change.value
+                value = (int(raw) if raw in "01" else None) if isinstance(raw, str) else raw  # x/z: None
+                for name in names.get(change.id_code, ()):
                     times, values = out[name]
                     times.append(t)
                     values.append(value)
             elif kind is TokenKind.SCOPE:
-                scope.append(tok.data.ident)
+                scope.append(tok.scope.ident)
             elif kind is TokenKind.UPSCOPE:
                 scope.pop()
             elif kind is TokenKind.VAR:
-                v = tok.data
-                ref = v.reference + (f"[{v.bit_index}]" if isinstance(v.bit_index, int) else "")
+                var = tok.var
+                ref = var.reference + (f"[{var.bit_index}]" if isinstance(var.bit_index, int) else "")
                 name = ".".join([*scope, ref])
-                names.setdefault(v.id_code, []).append(name)
+                names.setdefault(var.id_code, []).append(name)
                 out[name] = ([], [])
             elif kind is TokenKind.TIMESCALE:
-                unit = int(tok.data.magnitude) * _NS[tok.data.unit.value]
+                unit = int(tok.timescale.magnitude) * _NS[tok.timescale.unit.value]
     return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ def run_job(job: Job) -> list[dict]:
     """Evaluate every point of ``job``; a failing point becomes an error record, the rest go on."""
     out = []
     for key, batch, fields_ in job.points:
-        rec = {"key": key, "status": "ok", "error": None, "metrics": None, "layers": None}
+        rec: dict[str, Any] = {"key": key, "status": "ok", "error": None, "metrics": None, "layers": None}
         try:
             cfg = ArrayConfig(**fields_)
             metrics, layers = evaluate(job.network, cfg, batch, job.energy, job.engine)

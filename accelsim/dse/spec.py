@@ -34,6 +34,7 @@ import math
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -141,7 +142,8 @@ def network_from_spec(doc: dict) -> Network:
     for n in doc["nodes"]:
         spec = dict(n["layer"])
         cls = LAYER_TYPES[spec.pop("type")]
-        layers.append(cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}))
+        kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
+        layers.append(cls(**kwargs))
     if doc["chained"]:
         return Network.sequential(doc["name"], tuple(doc["nodes"][0]["input_shape"]), layers, doc["strict"])
     shaped = [(ly, tuple(n["input_shape"])) for ly, n in zip(layers, doc["nodes"], strict=True)]

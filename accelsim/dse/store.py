@@ -40,8 +40,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from accelsim.columns import ENERGY, SIMULATE_LAYERS, STORE_CONFIG
-from accelsim.dse.evaluate import LAYER_METRICS, POINT_METRICS
+from accelsim.columns import ENERGY, POINT_METRICS, SIMULATE_LAYERS, STORE_CONFIG
+from accelsim.dse.evaluate import LAYER_METRICS
 from accelsim.errors import AccelsimError
 from accelsim.workload.files import atomic_write
 

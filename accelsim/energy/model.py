@@ -21,6 +21,7 @@ padding lanes are free). Counts are those of ``accelsim.systolic.simulate`` (see
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,12 +39,12 @@ def bank_kib(cfg: ArrayConfig, buffer: str) -> float:
     return kib / 2 if cfg.double_buffer else kib
 
 
-def _col(layers, name: str, n: int) -> np.ndarray:
+def _col(layers: Mapping[str, Any] | pd.DataFrame, name: str, n: int) -> np.ndarray:
     return np.asarray(layers[name], dtype=float) if name in layers else np.zeros(n)
 
 
 def energy_arrays(
-    layers: Mapping, n: int, cfg: ArrayConfig, table: EnergyTable = DEFAULT_TABLE
+    layers: Mapping[str, Any] | pd.DataFrame, n: int, cfg: ArrayConfig, table: EnergyTable = DEFAULT_TABLE
 ) -> dict[str, np.ndarray]:
     """``ENERGY_COLUMNS`` as arrays for ``n`` layers given as column -> array (or a DataFrame).
 

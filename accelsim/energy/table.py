@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from accelsim.errors import AccelsimError
 
@@ -48,7 +50,7 @@ class EnergyError(AccelsimError):
         self.key, self.problem = key, problem
 
 
-def _positive(key: str, v) -> float:
+def _positive(key: str, v: object) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         raise EnergyError(key, f"expected a finite number, got {v!r}")
     if v <= 0:
@@ -70,7 +72,7 @@ class EnergyTable:
     sram_pJ_per_byte: tuple[tuple[float, float], ...] = HOROWITZ_SRAM_PJ_PER_BYTE
     dram_pJ_per_byte: float = 160.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for key in ("mac_pJ", "vector_op_pJ", "rf_pJ_per_byte", "dram_pJ_per_byte"):
             object.__setattr__(self, key, _positive(key, getattr(self, key)))
         anchors = self.sram_pJ_per_byte
@@ -104,7 +106,7 @@ class EnergyTable:
         return d
 
     @classmethod
-    def from_mapping(cls, doc, base: EnergyTable | None = None) -> EnergyTable:
+    def from_mapping(cls, doc: Mapping[str, Any], base: EnergyTable | None = None) -> EnergyTable:
         """``base`` (default: DEFAULT_TABLE) with the keys of ``doc`` replaced; unknown keys are errors."""
         base = base or DEFAULT_TABLE
         if not isinstance(doc, dict):

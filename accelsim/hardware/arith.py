@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from accelsim.errors import AccelsimError
 
 
-def wrap(x, bits: int) -> np.ndarray:
+def wrap(x: ArrayLike, bits: int) -> np.ndarray:
     """``x`` (int64) reduced to a signed ``bits``-bit value, as a register of that width holds it.
 
     int64 arithmetic already wraps modulo 2^64, which 2^bits divides, so reducing any int64
@@ -20,7 +21,7 @@ def wrap(x, bits: int) -> np.ndarray:
     return ((x + half) & np.int64((1 << bits) - 1)) - half
 
 
-def check_operand(where: str, x, bits: int, as_int64: bool = True) -> np.ndarray:
+def check_operand(where: str, x: ArrayLike, bits: int, as_int64: bool = True) -> np.ndarray:
     """A 2-D integer operand whose values fit signed ``bits`` bits, as int64 (or its own dtype)."""
     x = np.asarray(x)
     if x.ndim != 2 or 0 in x.shape:

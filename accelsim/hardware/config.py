@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
+from typing import Any
 
 from accelsim.errors import AccelsimError
 
@@ -26,14 +27,14 @@ class ConfigError(AccelsimError):
         self.field = fld
 
 
-def _int(fld: str, v, lo: int, hi: int | None = None) -> None:
+def _int(fld: str, v: object, lo: int, hi: int | None = None) -> None:
     if isinstance(v, bool) or not isinstance(v, int):
         raise ConfigError(fld, f"expected an integer, got {v!r}")
     if v < lo or (hi is not None and v > hi):
         raise ConfigError(fld, f"must be in [{lo}, {hi}], got {v}" if hi is not None else f"must be >= {lo}, got {v}")
 
 
-def _number(fld: str, v, positive: bool = True) -> None:
+def _number(fld: str, v: object, positive: bool = True) -> None:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v in (float("inf"), float("-inf")):
         raise ConfigError(fld, f"expected a finite number, got {v!r}")
     if positive and v <= 0:
@@ -63,7 +64,7 @@ class ArrayConfig:
     bandwidth: float = 16.0
     clock_mhz: float = 1000.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _int("rows", self.rows, 1, 1024)
         _int("cols", self.cols, 1, 1024)
         if self.dataflow not in DATAFLOWS:
@@ -133,7 +134,7 @@ class ArrayConfig:
         """Verilog parameters of `systolic_top` (see docs/microarchitecture.md)."""
         return {"ROWS": self.rows, "COLS": self.cols, "DATA_W": self.data_bits, "ACC_W": self.acc_bits}
 
-    def with_(self, **changes) -> ArrayConfig:
+    def with_(self, **changes: Any) -> ArrayConfig:
         return replace(self, **changes)
 
     def to_dict(self) -> dict:

@@ -24,11 +24,9 @@ Bad arguments raise ``AccelsimError`` as ``"<function>: <argument>: <problem>"``
 from accelsim.lowering import golden, quant
 from accelsim.lowering.backward import (
     BackwardGemms,
-    TrainingShapes,
     conv2d_backward,
     conv2d_backward_gemms,
     linear_backward,
-    training_gemm_shapes,
 )
 from accelsim.lowering.forward import (
     LayerRun,
@@ -42,7 +40,7 @@ from accelsim.lowering.forward import (
     quantize_network,
     random_inputs,
 )
-from accelsim.lowering.gemm import Gemm, GemmShape, conv_gemms, gemm_shape, gemms_to_nchw, linear_gemm
+from accelsim.lowering.gemm import Gemm, conv_gemms, gemms_to_nchw, linear_gemm
 from accelsim.lowering.im2col import col2im, im2col
 from accelsim.lowering.ops import (
     avg_pool2d,
@@ -56,6 +54,7 @@ from accelsim.lowering.ops import (
     softmax,
     tanh,
 )
+from accelsim.workload.gemm import GemmShape, TrainingShapes, gemm_shape, training_gemm_shapes
 
 __all__ = [
     "BackwardGemms", "Gemm", "GemmShape", "LayerRun", "Params", "QLayer", "QuantizedNetwork", "Run",

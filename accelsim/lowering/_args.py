@@ -80,7 +80,8 @@ class Window:
     @property
     def span(self) -> Pair:
         """Extent of the dilated kernel, ``D*(F-1) + 1`` per axis."""
-        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation, strict=True))
+        (kh, kw), (dh, dw) = self.kernel, self.dilation
+        return dh * (kh - 1) + 1, dw * (kw - 1) + 1
 
 
 def window(where: str, hw: Pair, kernel_size, stride, padding, dilation) -> Window:

@@ -52,6 +52,7 @@ from accelsim.workload.layers import (
     Sigmoid,
     Softmax,
     Tanh,
+    as_pair,
 )
 from accelsim.workload.network import Network, Node
 
@@ -116,6 +117,8 @@ class QLayer:
     @property
     def multiplier(self) -> float:
         """Requantization multiplier ``(in_scale * weight_scale) / out_scale`` of a conv/linear node."""
+        if self.weight_scale is None:
+            raise ValueError("multiplier: only a conv/linear layer has a weight scale")
         return self.in_scale * self.weight_scale / self.out_scale
 
 
@@ -143,8 +146,8 @@ def init_params(network: Network, seed: int = 0) -> dict[str, Params]:
     for i, node in enumerate(network.nodes):
         layer = node.layer
         if isinstance(layer, Conv2d):
-            kh, kw = layer.kernel_size
-            shape = (layer.out_channels, layer.in_channels // layer.groups, kh, kw)
+            kh, kw = as_pair(layer.kernel_size)
+            shape: tuple[int, ...] = (layer.out_channels, layer.in_channels // layer.groups, kh, kw)
         elif isinstance(layer, Linear):
             shape = (layer.out_features, layer.in_features)
         else:
@@ -208,11 +211,11 @@ def _gemm_layer(
     if direct:
         return golden.linear(x, weight), (), ()
     gemm = lower_linear(f"layer '{layer.name}'", x, weight)
-    acc = gemm.compute()
-    return acc.reshape(*acc.shape, 1, 1), (gemm,), (acc,)
+    product = gemm.compute()
+    return product.reshape(*product.shape, 1, 1), (gemm,), (product,)
 
 
-def _pool(layer: Layer, x: np.ndarray, direct: bool) -> np.ndarray:
+def _pool(layer: MaxPool2d | AvgPool2d, x: np.ndarray, direct: bool) -> np.ndarray:
     impl = golden if direct else ops
     fn = impl.max_pool2d if isinstance(layer, MaxPool2d) else impl.avg_pool2d
     return fn(x, layer.kernel_size, layer.stride, layer.padding)
@@ -224,6 +227,14 @@ def _pointwise(layer: Layer) -> Callable[[np.ndarray], np.ndarray] | None:
         return lambda v: ops.local_response_norm(v, layer.size, layer.alpha, layer.beta, layer.k)
     return {ReLU: ops.relu, Tanh: ops.tanh, Sigmoid: ops.sigmoid, Softmax: ops.softmax,
             Flatten: ops.flatten}.get(type(layer))
+
+
+def _elementwise(layer: Layer) -> Callable[[np.ndarray], np.ndarray]:
+    """``_pointwise`` of a layer that must have one."""
+    fn = _pointwise(layer)
+    if fn is None:
+        raise _unsupported(layer)
+    return fn
 
 
 def _unsupported(layer: Layer) -> AccelsimError:
@@ -245,7 +256,8 @@ def forward(network: Network, params: dict[str, Params] | None = None, x=None, *
         layer = node.layer
         if i == 0 or not network.chained:
             x = inputs[i]
-        gemms, acc = (), ()
+        gemms: tuple[Gemm, ...] = ()
+        acc: tuple[np.ndarray, ...] = ()
         if isinstance(layer, (Conv2d, Linear)):
             p = _params_of(params, layer)
             y, gemms, acc = _gemm_layer(layer, x, p.weight, direct)
@@ -309,8 +321,11 @@ def forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: int = 0
         layer = node.layer
         if i == 0 or not network.chained:
             q = quant.quantize(inputs[i], ql.in_scale)
-        gemms, acc = (), ()
+        gemms: tuple[Gemm, ...] = ()
+        acc: tuple[np.ndarray, ...] = ()
         if isinstance(layer, (Conv2d, Linear)):
+            if ql.weight is None:
+                raise AccelsimError(f"forward_int: layer '{layer.name}': quantized without its weights")
             y, gemms, acc = _gemm_layer(layer, q, ql.weight, direct)
             acc = tuple(quant.to_int32(a) for a in acc)
             if ql.bias is not None:
@@ -321,9 +336,9 @@ def forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: int = 0
         elif isinstance(layer, AvgPool2d):
             q = quant.requantize(_pool(layer, q, direct), 1.0)
         elif isinstance(layer, (ReLU, Flatten)):
-            q = _pointwise(layer)(q)
+            q = _elementwise(layer)(q)
         elif isinstance(layer, (Tanh, Sigmoid)):
-            q = quant.lookup(q, quant.table(_pointwise(layer), ql.in_scale, ql.out_scale))
+            q = quant.lookup(q, quant.table(_elementwise(layer), ql.in_scale, ql.out_scale))
         elif (fn := _pointwise(layer)) is not None:
             q = quant.quantize(fn(quant.dequantize(q, ql.in_scale)), ql.out_scale)
         else:

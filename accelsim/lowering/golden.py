@@ -12,6 +12,8 @@ int64; float inputs accumulate in Python floats (float64). Slow on purpose, for 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from accelsim.lowering import _args
@@ -152,7 +154,7 @@ def _pool(where: str, x, kernel_size, stride, padding, reduce) -> list:
     x, w = _args.pool_window(where, x, kernel_size, stride, padding)
     (kh, kw), (sh, sw), (ph, pw), (oh, ow) = w.kernel, w.stride, w.padding, w.out
     height, width = x.shape[2:]
-    out = []
+    out: list[list[Any]] = []
     for image in x.tolist():
         out.append([])
         for plane in image:

@@ -23,6 +23,7 @@ row first).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
@@ -67,7 +68,12 @@ class Dataflow:
         """Beat cycles T of a fold: preload beats plus streaming beats."""
         return (rows if self.preloads else 0) + stream
 
-    def fold_cycles(self, rows: int, cols: int, stream):
+    @overload
+    def fold_cycles(self, rows: int, cols: int, stream: int) -> int: ...
+    @overload
+    def fold_cycles(self, rows: int, cols: int, stream: np.ndarray) -> np.ndarray: ...
+
+    def fold_cycles(self, rows: int, cols: int, stream: int | np.ndarray) -> int | np.ndarray:
         """Cycles from a fold's first beat to the cycle after its ``done`` (``stream``: the fold's
         streaming beats S_f, an int or an array of them)."""
         if self.preloads:

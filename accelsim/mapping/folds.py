@@ -23,10 +23,12 @@ is ~160k folds); ``Folds[i]`` is one ``Fold``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.dataflow import Dataflow, get
 
 
@@ -58,7 +60,7 @@ def tiles(length: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.minimum(size, length - starts)
 
 
-def stream_chunk(cfg) -> int:
+def stream_chunk(cfg: ArrayConfig) -> int:
     """S for ``cfg``: ``max(1, usable ofmap bytes // (COLS * ACC_W/8))`` beats.
 
     Usable: half the ofmap SRAM with double buffering, all of it without (the rule
@@ -89,7 +91,7 @@ class Folds:
     nt: np.ndarray
     chunk: int | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.chunk is None:
             object.__setattr__(self, "chunk", max(1, self.dataflow.stream_length(self.m, self.k, self.n)))
 
@@ -103,7 +105,7 @@ class Folds:
         return Fold(i, int(self.m0[i]), int(self.mt[i]), k0, kt, int(self.n0[i]), int(self.nt[i]),
                     k0 == 0, k0 + kt == self.k, int(getattr(self, f"{ax}0")[i]), int(getattr(self, f"{ax}t")[i]))
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Fold]:
         return (self[i] for i in range(len(self)))
 
     @property
@@ -182,6 +184,6 @@ def enumerate_folds(dataflow: str | Dataflow, m: int, k: int, n: int, rows: int,
     return Folds(df, m, k, n, rows, cols, **arrays, chunk=max(chunk, 1))
 
 
-def folds_for(cfg, m: int, k: int, n: int, dataflow: str | Dataflow | None = None) -> Folds:
+def folds_for(cfg: ArrayConfig, m: int, k: int, n: int, dataflow: str | Dataflow | None = None) -> Folds:
     """The folds the simulators run for an (m, k, n) GEMM on ``cfg``: chunked by ``stream_chunk(cfg)``."""
     return enumerate_folds(dataflow or cfg.dataflow, m, k, n, cfg.rows, cfg.cols, stream_chunk(cfg))

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +47,7 @@ def _runs(*arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.diff(np.append(starts, n))
 
 
-def schedule(F, L, W, double_buffer: bool) -> Schedule:
+def schedule(F: ArrayLike, L: ArrayLike, W: ArrayLike, double_buffer: bool) -> Schedule:
     """Evaluate the recurrence for folds with compute ``F``, load ``L``, write ``W`` cycles (int arrays)."""
     L = np.asarray(L, dtype=np.int64)
     n = len(L)

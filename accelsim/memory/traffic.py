@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.folds import Folds
@@ -52,7 +53,7 @@ def first_use(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return mask
 
 
-def fits(cfg: ArrayConfig, which: str, nbytes) -> np.ndarray | bool:
+def fits(cfg: ArrayConfig, which: str, nbytes: ArrayLike) -> np.ndarray | bool:
     """Whether ``nbytes`` fit the usable part of SRAM ``which`` (half of it with double buffering)."""
     return np.asarray(nbytes) * (2 if cfg.double_buffer else 1) <= cfg.sram_bytes(which)
 

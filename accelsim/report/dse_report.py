@@ -17,8 +17,10 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -58,13 +60,17 @@ class Figure:
     caption: str
 
 
+# A block of the document: ("h1" | "h2" | "h3" | "p", text), ("ul", items), a Table or a Figure.
+Block = tuple[Literal["h1", "h2", "h3", "p"], str] | tuple[Literal["ul"], list[str]] | Table | Figure
+
+
 def _html_inline(text: str) -> str:
     out = html.escape(text)
     out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
     return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", out)
 
 
-def to_markdown(blocks) -> str:
+def to_markdown(blocks: list[Block]) -> str:
     lines = []
     for b in blocks:
         if isinstance(b, tuple) and b[0] in ("h1", "h2", "h3"):
@@ -89,7 +95,7 @@ th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}im
 figure{margin:1.5em 0}figcaption{color:#555;font-size:.9em}code{background:#f3f3f3;padding:0 .2em}"""
 
 
-def to_html(blocks, images: dict[str, bytes], title: str) -> str:
+def to_html(blocks: list[Block], images: dict[str, bytes], title: str) -> str:
     parts = [(f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{_CSS}</style></head><body>")]
     for b in blocks:
@@ -131,7 +137,7 @@ def _pct(v) -> str:
     return f"{100 * float(v):.1f}%"
 
 
-def _table(df: pd.DataFrame, cols: list[tuple[str, str, object]]) -> Table:
+def _table(df: pd.DataFrame, cols: list[tuple[str, str, Callable[[Any], str] | None]]) -> Table:
     """``cols``: (column, header, formatter or None for text)."""
     rows = tuple(tuple(str(r[c]) if fmt is None else fmt(r[c]) for c, _, fmt in cols) for _, r in df.iterrows())
     return Table(tuple(h for _, h, _ in cols), rows, tuple(fmt is not None for _, _, fmt in cols))
@@ -188,8 +194,8 @@ def _memory_notes(prof: pd.DataFrame) -> list[str]:
     conv = prof["type"] == "conv2d"
     fc = prof["type"] == "linear"
     gemm = prof[conv | fc]
-    top_act = prof.loc[act.idxmax()]
-    top_par = prof.loc[prof["params"].idxmax()]
+    top_act = prof.iloc[int(act.argmax())]
+    top_par = prof.iloc[int(prof["params"].argmax())]
     first_conv = gemm[gemm["type"] == "conv2d"].head(4)
     notes = [
         (f"Activation memory: the largest output is `{top_act['layer']}` ({top_act['output_bytes'] / 1e6:.2f} MB); "
@@ -295,7 +301,7 @@ def _blocks(name, meta, everything, df, best, layers, net_points, front_pes, fro
     srams = df[["ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib"]].drop_duplicates()
     axes.append("SRAM KiB (ifmap/filter/ofmap): " + ", ".join("/".join(f"{v:g}" for v in r) for r in srams.to_numpy()))
     how = "chosen by " + ", ".join(f"`{k}={v}`" for k, v in select.items()) if select else "the lowest latency"
-    blocks = [("h1", f"Design-space exploration: {name}")]
+    blocks: list[Block] = [("h1", f"Design-space exploration: {name}")]
     if meta.get(f"command:{name}"):
         blocks.append(("p", f"Sweep: `{meta[f'command:{name}']}`."))
     if command:
@@ -379,7 +385,7 @@ def findings(points: pd.DataFrame, front: pd.DataFrame) -> list[str]:
         total = int(fastest.sum())
         out.append(f"Fastest dataflow over the {total} combinations of the other settings: "
                    + ", ".join(f"{d} in {n}" for d, n in fastest.items()) + ".")
-    e = points.loc[points["energy_per_inference_uJ"].idxmin()]
+    e = points.iloc[int(points["energy_per_inference_uJ"].argmin())]
     shares = {lvl: e[c] / e["total_pJ"] for lvl, c in (("DRAM", "dram_pJ"), ("SRAM", "sram_pJ"),
                                                         ("register file", "rf_pJ"), ("MAC", "mac_pJ"))}
     out.append(f"Lowest energy: {e['rows']}x{e['cols']} {e['dataflow'].upper()} at "

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from accelsim.dse.pareto import pareto_front
 from accelsim.errors import AccelsimError
@@ -228,7 +229,7 @@ def memory_and_params(prof, title: str | None = None, dtype: str | None = None) 
     ax2.bar(x, prof["params"] / 1e6, color=colors)
     ax2.set_ylabel("parameters (millions)")
     ax2.set_xticks(x, prof["layer"], rotation=75, ha="right", fontsize=7)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in (*TYPE_COLORS.values(), "tab:gray")]
+    handles = [Rectangle((0, 0), 1, 1, color=c) for c in (*TYPE_COLORS.values(), "tab:gray")]
     ax1.legend(handles, ["conv", "linear (FC)", "pooling, LRN"], fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig

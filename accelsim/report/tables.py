@@ -51,7 +51,7 @@ def shape(v) -> str:
     return "x".join(str(x) for x in v)
 
 
-def decimal(digits: int) -> Callable[[object], str]:
+def decimal(digits: int) -> Callable[[Any], str]:
     return lambda v: f"{float(v):,.{digits}f}"
 
 

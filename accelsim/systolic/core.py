@@ -173,7 +173,7 @@ class ArrayCore:
                               beats.a_in[t], beats.b_in[t], port)
             else:
                 p = self.step(False, False, False, self._zero_a, self._zero_b, port)
-            if record:
+            if regs is not None:
                 regs.update(c_valid=p.c_valid, c_last=p.c_last, c_out=p.c_out, done=p.done)
                 trace.append(regs)
             if p.c_valid:

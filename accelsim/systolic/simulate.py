@@ -146,6 +146,8 @@ def _intensity(row: dict) -> dict:
 
 
 def _compare(name: str, run: ArrayRun, refs, acc_bits: int) -> list[str]:
+    if run.outputs is None:
+        return [f"{name}: the run kept no outputs to check"]
     problems = []
     for g, (out, ref) in enumerate(zip(run.outputs, refs, strict=True)):
         want = wrap(np.asarray(ref.acc, dtype=np.int64), acc_bits)

@@ -58,7 +58,8 @@ def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray
     core = ArrayCore(R, C, cfg.data_bits, cfg.acc_bits)
     outputs = [np.zeros((m, n), dtype=np.int64) for _ in ops]
     out_cycles = [np.full((m, n), -1, dtype=np.int64) for _ in ops]
-    starts, lengths = [], []
+    starts: list[int] = []
+    lengths: list[int] = []
     sram = dict.fromkeys(("ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_reads", "ofmap_sram_writes"), 0)
     zero_a, zero_b = np.zeros(R, dtype=np.int64), np.zeros(C, dtype=np.int64)
     beats = None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from accelsim.errors import AccelsimError
-from accelsim.workload.layers import Conv2d, Linear
+from accelsim.workload.layers import Conv2d, Linear, as_pair
 from accelsim.workload.network import Node
 
 
@@ -23,7 +23,7 @@ class GemmShape(NamedTuple):
     m: int
     k: int
     n: int
-    count: int = 1
+    count: int = 1  # type: ignore[assignment]  # shadows tuple.count(), which a GEMM shape never needs
 
     @property
     def macs(self) -> int:
@@ -41,7 +41,7 @@ def gemm_shape(node: Node, batch: int = 1) -> GemmShape | None:
     layer = node.layer
     if isinstance(layer, Conv2d):
         _, oh, ow = node.output_shape
-        kh, kw = layer.kernel_size
+        kh, kw = as_pair(layer.kernel_size)
         g = layer.groups
         return GemmShape(oh * ow * batch, layer.in_channels // g * kh * kw, layer.out_channels // g, g)
     if isinstance(layer, Linear):

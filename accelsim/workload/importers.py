@@ -26,6 +26,7 @@ import csv
 import dataclasses
 import io
 from pathlib import Path
+from typing import Any
 
 from accelsim.errors import ModelFileError
 from accelsim.workload import files
@@ -80,14 +81,15 @@ def load_scalesim_csv(text: str, path: str | Path = "<csv>", strict: bool = Fals
     items, names = [], set()
     for line, row in rows[1:]:
         cells = [c.strip() for c in row]
-        values = {}
+        values: dict[str, int] = {}
+        name = ""
         for col in SCALESIM_COLUMNS:
             i = idx[col]
             cell = cells[i] if i < len(cells) else ""
             if cell == "":
                 raise ModelFileError(path, line, col, "is empty")
             if col == "Layer name":
-                values[col] = cell
+                name = cell
                 continue
             try:
                 v = int(cell)
@@ -96,7 +98,6 @@ def load_scalesim_csv(text: str, path: str | Path = "<csv>", strict: bool = Fals
             if v <= 0:
                 raise ModelFileError(path, line, col, f"must be > 0, got {v}")
             values[col] = v
-        name = values["Layer name"]
         if name in names:
             raise ModelFileError(path, line, "Layer name", f"'{name}' appears twice")
         names.add(name)
@@ -168,8 +169,9 @@ def load_schema(text: str, path: str | Path = "<model>", strict: bool = False) -
         if key not in doc:
             raise ModelFileError(path, _line(doc), key, "is required")
     name = doc.get("name", Path(path).stem)
-    if name_problem(name):
-        raise ModelFileError(path, _line(doc, "name"), "name", name_problem(name))
+    problem = name_problem(name)
+    if problem:
+        raise ModelFileError(path, _line(doc, "name"), "name", problem)
     file_strict = doc.get("strict", False)
     if not isinstance(file_strict, bool):
         raise ModelFileError(path, _line(doc, "strict"), "strict", "must be true or false")
@@ -209,7 +211,7 @@ def _layer(spec, index: int, path, line):
         raise ModelFileError(path, line, "type", f"unknown layer type {kind!r} (choose from {', '.join(LAYER_TYPES)})")
     cls = LAYER_TYPES[kind]
     allowed = {f.name for f in dataclasses.fields(cls)}
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for key, value in spec.items():
         if key == "type":
             continue

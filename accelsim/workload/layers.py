@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from accelsim.errors import AccelsimError
 
@@ -41,6 +41,17 @@ def _pair(layer: str, name: str, value, minimum: int) -> Pair:
         if v < minimum:
             raise LayerError(layer, name, f"must be >= {minimum}, got {v}")
     return (a, b)
+
+
+def as_pair(value: Pair | int | None) -> Pair:
+    """A built layer's window field (``kernel_size``, ``stride``, ``padding``, ``dilation``) as
+    (height, width). The fields hold pairs once a layer exists; their declared type also admits
+    what the constructor accepts (an int, or None for a pool's stride), which this narrows."""
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, int):
+        return (value, value)
+    raise TypeError("window field not normalized: the layer was not built through its constructor")
 
 
 def _positive_int(layer: str, name: str, value) -> int:
@@ -122,7 +133,7 @@ class Layer:
 
     def spec(self) -> dict:
         """The layer as a plain dict in the model-file schema (``type`` plus its fields)."""
-        out = {"type": self.kind}
+        out: dict[str, Any] = {"type": self.kind}
         for f in fields(self):
             v = getattr(self, f.name)
             out[f.name] = list(v) if isinstance(v, tuple) else v
@@ -162,14 +173,15 @@ class Conv2d(Layer):
         c, h, w = x
         if c != self.in_channels:
             raise LayerError(self.name, "in_channels", f"is {self.in_channels} but the input has {c} channels")
-        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.kernel_size, self.stride, self.padding, self.dilation
+        (kh, kw), (sh, sw) = as_pair(self.kernel_size), as_pair(self.stride)
+        (ph, pw), (dh, dw) = as_pair(self.padding), as_pair(self.dilation)
         oh, rh = window_out(self.name, "height", h, kh, sh, ph, dh, strict)
         ow, rw = window_out(self.name, "width", w, kw, sw, pw, dw, strict)
         return (self.out_channels, oh, ow), rh or rw
 
     @property
     def weights(self) -> int:
-        kh, kw = self.kernel_size
+        kh, kw = as_pair(self.kernel_size)
         return self.out_channels * (self.in_channels // self.groups) * kh * kw
 
     @property
@@ -190,13 +202,13 @@ class _Pool2d(Layer):
         stride = self.kernel_size if self.stride is None else self.stride
         object.__setattr__(self, "stride", _pair(n, "stride", stride, 1))
         object.__setattr__(self, "padding", _pair(n, "padding", self.padding, 0))
-        for p, k in zip(self.padding, self.kernel_size, strict=True):
+        for p, k in zip(as_pair(self.padding), as_pair(self.kernel_size), strict=True):
             if 2 * p > k:
                 raise LayerError(n, "padding", f"{p} is more than half the kernel size {k}")
 
     def infer(self, x: Shape, strict: bool = False) -> tuple[Shape, bool]:
         c, h, w = x
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        (kh, kw), (sh, sw), (ph, pw) = as_pair(self.kernel_size), as_pair(self.stride), as_pair(self.padding)
         oh, rh = window_out(self.name, "height", h, kh, sh, ph, 1, strict)
         ow, rw = window_out(self.name, "width", w, kw, sw, pw, 1, strict)
         return (c, oh, ow), rh or rw

@@ -106,7 +106,7 @@ def _training_columns(node: Node, batch: int) -> dict:
 
 def totals(df: pd.DataFrame) -> dict:
     """Network totals; the peak working set is the largest single layer's."""
-    peak = int(df["working_set_bytes"].idxmax())
+    peak = int(df["working_set_bytes"].argmax())  # a position, for iloc
     forward_backward = 2 * int(df.loc[df["params"] > 0, "output_bytes"].sum())
     out = {
         "layers": len(df),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.compat.scalesim.common import ScaleSimConventionError
-from accelsim.workload.layers import Conv2d, Linear
+from accelsim.workload.layers import Conv2d, Linear, as_pair
 from accelsim.workload.network import Node
 
 TopologyRow = tuple[str, int, int, int, int, int, int, int]
@@ -95,14 +95,14 @@ def topology_row(node: Node) -> TopologyRow | None:
     if isinstance(layer, Linear):
         return (layer.name, 1, 1, 1, 1, layer.in_features, layer.out_features, 1)
     if isinstance(layer, Conv2d):
-        if layer.dilation != (1, 1):
+        if as_pair(layer.dilation) != (1, 1):
             raise ScaleSimConventionError(f"layer '{layer.name}': dilation", "SCALE-Sim has no dilated convolution")
-        sh, sw = layer.stride
+        sh, sw = as_pair(layer.stride)
         if sh != sw:
             raise ScaleSimConventionError(f"layer '{layer.name}': stride",
                                           f"SCALE-Sim needs equal strides, got {sh}x{sw}")
         _, h, w = node.input_shape
-        (kh, kw), (ph, pw) = layer.kernel_size, layer.padding
+        (kh, kw), (ph, pw) = as_pair(layer.kernel_size), as_pair(layer.padding)
         g = layer.groups
         return (layer.name, h + 2 * ph, w + 2 * pw, kh, kw, layer.in_channels // g, layer.out_channels // g, sh)
     return None
