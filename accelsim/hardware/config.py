@@ -141,7 +141,7 @@ class ArrayConfig:
         return asdict(self)
 
 
-def check_batch(batch) -> int:
+def check_batch(batch: object) -> int:
     """A batch size: an integer in [1, MAX_BATCH]."""
     if isinstance(batch, bool) or not isinstance(batch, int):
         raise AccelsimError(f"batch: expected an integer, got {batch!r}")

@@ -31,8 +31,9 @@ from accelsim.energy import DEFAULT_TABLE, EnergyTable
 from accelsim.errors import AccelsimError
 from accelsim.progress import ProgressCallback
 from accelsim.report import figures
+from accelsim.workload.counts import DTYPE_BYTES
 from accelsim.workload.files import atomic_folder
-from accelsim.workload.profile import DTYPE_BYTES, profile
+from accelsim.workload.profile import profile
 
 SELECT_COLUMNS = {
     "network": "network", "batch": "batch", "rows": "rows", "cols": "cols", "dataflow": "dataflow",

@@ -281,8 +281,10 @@ def _simulate(net: Network, cfg: ArrayConfig, batch: int, engine: str, check: bo
                 if engine == "fast":
                     run = fast_layer(cfg, m, k, n, groups, operands=ops)
                 else:
-                    run = step_layer(cfg, ops or random_operands(cfg, m, k, n, groups, seed),
-                                     progress=lambda d, t, base=done: advance(base + d, total))
+                    def layer_progress(d: int, t: int, base: int = done) -> None:  # base: earlier layers' folds
+                        advance(base + d, total)
+
+                    run = step_layer(cfg, ops or random_operands(cfg, m, k, n, groups, seed), progress=layer_progress)
                     done += len(run.fold_cycles)
             except MemoryError:
                 raise _too_big(layer.name, cfg, m, k, n, groups, "and ran out of memory") from None
