@@ -20,8 +20,6 @@ from pathlib import Path
 import pandas as pd
 
 from accelsim.columns import ENERGY, ENERGY_LAYERS
-from accelsim.cosim import build, network_gemms, random_gemm, simulator_missing
-from accelsim.cosim.session import run_cosim
 from accelsim.dse.run import DEFAULT_WORKERS, SweepSummary, run_sweep
 from accelsim.dse.spec import SweepSpec, read_spec_doc, spec_from_mapping
 from accelsim.dse.store import load_layers, load_results
@@ -32,6 +30,8 @@ from accelsim.hardware.config import DATAFLOWS, ENGINES, ArrayConfig, parse_arra
 from accelsim.report.profile_view import render_profile
 from accelsim.report.simulate_view import config_summary, render_simulation
 from accelsim.report.tables import to_json
+from accelsim.rtlsim import build, network_gemms, random_gemm, simulator_missing
+from accelsim.rtlsim.session import run_cosim
 from accelsim.systolic.simulate import Simulation
 from accelsim.systolic.simulate import simulate as _simulate
 from accelsim.workload import Network, resolve
@@ -409,14 +409,3 @@ def sweep(spec: str | PathLike | Mapping | SweepSpec, output: str | PathLike, *,
                         chunk_size=chunk_size, retry_errors=_flag("retry_errors", retry_errors),
                         progress=_flag("progress", progress))
     return SweepResult(Path(output), summary)
-
-
-def _bind_cosim() -> None:
-    """``accelsim.cosim`` is this function, not the co-simulation package the import system binds under
-    that name (its modules stay importable: ``from accelsim.cosim.session import run_cosim``)."""
-    import accelsim
-
-    accelsim.cosim = cosim
-
-
-_bind_cosim()

@@ -269,7 +269,7 @@ def test_stepping_engine_refuses_hours_of_work():
 # ---- cosim ----------------------------------------------------------------------------------------
 
 def _verilator_missing() -> str | None:
-    from accelsim.cosim import simulator_missing
+    from accelsim.rtlsim import simulator_missing
 
     return simulator_missing("verilator")
 
@@ -286,9 +286,9 @@ def test_cosim_bad_seed_and_huge_gemm_are_refused_before_allocating(tmp_path, ar
 
 
 def test_cosim_job_size_is_estimated_before_allocating():
-    from accelsim.cosim.gemm import MAX_JOB_BYTES, check_job_size, job_bytes, network_shapes
     from accelsim.errors import AccelsimError
     from accelsim.hardware.config import ArrayConfig
+    from accelsim.rtlsim.gemm import MAX_JOB_BYTES, check_job_size, job_bytes, network_shapes
 
     small = job_bytes(ArrayConfig(rows=8, cols=8), network_shapes("lenet5"))
     assert 1e6 < small < 50e6  # lenet5 on 8x8 is a few MB of beats

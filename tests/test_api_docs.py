@@ -42,7 +42,7 @@ def test_every_example_runs(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.rtl
 def test_the_cosim_example_runs(tmp_path, monkeypatch):
-    from accelsim.cosim.env import simulator_missing
+    from accelsim.rtlsim.env import simulator_missing
 
     if simulator_missing("verilator"):
         pytest.skip(f"no Verilator: {simulator_missing('verilator')}")

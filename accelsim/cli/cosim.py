@@ -100,11 +100,11 @@ def cosim(gemm, model, array, dataflow, acc_bits, seed, simulator, waves, waves_
     and output cycles match the model and the assembled results equal the integer reference;
     1 on any mismatch; 2 when the job cannot run.
     """
-    from accelsim.cosim import build, network_gemms, random_gemm, simulator_missing
-    from accelsim.cosim.build import build_name
-    from accelsim.cosim.run import estimate_seconds, estimate_waves_bytes, job_cycles, seconds_per_cycle
-    from accelsim.cosim.session import run_cosim
     from accelsim.progress import format_duration, stderr_progress
+    from accelsim.rtlsim import build, network_gemms, random_gemm, simulator_missing
+    from accelsim.rtlsim.build import build_name
+    from accelsim.rtlsim.run import estimate_seconds, estimate_waves_bytes, job_cycles, seconds_per_cycle
+    from accelsim.rtlsim.session import run_cosim
 
     if (gemm is None) == (model is None):
         raise AccelsimError("cosim: give exactly one of --gemm MxKxN or --model MODEL")
@@ -115,7 +115,7 @@ def cosim(gemm, model, array, dataflow, acc_bits, seed, simulator, waves, waves_
     reason = simulator_missing(simulator)
     if reason:
         raise AccelsimError(f"cosim: --simulator {simulator}: {reason}")
-    from accelsim.cosim.gemm import check_job_size, network_shapes
+    from accelsim.rtlsim.gemm import check_job_size, network_shapes
 
     if gemm is not None:
         m, k, n = parse_gemm(gemm)

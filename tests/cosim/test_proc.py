@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from accelsim.cosim.proc import guard_runner, run_guarded
+from accelsim.rtlsim.proc import guard_runner, run_guarded
 
 CHILD = textwrap.dedent("""
     import sys
-    from accelsim.cosim.proc import run_guarded
+    from accelsim.rtlsim.proc import run_guarded
     # a parent (like make) with a grandchild (like cc1plus) in the same group
     run_guarded(["sh", "-c", "sleep 60 & echo $$ > " + sys.argv[1] + "; sleep 60"])
 """)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from accelsim.cosim import cache, env
-from accelsim.cosim.env import SOURCES, CosimError, simulator_missing
+from accelsim.rtlsim import cache, env
+from accelsim.rtlsim.env import SOURCES, CosimError, simulator_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,7 +80,7 @@ def test_the_key_follows_the_rtl_sources(tmp_path):
 
 
 def test_the_build_folder_is_named_by_parameters_and_key(monkeypatch, tmp_path):
-    from accelsim.cosim.build import build_dir
+    from accelsim.rtlsim.build import build_dir
 
     params = {"ROWS": 2, "COLS": 3, "DATA_W": 8, "ACC_W": 32}
     key = cache.build_key("verilator", env.rtl_sources())

@@ -14,8 +14,8 @@ import os
 import numpy as np
 import pytest
 
-from accelsim.cosim import check_gemms, gemm_folds, run_job
 from accelsim.hardware.config import ArrayConfig
+from accelsim.rtlsim import check_gemms, gemm_folds, run_job
 
 # (rows, cols, acc_bits); the most expensive build first so that xdist workers start it early.
 QUICK_SHAPES = [(16, 16, 32), (8, 8, 32), (8, 4, 16), (4, 8, 32), (1, 1, 32)]

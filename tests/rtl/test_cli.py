@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from accelsim.cli import main
-from accelsim.cosim import simulator_missing
+from accelsim.rtlsim import simulator_missing
 from tests.rtl.common import contract_fold_cycles
 
 pytestmark = pytest.mark.rtl

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accelsim.cosim import make_gemm, random_gemm, run_job
 from accelsim.mapping.folds import enumerate_folds, stream_chunk
+from accelsim.rtlsim import make_gemm, random_gemm, run_job
 from accelsim.systolic.beats import fold_beats
 from accelsim.systolic.core import ArrayCore
 from tests.rtl.common import (
@@ -127,8 +127,8 @@ def test_os_accumulator_wraps_at_32_bits(tmp_path):
 
 def test_checker_reads_cycle_count_modulo_2_to_the_32():
     """``cycle_count`` is a free-running 32-bit counter: a fold across its wrap is judged modulo 2^32."""
-    from accelsim.cosim.job import FoldResult
-    from accelsim.cosim.tb import Checker
+    from accelsim.rtlsim.job import FoldResult
+    from accelsim.rtlsim.tb import Checker
 
     out, cycles = np.zeros((1, 1), dtype=np.int64), np.array([2])
     top = (1 << 32) - 1

@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from accelsim.cli import main
-from accelsim.cosim import gemm_folds, random_gemm, run_job
-from accelsim.cosim.build import build_dir
-from accelsim.cosim.run import estimate_waves_bytes, job_cycles
 from accelsim.hardware.config import ArrayConfig
+from accelsim.rtlsim import gemm_folds, random_gemm, run_job
+from accelsim.rtlsim.build import build_dir
+from accelsim.rtlsim.run import estimate_waves_bytes, job_cycles
 
 pytestmark = pytest.mark.rtl
 REPO = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accelsim.cosim import make_gemm, random_gemm, simulator_missing
+from accelsim.rtlsim import make_gemm, random_gemm, simulator_missing
 from tests.rtl.common import DATAFLOWS, config, run_gemms
 
 pytestmark = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from accelsim.cosim import check_gemms, gemm_folds, network_gemms, run_job
+from accelsim.rtlsim import check_gemms, gemm_folds, network_gemms, run_job
 from accelsim.systolic.stepping import step_layer
 from tests.rtl.common import config
 

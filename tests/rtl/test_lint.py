@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from accelsim.cosim.env import RTL_DIR, SOURCES, TOPLEVEL, rtl_sources, setup_env, simulator_missing
+from accelsim.rtlsim.env import RTL_DIR, SOURCES, TOPLEVEL, rtl_sources, setup_env, simulator_missing
 
 PARAMETER_SETS = [
     {"ROWS": 1, "COLS": 1, "DATA_W": 8, "ACC_W": 32},

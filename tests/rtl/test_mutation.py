@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from accelsim.cosim import random_gemm, simulator_missing
+from accelsim.rtlsim import random_gemm, simulator_missing
 from tests.rtl.common import config, run_gemms
 
 pytestmark = pytest.mark.rtl
@@ -64,7 +64,7 @@ RTL_MUTANTS = {
 def test_mutated_rtl_is_caught(mutant, tmp_path, monkeypatch):
     """A copy of the RTL with one small bug (the bit flip hits the first OS drain row, cycle 10), built with
     Icarus (instant builds) in a scratch build root."""
-    from accelsim.cosim import env
+    from accelsim.rtlsim import env
 
     rtl = tmp_path / "rtl"
     shutil.copytree(env.RTL_DIR, rtl)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from accelsim.cosim import build, cache, random_gemm
-from accelsim.cosim.env import SOURCES, TOPLEVEL
+from accelsim.rtlsim import build, cache, random_gemm
+from accelsim.rtlsim.env import SOURCES, TOPLEVEL
 from tests.rtl.common import config, run_gemms
 
 pytestmark = pytest.mark.rtl
@@ -66,7 +66,7 @@ def test_wheel_carries_the_rtl_and_cosimulates_outside_the_source_tree(source, t
     _run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed", wheel], cwd=tmp_path)
     work = tmp_path / "work"
     work.mkdir()
-    probe = "import accelsim, accelsim.cosim.env as e; print(accelsim.__file__); print(e.rtl_sources()[0])"
+    probe = "import accelsim, accelsim.rtlsim.env as e; print(accelsim.__file__); print(e.rtl_sources()[0])"
     where = _run([python, "-c", probe], cwd=work).stdout.split()
     site = (tmp_path / "venv").resolve()
     assert all(Path(p).resolve().is_relative_to(site) for p in where), where
@@ -81,7 +81,7 @@ def test_editable_install_finds_the_rtl(source, tmp_path):
     _run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", source], cwd=tmp_path)
     work = tmp_path / "work"
     work.mkdir()
-    probe = "import accelsim, accelsim.cosim.env as e; print(accelsim.__file__); print(*e.rtl_sources())"
+    probe = "import accelsim, accelsim.rtlsim.env as e; print(accelsim.__file__); print(*e.rtl_sources())"
     where = _run([python, "-c", probe], cwd=work).stdout.split()
     assert Path(where[0]).resolve().is_relative_to(source.resolve()), where
     assert [Path(p).resolve() for p in where[1:]] == [(source / "rtl" / s).resolve() for s in SOURCES]

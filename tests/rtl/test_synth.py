@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from accelsim.cosim.env import TOPLEVEL, rtl_sources
+from accelsim.rtlsim.env import TOPLEVEL, rtl_sources
 
 pytestmark = [
     pytest.mark.rtl,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from accelsim.cosim import random_gemm
-from accelsim.cosim.waves import first_divergence, read_vcd
+from accelsim.rtlsim import random_gemm
+from accelsim.rtlsim.waves import first_divergence, read_vcd
 from tests.rtl.common import config, run_gemms
 
 pytestmark = pytest.mark.rtl

@@ -13,11 +13,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from accelsim.cosim.gemm import Gemm, check_gemms, gemm_folds
-from accelsim.cosim.job import DEFAULT_MODEL, JobResult
-from accelsim.cosim.run import run_job
-from accelsim.cosim.waves import first_divergence
 from accelsim.hardware.config import ArrayConfig
+from accelsim.rtlsim.gemm import Gemm, check_gemms, gemm_folds
+from accelsim.rtlsim.job import DEFAULT_MODEL, JobResult
+from accelsim.rtlsim.run import run_job
+from accelsim.rtlsim.waves import first_divergence
 
 WAVE_COMPARE_LIMIT = 64 * 1024 * 1024
 

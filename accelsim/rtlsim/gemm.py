@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from accelsim.cosim.job import JobResult
 from accelsim.errors import AccelsimError
 from accelsim.hardware.arith import check_operand, wrap
 from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.folds import folds_for
+from accelsim.rtlsim.job import JobResult
 from accelsim.systolic.beats import Beats, fold_beats
 from accelsim.systolic.simulate import compute_cycles_estimate
 

@@ -23,9 +23,9 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 from cocotb.utils import get_sim_time
 
-from accelsim.cosim.job import JOB_ENV, FoldResult, Job, JobResult
-from accelsim.cosim.waves import ModelWaves
 from accelsim.hardware.arith import wrap
+from accelsim.rtlsim.job import JOB_ENV, FoldResult, Job, JobResult
+from accelsim.rtlsim.waves import ModelWaves
 
 PARAMETERS = ("ROWS", "COLS", "DATA_W", "ACC_W")
 INPUTS = ("rst", "dataflow", "load", "valid", "last", "a_in", "b_in")

@@ -20,7 +20,7 @@ import types
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-from accelsim.cosim.env import CosimError
+from accelsim.rtlsim.env import CosimError
 
 # Runs in a bare interpreter (-I -S): read the pipe to its end, then kill the group unless told "done".
 WATCHDOG = """
@@ -90,6 +90,6 @@ def guard_runner(runner: Any) -> Any:
     """``runner`` (a ``cocotb_tools.runner`` Runner) with its commands run in guarded process groups."""
     if not callable(getattr(runner, "_execute_cmds", None)):
         raise CosimError(f"{type(runner).__name__} has no _execute_cmds: cocotb's runner changed; "
-                           f"accelsim.cosim.proc must follow it")
+                           f"accelsim.rtlsim.proc must follow it")
     runner._execute_cmds = types.MethodType(_execute_cmds, runner)
     return runner

@@ -10,15 +10,14 @@
 - ``waves``: the model's VCD with the RTL's signal names.
 - ``session``: ``run_cosim``, one run from GEMMs to the summary (the CLI's JSON, ``accelsim.cosim()``'s result).
 
-Once the Python API is loaded, ``accelsim.cosim`` is the function ``accelsim.api.cosim``; import this
-package's modules by their full names (``from accelsim.cosim.session import run_cosim``).
+``accelsim.cosim(...)`` (the Python API) and ``accelsim cosim`` (the command) drive this package.
 """
 
-from accelsim.cosim.build import build, build_dir
-from accelsim.cosim.env import SIMULATORS, CosimError, setup_env, simulator_missing
-from accelsim.cosim.gemm import Gemm, GemmCheck, check_gemms, gemm_folds, make_gemm, network_gemms, random_gemm
-from accelsim.cosim.job import DEFAULT_MODEL, FoldResult, Job, JobResult
-from accelsim.cosim.run import run_job
+from accelsim.rtlsim.build import build, build_dir
+from accelsim.rtlsim.env import SIMULATORS, CosimError, setup_env, simulator_missing
+from accelsim.rtlsim.gemm import Gemm, GemmCheck, check_gemms, gemm_folds, make_gemm, network_gemms, random_gemm
+from accelsim.rtlsim.job import DEFAULT_MODEL, FoldResult, Job, JobResult
+from accelsim.rtlsim.run import run_job
 
 __all__ = [
     "DEFAULT_MODEL", "SIMULATORS", "CosimError", "FoldResult", "Gemm", "GemmCheck", "Job", "JobResult", "build",

@@ -2,14 +2,14 @@
 
 Builds go through ``cocotb_tools.runner`` into
 ``<cache>/sim_build/<simulator>-r<ROWS>c<COLS>-d<DATA_W>-a<ACC_W>-<hash>/`` in the per-user cache
-(``accelsim.cosim.cache``: location, key, stamp of a finished build, rebuild of a corrupt one).
+(``accelsim.rtlsim.cache``: location, key, stamp of a finished build, rebuild of a corrupt one).
 Every build can trace (Verilator: VCD, Icarus: FST); whether a run writes waves is chosen at run
 time, so one build serves runs with and without waves and, since ``dataflow`` is an input port,
 every dataflow. A lock file per build directory serialises concurrent builders (pytest-xdist
 workers, parallel CLI calls); the loser then finds the build stamped and uses it.
 Verilator's own runtime objects, identical in every build, come from ``<root>/.objcache`` through
-Verilator's ``OBJCACHE`` hook (``accelsim.cosim.objcache``) unless the user set OBJCACHE (e.g. ccache).
-Verilator and make run in a guarded process group (``accelsim.cosim.proc``); a caller shows
+Verilator's ``OBJCACHE`` hook (``accelsim.rtlsim.objcache``) unless the user set OBJCACHE (e.g. ccache).
+Verilator and make run in a guarded process group (``accelsim.rtlsim.proc``); a caller shows
 progress around ``build`` (the CLI prints periodic "building ...: elapsed" lines).
 """
 
@@ -22,9 +22,9 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from accelsim.cosim import cache
-from accelsim.cosim.env import TOPLEVEL, CosimError, rtl_sources, set_make_var, setup_env, simulator_missing
-from accelsim.cosim.proc import guard_runner
+from accelsim.rtlsim import cache
+from accelsim.rtlsim.env import TOPLEVEL, CosimError, rtl_sources, set_make_var, setup_env, simulator_missing
+from accelsim.rtlsim.proc import guard_runner
 
 TIMESCALE = ("1ns", "1ps")
 PARAMETER_NAMES = ("ROWS", "COLS", "DATA_W", "ACC_W")

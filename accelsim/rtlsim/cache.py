@@ -25,7 +25,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from accelsim.cosim.env import MAKE_VARS, TOPLEVEL, CosimError, verilator_bin
+from accelsim.rtlsim.env import MAKE_VARS, TOPLEVEL, CosimError, verilator_bin
 
 CACHE_ENV = "ACCELSIM_CACHE_DIR"
 SIM_BUILD_ENV = "ACCELSIM_SIM_BUILD"

@@ -1,6 +1,6 @@
 """Run a co-simulation job: build (once) the DUT, launch the simulator once for all folds, read the verdict.
 
-The simulator runs in a guarded process group (``accelsim.cosim.proc``): it dies with accelsim.
+The simulator runs in a guarded process group (``accelsim.rtlsim.proc``): it dies with accelsim.
 The job and results pickles are deleted once read, and the run folder too unless it is kept
 (``keep_run_dir``) or holds waves. Before a run, ``estimate_seconds`` (the folds' cycles from the
 fold timing rule at the cycles-per-second rate measured by the last run of the same build, or a
@@ -18,12 +18,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from accelsim.cosim.build import build, build_dir
-from accelsim.cosim.env import TOPLEVEL, CosimError, setup_env
-from accelsim.cosim.job import DEFAULT_MODEL, JOB_ENV, Job, JobResult
-from accelsim.cosim.proc import guard_runner
 from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.folds import folds_for
+from accelsim.rtlsim.build import build, build_dir
+from accelsim.rtlsim.env import TOPLEVEL, CosimError, setup_env
+from accelsim.rtlsim.job import DEFAULT_MODEL, JOB_ENV, Job, JobResult
+from accelsim.rtlsim.proc import guard_runner
 from accelsim.systolic.beats import Beats
 
 _counter = itertools.count()
@@ -152,7 +152,7 @@ def run_job(
     failure = None
     try:
         runner.test(
-            test_module="accelsim.cosim.tb",
+            test_module="accelsim.rtlsim.tb",
             hdl_toplevel=TOPLEVEL,
             hdl_toplevel_lang="verilog",
             build_dir=str(bdir),
