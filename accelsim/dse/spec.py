@@ -130,11 +130,17 @@ def canonical_config(**values) -> dict:
 
 
 def network_spec(net: Network) -> dict:
-    """A network as plain JSON-able data, enough to rebuild it (``network_from_spec``)."""
-    return {
+    """A network as plain JSON-able data, enough to rebuild it (``network_from_spec``); a graph that is
+    not a chain also records each node's ``inputs`` and the network's ``input_shape``."""
+    doc: dict[str, Any] = {
         "name": net.name, "chained": net.chained, "strict": net.strict,
         "nodes": [{"layer": n.layer.spec(), "input_shape": list(n.input_shape)} for n in net.nodes],
     }
+    if net.chained and not net.is_chain:
+        doc["input_shape"] = list(net.input_shape)
+        for node, n in zip(doc["nodes"], net.nodes, strict=True):
+            node["inputs"] = list(n.inputs)
+    return doc
 
 
 def network_from_spec(doc: dict) -> Network:
@@ -144,6 +150,9 @@ def network_from_spec(doc: dict) -> Network:
         cls = LAYER_TYPES[spec.pop("type")]
         kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
         layers.append(cls(**kwargs))
+    if "input_shape" in doc:
+        items = [(ly, n["inputs"]) for ly, n in zip(layers, doc["nodes"], strict=True)]
+        return Network.graph(doc["name"], tuple(doc["input_shape"]), items, doc["strict"])
     if doc["chained"]:
         return Network.sequential(doc["name"], tuple(doc["nodes"][0]["input_shape"]), layers, doc["strict"])
     shaped = [(ly, tuple(n["input_shape"])) for ly, n in zip(layers, doc["nodes"], strict=True)]

@@ -1,8 +1,9 @@
 """A whole network on the array: one row per layer, network totals, optional bit-exact check.
 
-GEMM layers (conv, linear; shapes from ``accelsim.workload.profile.gemm_shape``) run on the
+GEMM layers (conv, linear, matmul; shapes from ``accelsim.workload.profile.gemm_shape``) run on the
 array with the fast or the stepping model; the rest on the vector unit (``vector``). Layers run
-one after another, each from an idle array and empty buffers. Per-layer columns (units in the
+one after another in the network's topological order (a graph's branches do not overlap), each
+from an idle array and empty buffers. Per-layer columns (units in the
 names; counts are elements, ``*_bytes`` bytes; names and units in ``accelsim.columns``; the
 first column is ``layer``):
 
@@ -115,7 +116,8 @@ def _vector_row(cfg: ArrayConfig, node, batch: int) -> dict:
     v = vector_layer(cfg, node, batch)
     peak = _ratio(v["dram_read_bytes"] + v["dram_write_bytes"], v["cycles"])
     return {
-        "unit": "vector" if v["vector_ops"] else "none", "macs": 0, "vector_ops": v["vector_ops"], "folds": 0,
+        "unit": "vector" if v["vector_ops"] or v["cycles"] else "none", "macs": 0,
+        "vector_ops": v["vector_ops"], "folds": 0,
         "cycles": v["cycles"], "compute_cycles": v["compute_cycles"], "stream_beats": 0,
         "dram_read_bytes": v["dram_read_bytes"], "dram_write_bytes": v["dram_write_bytes"],
         "ifmap_dram_read_bytes": 0, "filter_dram_read_bytes": 0,

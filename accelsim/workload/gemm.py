@@ -2,8 +2,10 @@
 
 The shared vocabulary for every layer above the workload (lowering, mapping, the models and the
 reports): shapes only, no arrays. Convention (per group): M = output pixels x batch,
-K = in_channels/groups x kh x kw, N = out_channels/groups; linear: M = batch, K = in_features,
-N = out_features. Training: weight gradient (N, M, K), input gradient (K, N, M).
+K = in_channels/groups x kh x kw, N = out_channels/groups; linear: M = batch (x T tokens for a
+sequence input (T, F)), K = in_features, N = out_features; matmul of two activations: one GEMM a
+head, M = rows of A x batch, K and N from both shapes (``MatMul.dims``).
+Training: weight gradient (N, M, K), input gradient (K, N, M).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from accelsim.errors import AccelsimError
-from accelsim.workload.layers import Conv2d, Linear, as_pair
+from accelsim.workload.layers import Conv2d, Linear, MatMul, as_pair
 from accelsim.workload.network import Node
 
 
@@ -45,7 +47,11 @@ def gemm_shape(node: Node, batch: int = 1) -> GemmShape | None:
         g = layer.groups
         return GemmShape(oh * ow * batch, layer.in_channels // g * kh * kw, layer.out_channels // g, g)
     if isinstance(layer, Linear):
-        return GemmShape(batch, layer.in_features, layer.out_features, 1)
+        tokens = node.input_shape[0] if len(node.input_shape) == 2 else 1
+        return GemmShape(tokens * batch, layer.in_features, layer.out_features, 1)
+    if isinstance(layer, MatMul):
+        m, k, n = layer.dims(*node.input_shapes)
+        return GemmShape(m * batch, k, n, layer.heads)
     return None
 
 

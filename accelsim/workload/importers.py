@@ -3,18 +3,22 @@
 Our schema (YAML or JSON; JSON is read as YAML 1.2, so both report line numbers)::
 
     name: tiny                 # optional, defaults to the file's stem
-    input_shape: [3, 32, 32]   # C, H, W
+    input_shape: [3, 32, 32]   # C, H, W (or T, F for a token sequence)
     strict: false              # optional: reject strides that leave a remainder
-    layers:                    # chained: each layer takes the previous layer's output
+    layers:                    # each layer takes the previous layer's output unless it names `inputs`
       - {type: conv2d, name: conv1, in_channels: 3, out_channels: 16, kernel_size: 3, padding: 1}
       - {type: relu}           # name defaults to <type><index>
       - {type: maxpool2d, kernel_size: 2}
       - {type: flatten}
       - {type: linear, in_features: 4096, out_features: 10}
 
-Layer types and their fields are those of ``accelsim.workload.layers`` (``conv2d``,
-``maxpool2d``, ``avgpool2d``, ``linear``, ``relu``, ``tanh``, ``sigmoid``, ``lrn``, ``flatten``,
-``softmax``). Duplicate keys, unknown keys and wrong types are errors.
+A graph names each node's producers with ``inputs: [name, ...]`` (``input`` is the network input);
+e.g. a residual block ``{type: add, name: res, inputs: [conv2, relu1]}``. The network's output is
+the last layer's. Layer types and their fields are those of ``accelsim.workload.layers``
+(``LAYER_TYPES``: ``conv2d``, ``maxpool2d``, ``avgpool2d``, ``linear``, ``relu``, ``tanh``,
+``sigmoid``, ``lrn``, ``flatten``, ``softmax``, ``add``, ``concat``, ``batchnorm2d``, ``relu6``,
+``clip``, ``hardswish``, ``gelu``, ``global_avgpool2d``, ``adaptive_avgpool2d``, ``dropout``,
+``layernorm``, ``matmul``). Duplicate keys, unknown keys and wrong types are errors.
 
 A SCALE-Sim topology CSV has one independent convolution a row (IFMAP size already padded, FC
 layers as 1x1 convolutions): rows are not chained.
@@ -30,7 +34,7 @@ from typing import Any
 
 from accelsim.errors import ModelFileError
 from accelsim.workload import files
-from accelsim.workload.layers import LAYER_TYPES, Conv2d, LayerError, name_problem
+from accelsim.workload.layers import LAYER_TYPES, Conv2d, Layer, LayerError, name_problem
 from accelsim.workload.network import Network
 
 SCALESIM_COLUMNS = (
@@ -179,9 +183,9 @@ def load_schema(text: str, path: str | Path = "<model>", strict: bool = False) -
     shape = doc["input_shape"]
     if isinstance(shape, list) and all(_is_int(v) for v in shape):
         shape = [int(v) for v in shape]  # 0x3, 1_0: ruamel's int subclasses keep their YAML spelling
-    if not isinstance(shape, list) or len(shape) != 3 or not all(_is_int(v) and v > 0 for v in shape):
+    if not isinstance(shape, list) or len(shape) not in (2, 3) or not all(_is_int(v) and v > 0 for v in shape):
         raise ModelFileError(path, _line(doc, "input_shape"), "input_shape",
-                             f"expected [C, H, W] of positive integers, got {shape!r}")
+                             f"expected [C, H, W] or [T, F] of positive integers, got {shape!r}")
     specs = doc["layers"]
     if not isinstance(specs, list) or not specs:
         raise ModelFileError(path, _line(doc, "layers"), "layers", "must be a non-empty list")
@@ -189,13 +193,15 @@ def load_schema(text: str, path: str | Path = "<model>", strict: bool = False) -
         raise ModelFileError(path, _line(doc, "layers"), "layers",
                              f"{len(specs):,} layers, more than the limit of {files.MAX_LAYERS:,}")
 
-    layers, lines = [], []
+    layers, lines, items = [], [], []
     for i, spec in enumerate(specs):
         line = _item_line(specs, i)
-        layers.append(_layer(spec, i, path, line))
+        layer, inputs = _layer(spec, i, path, line)
+        layers.append(layer)
         lines.append(line)
+        items.append((layer, inputs))
     try:
-        return Network.sequential(name, tuple(shape), layers, strict)
+        return Network.graph(name, tuple(shape), items, strict)
     except LayerError as e:
         # the offending layer: the last of that name (a duplicate name is the later layer's fault)
         named = [ln for layer, ln in zip(layers, lines, strict=True) if layer.name == e.layer]
@@ -203,7 +209,18 @@ def load_schema(text: str, path: str | Path = "<model>", strict: bool = False) -
         raise ModelFileError(path, line, e.field, f"layer '{e.layer}': {e.problem}") from None
 
 
-def _layer(spec, index: int, path, line):
+def _inputs(spec, path) -> list[str] | None:
+    """The ``inputs`` key: a non-empty list of node names, or None when absent (the previous layer)."""
+    if "inputs" not in spec:
+        return None
+    value = spec["inputs"]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ModelFileError(path, _line(spec, "inputs"), "inputs",
+                             f"expected a non-empty list of layer names, got {_plain(value)!r}")
+    return [str(v) for v in value]
+
+
+def _layer(spec, index: int, path, line) -> tuple[Layer, list[str] | None]:
     if not isinstance(spec, dict):
         raise ModelFileError(path, line, "layers", f"item {index} must be a mapping with a 'type'")
     kind = spec.get("type")
@@ -213,15 +230,15 @@ def _layer(spec, index: int, path, line):
     allowed = {f.name for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in spec.items():
-        if key == "type":
+        if key in ("type", "inputs"):
             continue
         if not isinstance(key, str) or key not in allowed:
             raise ModelFileError(path, _line(spec, key), str(key),
-                                 f"unknown field for {kind} (allowed: {', '.join(sorted(allowed))})")
+                                 f"unknown field for {kind} (allowed: {', '.join(sorted(allowed | {'inputs'}))})")
         kwargs[key] = _plain(value)
     kwargs.setdefault("name", f"{kind}{index}")
     try:
-        return cls(**kwargs)
+        return cls(**kwargs), _inputs(spec, path)
     except LayerError as e:
         at = _line(spec, e.field) if e.field in spec else line
         raise ModelFileError(path, at, e.field, f"layer '{e.layer}': {e.problem}") from None

@@ -1,8 +1,10 @@
 """Layer specifications: frozen, validated on creation, with shape inference.
 
-Every activation shape is a ``(C, H, W)`` tuple of positive ints; vectors (after Flatten, Linear)
-are ``(F, 1, 1)``. Output size of a sliding window follows
-``out = floor((N + 2P - D*(F-1) - 1) / S) + 1``.
+Every activation shape is a per-image tuple of positive ints: ``(C, H, W)`` for images, ``(T, F)``
+for token sequences, ``(H, T, T)`` for per-head attention scores; vectors (after Flatten, Linear on
+a vector) are ``(F, 1, 1)``. Output size of a sliding window follows
+``out = floor((N + 2P - D*(F-1) - 1) / S) + 1`` (``ceil`` instead of ``floor`` for a pool with
+``ceil_mode``, PyTorch's rule: then the last window must start inside the input or its left padding).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, ClassVar
 
 from accelsim.errors import AccelsimError
 
-Shape = tuple[int, int, int]
+Shape = tuple[int, ...]
 Pair = tuple[int, int]
 
 
@@ -68,11 +70,15 @@ def _bool(layer: str, name: str, value) -> bool:
     return value
 
 
-def window_out(layer: str, axis: str, n: int, f: int, s: int, p: int, d: int, strict: bool) -> tuple[int, bool]:
-    """Output size of a sliding window along one axis and whether the stride leaves a remainder.
+def window_out(layer: str, axis: str, n: int, f: int, s: int, p: int, d: int, strict: bool,
+               ceil_mode: bool = False) -> tuple[int, bool]:
+    """Output size of a sliding window along one axis and whether the stride leaves input unused.
 
-    Raises LayerError when the (dilated) kernel is larger than the padded input, or, in strict
-    mode, when (N + 2P - D*(F-1) - 1) is not divisible by S (the lectures' "illegal stride").
+    ``ceil_mode`` (pools): PyTorch's ``ceil((N + 2P - D*(F-1) - 1) / S) + 1``, less one when the last
+    window would start in the right padding (at or after N + P). Raises LayerError when the
+    (dilated) kernel is larger than the padded input, or, in strict mode, when the windows leave
+    padded input rows/columns unused ((N + 2P - D*(F-1) - 1) not divisible by S in floor mode: the
+    lectures' "illegal stride").
     """
     span = d * (f - 1) + 1
     padded = n + 2 * p
@@ -82,14 +88,34 @@ def window_out(layer: str, axis: str, n: int, f: int, s: int, p: int, d: int, st
             f"kernel extent {span} along {axis} is larger than the padded input {padded} "
             f"({n} + 2*{p})",
         )
-    rem = (padded - span) % s
-    if strict and rem:
+    if ceil_mode:
+        out = -(-(padded - span) // s) + 1
+        if (out - 1) * s >= n + p:
+            out -= 1
+    else:
+        out = (padded - span) // s + 1
+    unused = (out - 1) * s + span < padded
+    if strict and unused:
         raise LayerError(
             layer, "stride",
             f"illegal stride {s} along {axis}: ({n} + 2*{p} - {span}) = {padded - span} "
             f"is not divisible by {s}",
         )
-    return (padded - span) // s + 1, bool(rem)
+    return out, unused
+
+
+def _image(layer: Layer, x: Shape) -> tuple[int, int, int]:
+    """``x`` as (C, H, W), or a LayerError: the layer needs an image, not a token sequence."""
+    if len(x) != 3:
+        raise LayerError(layer.name, "inputs", f"{layer.kind} needs an image input [C, H, W], got {list(x)}")
+    c, h, w = x
+    return c, h, w
+
+
+def _number(layer: str, name: str, value, finite: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (finite and not math.isfinite(value)):
+        raise LayerError(layer, name, f"expected a finite number, got {value!r}")
+    return float(value)
 
 
 def name_problem(name) -> str | None:
@@ -118,6 +144,12 @@ class Layer:
     def infer(self, x: Shape, strict: bool = False) -> tuple[Shape, bool]:
         """Return (output shape, stride leaves a remainder) for input shape ``x``."""
         return x, False
+
+    def infer_inputs(self, xs: tuple[Shape, ...], strict: bool = False) -> tuple[Shape, bool]:
+        """``infer`` for the node's input shapes; a single-input layer refuses more than one input."""
+        if len(xs) != 1:
+            raise LayerError(self.name, "inputs", f"{self.kind} takes one input, got {len(xs)}")
+        return self.infer(xs[0], strict)
 
     @property
     def weights(self) -> int:
@@ -170,7 +202,7 @@ class Conv2d(Layer):
                 raise LayerError(n, "groups", f"{fld}={getattr(self, fld)} is not divisible by groups={self.groups}")
 
     def infer(self, x: Shape, strict: bool = False) -> tuple[Shape, bool]:
-        c, h, w = x
+        c, h, w = _image(self, x)
         if c != self.in_channels:
             raise LayerError(self.name, "in_channels", f"is {self.in_channels} but the input has {c} channels")
         (kh, kw), (sh, sw) = as_pair(self.kernel_size), as_pair(self.stride)
@@ -194,10 +226,12 @@ class _Pool2d(Layer):
     kernel_size: Pair | int = 2
     stride: Pair | int | None = None
     padding: Pair | int = 0
+    ceil_mode: bool = False
 
     def __post_init__(self):
         super().__post_init__()
         n = self.name
+        _bool(n, "ceil_mode", self.ceil_mode)
         object.__setattr__(self, "kernel_size", _pair(n, "kernel_size", self.kernel_size, 1))
         stride = self.kernel_size if self.stride is None else self.stride
         object.__setattr__(self, "stride", _pair(n, "stride", stride, 1))
@@ -207,10 +241,10 @@ class _Pool2d(Layer):
                 raise LayerError(n, "padding", f"{p} is more than half the kernel size {k}")
 
     def infer(self, x: Shape, strict: bool = False) -> tuple[Shape, bool]:
-        c, h, w = x
+        c, h, w = _image(self, x)
         (kh, kw), (sh, sw), (ph, pw) = as_pair(self.kernel_size), as_pair(self.stride), as_pair(self.padding)
-        oh, rh = window_out(self.name, "height", h, kh, sh, ph, 1, strict)
-        ow, rw = window_out(self.name, "width", w, kw, sw, pw, 1, strict)
+        oh, rh = window_out(self.name, "height", h, kh, sh, ph, 1, strict, self.ceil_mode)
+        ow, rw = window_out(self.name, "width", w, kw, sw, pw, 1, strict, self.ceil_mode)
         return (c, oh, ow), rh or rw
 
 
@@ -230,7 +264,8 @@ class AvgPool2d(_Pool2d):
 
 @dataclass(frozen=True)
 class Linear(Layer):
-    """Fully connected layer y = W x + b with W of shape (out_features, in_features)."""
+    """Fully connected layer y = W x + b with W of shape (out_features, in_features): on a vector
+    ``(F, 1, 1)``, or per token on a sequence ``(T, F)`` (output ``(T, out_features)``)."""
 
     in_features: int = 0
     out_features: int = 0
@@ -244,7 +279,12 @@ class Linear(Layer):
         _bool(self.name, "bias", self.bias)
 
     def infer(self, x: Shape, strict: bool = False) -> tuple[Shape, bool]:
-        if x[1:] != (1, 1):
+        if len(x) == 2:
+            if x[1] != self.in_features:
+                raise LayerError(self.name, "in_features",
+                                 f"is {self.in_features} but the tokens of the input {list(x)} have {x[1]} features")
+            return (x[0], self.out_features), False
+        if len(x) != 3 or x[1:] != (1, 1):
             raise LayerError(self.name, "in_features", f"input {list(x)} is not flat: add a flatten layer before it")
         if x[0] != self.in_features:
             raise LayerError(
@@ -294,9 +334,10 @@ class LocalResponseNorm(Layer):
         super().__post_init__()
         _positive_int(self.name, "size", self.size)
         for fld in ("alpha", "beta", "k"):
-            v = getattr(self, fld)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise LayerError(self.name, fld, f"expected a finite number, got {v!r}")
+            _number(self.name, fld, getattr(self, fld))
+
+    def infer(self, x: Shape, strict: bool = False) -> tuple[Shape, bool]:
+        return _image(self, x), False
 
 
 @dataclass(frozen=True)
@@ -304,18 +345,251 @@ class Flatten(Layer):
     kind: ClassVar[str] = "flatten"
 
     def infer(self, x: Shape, strict: bool = False) -> tuple[Shape, bool]:
-        return (x[0] * x[1] * x[2], 1, 1), False
+        return (math.prod(x), 1, 1), False
 
 
 @dataclass(frozen=True)
 class Softmax(Layer):
-    """Softmax over the channel (feature) axis."""
+    """Softmax over the feature axis: the first of a vector ``(F, 1, 1)``, else the last (a token's
+    features ``(T, F)``, a row of attention scores ``(H, T, T)``)."""
 
     kind: ClassVar[str] = "softmax"
 
 
+@dataclass(frozen=True)
+class Add(Layer):
+    """Element-wise sum of two or more inputs of the same shape (a residual connection)."""
+
+    kind: ClassVar[str] = "add"
+
+    def infer_inputs(self, xs: tuple[Shape, ...], strict: bool = False) -> tuple[Shape, bool]:
+        if len(xs) < 2:
+            raise LayerError(self.name, "inputs", f"add takes two or more inputs, got {len(xs)}")
+        for i, x in enumerate(xs[1:], start=2):
+            if x != xs[0]:
+                raise LayerError(self.name, "inputs",
+                                 f"shapes differ: input {i} is {list(x)} but input 1 is {list(xs[0])}")
+        return xs[0], False
+
+
+@dataclass(frozen=True)
+class Concat(Layer):
+    """Concatenation along the channel axis (the first axis of the per-image shape)."""
+
+    kind: ClassVar[str] = "concat"
+
+    def infer_inputs(self, xs: tuple[Shape, ...], strict: bool = False) -> tuple[Shape, bool]:
+        for i, x in enumerate(xs[1:], start=2):
+            if len(x) != len(xs[0]) or x[1:] != xs[0][1:]:
+                raise LayerError(self.name, "inputs",
+                                 f"non-channel dimensions differ: input {i} is {list(x)} but input 1 is {list(xs[0])}")
+        return (sum(x[0] for x in xs), *xs[0][1:]), False
+
+
+@dataclass(frozen=True)
+class BatchNorm2d(Layer):
+    """Inference-form batch norm: y = (x - mean) / sqrt(var + eps) * weight + bias per channel.
+
+    Parameters are ``weight`` and ``bias`` (2 x num_features, as torchinfo counts them); the running
+    mean and variance are buffers, not parameters."""
+
+    num_features: int = 0
+    eps: float = 1e-5
+    kind: ClassVar[str] = "batchnorm2d"
+
+    def __post_init__(self):
+        super().__post_init__()
+        _positive_int(self.name, "num_features", self.num_features)
+        if _number(self.name, "eps", self.eps) < 0:
+            raise LayerError(self.name, "eps", f"must be >= 0, got {self.eps}")
+
+    def infer(self, x: Shape, strict: bool = False) -> tuple[Shape, bool]:
+        c, _, _ = _image(self, x)
+        if c != self.num_features:
+            raise LayerError(self.name, "num_features", f"is {self.num_features} but the input has {c} channels")
+        return x, False
+
+    @property
+    def weights(self) -> int:
+        return self.num_features
+
+    @property
+    def biases(self) -> int:
+        return self.num_features
+
+
+@dataclass(frozen=True)
+class ReLU6(Layer):
+    """min(max(x, 0), 6)."""
+
+    kind: ClassVar[str] = "relu6"
+
+
+@dataclass(frozen=True)
+class Clip(Layer):
+    """min(max(x, min), max) (ONNX Clip)."""
+
+    min: float = 0.0
+    max: float = 6.0
+    kind: ClassVar[str] = "clip"
+
+    def __post_init__(self):
+        super().__post_init__()
+        lo, hi = _number(self.name, "min", self.min), _number(self.name, "max", self.max)
+        if lo > hi:
+            raise LayerError(self.name, "max", f"{hi} is below min {lo}")
+
+
+@dataclass(frozen=True)
+class Hardswish(Layer):
+    """x * relu6(x + 3) / 6."""
+
+    kind: ClassVar[str] = "hardswish"
+
+
+@dataclass(frozen=True)
+class GELU(Layer):
+    """x * Phi(x); ``approximate`` is PyTorch's and ONNX's: "none" (erf) or "tanh"."""
+
+    approximate: str = "none"
+    kind: ClassVar[str] = "gelu"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.approximate not in ("none", "tanh"):
+            raise LayerError(self.name, "approximate", f"must be 'none' or 'tanh', got {self.approximate!r}")
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool2d(Layer):
+    """Mean over each channel's H x W: (C, H, W) -> (C, 1, 1)."""
+
+    kind: ClassVar[str] = "global_avgpool2d"
+
+    def infer(self, x: Shape, strict: bool = False) -> tuple[Shape, bool]:
+        c, _, _ = _image(self, x)
+        return (c, 1, 1), False
+
+
+def adaptive_windows(n: int, out: int) -> list[tuple[int, int]]:
+    """PyTorch's adaptive pooling windows along one axis: [floor(i*n/out), ceil((i+1)*n/out))."""
+    return [(i * n // out, -(-(i + 1) * n // out)) for i in range(out)]
+
+
+@dataclass(frozen=True)
+class AdaptiveAvgPool2d(Layer):
+    """Average pooling to a fixed ``output_size`` (PyTorch's window rule, ``adaptive_windows``)."""
+
+    output_size: Pair | int = 1
+    kind: ClassVar[str] = "adaptive_avgpool2d"
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "output_size", _pair(self.name, "output_size", self.output_size, 1))
+
+    def infer(self, x: Shape, strict: bool = False) -> tuple[Shape, bool]:
+        c, _, _ = _image(self, x)
+        oh, ow = as_pair(self.output_size)
+        return (c, oh, ow), False
+
+
+@dataclass(frozen=True)
+class Dropout(Layer):
+    """Identity at inference (``p`` is kept for the record)."""
+
+    p: float = 0.5
+    kind: ClassVar[str] = "dropout"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0 <= _number(self.name, "p", self.p) < 1:
+            raise LayerError(self.name, "p", f"must be in [0, 1), got {self.p}")
+
+
+@dataclass(frozen=True)
+class LayerNorm(Layer):
+    """Normalization over the last axis (``normalized_shape`` features) with a weight and a bias each."""
+
+    normalized_shape: int = 0
+    eps: float = 1e-5
+    kind: ClassVar[str] = "layernorm"
+
+    def __post_init__(self):
+        super().__post_init__()
+        _positive_int(self.name, "normalized_shape", self.normalized_shape)
+        if _number(self.name, "eps", self.eps) < 0:
+            raise LayerError(self.name, "eps", f"must be >= 0, got {self.eps}")
+
+    def infer(self, x: Shape, strict: bool = False) -> tuple[Shape, bool]:
+        if x[-1] != self.normalized_shape:
+            raise LayerError(self.name, "normalized_shape",
+                             f"is {self.normalized_shape} but the input {list(x)} has {x[-1]} on its last axis")
+        return x, False
+
+    @property
+    def weights(self) -> int:
+        return self.normalized_shape
+
+    @property
+    def biases(self) -> int:
+        return self.normalized_shape
+
+
+@dataclass(frozen=True)
+class MatMul(Layer):
+    """Product of two activations, A (first input) times B (second), ``heads`` GEMMs of M x K x N.
+
+    A is token-major ``(M, heads*K)`` (split into heads along its last axis) or per-head
+    ``(heads, M, K)``; B is ``(K, heads*N)``, or with ``transpose_b`` ``(N, heads*K)`` (used as its
+    transpose). The result stays per-head ``(heads, M, N)`` when A is token-major and heads > 1
+    (attention scores: Q, K ``(T, H*d)`` -> ``(H, T, T)``) and is merged back to ``(M, heads*N)``
+    otherwise (A ``(H, T, T)``, V ``(T, H*d)`` -> ``(T, H*d)``)."""
+
+    heads: int = 1
+    transpose_b: bool = False
+    kind: ClassVar[str] = "matmul"
+
+    def __post_init__(self):
+        super().__post_init__()
+        _positive_int(self.name, "heads", self.heads)
+        _bool(self.name, "transpose_b", self.transpose_b)
+
+    def dims(self, a: Shape, b: Shape) -> tuple[int, int, int]:
+        """(M, K, N) of one head's GEMM, or a LayerError when the shapes do not fit."""
+        h = self.heads
+        if len(a) == 2:
+            if a[1] % h:
+                raise LayerError(self.name, "heads", f"{h} does not divide the {a[1]} features of input 1 {list(a)}")
+            m, k = a[0], a[1] // h
+        elif len(a) == 3:
+            if a[0] != h:
+                raise LayerError(self.name, "heads", f"is {h} but the per-head input 1 {list(a)} has {a[0]} heads")
+            m, k = a[1], a[2]
+        else:
+            raise LayerError(self.name, "inputs", f"input 1 must be [M, F] or [heads, M, K], got {list(a)}")
+        if len(b) != 2:
+            raise LayerError(self.name, "inputs", f"input 2 must be [rows, features], got {list(b)}")
+        kb, nh = (b[1], b[0] * h) if self.transpose_b else b
+        if (kb if self.transpose_b else kb * h) != k * h or nh % h:
+            raise LayerError(self.name, "inputs", f"inner dimensions differ: input 1 {list(a)} and input 2 "
+                                                  f"{list(b)} with heads={h}, transpose_b={self.transpose_b}")
+        return m, k, nh // h
+
+    def infer_inputs(self, xs: tuple[Shape, ...], strict: bool = False) -> tuple[Shape, bool]:
+        if len(xs) != 2:
+            raise LayerError(self.name, "inputs", f"matmul takes two inputs, got {len(xs)}")
+        a, b = xs
+        m, _, n = self.dims(a, b)
+        if len(a) == 2 and self.heads > 1:
+            return (self.heads, m, n), False
+        return (m, self.heads * n), False
+
+
 LAYER_TYPES: dict[str, type[Layer]] = {
     cls.kind: cls
-    for cls in (Conv2d, MaxPool2d, AvgPool2d, Linear, ReLU, Tanh, Sigmoid, LocalResponseNorm, Flatten, Softmax)
+    for cls in (Conv2d, MaxPool2d, AvgPool2d, Linear, ReLU, Tanh, Sigmoid, LocalResponseNorm, Flatten, Softmax,
+                Add, Concat, BatchNorm2d, ReLU6, Clip, Hardswish, GELU, GlobalAvgPool2d, AdaptiveAvgPool2d, Dropout,
+                LayerNorm, MatMul)
 }
 ACTIVATIONS = (ReLU, Tanh, Sigmoid)
+IDENTITIES = (Flatten, Dropout)  # relabel the same elements: no operations, no data movement

@@ -2,16 +2,16 @@
 
 Counting rules (MACs and FLOPs are never mixed with the other operations):
 
-- ``macs``: multiply-accumulates of conv and linear layers only. conv: output elements x
-  (in_channels/groups x kh x kw); linear: in x out features; both per image, times the batch.
+- ``macs``: multiply-accumulates of the GEMM layers only (conv, linear, matmul). conv: output
+  elements x (in_channels/groups x kh x kw); linear: in x out features (x T for a token sequence);
+  matmul: heads x M x K x N; all per image, times the batch.
   Bias adds are not MACs: ``flops`` = 2 x ``macs`` (one multiply and one add each), fvcore's
   convention. ``bias_adds`` counts them apart (one per output element of a layer with a bias).
   torchinfo's "Mult-Adds" are ``macs + bias_adds`` (it multiplies every parameter, biases
   included, by the output positions): 714,682,664 for alexnet-tv against 714,188,480 MACs.
-- ``vector_ops``: operations of the non-GEMM layers, per output element: max pooling kh*kw - 1
-  comparisons; average pooling kh*kw - 1 adds and one multiply; ReLU/Tanh/Sigmoid 1; LRN
-  2*size + 3 (size squares, size - 1 adds, scale, offset, power, divide); softmax 3 (exp, add,
-  divide); flatten 0.
+- ``vector_ops``: operations of the non-GEMM layers (rules in ``accelsim.workload.counts``).
+- Graphs: ``input_shape`` is a node's first input's shape; ``input_elems``/``input_bytes`` count
+  all of its inputs (an add or a concat reads each of them).
 - Memory: ``input_bytes``/``output_bytes`` are activation elements x batch x dtype bytes,
   ``weight_bytes`` is params x dtype bytes, ``working_set_bytes`` their sum (one layer's input,
   output and weights resident at once). The default dtype is fp32, as torchinfo reports.
@@ -57,7 +57,7 @@ def profile(net: Network, batch: int = 1, dtype: str = "fp32", training: bool = 
         g = gemm_shape(node, batch)
         m, k, n, groups = g if g else (0, 0, 0, 0)
         macs = m * k * n * groups
-        in_e, out_e = _elems(node.input_shape), _elems(node.output_shape)
+        in_e, out_e = sum(_elems(s) for s in node.input_shapes), _elems(node.output_shape)
         win = getattr(layer, "kernel_size", None)
         row = {
             "layer": layer.name,
@@ -72,8 +72,8 @@ def profile(net: Network, batch: int = 1, dtype: str = "fp32", training: bool = 
             "params": layer.params,
             "macs": macs,
             "flops": 2 * macs,
-            # one bias add per output element: out_channels (or features) x positions x batch
-            "bias_adds": layer.biases * (out_e // node.output_shape[0]) * batch if g else 0,
+            # one bias add per output element of a GEMM layer with a bias
+            "bias_adds": out_e * batch if g and layer.biases else 0,
             "vector_ops": vector_ops(node) * batch,
             "input_elems": in_e * batch,
             "output_elems": out_e * batch,

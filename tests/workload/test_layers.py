@@ -66,7 +66,7 @@ def test_network_validation(shape, layers, field):
         Network.sequential("n", shape, layers)
 
 
-@pytest.mark.parametrize("shape", [(0, 8, 8), (3, -1, 8), (3, 8), "abc"])
+@pytest.mark.parametrize("shape", [(0, 8, 8), (3, -1, 8), (8,), (1, 3, 8, 8), (3, 0), "abc"])
 def test_bad_input_shape(shape):
     with pytest.raises(AccelsimError, match="input_shape"):
         Network.sequential("n", shape, [ReLU("r")])
