@@ -36,7 +36,7 @@ _DEFINITIONS = (
     ("layers", "count", "number of layers (totals)"),
     ("layer_index", "count", "position of the layer in its network, from 0 (results store)"),
     # ---- profile: shapes and budgets --------------------------------------------------------------
-    ("input_shape", "elements", "input tensor shape of one image (C, H, W) or (features,)"),
+    ("input_shape", "elements", "first input's shape, one image: (C, H, W), (T, F) tokens, (H, T, T), (F, 1, 1)"),
     ("output_shape", "elements", "output tensor shape of one image"),
     ("kernel", "", "kernel (window) size, 'K' or 'KHxKW'; empty for layers without one"),
     ("stride", "", "stride, 'S' or 'SHxSW'; empty for layers without a window"),
@@ -53,9 +53,9 @@ _DEFINITIONS = (
     ("estimated_total_bytes", "bytes", ("torchinfo's estimated total size: network input_bytes + "
                                         "forward_backward_bytes + weight_bytes (totals)")),
     ("vector_ops", "ops", "operations of the non-GEMM layers on the vector unit (x batch)"),
-    ("input_elems", "elements", "input activation elements (x batch)"),
+    ("input_elems", "elements", "input activation elements of all the node's inputs (x batch)"),
     ("output_elems", "elements", "output activation elements (x batch)"),
-    ("input_bytes", "bytes", "input activation bytes at the profile's dtype (totals: the network's input)"),
+    ("input_bytes", "bytes", "bytes of all the node's inputs at the profile's dtype (totals: the network's input)"),
     ("output_bytes", "bytes", "output activation bytes at the profile's dtype"),
     ("weight_bytes", "bytes", "parameter bytes at the profile's dtype"),
     ("working_set_bytes", "bytes", "input + output + weight bytes of one layer"),

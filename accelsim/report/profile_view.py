@@ -93,7 +93,7 @@ def render_profile(df: pd.DataFrame, totals: dict, fmt: str) -> str:
         f"Batch {a['batch']}, {a['dtype']} ({'chained network' if a['chained'] else 'independent layers'}).",
         *torchinfo_lines(totals),
         f"Total MACs: {totals['macs']:,}   FLOPs (2 x MACs): {totals['flops']:,}",
-        f"Non-MAC vector ops (pool, activation, LRN, softmax): {totals['vector_ops']:,}",
+        f"Non-MAC vector ops (pool, activation, norm, add, softmax): {totals['vector_ops']:,}",
         (f"Weight memory: {mb(totals['weight_bytes'])}   Activation memory (all outputs): "
          f"{mb(totals['activation_bytes'])}   Input: {mb(totals['input_bytes'])}"),
         (f"Peak single-layer working set (input + output + weights): {mb(totals['peak_working_set_bytes'])}"
