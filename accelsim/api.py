@@ -46,10 +46,11 @@ __all__ = [
 Model = str | PathLike | Network
 
 
-def load(model: Model, strict: bool = False) -> Network:
-    """A network from a zoo name (``"alexnet"``), a model file (.csv, .yaml, .json) or a ``Network``.
+def load(model: Model, strict: bool = False, fold_bn: bool | None = None) -> Network:
+    """A network from a zoo name (``"alexnet"``), a model file (.csv, .yaml, .json, .onnx) or a ``Network``.
 
-    ``strict`` rejects strides that leave a remainder.
+    ``strict`` rejects strides that leave a remainder; ``fold_bn`` (default on) folds an ONNX file's
+    BatchNormalization nodes into the conv before them. An imported ONNX model carries its weights.
     """
     if isinstance(model, Network):
         return model.with_strict(True) if strict else model
@@ -57,7 +58,7 @@ def load(model: Model, strict: bool = False) -> Network:
         model = str(model)
     if not isinstance(model, str) or not model:
         raise AccelsimError(f"model: expected a zoo name, a model file path or a Network, got {model!r}")
-    return resolve(model, strict)
+    return resolve(model, strict, fold_bn)
 
 
 # ---- profile ------------------------------------------------------------------------------------

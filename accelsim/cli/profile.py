@@ -6,6 +6,7 @@ import click
 
 from accelsim.cli.common import (
     batch_option,
+    fold_bn_option,
     format_option,
     model_argument,
     output_option,
@@ -38,10 +39,11 @@ def models():
               help="Element type for activation and weight bytes (fp32, as torchinfo reports).")
 @click.option("--training", is_flag=True, help="Add the backward (weight- and input-gradient) GEMMs.")
 @strict_option
+@fold_bn_option
 @format_option
 @output_option
-def profile(model, batch, dtype, training, strict, fmt, output):
-    """Per-layer budget of MODEL: a zoo name or a model file (.csv SCALE-Sim topology, .yaml, .json)."""
+def profile(model, batch, dtype, training, strict, fold_bn, fmt, output):
+    """Per-layer budget of MODEL: a zoo name or a model file (.csv SCALE-Sim topology, .yaml, .json, .onnx)."""
     from accelsim.report.profile_view import render_profile
     from accelsim.workload import resolve
     from accelsim.workload.profile import profile as run_profile
@@ -49,5 +51,5 @@ def profile(model, batch, dtype, training, strict, fmt, output):
 
     fmt = pick_format(fmt, output)
     refuse_overwrite(output, (model,))
-    df = run_profile(resolve(model, strict), batch=batch, dtype=dtype, training=training)
+    df = run_profile(resolve(model, strict, fold_bn), batch=batch, dtype=dtype, training=training)
     write_output(render_profile(df, totals(df), fmt), output, inputs=(model,))

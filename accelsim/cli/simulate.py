@@ -8,6 +8,7 @@ import sys
 import click
 
 from accelsim.cli.common import (
+    fold_bn_option,
     format_option,
     model_argument,
     output_option,
@@ -63,13 +64,14 @@ def parse_number(fld: str, text: str) -> float:
 @click.option("--convention", type=click.Choice(["accelsim", "scalesim"]), default="accelsim", show_default=True,
               help="Timing convention: ours (docs/microarchitecture.md) or SCALE-Sim 3.0.0's, reproduced exactly.")
 @strict_option
+@fold_bn_option
 @format_option
 @output_option
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show progress of long work (stepping engine, --check) on stderr.")
 def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, clock_mhz, batch, engine, check, convention,
-             strict, fmt, output, progress):
-    """Simulate MODEL (a zoo name or a model file) on an R x C systolic array, layer by layer."""
+             strict, fold_bn, fmt, output, progress):
+    """Simulate MODEL (a zoo name or a model file, .onnx included) on an R x C systolic array, layer by layer."""
     from accelsim.progress import stderr_phases
     from accelsim.report.simulate_view import render_simulation
     from accelsim.systolic.simulate import simulate as run_simulation
@@ -82,7 +84,7 @@ def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, clock_mh
                       ofmap_sram_kib=ofmap, double_buffer=not no_double_buffer,
                       bandwidth=parse_number("bandwidth", bandwidth), clock_mhz=parse_number("clock_mhz", clock_mhz))
     refuse_overwrite(output, (model,))
-    net = resolve(model, strict)
+    net = resolve(model, strict, fold_bn)
     if convention == "scalesim":
         if check or engine != "fast":
             raise ConfigError("convention", "scalesim gives SCALE-Sim's cycle counts only: no --check or --engine")

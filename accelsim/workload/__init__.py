@@ -9,10 +9,20 @@ from accelsim.workload.zoo import ZOO
 __all__ = ["ZOO", "Network", "Node", "resolve"]
 
 
-def resolve(model: str, strict: bool = False) -> Network:
-    """A zoo name (``vgg16``) or a model file path (.csv, .yaml, .yml, .json)."""
+def resolve(model: str, strict: bool = False, fold_bn: bool | None = None) -> Network:
+    """A zoo name (``vgg16``) or a model file path (.csv, .yaml, .yml, .json, .onnx).
+
+    ``fold_bn`` (None: the default, on) folds an ONNX file's BatchNormalization nodes into the conv
+    before them. Other models keep their ``batchnorm2d`` layers: ``fold_bn=True`` for them is refused
+    (the int8 forward folds on its own)."""
     from accelsim.workload import importers, zoo
 
+    if Path(model).suffix.lower() == ".onnx" and model not in ZOO:
+        from accelsim.workload.onnx_import import load_onnx
+
+        return load_onnx(model, strict, fold_bn is not False)
+    if fold_bn:
+        raise AccelsimError(f"fold_bn: --fold-bn applies to .onnx model files, not to '{model}'")
     if model in ZOO:
         net = zoo.get(model)
         return net.with_strict(True) if strict else net

@@ -29,6 +29,9 @@ from accelsim.errors import AccelsimError
 # file or spec (a thousand layers is 30-60 kB) is limited to 256 kB so none parses for more than a
 # few seconds; a CSV (read by the csv module, ~25 bytes a layer) to 1 MB.
 MAX_FILE_BYTES = 1000 * 1000
+# An ONNX file carries the weights (ResNet-50 is ~100 MB in fp32, VGG-16 ~550 MB): 1 GB, checked
+# before reading; protobuf itself cannot hold more than 2 GB in one message.
+MAX_ONNX_BYTES = 1000 * 1000 * 1000
 MAX_YAML_BYTES = 256 * 1000
 MAX_LAYERS = 10_000
 MAX_ALIASES = 1000
@@ -47,6 +50,16 @@ class FileProblem(AccelsimError):
 
 def read_text(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
     """The UTF-8 text of a regular file of at most ``limit`` bytes (a leading BOM dropped)."""
+    data = read_bytes(path, limit)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise FileProblem(path, line, f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})") from None
+
+
+def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; anything else is refused before reading."""
     path = Path(path)
     try:
         st = os.stat(path)
@@ -65,11 +78,7 @@ def read_text(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
         raise FileProblem(path, None, f"cannot read: {e.strerror}") from None
     if len(data) > limit:  # grew after the stat
         raise FileProblem(path, None, f"file is larger than the {limit / 1e6:g} MB limit")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise FileProblem(path, line, f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})") from None
+    return data
 
 
 class _LimitedComposer(Composer):

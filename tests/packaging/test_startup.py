@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("pandas", "pyarrow", "matplotlib", "dask", "distributed", "cocotb")
+HEAVY = ("pandas", "pyarrow", "matplotlib", "dask", "distributed", "cocotb", "onnx", "onnxruntime")
 
 PROBE = """
 import json, runpy, sys
@@ -55,6 +55,7 @@ def test_simulate_loads_neither_plotting_nor_dask_nor_arrow_nor_cocotb():
     assert code in (0, None)
     assert not set(loaded) & {"matplotlib", "dask", "distributed", "pyarrow", "cocotb"}, loaded
     assert "pandas" not in loaded, "the simulate table is rendered from plain rows"
+    assert "onnx" not in loaded, "onnx is imported only to read an .onnx file"
 
 
 def test_every_command_s_help_loads_no_heavy_library():
