@@ -19,7 +19,9 @@ Shapes are per image, any rank: ``[C, H, W]`` for images, ``[T, F]`` for token s
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from accelsim.errors import AccelsimError
 from accelsim.workload.layers import Layer, LayerError, Shape
@@ -111,6 +113,9 @@ class Network:
     chained: bool = True
     strict: bool = False
     graph_input_shape: Shape | None = None  # the network input (None: the first node's input)
+    # Real parameters by node name, then parameter name ("weight", "bias", "running_mean", "running_var"):
+    # numpy arrays (an imported model's initializers); None: seeded random ones (accelsim.lowering.init_params).
+    weights: Mapping[str, Mapping[str, Any]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def input_shape(self) -> Shape:
@@ -224,5 +229,7 @@ class Network:
     def with_strict(self, strict: bool = True) -> Network:
         """Re-validate under another stride rule."""
         if self.chained:
-            return Network.graph(self.name, self.input_shape, self.items(), strict)
-        return Network.independent(self.name, [(n.layer, n.input_shape) for n in self.nodes], strict)
+            net = Network.graph(self.name, self.input_shape, self.items(), strict)
+        else:
+            net = Network.independent(self.name, [(n.layer, n.input_shape) for n in self.nodes], strict)
+        return replace(net, weights=self.weights)
