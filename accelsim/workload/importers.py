@@ -53,7 +53,7 @@ def load(path: str | Path, strict: bool = False) -> Network:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".yaml", ".yml", ".json"):
-        raise ModelFileError(path, None, None, "unknown model file type (expected .csv, .yaml, .yml or .json)")
+        raise ModelFileError(path, None, None, "unknown model file type (expected .csv, .yaml, .yml, .json or .onnx)")
     try:
         text = files.read_text(path, files.MAX_FILE_BYTES if suffix == ".csv" else files.MAX_YAML_BYTES)
         if suffix == ".json":
