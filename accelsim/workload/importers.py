@@ -21,7 +21,8 @@ the last layer's. Layer types and their fields are those of ``accelsim.workload.
 ``layernorm``, ``matmul``). Duplicate keys, unknown keys and wrong types are errors.
 
 A SCALE-Sim topology CSV has one independent convolution a row (IFMAP size already padded, FC
-layers as 1x1 convolutions): rows are not chained.
+layers as 1x1 convolutions): rows are not chained. A SCALE-Sim GEMM topology (header
+``Layer, M, N, K,``) is one independent GEMM a row: ``accelsim.workload.scalesim_files``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from accelsim.errors import ModelFileError
-from accelsim.workload import files
+from accelsim.workload import files, scalesim_files
 from accelsim.workload.layers import LAYER_TYPES, Conv2d, Layer, LayerError, name_problem
 from accelsim.workload.network import Network
 
@@ -74,6 +75,8 @@ def load_scalesim_csv(text: str, path: str | Path = "<csv>", strict: bool = Fals
                 raise ModelFileError(path, i, None, f"more than the limit of {files.MAX_LAYERS:,} layers")
     if not rows:
         raise ModelFileError(path, None, None, "the file is empty")
+    if scalesim_files.is_gemm_header(rows[0][1]):
+        return scalesim_files.load_gemm_csv(rows, path, strict)
     header_line, header = rows[0]
     header = [c.strip() for c in header]
     for col in SCALESIM_COLUMNS:
