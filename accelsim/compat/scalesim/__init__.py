@@ -2,7 +2,8 @@
 
 How SCALE-Sim counts, how that differs from accelsim's own convention and what is not
 reproduced: docs/scalesim.md. Checked against the real SCALE-Sim by
-``tests/systolic/test_scalesim_convention.py``.
+``tests/systolic/test_scalesim_convention.py``. SCALE-Sim's ``.cfg`` files: ``config``; its
+three report files: ``reports``.
 """
 
 from accelsim.compat.scalesim.common import DATAFLOWS, ScaleSimConventionError
