@@ -221,6 +221,48 @@ def test_cfg_maps_onto_array_config(tmp_path):
     assert load_config(user).fields["bandwidth"] == 10.0
 
 
+# The configs SCALE-Sim v3 ships that use none of the features accelsim refuses: configs/eyeriss.cfg
+# (with the keys OnChipMemoryBanks/OnChipMemoryBankPorts SCALE-Sim never reads, no [layout]).
+EYERISS_CFG = """\
+[general]
+run_name = eyeriss
+
+[architecture_presets]
+ArrayHeight:    12
+ArrayWidth:     14
+IfmapSramSzkB:    36
+FilterSramSzkB:   36
+OfmapSramSzkB:    36
+IfmapOffset:    0
+FilterOffset:   10000000
+OfmapOffset:    20000000
+Dataflow : ws
+Bandwidth : 10
+OnChipMemoryBanks:   1
+OnChipMemoryBankPorts:   2
+ReadRequestBuffer: 128
+WriteRequestBuffer: 128
+
+[sparsity]
+SparsitySupport : false
+SparseRep : ellpack_block
+OptimizedMapping : false
+BlockSize : 8
+RandomNumberGeneratorSeed : 40
+
+[run_presets]
+InterfaceBandwidth: CALC
+UseRamulatorTrace: False
+"""
+
+
+def test_shipped_eyeriss_cfg(tmp_path):
+    f = tmp_path / "eyeriss.cfg"
+    f.write_text(EYERISS_CFG)
+    assert load_config(f).fields == {"rows": 12, "cols": 14, "ifmap_sram_kib": 36, "filter_sram_kib": 36,
+                                     "ofmap_sram_kib": 36, "dataflow": "ws"}
+
+
 def test_cfg_in_simulate_and_flags_override(tmp_path):
     cfg = cfg_file(tmp_path, rows=16, cols=8, dataflow="os", ifmap=128, filt=64, ofmap=32)
     r = invoke("simulate", "alexnet", "--config", str(cfg), "--format", "json")

@@ -40,12 +40,12 @@ MAPPED = {
     "sparsity": {"sparsitysupport": "SparsitySupport"},
 }
 # Keys that cannot change a reported number: names, trace address offsets, keys SCALE-Sim itself
-# never reads (MemoryBanks), request-buffer depths of its USER-bandwidth/Ramulator memory model,
-# and the settings of the custom-layout and sparsity features while those are off.
+# never reads (MemoryBanks, OnChipMemoryBanks/Ports of v3's eyeriss.cfg), request-queue depths of its
+# Ramulator read/write ports, and the settings of the custom-layout and sparsity features while off.
 HARMLESS = {
     "general": ("run_name",),
-    "architecture_presets": ("IfmapOffset", "FilterOffset", "OfmapOffset", "MemoryBanks",
-                             "ReadRequestBuffer", "WriteRequestBuffer"),
+    "architecture_presets": ("IfmapOffset", "FilterOffset", "OfmapOffset", "MemoryBanks", "OnChipMemoryBanks",
+                             "OnChipMemoryBankPorts", "ReadRequestBuffer", "WriteRequestBuffer"),
     "network_presets": ("TopologyCsvLoc",),
     "layout": ("IfmapSRAMBankBandwidth", "IfmapSRAMBankNum", "IfmapSRAMBankPort",
                "FilterSRAMBankBandwidth", "FilterSRAMBankNum", "FilterSRAMBankPort"),

@@ -62,9 +62,12 @@ def header(report: str) -> str:
     return "LayerID, " + ", ".join(name for name, _ in COLUMNS[report]) + ",\n"
 
 
-def _cell(v: Any) -> str:
-    """SCALE-Sim's ``str(x)``; a value with no equivalent (``None``) is ``nan``, which float() parses."""
-    return "nan" if v is None else str(v)
+def _cell(key: str, v: Any) -> str:
+    """SCALE-Sim's ``str(x)`` (its start/stop cycles are float64: ``33.0``); a value with no
+    equivalent (``None``) is ``nan``, which float() and pandas parse."""
+    if v is None:
+        return "nan"
+    return str(float(v)) if key.endswith(("_start", "_stop")) else str(v)
 
 
 def render(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -72,7 +75,7 @@ def render(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     out = {}
     for report, cols in COLUMNS.items():
         lines = [header(report)]
-        lines += [f"{lid}, " + ", ".join(_cell(r[key]) for _, key in cols) + ",\n" for lid, r in enumerate(rows)]
+        lines += [f"{lid}, " + ", ".join(_cell(key, r[key]) for _, key in cols) + ",\n" for lid, r in enumerate(rows)]
         out[report] = "".join(lines)
     return out
 
