@@ -4,6 +4,7 @@ against torchvision's published counts and the table-driven second route in zoo_
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -112,3 +113,12 @@ def test_simulate_runs_every_array_and_dataflow(name, array, dataflow):
     on_array = [row for row in doc["layers"] if row["gemm_m"]]
     assert sum(row["macs"] for row in on_array) == ref.gemm_macs
     assert doc["totals"]["cycles"] > 0 and 0 < doc["totals"]["utilization"] <= 1
+
+
+def test_readme_zoo_table_states_the_reference_numbers():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for name, build in REFERENCES.items():
+        ref = build()
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{name}` |"))
+        cells = [c.strip() for c in row.split("|")[1:-1]]
+        assert cells[1:3] == [f"{ref.params:,}", f"{ref.gemm_macs:,}"], name

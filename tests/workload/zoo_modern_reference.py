@@ -1,10 +1,11 @@
 """Second route to the modern zoo's budgets: plain arithmetic over each architecture's stage table.
 
 Written from torchvision's model definitions (resnet.py, mobilenetv2.py, squeezenet.py,
-googlenet.py) and the BERT paper, without the layer classes or the shape inference of
-``accelsim.workload``: each function walks the stage specification, tracks the feature-map size by
-the convolution/pooling formulas, and records, for every conv, linear, matmul and batch-norm node
-(named as torchvision's module path), its parameters, MACs and im2col GEMM shape (M, K, N).
+googlenet.py) and the BERT paper (module names as Hugging Face's BertLayer), without the layer
+classes or the shape inference of ``accelsim.workload``: each function walks the stage
+specification, tracks the feature-map size by the convolution/pooling formulas, and records, for
+every conv, linear, matmul and batch-norm node (named as torchvision's module path), its parameters,
+MACs and im2col GEMM shape (M, K, N).
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ class Ref:
     def linear(self, name: str, fin: int, fout: int, tokens: int = 1) -> None:
         self.rows[name] = Row(fin * fout + fout, tokens * fin * fout, (tokens, fin, fout))
 
-    def matmul(self, name: str, m: int, k: int, n: int) -> None:
-        self.rows[name] = Row(0, m * k * n, (m, k, n))
+    def matmul(self, name: str, m: int, k: int, n: int, heads: int = 1) -> None:
+        """``heads`` GEMMs of M x K x N (the shape is reported per head, as per conv group)."""
+        self.rows[name] = Row(0, heads * m * k * n, (m, k, n))
 
     @property
     def params(self) -> int:
@@ -197,16 +199,14 @@ def bert_base_encoder(tokens: int = 128, hidden: int = 768, heads: int = 12, ffn
     r = Ref()
     d = hidden // heads
     for proj in ("query", "key", "value"):
-        r.linear(f"attention.{proj}", hidden, hidden, tokens)
-    for h in range(heads):
-        r.matmul(f"attention.scores.{h}", tokens, d, tokens)
-    for h in range(heads):
-        r.matmul(f"attention.context.{h}", tokens, tokens, d)
-    r.linear("attention.output", hidden, hidden, tokens)
-    r.rows["attention.layernorm"] = Row(2 * hidden, 0, None)
-    r.linear("intermediate", hidden, ffn, tokens)
-    r.linear("output", ffn, hidden, tokens)
-    r.rows["output.layernorm"] = Row(2 * hidden, 0, None)
+        r.linear(f"attention.self.{proj}", hidden, hidden, tokens)
+    r.matmul("attention.scores", tokens, d, tokens, heads)  # Q K^T, one T x d x T GEMM per head
+    r.matmul("attention.context", tokens, tokens, d, heads)  # softmax(.) V, one T x T x d GEMM per head
+    r.linear("attention.output.dense", hidden, hidden, tokens)
+    r.rows["attention.output.LayerNorm"] = Row(2 * hidden, 0, None)
+    r.linear("intermediate.dense", hidden, ffn, tokens)
+    r.linear("output.dense", ffn, hidden, tokens)
+    r.rows["output.LayerNorm"] = Row(2 * hidden, 0, None)
     return r
 
 
