@@ -140,10 +140,13 @@ def mobilenet_v2() -> Network:
     return g.build("mobilenet_v2", (3, 224, 224))
 
 
-# torchvision squeezenet.py, version 1.1: (features index, squeeze, expand1x1, expand3x3) per Fire
-# module, "M" a 3x3/2 ceil-mode max pool at features.{2,5,8}.
-SQUEEZENET1_1_FEATURES = ("M", (3, 16, 64, 64), (4, 16, 64, 64), "M", (6, 32, 128, 128), (7, 32, 128, 128),
-                          "M", (9, 48, 192, 192), (10, 48, 192, 192), (11, 64, 256, 256), (12, 64, 256, 256))
+# torchvision squeezenet.py, version 1.1: Fire modules (squeeze, expand1x1, expand3x3) by features index,
+# and the 3x3/2 ceil-mode max pools between them.
+SQUEEZENET1_1_FIRES: dict[int, tuple[int, int, int]] = {
+    3: (16, 64, 64), 4: (16, 64, 64), 6: (32, 128, 128), 7: (32, 128, 128),
+    9: (48, 192, 192), 10: (48, 192, 192), 11: (64, 256, 256), 12: (64, 256, 256),
+}
+SQUEEZENET1_1_POOLS = (2, 5, 8)
 
 
 def squeezenet1_1() -> Network:
@@ -151,14 +154,13 @@ def squeezenet1_1() -> Network:
     g = _Graph()
     g.add(Conv2d("features.0", 3, 64, 3, stride=2))
     g.add(ReLU("features.1"))
-    cin, pool = 64, 2
-    for item in SQUEEZENET1_1_FEATURES:
-        if item == "M":
-            g.add(MaxPool2d(f"features.{pool}", kernel_size=3, stride=2, ceil_mode=True))
-            pool += 3
-            continue
-        i, sq, e1, e3 = item
+    cin = 64
+    for i in range(2, 13):
         p = f"features.{i}"
+        if i in SQUEEZENET1_1_POOLS:
+            g.add(MaxPool2d(p, kernel_size=3, stride=2, ceil_mode=True))
+            continue
+        sq, e1, e3 = SQUEEZENET1_1_FIRES[i]
         g.add(Conv2d(f"{p}.squeeze", cin, sq, 1))
         s = g.add(ReLU(f"{p}.squeeze_activation"))
         g.add(Conv2d(f"{p}.expand1x1", sq, e1, 1), s)
