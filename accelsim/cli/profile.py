@@ -25,10 +25,11 @@ def models():
     from accelsim.report.formats import TABLE_WIDTH
     from accelsim.workload import ZOO
 
+    width = max(map(len, ZOO))
     for name, build in ZOO.items():
         net = build()
         doc = (build.__doc__ or "").strip().splitlines()[0] if build.__doc__ else ""
-        head = f"{name:<12} {'x'.join(map(str, net.input_shape)):<11} {net.params:>13,} params  "
+        head = f"{name:<{width}} {'x'.join(map(str, net.input_shape)):<11} {net.params:>11,} params  "
         click.echo(textwrap.fill(doc, TABLE_WIDTH, initial_indent=head, subsequent_indent=" " * len(head)))
 
 

@@ -1,4 +1,5 @@
-"""The network zoo: LeNet-5, AlexNet (original and torchvision), VGG-11/13/16/19."""
+"""The network zoo: LeNet-5, AlexNet (original and torchvision), VGG-11/13/16/19, and the modern zoo
+(ResNet, MobileNet-v2, SqueezeNet, GoogLeNet, a BERT encoder layer: ``zoo_modern``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from accelsim.workload.layers import (
     Tanh,
 )
 from accelsim.workload.network import Network
+from accelsim.workload.zoo_modern import MODERN_ZOO
 
 
 def _lenet5(pad1: int, hw: int, name: str) -> Network:
@@ -119,6 +121,7 @@ ZOO: dict[str, Callable[[], Network]] = {
     "alexnet": alexnet,
     "alexnet-tv": alexnet_tv,
     **{name: _vgg_builder(name) for name in VGG_CONFIGS},
+    **MODERN_ZOO,
 }
 
 

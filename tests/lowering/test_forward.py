@@ -35,6 +35,7 @@ from accelsim.workload.layers import (
     Tanh,
 )
 from accelsim.workload.network import Network
+from accelsim.workload.zoo_modern import MODERN_ZOO
 
 LENETS = ["lenet5", "lenet5-28"]
 
@@ -176,8 +177,12 @@ def test_params_are_seeded_he_init():
 
 
 def _zoo_params(names):
-    """The zoo networks; the VGGs (about 3 s each, mostly drawing 130M+ weights) are marked slow."""
-    return [pytest.param(n, marks=pytest.mark.slow) if n.startswith("vgg") else n for n in names]
+    """The zoo networks; the VGGs (about 3 s each, mostly drawing 130M+ weights) are marked slow. The
+    modern zoo's graphs need the float forward of add, concat, batchnorm2d, ... (branch graph-forward):
+    strict xfail until it lands, so its arrival turns them into failures to unmark."""
+    pending = pytest.mark.xfail(strict=True, reason="float forward of the graph layer types not merged yet")
+    return [pytest.param(n, marks=pytest.mark.slow) if n.startswith("vgg")
+            else pytest.param(n, marks=pending) if n in MODERN_ZOO else n for n in names]
 
 
 @pytest.mark.parametrize("name", _zoo_params(zoo.ZOO))
@@ -187,7 +192,8 @@ def test_every_zoo_network_runs_in_float32(name):
     for r in run.layers:
         assert r.output.shape == (1, *r.node.output_shape), r.node.layer.name
         assert r.output.dtype == np.float32 and np.isfinite(r.output).all()
-    assert run.output.sum() == pytest.approx(1.0, rel=1e-5)
+    if isinstance(net.nodes[-1].layer, Softmax):
+        assert run.output.sum() == pytest.approx(1.0, rel=1e-5)
 
 
 @pytest.mark.parametrize("name", ["lenet5-28", pytest.param("alexnet-tv", marks=pytest.mark.slow)])

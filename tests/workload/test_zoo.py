@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from accelsim.workload import ZOO
-from accelsim.workload.layers import Conv2d, Linear, _Pool2d
+from accelsim.workload.layers import Add, BatchNorm2d, Concat, Conv2d, LayerNorm, Linear, MatMul, _Pool2d
+from accelsim.workload.network import INPUT
 from accelsim.workload.profile import profile, totals
+from accelsim.workload.zoo_modern import MODERN_ZOO
 
 
 def test_alexnet_params_equal_lecture_table():
@@ -49,9 +51,12 @@ def test_published_totals(name, params, macs):
         assert t["macs"] == macs
 
 
-def _starts(n, f, s, p, d=1):
+def _starts(n, f, s, p, d=1, ceil_mode=False):
+    """Window start positions along one axis; ceil mode (PyTorch) adds a last, partial window when it
+    starts inside the input or its left padding."""
     span = d * (f - 1) + 1
-    return len(range(-p, n + p - span + 1, s))
+    stop = min(n + p - span + s, n + p) if ceil_mode else n + p - span + 1
+    return len(range(-p, stop, s))
 
 
 @pytest.mark.parametrize("name", list(ZOO))
@@ -61,33 +66,55 @@ def test_every_layer_by_an_independent_route(name, batch):
     df = profile(net, batch=batch, dtype="fp16").set_index("layer")
     for node in net:
         layer, row = node.layer, df.loc[node.layer.name]
-        c, h, w = node.input_shape
         if isinstance(layer, Conv2d):
+            c, h, w = node.input_shape
             (kh, kw), (sh, sw), (ph, pw), (dh, dw) = layer.kernel_size, layer.stride, layer.padding, layer.dilation
             oh, ow = _starts(h, kh, sh, ph, dh), _starts(w, kw, sw, pw, dw)
             weight = np.empty((layer.out_channels, c // layer.groups, kh, kw))
-            assert row["params"] == weight.size + layer.out_channels
+            bias = layer.out_channels if layer.bias else 0
+            assert row["params"] == weight.size + bias
             assert list(row["output_shape"]) == [layer.out_channels, oh, ow]
             macs = sum(weight[o].size for o in range(layer.out_channels)) * oh * ow * batch
             assert row["macs"] == macs and row["flops"] == 2 * macs
-            gemm = (row["gemm_m"], row["gemm_k"], row["gemm_n"])
-            assert gemm == (oh * ow * batch, weight[0].size, layer.out_channels)
-            assert row["weight_bytes"] == 2 * (weight.size + layer.out_channels)
+            gemm = (row["gemm_m"], row["gemm_k"], row["gemm_n"], row["gemm_groups"])
+            assert gemm == (oh * ow * batch, weight[0].size, layer.out_channels // layer.groups, layer.groups)
+            assert row["weight_bytes"] == 2 * (weight.size + bias)
         elif isinstance(layer, Linear):
-            assert row["params"] == np.empty((layer.out_features, layer.in_features)).size + layer.out_features
-            assert row["macs"] == c * layer.out_features * batch
-            assert (row["gemm_m"], row["gemm_k"], row["gemm_n"]) == (batch, c * h * w, layer.out_features)
+            tokens, features = node.input_shape if len(node.input_shape) == 2 else (1, math.prod(node.input_shape))
+            bias = layer.out_features if layer.bias else 0
+            assert row["params"] == np.empty((layer.out_features, layer.in_features)).size + bias
+            assert row["macs"] == tokens * features * layer.out_features * batch
+            gemm = (row["gemm_m"], row["gemm_k"], row["gemm_n"])
+            assert gemm == (tokens * batch, features, layer.out_features)
+        elif isinstance(layer, MatMul):  # A (T, H*d) or (H, T, T) times B (T, H*d), per head
+            a, b = node.input_shapes
+            m, k = (a[0], a[1] // layer.heads) if len(a) == 2 else a[1:]
+            n = b[0] if layer.transpose_b else b[1] // layer.heads
+            assert row["params"] == 0 and row["macs"] == layer.heads * m * k * n * batch
+            assert (row["gemm_m"], row["gemm_k"], row["gemm_n"], row["gemm_groups"]) == (m * batch, k, n, layer.heads)
         else:
-            assert row["params"] == 0 and row["macs"] == 0 and row["gemm_m"] == 0
+            features = {BatchNorm2d: "num_features", LayerNorm: "normalized_shape"}.get(type(layer))
+            assert row["params"] == (2 * getattr(layer, features) if features else 0)
+            assert row["macs"] == 0 and row["gemm_m"] == 0
             if isinstance(layer, _Pool2d):
+                c, h, w = node.input_shape
                 (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
-                assert list(row["output_shape"]) == [c, _starts(h, kh, sh, ph), _starts(w, kw, sw, pw)]
-        assert row["input_bytes"] == 2 * batch * math.prod(node.input_shape)
+                oh, ow = _starts(h, kh, sh, ph, 1, layer.ceil_mode), _starts(w, kw, sw, pw, 1, layer.ceil_mode)
+                assert list(row["output_shape"]) == [c, oh, ow]
+            if isinstance(layer, (Add, Concat)):
+                assert len(node.input_shapes) >= 2
+        assert row["input_bytes"] == 2 * batch * sum(math.prod(s) for s in node.input_shapes)
         assert row["output_bytes"] == 2 * batch * math.prod(node.output_shape)
 
 
 def test_chaining_is_consistent():
+    """Every node's input shapes are its producers' output shapes (the network input for "input")."""
     for build in ZOO.values():
         net = build()
-        for a, b in pairwise(net.nodes):
-            assert a.output_shape == b.input_shape
+        out = {INPUT: net.input_shape} | {n.layer.name: n.output_shape for n in net.nodes}
+        for node in net.nodes:
+            assert node.input_shapes == tuple(out[src] for src in node.inputs)
+        assert net.is_chain == (net.name not in MODERN_ZOO)  # the modern zoo has branches and skips
+        if net.is_chain:
+            for a, b in pairwise(net.nodes):
+                assert a.output_shape == b.input_shape
