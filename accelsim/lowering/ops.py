@@ -262,10 +262,17 @@ def hardswish(x) -> np.ndarray:
 _ERF = np.frompyfunc(math.erf, 1, 1)
 
 
-def gelu(x) -> np.ndarray:
-    """Exact GELU, ``x/2 * (1 + erf(x/sqrt(2)))`` (PyTorch's default, ONNX Gelu), with libm's erf."""
+def gelu(x, approximate: str = "none") -> np.ndarray:
+    """Exact GELU, ``x/2 * (1 + erf(x/sqrt(2)))`` (PyTorch's default, ONNX Gelu), with libm's erf;
+    ``approximate="tanh"``: ``x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))``."""
     x = _real(x)
-    e = np.asarray(_ERF(np.asarray(x, dtype=np.float64) / math.sqrt(2)), dtype=np.float64)
+    v = np.asarray(x, dtype=np.float64)
+    if approximate == "tanh":
+        e = np.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v ** 3))
+    elif approximate == "none":
+        e = np.asarray(_ERF(v / math.sqrt(2)), dtype=np.float64)
+    else:
+        raise _args.fail("gelu", "approximate", f"expected 'none' or 'tanh', got {approximate!r}")
     return (0.5 * x * (1 + e)).astype(x.dtype, copy=False)
 
 
