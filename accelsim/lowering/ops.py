@@ -231,10 +231,13 @@ def fold_batchnorm(weight, bias, bn_weight, bn_bias, running_mean, running_var,
     ``g = bn_weight / sqrt(var + eps)`` per output channel, computed in float64."""
     weight = np.asarray(weight, dtype=np.float64)
     o = weight.shape[0]
-    where = "fold_batchnorm"
-    g = _channel(where, "bn_weight", bn_weight, o) / np.sqrt(_channel(where, "running_var", running_var, o) + eps)
-    b = np.zeros(o) if bias is None else _channel(where, "bias", bias, o).astype(np.float64)
-    folded_bias = (b - _channel(where, "running_mean", running_mean, o)) * g + _channel(where, "bn_bias", bn_bias, o)
+
+    def channel(name: str, v) -> np.ndarray:
+        return _channel("fold_batchnorm", name, v, o).astype(np.float64)
+
+    g = channel("bn_weight", bn_weight) / np.sqrt(channel("running_var", running_var) + eps)
+    b = np.zeros(o) if bias is None else channel("bias", bias)
+    folded_bias = (b - channel("running_mean", running_mean)) * g + channel("bn_bias", bn_bias)
     return weight * g.reshape(-1, *([1] * (weight.ndim - 1))), folded_bias
 
 
