@@ -1,7 +1,7 @@
 """accelsim: CNN workload profiling and cycle-exact systolic-array simulation.
 
-``import accelsim`` is cheap: the API (``accelsim.api``: ``load``, ``profile``, ``simulate``,
-``cosim``, ``sweep``, the result classes) and ``ArrayConfig`` load on first use (PEP 562), so
+``import accelsim`` is cheap: the API (``accelsim.api``: ``load``, ``profile``, ``forward``,
+``simulate``, ``cosim``, ``sweep``, the result classes) and ``ArrayConfig`` load on first use (PEP 562), so
 ``accelsim --version`` does not import pandas, numpy or matplotlib. See docs/api.md.
 """
 
@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load": "accelsim.api", "profile": "accelsim.api", "simulate": "accelsim.api", "cosim": "accelsim.api",
-    "sweep": "accelsim.api", "ProfileResult": "accelsim.api", "SimulationResult": "accelsim.api",
-    "EnergyResult": "accelsim.api", "CosimResult": "accelsim.api", "SweepResult": "accelsim.api",
+    "load": "accelsim.api", "profile": "accelsim.api", "forward": "accelsim.api", "simulate": "accelsim.api",
+    "cosim": "accelsim.api", "sweep": "accelsim.api", "ProfileResult": "accelsim.api",
+    "SimulationResult": "accelsim.api", "EnergyResult": "accelsim.api", "CosimResult": "accelsim.api",
+    "SweepResult": "accelsim.api",
     "ArrayConfig": "accelsim.hardware.config", "AccelsimError": "accelsim.errors",
 }
 __all__ = [
     "AccelsimError", "ArrayConfig", "CosimResult", "EnergyResult", "ProfileResult", "SimulationResult", "SweepResult",
-    "__version__", "cosim", "load", "profile", "simulate", "sweep",
+    "__version__", "cosim", "forward", "load", "profile", "simulate", "sweep",
 ]
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
         SimulationResult,
         SweepResult,
         cosim,
+        forward,
         load,
         profile,
         simulate,

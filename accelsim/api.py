@@ -1,4 +1,4 @@
-"""The Python API that ``import accelsim`` exposes: load, profile, simulate, cosim, sweep.
+"""The Python API that ``import accelsim`` exposes: load, profile, forward, simulate, cosim, sweep.
 
 Every call takes a model as a zoo name (``"vgg16"``), a model file path, or a ``Network``, and
 returns a result with ``.layers`` (a pandas DataFrame, one row per layer, ``layer`` first),
@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 from os import PathLike
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from accelsim.columns import ENERGY, ENERGY_LAYERS
@@ -27,6 +28,8 @@ from accelsim.energy import DEFAULT_TABLE, EnergyTable
 from accelsim.energy.model import layer_energy
 from accelsim.errors import AccelsimError
 from accelsim.hardware.config import DATAFLOWS, ENGINES, ArrayConfig, parse_array
+from accelsim.lowering import forward as _forward
+from accelsim.lowering import forward_int, quantize_network
 from accelsim.report.profile_view import render_profile
 from accelsim.report.simulate_view import config_summary, render_simulation
 from accelsim.report.tables import to_json
@@ -39,8 +42,8 @@ from accelsim.workload.profile import profile as _profile
 from accelsim.workload.profile import totals as _profile_totals
 
 __all__ = [
-    "ArrayConfig", "CosimResult", "EnergyResult", "ProfileResult", "SimulationResult", "SweepResult", "cosim", "load",
-    "profile", "simulate", "sweep",
+    "ArrayConfig", "CosimResult", "EnergyResult", "ProfileResult", "SimulationResult", "SweepResult", "cosim",
+    "forward", "load", "profile", "simulate", "sweep",
 ]
 
 Model = str | PathLike | Network
@@ -96,6 +99,35 @@ def profile(model: Model, batch: int = 1, dtype: str = "fp32", training: bool = 
     net = load(model, strict)
     df = _profile(net, batch=batch, dtype=dtype, training=_flag("training", training))
     return ProfileResult(net, df, _profile_totals(df), batch, dtype)
+
+
+# ---- forward ------------------------------------------------------------------------------------
+
+FORWARD_DTYPES = ("float32", "int8")
+
+
+def forward(model: Model, x, dtype: str = "float32", seed: int = 0):
+    """The network's output for the input batch ``x`` (shape ``(N, *input_shape)``), as float32.
+
+    Weights: the network's own (an imported model's ``Network.weights``) or else seeded random
+    ones (``accelsim.lowering.init_params(net, seed)``, as for every zoo model). ``dtype="int8"``
+    runs the bit-exact integer path (``accelsim.lowering.forward_int``), calibrated on ``x``, and
+    returns its int8 output dequantized (``q * scale``).
+    """
+    net = load(model)
+    if dtype not in FORWARD_DTYPES:
+        raise AccelsimError(f"dtype: must be one of {', '.join(FORWARD_DTYPES)}, got {dtype!r}")
+    if x is None:
+        raise AccelsimError(f"x: expected an input batch of shape (N, {', '.join(map(str, net.input_shape))})")
+    if not net.chained:
+        raise AccelsimError(f"model: '{net.name}' is a set of independent layers (a SCALE-Sim topology): "
+                            "it has no network output; use accelsim.lowering.forward with one input per layer")
+    if dtype == "float32":
+        return _forward(net, None, x, seed=seed, keep=False).output
+    run = forward_int(quantize_network(net, None, x, seed=seed), x, keep=False)
+    scale = run.layers[-1].scale
+    assert scale is not None
+    return (run.output.astype(np.float64) * scale).astype(np.float32)
 
 
 # ---- simulate and energy -------------------------------------------------------------------------

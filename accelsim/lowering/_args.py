@@ -131,3 +131,29 @@ def pool_window(where: str, x, kernel_size, stride, padding) -> tuple[np.ndarray
         if 2 * p > k:
             raise fail(where, "padding", f"{p} is more than half the kernel size {k}")
     return x, w
+
+
+def pool_out(n: int, k: int, s: int, p: int, ceil_mode: bool) -> int:
+    """Pooled size along one axis. ``ceil_mode`` rounds up, but (PyTorch's and ONNX's rule) the last
+    window must start inside the input or its left padding: if ``(out-1)*s >= n + p`` it is dropped."""
+    span = n + 2 * p - k
+    if not ceil_mode:
+        return span // s + 1
+    out = -(-span // s) + 1
+    if (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def pool_args(where: str, x, kernel_size, stride, padding, ceil_mode: bool) -> tuple[np.ndarray, Window, Pair]:
+    """Validate a pooling of NCHW ``x``: its window (output size by ``pool_out``) and the extra
+    bottom/right padding that ``ceil_mode`` needs for the last window."""
+    x, w = pool_window(where, x, kernel_size, stride, padding)
+    if not isinstance(ceil_mode, (bool, np.bool_)):
+        raise fail(where, "ceil_mode", f"expected true or false, got {ceil_mode!r}")
+    if not ceil_mode:
+        return x, w, (0, 0)
+    axes = list(zip(x.shape[2:], w.kernel, w.stride, w.padding, strict=True))
+    out = [pool_out(n, k, s, p, True) for n, k, s, p in axes]
+    extra = [max(0, (o - 1) * s + k - (n + 2 * p)) for o, (n, k, s, p) in zip(out, axes, strict=True)]
+    return x, Window(w.kernel, w.stride, w.padding, w.dilation, (out[0], out[1])), (extra[0], extra[1])

@@ -96,12 +96,35 @@ def linear_gemm(x, weight) -> Gemm:
 
 
 def lower_linear(where: str, x, weight) -> Gemm:
-    """Validate a linear layer's operands ((N, F) or (N, F, 1, 1) ``x``) and lower it to a Gemm."""
+    """Validate a linear layer's operands and lower it to a Gemm: ``x`` is (N, F), flattened
+    (N, F, 1, 1), or per token (N, T, F), where a = x as (N*T) x F (M = batch x T), b = weight^T."""
     x = np.asarray(x)
     if x.ndim == 4 and x.shape[2:] != (1, 1):
-        raise fail(where, "x", f"expected (N, F) or (N, F, 1, 1), got shape {x.shape}: flatten it first")
-    x = array(where, "x", x.reshape(x.shape[:2]) if x.ndim == 4 else x, 2, "(N, F)")
+        raise fail(where, "x", f"expected (N, F) or (N, F, 1, 1) (per token: (N, T, F)), got shape {x.shape}: "
+                   "flatten it first")
+    if x.ndim == 4:
+        x = x.reshape(x.shape[:2])
+    elif x.ndim == 3:
+        x = array(where, "x", x, 3, "(N, T, F)").reshape(-1, x.shape[2])
+    x = array(where, "x", x, 2, "(N, F)")
     weight = array(where, "weight", weight, 2, "(out_features, in_features)")
     if weight.shape[1] != x.shape[1]:
         raise fail(where, "weight", f"has {weight.shape[1]} input features but x has {x.shape[1]}")
     return Gemm(x, weight.T)
+
+
+def lower_matmul(where: str, a, b) -> tuple[Gemm, ...]:
+    """Validate a product of two activations and lower it: ``a`` (..., M, K) and ``b`` (..., K, N)
+    with the same leading axes (batch, heads) give one Gemm per leading index, in C order: the
+    per-head QK^T and AV of attention."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim < 2 or a.ndim != b.ndim:
+        raise fail(where, "b", f"expected two arrays of the same rank >= 2, got shapes {a.shape} and {b.shape}")
+    a = array(where, "a", a, a.ndim, "(..., M, K)")
+    b = array(where, "b", b, b.ndim, "(..., K, N)")
+    if a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]:
+        raise fail(where, "b", f"shape {b.shape} does not multiply a {a.shape} (expected (..., {a.shape[-1]}, N) "
+                   f"with leading axes {a.shape[:-2]})")
+    a2 = a.reshape(-1, *a.shape[-2:])
+    b2 = b.reshape(-1, *b.shape[-2:])
+    return tuple(Gemm(ai, bi) for ai, bi in zip(a2, b2, strict=True))

@@ -12,6 +12,7 @@ int64; float inputs accumulate in Python floats (float64). Slow on purpose, for 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -127,10 +128,10 @@ def correlate1d(x, h, padding: int = 0) -> np.ndarray:
 
 
 def linear(x, weight, bias=None) -> np.ndarray:
-    """Direct-loop ``y[n,o] = b[o] + sum_f x[n,f] w[o,f]`` for (N, F) or (N, F, 1, 1) ``x``."""
+    """Direct-loop ``y[n,o] = b[o] + sum_f x[n,f] w[o,f]`` for (N, F), (N, F, 1, 1) or per-token (N, T, F) ``x``."""
     where = "golden.linear"
     x = np.asarray(x)
-    flat = array(where, "x", x.reshape(x.shape[:2]) if x.ndim == 4 else x, 2, "(N, F)")
+    flat = array(where, "x", x.reshape(x.shape[:2]) if x.ndim == 4 else x.reshape(-1, x.shape[-1]), 2, "(N, F)")
     weight = array(where, "weight", weight, 2, "(out_features, in_features)")
     if weight.shape[1] != flat.shape[1]:
         raise fail(where, "weight", f"has {weight.shape[1]} input features but x has {flat.shape[1]}")
@@ -147,13 +148,27 @@ def linear(x, weight, bias=None) -> np.ndarray:
             out_row.append(acc)
         out.append(out_row)
     y = _result(out, flat, weight, *(() if b is None else (b,)))
+    if x.ndim == 3:
+        return y.reshape(*x.shape[:2], -1)
     return y.reshape(*y.shape, 1, 1) if x.ndim == 4 else y
 
 
-def _pool(where: str, x, kernel_size, stride, padding, reduce) -> list:
+def _pool(where: str, x, kernel_size, stride, padding, reduce, ceil_mode: bool = False,
+          count_include_pad: bool = True) -> list:
+    """Pool with PyTorch's loops (aten's pooling kernels): output size rounded down, or up with
+    ``ceil_mode`` unless the last window would start past the input and its left padding;
+    ``reduce(inside, divisor)`` gets the positions inside the input and the average's divisor."""
     x, w = _args.pool_window(where, x, kernel_size, stride, padding)
-    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = w.kernel, w.stride, w.padding, w.out
+    (kh, kw), (sh, sw), (ph, pw) = w.kernel, w.stride, w.padding
     height, width = x.shape[2:]
+
+    def size(n, k, s, p):
+        if not ceil_mode:
+            return (n + 2 * p - k) // s + 1
+        o = math.ceil((n + 2 * p - k) / s) + 1
+        return o - 1 if (o - 1) * s >= n + p else o
+
+    oh, ow = size(height, kh, sh, ph), size(width, kw, sw, pw)
     out: list[list[Any]] = []
     for image in x.tolist():
         out.append([])
@@ -162,22 +177,143 @@ def _pool(where: str, x, kernel_size, stride, padding, reduce) -> list:
             for r in range(oh):
                 row = []
                 for c in range(ow):
-                    inside = [plane[r * sh - ph + i][c * sw - pw + j]
-                              for i in range(kh) for j in range(kw)
-                              if 0 <= r * sh - ph + i < height and 0 <= c * sw - pw + j < width]
-                    row.append(reduce(inside, kh * kw))
+                    h0, w0 = r * sh - ph, c * sw - pw
+                    h1, w1 = min(h0 + kh, height + ph), min(w0 + kw, width + pw)
+                    padded = (h1 - h0) * (w1 - w0)
+                    inside = [plane[i][j] for i in range(max(h0, 0), min(h1, height))
+                              for j in range(max(w0, 0), min(w1, width))]
+                    row.append(reduce(inside, padded if count_include_pad else len(inside)))
                 rows.append(row)
             out[-1].append(rows)
     return out
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0) -> np.ndarray:
+def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False) -> np.ndarray:
     """Direct-loop max pooling over the positions inside the input (padding never wins)."""
-    return np.array(_pool("golden.max_pool2d", x, kernel_size, stride, padding, lambda v, _: max(v)),
+    return np.array(_pool("golden.max_pool2d", x, kernel_size, stride, padding, lambda v, _: max(v), ceil_mode),
                     dtype=np.asarray(x).dtype)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0) -> np.ndarray:
-    """Direct-loop average pooling: sum of the inside positions / (kh*kw) (padding counts as zero)."""
-    return np.array(_pool("golden.avg_pool2d", x, kernel_size, stride, padding, lambda v, n: sum(v) / n),
-                    dtype=np.float64)
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> np.ndarray:
+    """Direct-loop average pooling: sum of the inside positions / divisor (PyTorch's: the window
+    clipped to the padded input, or to the input without ``count_include_pad``)."""
+    return np.array(_pool("golden.avg_pool2d", x, kernel_size, stride, padding, lambda v, n: sum(v) / n,
+                          ceil_mode, count_include_pad), dtype=np.float64)
+
+
+def global_avg_pool2d(x) -> np.ndarray:
+    """Direct-loop mean of each H x W plane, as (N, C, 1, 1)."""
+    x = array("golden.global_avg_pool2d", "x", x, 4, "NCHW")
+    out = [[[[sum(v for row in plane for v in row) / (x.shape[2] * x.shape[3])]] for plane in image]
+           for image in x.tolist()]
+    return np.array(out, dtype=np.float64)
+
+
+def adaptive_avg_pool2d(x, output_size) -> np.ndarray:
+    """Direct-loop adaptive average pooling, PyTorch's windows: rows
+    ``floor(i*H/oh) .. ceil((i+1)*H/oh) - 1`` (columns likewise)."""
+    x = array("golden.adaptive_avg_pool2d", "x", x, 4, "NCHW")
+    oh, ow = _args.pair("golden.adaptive_avg_pool2d", "output_size", output_size, 1)
+    height, width = x.shape[2:]
+    out = []
+    for image in x.tolist():
+        planes = []
+        for plane in image:
+            rows = []
+            for i in range(oh):
+                h0, h1 = math.floor(i * height / oh), math.ceil((i + 1) * height / oh)
+                row = []
+                for j in range(ow):
+                    w0, w1 = math.floor(j * width / ow), math.ceil((j + 1) * width / ow)
+                    vals = [plane[r][c] for r in range(h0, h1) for c in range(w0, w1)]
+                    row.append(sum(vals) / len(vals))
+                rows.append(row)
+            planes.append(rows)
+        out.append(planes)
+    return np.array(out, dtype=np.float64)
+
+
+def _flat(x) -> tuple[np.ndarray, list]:
+    x = np.asarray(x)
+    return x, x.reshape(-1).tolist()
+
+
+def add(*xs) -> np.ndarray:
+    """Element by element sum of same-shape arrays."""
+    arrays = [np.asarray(x) for x in xs]
+    flats = [a.reshape(-1).tolist() for a in arrays]
+    out = []
+    for i in range(len(flats[0])):
+        acc = 0
+        for f in flats:
+            acc += f[i]
+        out.append(acc)
+    return _result(out, *arrays).reshape(arrays[0].shape)
+
+
+def concat(*xs) -> np.ndarray:
+    """Channel concatenation of NCHW arrays, element by element."""
+    arrays = [array("golden.concat", "x", x, 4, "NCHW") for x in xs]
+    out = []
+    for n in range(arrays[0].shape[0]):
+        planes = []
+        for a in arrays:
+            planes.extend(a[n].tolist())
+        out.append(planes)
+    return np.array(out, dtype=np.result_type(*arrays))
+
+
+def batchnorm2d(x, weight, bias, running_mean, running_var, eps: float = 1e-5) -> np.ndarray:
+    """Per element ``(x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c]`` in float64."""
+    x = array("golden.batchnorm2d", "x", x, 4, "NCHW")
+    w, b, m, v = (np.asarray(a, dtype=np.float64).tolist() for a in (weight, bias, running_mean, running_var))
+    out = [[[[(e - m[c]) / math.sqrt(v[c] + eps) * w[c] + b[c] for e in row] for row in plane]
+            for c, plane in enumerate(image)] for image in x.tolist()]
+    return np.array(out, dtype=np.float64)
+
+
+def _pointwise(x, fn) -> np.ndarray:
+    x, flat = _flat(x)
+    return np.array([fn(float(v)) for v in flat], dtype=np.float64).reshape(x.shape)
+
+
+def clip(x, min_value=None, max_value=None) -> np.ndarray:
+    """Per element ``min(max(v, lo), hi)``."""
+    lo = -math.inf if min_value is None else min_value
+    hi = math.inf if max_value is None else max_value
+    return _pointwise(x, lambda v: min(max(v, lo), hi))
+
+
+def hardswish(x) -> np.ndarray:
+    """Per element ``v * min(max(v + 3, 0), 6) / 6``."""
+    return _pointwise(x, lambda v: v * min(max(v + 3, 0), 6) / 6)
+
+
+def gelu(x) -> np.ndarray:
+    """Per element ``v * Phi(v)``, Phi the standard normal CDF written as ``erfc(-v/sqrt 2)/2``."""
+    return _pointwise(x, lambda v: v * math.erfc(-v / math.sqrt(2)) / 2)
+
+
+def layernorm(x, weight=None, bias=None, eps: float = 1e-5) -> np.ndarray:
+    """Row by row over the last axis: two-pass mean and biased variance, then the affine."""
+    x = np.asarray(x)
+    f = x.shape[-1]
+    w = [1.0] * f if weight is None else np.asarray(weight, dtype=np.float64).tolist()
+    b = [0.0] * f if bias is None else np.asarray(bias, dtype=np.float64).tolist()
+    out = []
+    for row in x.reshape(-1, f).tolist():
+        mean = sum(row) / f
+        var = sum((v - mean) ** 2 for v in row) / f
+        out.append([(v - mean) / math.sqrt(var + eps) * w[i] + b[i] for i, v in enumerate(row)])
+    return np.array(out, dtype=np.float64).reshape(x.shape)
+
+
+def matmul(a, b) -> np.ndarray:
+    """Direct-loop ``c[..., i, j] = sum_k a[..., i, k] b[..., k, j]`` over the shared leading axes."""
+    a, b = np.asarray(a), np.asarray(b)
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    out = []
+    for ma, mb in zip(a.reshape(-1, m, k).tolist(), b.reshape(-1, k, n).tolist(), strict=True):
+        out.append([[sum(ma[i][t] * mb[t][j] for t in range(k)) for j in range(n)] for i in range(m)])
+    return _result(out, a, b).reshape(*a.shape[:-1], n)
