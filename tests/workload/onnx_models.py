@@ -36,7 +36,7 @@ class Builder:
 
     def conv(self, x: str, cin: int, cout: int, k: int, name: str, bias: bool = True, groups: int = 1,
              **attrs) -> str:
-        w = self.init(f"{name}.weight", (cout, cin // groups, k, k))
+        w = self.init(f"{name}.weight", (cout, cin // groups, k, k), (3 * groups / (cin * k * k)) ** 0.5)
         ins = [x, w] + ([self.init(f"{name}.bias", (cout,))] if bias else [])
         return self.op("Conv", ins, name, kernel_shape=[k, k], group=groups, **attrs)
 
@@ -130,3 +130,67 @@ def encoder(seed: int = 0, t: int = 6, f: int = 8, hidden: int = 16) -> onnx.Mod
 def save(model: onnx.ModelProto, path: Path) -> Path:
     path.write_bytes(model.SerializeToString())
     return path
+
+
+def _clip6(b: Builder, x: str, name: str) -> str:
+    lo = b.init(f"{name}.min", None, value=np.array(0, np.float32))
+    hi = b.init(f"{name}.max", None, value=np.array(6, np.float32))
+    return b.op("Clip", [x, lo, hi], name)
+
+
+def resnet18(hw: int = 224, classes: int = 1000, seed: int = 0) -> onnx.ModelProto:
+    """torchvision's ResNet-18 as torch.onnx writes it with BN kept (bias-less convs, then
+    BatchNormalization), on 1x3xHWxHW: 11,689,512 parameters by torchinfo's count."""
+    b = Builder(seed)
+    x = b.conv("x", 3, 64, 7, "conv1", bias=False, strides=[2, 2], pads=[3, 3, 3, 3])
+    x = b.op("Relu", [b.bn(x, 64, "bn1")], "relu")
+    x = b.op("MaxPool", [x], "maxpool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    cin = 64
+    for stage, (planes, stride) in enumerate(((64, 1), (128, 2), (256, 2), (512, 2)), start=1):
+        for block in range(2):
+            s = stride if block == 0 else 1
+            p = f"layer{stage}.{block}"
+            y = b.conv(x, cin, planes, 3, f"{p}.conv1", bias=False, strides=[s, s], pads=[1, 1, 1, 1])
+            y = b.op("Relu", [b.bn(y, planes, f"{p}.bn1")], f"{p}.relu1")
+            y = b.bn(b.conv(y, planes, planes, 3, f"{p}.conv2", bias=False, pads=[1, 1, 1, 1]), planes, f"{p}.bn2")
+            if s != 1 or cin != planes:
+                x = b.bn(b.conv(x, cin, planes, 1, f"{p}.downsample.0", bias=False, strides=[s, s]), planes,
+                         f"{p}.downsample.1")
+            x = b.op("Relu", [b.op("Add", [y, x], f"{p}.add")], f"{p}.relu2")
+            cin = planes
+    x = b.op("Flatten", [b.op("GlobalAveragePool", [x], "avgpool")], "flatten")
+    x = b.op("Gemm", [x, b.init("fc.weight", (classes, 512), 0.05), b.init("fc.bias", (classes,))], "fc", transB=1)
+    return b.model([1, 3, hw, hw], x, [1, classes])
+
+
+def mobilenet_v2(hw: int = 224, classes: int = 1000, seed: int = 0) -> onnx.ModelProto:
+    """torchvision's MobileNet-v2 (width 1.0) as torch.onnx writes it with BN kept, ReLU6 as Clip with
+    constant bounds, on 1x3xHWxHW: 3,504,872 parameters by torchinfo's count."""
+    b = Builder(seed)
+
+    def conv_bn(x: str, cin: int, cout: int, k: int, name: str, stride: int = 1, groups: int = 1,
+                act: bool = True) -> str:
+        pad = (k - 1) // 2
+        y = b.conv(x, cin, cout, k, f"{name}.0", bias=False, strides=[stride, stride], pads=[pad] * 4, groups=groups)
+        y = b.bn(y, cout, f"{name}.1")
+        return _clip6(b, y, f"{name}.2") if act else y
+
+    x = conv_bn("x", 3, 32, 3, "features.0", 2)
+    cin, index = 32, 1
+    for t, c, n, s in ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                       (6, 320, 1, 1)):
+        for i in range(n):
+            stride = s if i == 0 else 1
+            hidden, p = cin * t, f"features.{index}.conv"
+            y, j = x, 0
+            if t != 1:
+                y, j = conv_bn(y, cin, hidden, 1, f"{p}.0"), 1
+            y = conv_bn(y, hidden, hidden, 3, f"{p}.{j}", stride, groups=hidden)
+            y = b.bn(b.conv(y, hidden, c, 1, f"{p}.{j + 1}", bias=False), c, f"{p}.{j + 2}")
+            x = b.op("Add", [x, y], f"features.{index}.add") if stride == 1 and cin == c else y
+            cin, index = c, index + 1
+    x = conv_bn(x, cin, 1280, 1, "features.18")
+    x = b.op("Flatten", [b.op("GlobalAveragePool", [x], "pool")], "flatten")
+    x = b.op("Gemm", [x, b.init("classifier.1.weight", (classes, 1280), 0.05),
+                      b.init("classifier.1.bias", (classes,))], "classifier.1", transB=1)
+    return b.model([1, 3, hw, hw], x, [1, classes])

@@ -5,6 +5,7 @@ and each failure mode as one line naming the file, the node and its op_type (exi
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import onnx
@@ -18,7 +19,7 @@ from accelsim.errors import AccelsimError
 from accelsim.lowering import ops
 from accelsim.workload import files, resolve
 from accelsim.workload.layers import Conv2d, Linear
-from tests.workload.onnx_models import Builder, cnn, encoder, save
+from tests.workload.onnx_models import Builder, cnn, encoder, mobilenet_v2, resnet18, save
 
 
 def ort_run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
@@ -140,6 +141,43 @@ def test_encoder_imports(tmp_path):
     for node in net.nodes:  # a fused MatMul+Add ends at the Add's tensor, of the same shape
         assert node.output_shape == shapes[node.name], node.name
     assert net.params == conv_linear_params(model) + 2 * (8 + 8)  # the layernorms' scale and bias
+
+
+def fvcore_macs(model: onnx.ModelProto) -> int:
+    """Conv and Gemm multiply-accumulates from ONNX's inferred output shapes and the weight shapes
+    (fvcore's count: output elements x weight elements per output channel)."""
+    inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    shapes = {vi.name: [d.dim_value for d in vi.type.tensor_type.shape.dim]
+              for vi in (*inferred.graph.value_info, *inferred.graph.output)}
+    inits = {t.name: tuple(t.dims) for t in model.graph.initializer}
+    total = 0
+    for n in model.graph.node:
+        if n.op_type in ("Conv", "Gemm"):
+            per_output = math.prod(inits[n.input[1]][1:]) if n.op_type == "Conv" else shapes[n.input[0]][1]
+            total += math.prod(shapes[n.output[0]]) * per_output
+    return total
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("build, torchinfo_params, bn_channels", [
+    (resnet18, 11_689_512, 4_800), (mobilenet_v2, 3_504_872, 17_056)], ids=["resnet18", "mobilenet_v2"])
+def test_torchvision_shaped_exports(tmp_path, build, torchinfo_params, bn_channels):
+    """ResNet-18 and MobileNet-v2 as torch.onnx writes them (BN nodes kept, ReLU6 as Clip): imported
+    with BN they have torchinfo's parameter count; folded, that count less one weight per BN channel
+    (its weight and bias go, the conv gains a bias); MACs are fvcore's conv+linear count."""
+    from accelsim.workload.profile import profile
+
+    model = build()
+    path = str(save(model, tmp_path / "m.onnx"))
+    kept, folded = resolve(path, fold_bn=False), resolve(path)
+    bns = [n for n in kept.nodes if n.layer.kind == "batchnorm2d"]
+    assert sum(n.layer.num_features for n in bns) == bn_channels
+    assert kept.params == torchinfo_params
+    assert folded.params == torchinfo_params - bn_channels == conv_linear_params(model)
+    assert not any(n.layer.kind == "batchnorm2d" for n in folded.nodes)
+    macs = fvcore_macs(model)
+    assert int(profile(folded)["macs"].sum()) == int(profile(kept)["macs"].sum()) == macs
+    assert macs == {"resnet18": 1_814_073_344, "mobilenet_v2": 300_774_272}[build.__name__]
 
 
 def _unary(op: str, opset: int = 17, **attrs) -> onnx.ModelProto:
@@ -350,3 +388,4 @@ def test_float_input_required(tmp_path):
     save(b.model([1, 3, 8, 8], y, [1, 3, 8, 8], elem=TensorProto.INT64), tmp_path / "i.onnx")
     with pytest.raises(AccelsimError, match="input 'x': element type must be floating point"):
         resolve(str(tmp_path / "i.onnx"))
+
