@@ -35,7 +35,6 @@ from accelsim.workload.layers import (
     Tanh,
 )
 from accelsim.workload.network import Network
-from accelsim.workload.zoo_modern import MODERN_ZOO
 
 LENETS = ["lenet5", "lenet5-28"]
 
@@ -177,12 +176,8 @@ def test_params_are_seeded_he_init():
 
 
 def _zoo_params(names):
-    """The zoo networks; the VGGs (about 3 s each, mostly drawing 130M+ weights) are marked slow. The
-    modern zoo's graphs need the float forward of add, concat, batchnorm2d, ... (branch graph-forward):
-    strict xfail until it lands, so its arrival turns them into failures to unmark."""
-    pending = pytest.mark.xfail(strict=True, reason="float forward of the graph layer types not merged yet")
-    return [pytest.param(n, marks=pytest.mark.slow) if n.startswith("vgg")
-            else pytest.param(n, marks=pending) if n in MODERN_ZOO else n for n in names]
+    """The zoo networks; the VGGs (about 3 s each, mostly drawing 130M+ weights) are marked slow."""
+    return [pytest.param(n, marks=pytest.mark.slow) if n.startswith("vgg") else n for n in names]
 
 
 @pytest.mark.parametrize("name", _zoo_params(zoo.ZOO))
