@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from accelsim.cli import main
 from accelsim.workload import ZOO
+from accelsim.workload.layers import BatchNorm2d, LayerNorm
 from tests.workload.zoo_modern_reference import PUBLISHED, REFERENCES
 
 MODELS = list(REFERENCES)
@@ -122,3 +123,20 @@ def test_readme_zoo_table_states_the_reference_numbers():
         row = next(line for line in readme.splitlines() if line.startswith(f"| `{name}` |"))
         cells = [c.strip() for c in row.split("|")[1:-1]]
         assert cells[1:3] == [f"{ref.params:,}", f"{ref.gemm_macs:,}"], name
+
+
+@pytest.mark.parametrize("name, adds, concats, eps", [
+    ("resnet18", 8, 0, 1e-5), ("resnet50", 16, 0, 1e-5), ("mobilenet_v2", 10, 0, 1e-5),
+    ("squeezenet1_1", 0, 8, None), ("googlenet", 0, 9, 1e-3), ("bert-base-encoder", 2, 0, 1e-12),
+])
+def test_graph_structure_and_norm_eps_as_torchvision(name, adds, concats, eps):
+    """Residual sums (ResNet: one a block; MobileNet-v2: stride-1 blocks keeping their width), Fire and
+    Inception concatenations, and the norms' eps (GoogLeNet's BasicConv2d 0.001, BERT's 1e-12)."""
+    net = ZOO[name]()
+    kinds = [n.layer.kind for n in net.nodes]
+    assert (kinds.count("add"), kinds.count("concat")) == (adds, concats)
+    norms = {n.layer.eps for n in net.nodes if isinstance(n.layer, (BatchNorm2d, LayerNorm))}
+    assert norms == ({eps} if eps is not None else set())
+    assert all(len(n.input_shapes) == (4 if name == "googlenet" else 2) for n in net.nodes if n.layer.kind == "concat")
+    assert net.nodes[-1].layer.name == {"mobilenet_v2": "classifier.1", "squeezenet1_1": "flatten",
+                                        "bert-base-encoder": "output.LayerNorm"}.get(name, "fc")
