@@ -389,3 +389,31 @@ def test_float_input_required(tmp_path):
     with pytest.raises(AccelsimError, match="input 'x': element type must be floating point"):
         resolve(str(tmp_path / "i.onnx"))
 
+
+
+@pytest.mark.parametrize("fold_bn", [True, False], ids=["folded", "bn-kept"])
+@pytest.mark.parametrize("build, shape", [(cnn, (1, 3, 32, 32)), (resnet18, (1, 3, 64, 64)),
+                                          (mobilenet_v2, (1, 3, 64, 64))], ids=["cnn", "resnet18", "mobilenet_v2"])
+def test_float_forward_equals_onnxruntime(tmp_path, build, shape, fold_bn):
+    """accelsim's float forward on the imported weights (BN folded by the importer, or kept and run
+    as batchnorm2d) gives onnxruntime's output: max abs error <= 1e-4 x max |output|."""
+    import accelsim
+
+    model = build(seed=11) if build is cnn else build(hw=shape[-1], classes=10, seed=11)
+    net = resolve(str(save(model, tmp_path / "m.onnx")), fold_bn=fold_bn)
+    x = np.random.default_rng(12).standard_normal(shape, dtype=np.float32)
+    ref = ort_run(model, x)
+    got = np.asarray(accelsim.forward(net, x))
+    assert got.size == ref.size
+    err = np.max(np.abs(got.reshape(ref.shape) - ref))
+    assert err <= 1e-4 * np.max(np.abs(ref)), err
+
+
+def test_simulate_check_runs_imported_weights_through_the_array(tmp_path):
+    """--check: the int8 numbers of the imported model through the array equal the int8 forward bit
+    for bit, on every dataflow."""
+    f = str(save(cnn(seed=13), tmp_path / "cnn.onnx"))
+    for dataflow in ("ws", "os", "is"):
+        r = CliRunner().invoke(main, ["simulate", f, "--array", "8x8", "--dataflow", dataflow, "--check",
+                                      "--no-progress"])
+        assert r.exit_code == 0, r.output
