@@ -38,6 +38,8 @@ from accelsim.rtlsim.session import run_cosim
 from accelsim.systolic.simulate import Simulation
 from accelsim.systolic.simulate import simulate as _simulate
 from accelsim.workload import Network, resolve
+from accelsim.workload.fold import is_onnx
+from accelsim.workload.fold import fold_bn as fold_bn_network
 from accelsim.workload.profile import profile as _profile
 from accelsim.workload.profile import totals as _profile_totals
 
@@ -52,11 +54,13 @@ Model = str | PathLike | Network
 def load(model: Model, strict: bool = False, fold_bn: bool | None = None) -> Network:
     """A network from a zoo name (``"alexnet"``), a model file (.csv, .yaml, .json, .onnx) or a ``Network``.
 
-    ``strict`` rejects strides that leave a remainder; ``fold_bn`` (default on) folds an ONNX file's
-    BatchNormalization nodes into the conv before them. An imported ONNX model carries its weights.
+    ``strict`` rejects strides that leave a remainder; ``fold_bn`` folds each BN into the conv before
+    it (None: on for an ONNX file, whose importer folds its BatchNormalization nodes; off otherwise).
+    An imported ONNX model carries its weights.
     """
     if isinstance(model, Network):
-        return model.with_strict(True) if strict else model
+        net = model.with_strict(True) if strict else model
+        return fold_bn_network(net) if fold_bn else net
     if isinstance(model, PathLike):
         model = str(model)
     if not isinstance(model, str) or not model:
@@ -90,14 +94,16 @@ class ProfileResult:
 
 
 def profile(model: Model, batch: int = 1, dtype: str = "fp32", training: bool = False,
-            strict: bool = False) -> ProfileResult:
+            strict: bool = False, fold_bn: bool | None = None) -> ProfileResult:
     """Parameters, MACs/FLOPs, memory and GEMM shape of every layer of ``model`` at ``batch``.
 
     ``dtype`` (int8, fp16, fp32) sizes the activation and weight bytes; ``training`` adds the
-    weight- and input-gradient GEMMs.
+    weight- and input-gradient GEMMs; ``fold_bn`` folds each BN into the conv before it (default:
+    on for an .onnx file) and the totals say how the parameter count changed.
     """
-    net = load(model, strict)
-    df = _profile(net, batch=batch, dtype=dtype, training=_flag("training", training))
+    here = fold_bn is not None and _flag("fold_bn", fold_bn) and not is_onnx(model)  # the profile notes the change
+    net = load(model, strict, None if here else fold_bn)
+    df = _profile(net, batch=batch, dtype=dtype, training=_flag("training", training), fold_bn=here)
     return ProfileResult(net, df, _profile_totals(df), batch, dtype)
 
 
@@ -248,13 +254,15 @@ def _number(name: str, value) -> float:
 def simulate(model: Model, array="32x32", dataflow: str = "ws", sram="256,256,128", bandwidth: float = 16,
              clock_mhz: float = 1000, batch: int = 1, engine: str = "fast", check: bool = False,
              double_buffer: bool = True, data_bits: int = 8, acc_bits: int = 32, out_bits: int = 32,
-             config: ArrayConfig | None = None, strict: bool = False, seed: int = 0) -> SimulationResult:
+             config: ArrayConfig | None = None, strict: bool = False, seed: int = 0,
+             fold_bn: bool | None = None) -> SimulationResult:
     """Run ``model`` layer by layer on a ROWSxCOLS systolic array (``accelsim.systolic.simulate``).
 
     The array is given by the keyword arguments (``sram`` = ifmap, filter, ofmap KiB as a tuple or
     ``"I,F,O"``; ``bandwidth`` DRAM bytes per cycle each way) or whole as ``config=ArrayConfig(...)``.
     ``engine`` is ``fast`` (closed form) or ``stepping`` (cycle by cycle); ``check`` runs the int8
-    numbers through the array and compares them with the reference bit for bit (``.mismatches``).
+    numbers through the array and compares them with the reference bit for bit (``.mismatches``);
+    ``fold_bn`` folds each BN into the conv before it (default: on for an .onnx file).
     """
     given = {"array": array, "dataflow": dataflow, "sram": sram, "bandwidth": bandwidth, "clock_mhz": clock_mhz,
              "double_buffer": double_buffer, "data_bits": data_bits, "acc_bits": acc_bits, "out_bits": out_bits}
@@ -270,7 +278,7 @@ def simulate(model: Model, array="32x32", dataflow: str = "ws", sram="256,256,12
         cfg = array_config(**given)
     if engine not in ENGINES:
         raise AccelsimError(f"engine: must be one of {', '.join(ENGINES)}, got {engine!r}")
-    net = load(model, strict)
+    net = load(model, strict, fold_bn if fold_bn is None else _flag("fold_bn", fold_bn))
     sim = _simulate(net, cfg, batch=batch, engine=engine, check=_flag("check", check), seed=seed)
     return SimulationResult(**{f.name: getattr(sim, f.name) for f in fields(sim)})
 

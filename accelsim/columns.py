@@ -63,6 +63,8 @@ _DEFINITIONS = (
     ("peak_working_set_bytes", "bytes", "largest single-layer working set (totals)"),
     ("peak_working_set_layer", "", "the layer with the largest working set (totals)"),
     ("intensity_macs_per_byte", "MACs/byte", "macs / working_set_bytes (each byte moved once)"),
+    ("batchnorm_folded", "count", "batchnorm2d layers folded into the conv before them (--fold-bn)"),
+    ("params_before_fold", "count", "parameters before BN folding (params is after it; --fold-bn)"),
     ("stride_remainder", "bool", "the stride leaves input rows/columns unused (floored)"),
     ("wgrad_gemm", "", "weight-gradient GEMM shape MxKxN (training)"),
     ("wgrad_macs", "MACs", "weight-gradient MACs (training)"),
@@ -214,6 +216,7 @@ PROFILE_TOTALS = _group(
     "peak_working_set_bytes", "peak_working_set_layer", "mult_adds", "forward_backward_bytes", "estimated_total_bytes",
     "wgrad_macs", "igrad_macs",
 )
+PROFILE_BN_FOLD = _group("batchnorm_folded", "params_before_fold")  # totals, with --fold-bn
 SRAM_COUNTS = _group("ifmap_sram_reads", "ifmap_sram_writes", "filter_sram_reads", "filter_sram_writes",
                      "ofmap_sram_reads", "ofmap_sram_writes")
 SIMULATE_LAYERS = _group(
@@ -264,7 +267,7 @@ SWEEP_TOTALS = _group("point_count", "evaluated", "already_done", "failed", "wal
 
 TABLES: dict[str, tuple[str, ...]] = {
     "profile: per layer": PROFILE_LAYERS, "profile --training: per layer, added": PROFILE_TRAINING,
-    "profile: totals": PROFILE_TOTALS,
+    "profile: totals": PROFILE_TOTALS, "profile --fold-bn: totals, added": PROFILE_BN_FOLD,
     "simulate: per layer": SIMULATE_LAYERS, "simulate --check: per layer, added": SIMULATE_CHECK,
     "simulate: totals": SIMULATE_TOTALS,
     "simulate --convention scalesim: per layer": SCALESIM_LAYERS,

@@ -109,7 +109,7 @@ sim_batch_option = click.option("--batch", type=click.IntRange(1, MAX_BATCH), de
                                 help=f"Batch size (1 to {MAX_BATCH}).")
 strict_option = click.option("--strict", is_flag=True, help="Reject strides that leave a remainder.")
 fold_bn_option = click.option("--fold-bn/--no-fold-bn", "fold_bn", default=None,
-                              help="Fold each BatchNormalization of an .onnx MODEL into the conv before it "
-                                   "(default: on).")
+                              help="Fold each batchnorm2d (BatchNormalization) into the conv before it "
+                                   "(default: on for .onnx models, off otherwise).")
 output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
                              help="Write to FILE (.txt table, .csv, .json or .md).")

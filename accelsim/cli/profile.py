@@ -47,10 +47,15 @@ def profile(model, batch, dtype, training, strict, fold_bn, fmt, output):
     """Per-layer budget of MODEL: a zoo name or a model file (.csv SCALE-Sim topology, .yaml, .json, .onnx)."""
     from accelsim.report.profile_view import render_profile
     from accelsim.workload import resolve
+    from accelsim.workload.fold import is_onnx
     from accelsim.workload.profile import profile as run_profile
     from accelsim.workload.profile import totals
 
     fmt = pick_format(fmt, output)
     refuse_overwrite(output, (model,))
-    df = run_profile(resolve(model, strict, fold_bn), batch=batch, dtype=dtype, training=training)
+    # a model file's/zoo's BN layers are folded by the profile, which reports how the count changes;
+    # an .onnx file's by its importer (with its real weights)
+    here = bool(fold_bn) and not is_onnx(model)
+    net = resolve(model, strict, None if here else fold_bn)
+    df = run_profile(net, batch=batch, dtype=dtype, training=training, fold_bn=here)
     write_output(render_profile(df, totals(df), fmt), output, inputs=(model,))

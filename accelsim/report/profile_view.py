@@ -100,6 +100,8 @@ def render_profile(df: pd.DataFrame, totals: dict, fmt: str) -> str:
          f" at {totals['peak_working_set_layer']}"),
         "K/S/P: kernel / stride / padding. MB = 10^6 bytes.",
     ]
+    if "bn_fold" in a:
+        notes.append(a["bn_fold"])
     if view["stride_remainder"].any():
         notes.append("* the stride leaves a remainder: the last input rows/columns are unused (floored).")
     total_row = {"label": "Total", "params": totals["params"], "macs": totals["macs"],

@@ -3,31 +3,32 @@
 from pathlib import Path
 
 from accelsim.errors import AccelsimError
+from accelsim.workload.fold import bn_fold, fold_bn
 from accelsim.workload.network import Network, Node
 from accelsim.workload.zoo import ZOO
 
-__all__ = ["ZOO", "Network", "Node", "resolve"]
+__all__ = ["ZOO", "Network", "Node", "bn_fold", "fold_bn", "resolve"]
 
 
 def resolve(model: str, strict: bool = False, fold_bn: bool | None = None) -> Network:
     """A zoo name (``vgg16``) or a model file path (.csv, .yaml, .yml, .json, .onnx).
 
-    ``fold_bn`` (None: the default, on) folds an ONNX file's BatchNormalization nodes into the conv
-    before them. Other models keep their ``batchnorm2d`` layers: ``fold_bn=True`` for them is refused
-    (the int8 forward folds on its own)."""
-    from accelsim.workload import importers, zoo
+    ``fold_bn`` folds each BN into the conv before it: an ONNX file's BatchNormalization nodes by its
+    importer (None: the default, on), other models' ``batchnorm2d`` layers with
+    ``accelsim.workload.fold.fold_bn`` (None: off; the int8 forward folds on its own)."""
+    from accelsim.workload import fold, importers, zoo
 
     if Path(model).suffix.lower() == ".onnx" and model not in ZOO:
         from accelsim.workload.onnx_import import load_onnx
 
         return load_onnx(model, strict, fold_bn is not False)
-    if fold_bn:
-        raise AccelsimError(f"fold_bn: --fold-bn applies to .onnx model files, not to '{model}'")
     if model in ZOO:
         net = zoo.get(model)
-        return net.with_strict(True) if strict else net
+        net = net.with_strict(True) if strict else net
+        return fold.fold_bn(net) if fold_bn else net
     if Path(model).suffix.lower() in (".csv", ".yaml", ".yml", ".json") or Path(model).exists():
-        return importers.load(model, strict)
+        net = importers.load(model, strict)
+        return fold.fold_bn(net) if fold_bn else net
     hint = _did_you_mean(model)
     raise AccelsimError(f"model: '{model}' is neither a zoo model ({', '.join(ZOO)}) nor a model file{hint}")
 

@@ -32,6 +32,7 @@ import pandas as pd
 
 from accelsim.errors import AccelsimError
 from accelsim.workload.counts import DTYPE_BYTES, vector_ops
+from accelsim.workload.fold import bn_fold
 from accelsim.workload.gemm import gemm_shape, training_gemm_shapes
 from accelsim.workload.network import Network, Node
 
@@ -44,13 +45,21 @@ def _fmt_pair(p) -> str:
     return f"{p[0]}x{p[1]}" if p[0] != p[1] else str(p[0])
 
 
-def profile(net: Network, batch: int = 1, dtype: str = "fp32", training: bool = False) -> pd.DataFrame:
-    """One row per layer; column names carry their unit. See the module docstring for the rules."""
+def profile(net: Network, batch: int = 1, dtype: str = "fp32", training: bool = False,
+            fold_bn: bool = False) -> pd.DataFrame:
+    """One row per layer; column names carry their unit. See the module docstring for the rules.
+
+    ``fold_bn`` profiles ``accelsim.workload.fold.fold_bn(net)`` and records how the parameter count
+    changed (``attrs["bn_fold"]``, the note; the totals gain ``batchnorm_folded`` and
+    ``params_before_fold``)."""
     if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
         raise AccelsimError(f"batch: must be a positive integer, got {batch!r}")
     if dtype not in DTYPE_BYTES:
         raise AccelsimError(f"dtype: must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}")
     nbytes = DTYPE_BYTES[dtype]
+    fold = bn_fold(net) if fold_bn else None
+    if fold is not None:
+        net = fold.network
     rows = []
     for node in net:
         layer = node.layer
@@ -93,6 +102,8 @@ def profile(net: Network, batch: int = 1, dtype: str = "fp32", training: bool = 
         rows.append(row)
     df = pd.DataFrame(rows)
     df.attrs.update(network=net.name, batch=batch, dtype=dtype, chained=net.chained)
+    if fold is not None:
+        df.attrs.update(bn_fold=fold.note, batchnorm_folded=len(fold.folded), params_before_fold=fold.params_before)
     return df
 
 
@@ -126,4 +137,7 @@ def totals(df: pd.DataFrame) -> dict:
     if "wgrad_macs" in df:
         out["wgrad_macs"] = int(df["wgrad_macs"].sum())
         out["igrad_macs"] = int(df["igrad_macs"].sum())
+    if "bn_fold" in df.attrs:
+        out["batchnorm_folded"] = int(df.attrs["batchnorm_folded"])
+        out["params_before_fold"] = int(df.attrs["params_before_fold"])
     return out

@@ -359,8 +359,9 @@ def test_cli_fold_bn_flag(tmp_path):
     kept = json.loads(CliRunner().invoke(main, ["profile", f, "--no-fold-bn", "--format", "json"]).output)
     assert {r["type"] for r in kept["layers"]} - {r["type"] for r in folded["layers"]} == {"batchnorm2d"}
     assert kept["totals"]["params"] - folded["totals"]["params"] == 2 * 8 + 2 * 8 - 8 - 8  # BN's 2C, less the biases
+    # --fold-bn also applies to zoo models and model files (workload.fold): LeNet-5 has no BN to fold
     r = CliRunner().invoke(main, ["profile", "lenet5", "--fold-bn"])
-    assert r.exit_code == 2 and "--fold-bn applies to .onnx model files" in r.output
+    assert r.exit_code == 0 and "BN folding: nothing to fold (no batchnorm2d layers)." in r.output
 
 
 def test_conv_layer_fields_from_attributes(tmp_path):

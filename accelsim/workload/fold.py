@@ -1,0 +1,95 @@
+"""BatchNorm folding: a ``batchnorm2d`` right after a convolution becomes part of that convolution.
+
+Inference-form BN is a per-channel affine map, y = x * s + t with s = weight / sqrt(var + eps) and
+t = bias - mean * s, so ``conv -> bn`` equals one convolution with weights W * s (per output
+channel) and bias b * s + t (b = 0 for a conv without bias). At the shape level (this module) the
+BN node disappears and its conv gains a bias: the parameter count drops by 2 x C per folded BN
+(its weight and bias) and rises by C for each conv that had no bias. A BN is folded only when its
+single input is a conv whose output nothing else reads (otherwise the unscaled conv output is
+still needed); any other BN stays in the network (``BnFold.kept``). Exporters (ONNX) and
+``--fold-bn`` (what ``simulate`` and the int8 path use) apply this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import Counter
+from dataclasses import dataclass
+
+from accelsim.workload.layers import BatchNorm2d, Conv2d
+from accelsim.workload.network import Network
+
+
+@dataclass(frozen=True)
+class BnFold:
+    """The folded ``network``, the (batchnorm, conv) pairs folded, the BN layers kept, and the parameter
+    counts before and after."""
+
+    network: Network
+    folded: tuple[tuple[str, str], ...]
+    kept: tuple[str, ...]
+    params_before: int
+
+    @property
+    def params_after(self) -> int:
+        return self.network.params
+
+    @property
+    def note(self) -> str:
+        """One line for the reports: how the parameter count changed, and why."""
+        kept = (f"{len(self.kept)} batchnorm2d layer(s) kept (not the only reader of a conv's output): "
+                f"{', '.join(self.kept)}") if self.kept else ""
+        if not self.folded:
+            return f"BN folding: nothing to fold{'; ' + kept if kept else ' (no batchnorm2d layers)'}."
+        convs = [self.network.node(conv).layer for _, conv in self.folded]
+        removed = 2 * sum(c.out_channels for c in convs if isinstance(c, Conv2d))
+        gained = self.params_after - self.params_before + removed
+        line = (f"BN folded into the preceding conv: {len(self.folded)} batchnorm2d layer(s); params "
+                f"{self.params_before:,} -> {self.params_after:,} (-{removed:,} BN weights and biases, "
+                f"+{gained:,} new conv biases)")
+        if kept:
+            line += f"; {kept}"
+        return line + "."
+
+
+def bn_fold(network: Network) -> BnFold:
+    """Fold every BN that directly follows a conv (module docstring); the folded conv takes the BN's place
+    in the node order and keeps its own name; the BN's consumers read the conv."""
+    if not network.chained:
+        return BnFold(network, (), tuple(n.name for n in network if isinstance(n.layer, BatchNorm2d)),
+                      network.params)
+    uses = Counter(src for n in network for src in n.inputs)
+    by_name = {n.name: n for n in network}
+    into: dict[str, str] = {}  # bn -> conv
+    for n in network:
+        if isinstance(n.layer, BatchNorm2d) and len(n.inputs) == 1 and n.inputs[0] in by_name:
+            src = by_name[n.inputs[0]]
+            if isinstance(src.layer, Conv2d) and uses[src.name] == 1:
+                into[n.name] = src.name
+    if not into:
+        return BnFold(network, (), tuple(n.name for n in network if isinstance(n.layer, BatchNorm2d)),
+                      network.params)
+    convs = set(into.values())
+    items = []
+    for n in network:
+        if n.name in convs:
+            continue
+        if n.name in into:
+            conv = by_name[into[n.name]]
+            items.append((dataclasses.replace(conv.layer, bias=True), list(conv.inputs)))
+        else:
+            items.append((n.layer, [into.get(src, src) for src in n.inputs]))
+    folded = Network.graph(network.name, network.input_shape, items, network.strict)
+    kept = tuple(n.name for n in folded if isinstance(n.layer, BatchNorm2d))
+    return BnFold(folded, tuple(into.items()), kept, network.params)
+
+
+def fold_bn(network: Network) -> Network:
+    """``network`` with each BN that follows a conv folded into it (``bn_fold`` for the details)."""
+    return bn_fold(network).network
+
+
+def is_onnx(model: object) -> bool:
+    """An .onnx model file: its importer folds BN (``--fold-bn``'s default there is on; off elsewhere)."""
+    return isinstance(model, (str, os.PathLike)) and str(model).lower().endswith(".onnx")
