@@ -38,8 +38,8 @@ from accelsim.rtlsim.session import run_cosim
 from accelsim.systolic.simulate import Simulation
 from accelsim.systolic.simulate import simulate as _simulate
 from accelsim.workload import Network, resolve
-from accelsim.workload.fold import is_onnx
 from accelsim.workload.fold import fold_bn as fold_bn_network
+from accelsim.workload.fold import is_onnx
 from accelsim.workload.profile import profile as _profile
 from accelsim.workload.profile import totals as _profile_totals
 

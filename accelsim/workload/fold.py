@@ -6,7 +6,8 @@ channel) and bias b * s + t (b = 0 for a conv without bias). At the shape level 
 BN node disappears and its conv gains a bias: the parameter count drops by 2 x C per folded BN
 (its weight and bias) and rises by C for each conv that had no bias. A BN is folded only when its
 single input is a conv whose output nothing else reads (otherwise the unscaled conv output is
-still needed); any other BN stays in the network (``BnFold.kept``). Exporters (ONNX) and
+still needed); any other BN stays in the network (``BnFold.kept``). A network that carries real
+weights (``Network.weights``, an imported model) gets them folded too, by the formula above. Exporters (ONNX) and
 ``--fold-bn`` (what ``simulate`` and the int8 path use) apply this.
 """
 
@@ -15,8 +16,11 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from accelsim.errors import AccelsimError
 from accelsim.workload.layers import BatchNorm2d, Conv2d
 from accelsim.workload.network import Network
 
@@ -81,8 +85,31 @@ def bn_fold(network: Network) -> BnFold:
         else:
             items.append((n.layer, [into.get(src, src) for src in n.inputs]))
     folded = Network.graph(network.name, network.input_shape, items, network.strict)
+    if network.weights is not None:
+        eps = {bn: float(by_name[bn].layer.eps) for bn in into}
+        folded = dataclasses.replace(folded, weights=_fold_weights(network.weights, into, eps))
     kept = tuple(n.name for n in folded if isinstance(n.layer, BatchNorm2d))
     return BnFold(folded, tuple(into.items()), kept, network.params)
+
+
+def _fold_weights(weights: Mapping[str, Mapping[str, Any]], into: dict[str, str],
+                  eps: dict[str, float]) -> dict[str, Mapping[str, Any]]:
+    """Real parameters after folding (module docstring): W * s per output channel, (b - mean) * s + beta."""
+    import numpy as np  # lazily: numpy stays out of the CLI's start-up
+
+    out = {name: params for name, params in weights.items() if name not in into}
+    for bn, conv in into.items():
+        for name, keys in ((bn, ("weight", "bias", "running_mean", "running_var")), (conv, ("weight",))):
+            missing = [k for k in keys if k not in weights.get(name, {})]
+            if missing:
+                raise AccelsimError(f"layer '{name}': weights: no {', '.join(missing)} to fold batchnorm '{bn}'")
+        b, c = weights[bn], weights[conv]
+        s = np.asarray(b["weight"], np.float64) / np.sqrt(np.asarray(b["running_var"], np.float64) + eps[bn])
+        bias = np.asarray(c["bias"], np.float64) if "bias" in c else np.zeros(len(s))
+        out[conv] = {"weight": (np.asarray(c["weight"], np.float64) * s[:, None, None, None]).astype(np.float32),
+                     "bias": ((bias - np.asarray(b["running_mean"], np.float64)) * s
+                              + np.asarray(b["bias"], np.float64)).astype(np.float32)}
+    return out
 
 
 def fold_bn(network: Network) -> Network:

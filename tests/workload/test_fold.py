@@ -5,7 +5,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import accelsim
+from accelsim.errors import AccelsimError
 from accelsim.workload import Network, bn_fold, fold_bn
 from accelsim.workload.fold import is_onnx
 from accelsim.workload.layers import Add, BatchNorm2d, Conv2d, ReLU
@@ -86,3 +89,27 @@ def test_api_fold_bn():
     assert p.totals["batchnorm_folded"] == 2 and p.totals["params"] == net.params - 16
     s = accelsim.simulate(net, array="8x8", fold_bn=True)
     assert "bn1" not in set(s.layers["layer"])
+
+
+def test_real_weights_fold_to_the_same_function():
+    import dataclasses
+
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    net = Network.sequential("n", (3, 4, 4), [Conv2d("c", 3, 5, 1), BatchNorm2d("bn", 5, eps=1e-3), ReLU("r")])
+    w = {"c": {"weight": rng.normal(size=(5, 3, 1, 1)).astype(np.float32), "bias": rng.normal(size=5)},
+         "bn": {"weight": rng.normal(size=5), "bias": rng.normal(size=5), "running_mean": rng.normal(size=5),
+                "running_var": rng.uniform(0.5, 2, size=5)}}
+    folded = fold_bn(dataclasses.replace(net, weights=w))
+    x = rng.normal(size=(3, 16))  # a 1x1 conv is W @ x per pixel
+    conv = w["c"]["weight"][:, :, 0, 0].astype(np.float64) @ x + w["c"]["bias"][:, None]
+    bn = w["bn"]
+    want = (conv - bn["running_mean"][:, None]) / np.sqrt(bn["running_var"][:, None] + 1e-3) * bn["weight"][:, None] \
+        + bn["bias"][:, None]
+    fw = folded.weights["c"]
+    got = fw["weight"][:, :, 0, 0].astype(np.float64) @ x + fw["bias"][:, None]
+    assert np.allclose(got, want, rtol=1e-5, atol=1e-5) and set(folded.weights) == {"c"}
+    broken = dataclasses.replace(net, weights={"c": w["c"], "bn": {"weight": bn["weight"]}})
+    with pytest.raises(AccelsimError, match="layer 'bn': weights: no bias, running_mean, running_var"):
+        fold_bn(broken)
