@@ -81,7 +81,7 @@ def bn_fold(network: Network) -> BnFold:
             continue
         if n.name in into:
             conv = by_name[into[n.name]]
-            items.append((dataclasses.replace(conv.layer, bias=True), list(conv.inputs)))
+            items.append((dataclasses.replace(conv.layer, bias=True), [into.get(src, src) for src in conv.inputs]))
         else:
             items.append((n.layer, [into.get(src, src) for src in n.inputs]))
     folded = Network.graph(network.name, network.input_shape, items, network.strict)

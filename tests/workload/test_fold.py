@@ -113,3 +113,24 @@ def test_real_weights_fold_to_the_same_function():
     broken = dataclasses.replace(net, weights={"c": w["c"], "bn": {"weight": bn["weight"]}})
     with pytest.raises(AccelsimError, match="layer 'bn': weights: no bias, running_mean, running_var"):
         fold_bn(broken)
+
+
+def test_conv_after_a_folded_bn_reads_the_folded_conv():
+    # conv -> bn -> conv -> bn: the second conv's input was the first BN (mobilenet_v2's blocks)
+    net = Network.sequential("n", (3, 8, 8), [Conv2d("c1", 3, 4, 1), BatchNorm2d("b1", 4),
+                                              Conv2d("c2", 4, 4, 1), BatchNorm2d("b2", 4)])
+    folded = fold_bn(net)
+    assert [(n.name, n.inputs) for n in folded] == [("c1", ("input",)), ("c2", ("c1",))]
+
+
+@pytest.mark.parametrize("model", ["resnet18", "resnet50", "mobilenet_v2", "googlenet"])
+def test_zoo_folds_every_bn(model):
+    from accelsim.workload import zoo
+    from accelsim.workload.layers import BatchNorm2d as BN
+
+    net = zoo.get(model)
+    f = bn_fold(net)
+    channels = sum(n.layer.num_features for n in net if isinstance(n.layer, BN))
+    assert f.kept == () and len(f.folded) == sum(isinstance(n.layer, BN) for n in net)
+    # torchvision's convs before BN have no bias: each BN's 2C leave, C conv biases come in
+    assert f.params_after == net.params - channels and f.network.output_shape == net.output_shape
