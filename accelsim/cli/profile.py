@@ -53,9 +53,10 @@ def profile(model, batch, dtype, training, strict, fold_bn, fmt, output):
 
     fmt = pick_format(fmt, output)
     refuse_overwrite(output, (model,))
-    # a model file's/zoo's BN layers are folded by the profile, which reports how the count changes;
-    # an .onnx file's by its importer (with its real weights)
-    here = bool(fold_bn) and not is_onnx(model)
-    net = resolve(model, strict, None if here else fold_bn)
+    # BN layers are folded by the profile, which reports how the parameter count changes: a zoo's or
+    # model file's with --fold-bn, an .onnx file's unless --no-fold-bn (imported with its BN kept)
+    onnx = is_onnx(model)
+    here = fold_bn is not False if onnx else bool(fold_bn)
+    net = resolve(model, strict, False if onnx else (None if here else fold_bn))
     df = run_profile(net, batch=batch, dtype=dtype, training=training, fold_bn=here)
     write_output(render_profile(df, totals(df), fmt), output, inputs=(model,))

@@ -359,6 +359,10 @@ def test_cli_fold_bn_flag(tmp_path):
     kept = json.loads(CliRunner().invoke(main, ["profile", f, "--no-fold-bn", "--format", "json"]).output)
     assert {r["type"] for r in kept["layers"]} - {r["type"] for r in folded["layers"]} == {"batchnorm2d"}
     assert kept["totals"]["params"] - folded["totals"]["params"] == 2 * 8 + 2 * 8 - 8 - 8  # BN's 2C, less the biases
+    assert folded["totals"]["batchnorm_folded"] == 2
+    assert folded["totals"]["params_before_fold"] == kept["totals"]["params"]
+    table = CliRunner().invoke(main, ["profile", f]).output
+    assert "BN folded into the preceding conv: 2 batchnorm2d layer(s); params 1,905 -> 1,889" in table
     # --fold-bn also applies to zoo models and model files (workload.fold): LeNet-5 has no BN to fold
     r = CliRunner().invoke(main, ["profile", "lenet5", "--fold-bn"])
     assert r.exit_code == 0 and "BN folding: nothing to fold (no batchnorm2d layers)." in r.output
