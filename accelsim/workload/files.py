@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from accelsim.errors import AccelsimError
+from accelsim.errors import AccelsimError, ModelFileError
 
 # ruamel parses YAML in pure Python, at 40-100 kB/s on a loaded 2-core machine: a YAML/JSON model
 # file or spec (a thousand layers is 30-60 kB) is limited to 256 kB so none parses for more than a
@@ -236,3 +236,14 @@ def atomic_folder(path: str | Path, fill: Callable[[Path], object], what: str = 
         shutil.rmtree(tmp, ignore_errors=True)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def positive_int(path: str | Path, line: int | None, field: str, cell: str) -> int:
+    """A model or config file's cell as an integer > 0, else a ModelFileError naming file, line and field."""
+    try:
+        v = int(cell)
+    except ValueError:
+        raise ModelFileError(path, line, field, f"expected an integer, got {cell!r}") from None
+    if v <= 0:
+        raise ModelFileError(path, line, field, f"must be > 0, got {v}")
+    return v

@@ -98,13 +98,7 @@ def load_scalesim_csv(text: str, path: str | Path = "<csv>", strict: bool = Fals
             if col == "Layer name":
                 name = cell
                 continue
-            try:
-                v = int(cell)
-            except ValueError:
-                raise ModelFileError(path, line, col, f"expected an integer, got {cell!r}") from None
-            if v <= 0:
-                raise ModelFileError(path, line, col, f"must be > 0, got {v}")
-            values[col] = v
+            values[col] = files.positive_int(path, line, col, cell)
         if name in names:
             raise ModelFileError(path, line, "Layer name", f"'{name}' appears twice")
         names.add(name)

@@ -68,13 +68,7 @@ def load_gemm_csv(rows: list[tuple[int, list[str]]], path: str | Path = "<csv>",
         for col, cell in zip(GEMM_COLUMNS, cells[1:4], strict=True):
             if cell == "":
                 raise ModelFileError(path, line, col, "is empty")
-            try:
-                v = int(cell)
-            except ValueError:
-                raise ModelFileError(path, line, col, f"expected an integer, got {cell!r}") from None
-            if v <= 0:
-                raise ModelFileError(path, line, col, f"must be > 0, got {v}")
-            values[col] = v
+            values[col] = files.positive_int(path, line, col, cell)
         if name in names:
             raise ModelFileError(path, line, "Layer", f"'{name}' appears twice")
         names.add(name)

@@ -27,6 +27,7 @@ from typing import Any
 from accelsim.errors import ModelFileError
 from accelsim.hardware.config import DATAFLOWS
 from accelsim.workload import files
+from accelsim.workload.files import positive_int
 
 # [section] -> {lower-case key: the key as SCALE-Sim's configs spell it}
 MAPPED = {
@@ -90,16 +91,6 @@ def _key_lines(text: str) -> dict[tuple[str, str], list[int]]:
         if m:
             out.setdefault((section, m.group(1).strip().lower()), []).append(i)
     return out
-
-
-def _positive_int(path: str, line: int | None, key: str, value: str) -> int:
-    try:
-        v = int(value)
-    except ValueError:
-        raise ModelFileError(path, line, key, f"expected an integer, got {value!r}") from None
-    if v <= 0:
-        raise ModelFileError(path, line, key, f"must be > 0, got {v}")
-    return v
 
 
 def _flag(path: str, line: int | None, key: str, value: str) -> bool:
@@ -176,13 +167,13 @@ def load_config(path: str | Path) -> ScaleSimConfig:
             if mode != "USER":
                 continue  # CALC: SCALE-Sim computes the bandwidth a stall-free run needs; the value is unused
             parts = [p.strip() for p in value.split(",")]
-            bws = [_positive_int(where, line, key, p) for p in parts]
+            bws = [positive_int(where, line, key, p) for p in parts]
             if len(set(bws)) != 1:
                 raise ModelFileError(where, line, key, f"one DRAM bandwidth per run, got {value!r} "
                                      "(accelsim's link has one bandwidth in each direction)")
             fields[fld] = float(bws[0])
         else:
-            fields[fld] = _positive_int(where, line, key, value)
+            fields[fld] = positive_int(where, line, key, value)
         keys[fld] = (key, line)
     if mode == "USER" and "bandwidth" not in fields:
         raise ModelFileError(where, mode_line, "Bandwidth", "is required when InterfaceBandwidth is USER")
