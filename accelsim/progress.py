@@ -151,10 +151,6 @@ class Progress:
             self.stream.write(text + "\n")
             self.stream.flush()
 
-    def _tick(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self._write()
-
     def _write(self) -> None:
         with self._lock:
             line = progress_line(self.label, self.done, self.total, self.elapsed_s)

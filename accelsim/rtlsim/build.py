@@ -32,15 +32,17 @@ _built: dict[Path, str] = {}  # build folders this process has verified, with th
 sim_build_root = cache.sim_build_root
 
 
-def build_name(simulator: str, parameters: dict[str, int]) -> str:
-    """``<simulator>-r<ROWS>c<COLS>-d<DATA_W>-a<ACC_W>-<hash of the RTL sources and tools>``."""
+def build_name(simulator: str, parameters: dict[str, int], key: str | None = None) -> str:
+    """``<simulator>-r<ROWS>c<COLS>-d<DATA_W>-a<ACC_W>-<hash of the RTL sources and tools>``.
+
+    ``key`` is ``cache.build_key`` when the caller already has it (it reads and hashes every source)."""
     p = parameters
-    key = cache.build_key(simulator, rtl_sources())
+    key = key or cache.build_key(simulator, rtl_sources())
     return f"{simulator}-r{p['ROWS']}c{p['COLS']}-d{p['DATA_W']}-a{p['ACC_W']}-{key}"
 
 
-def build_dir(simulator: str, parameters: dict[str, int], root: Path | None = None) -> Path:
-    return (root or sim_build_root()) / build_name(simulator, parameters)
+def build_dir(simulator: str, parameters: dict[str, int], root: Path | None = None, key: str | None = None) -> Path:
+    return (root or sim_build_root()) / build_name(simulator, parameters, key)
 
 
 @contextmanager
@@ -83,7 +85,7 @@ def build(simulator: str, parameters: dict[str, int], root: Path | None = None) 
     if unknown:
         raise CosimError(f"RTL parameters must be exactly {', '.join(PARAMETER_NAMES)}, got {sorted(parameters)}")
     key = cache.build_key(simulator, rtl_sources())
-    out = build_dir(simulator, parameters, cache.ensure_root(root or sim_build_root()))
+    out = build_dir(simulator, parameters, cache.ensure_root(root or sim_build_root()), key)
     if _built.get(out) == key:
         return out
     with _locked(out.parent / f"{out.name}.lock"):

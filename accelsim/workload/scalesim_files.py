@@ -42,7 +42,9 @@ def _trim(row: list[str]) -> list[str]:
 
 def load_gemm_csv(rows: list[tuple[int, list[str]]], path: str | Path = "<csv>", strict: bool = False) -> Network:
     """The network of a SCALE-Sim GEMM topology: ``rows`` are (line number, cells) of the
-    non-blank lines, the header first. One independent layer a row (see the module docstring)."""
+    non-blank lines, the header first (at most ``files.MAX_LAYERS`` rows after it: the caller,
+    ``importers.load_scalesim_csv``, stops reading past that). One independent layer a row (see the
+    module docstring)."""
     header_line, header = rows[0]
     if len(_trim(header)) > 5:
         raise ModelFileError(path, header_line, None,
@@ -80,6 +82,4 @@ def load_gemm_csv(rows: list[tuple[int, list[str]]], path: str | Path = "<csv>",
         except LayerError as e:
             raise ModelFileError(path, line, _FIELD.get(e.field, e.field), e.problem) from None
         items.append((layer, shape))
-        if len(items) > files.MAX_LAYERS:
-            raise ModelFileError(path, line, None, f"more than the limit of {files.MAX_LAYERS:,} layers")
     return Network.independent(Path(path).stem, items, strict)
