@@ -38,7 +38,6 @@ from accelsim.lowering.forward import (
     QLayer,
     QuantizedNetwork,
     Run,
-    bn_folds,
     forward,
     forward_int,
     init_params,
@@ -73,6 +72,7 @@ from accelsim.lowering.ops import (
     softmax,
     tanh,
 )
+from accelsim.workload.fold import bn_folds
 from accelsim.workload.gemm import GemmShape, TrainingShapes, gemm_shape, training_gemm_shapes
 
 __all__ = [

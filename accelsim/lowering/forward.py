@@ -60,6 +60,7 @@ from accelsim.lowering import golden, ops, quant
 from accelsim.lowering._args import integer
 from accelsim.lowering.gemm import Gemm, gemms_to_nchw, lower_conv, lower_linear, lower_matmul
 from accelsim.progress import ProgressCallback
+from accelsim.workload.fold import bn_folds
 from accelsim.workload.layers import (
     GELU,
     AdaptiveAvgPool2d,
@@ -493,22 +494,6 @@ def forward(network: Network, params: Mapping[str, Params] | None = None, x=None
     return Run(network, tuple(runs))
 
 
-def bn_folds(network: Network) -> dict[str, str]:
-    """Batch norm node -> the conv it folds into: its only input, a conv read by nothing else."""
-    if not network.chained:
-        return {}
-    readers: dict[str, int] = {}
-    for node in network.nodes:
-        for src in node.inputs:
-            readers[src] = readers.get(src, 0) + 1
-    kinds = {n.layer.name: n.layer for n in network.nodes}
-    last = network.nodes[-1].layer.name
-    return {node.layer.name: node.inputs[0] for node in network.nodes
-            if isinstance(node.layer, BatchNorm2d) and len(node.inputs) == 1
-            and isinstance(kinds.get(node.inputs[0]), Conv2d) and readers[node.inputs[0]] == 1
-            and node.inputs[0] != last}
-
-
 _TABLES = (Tanh, Sigmoid, ReLU6, Clip, Hardswish, GELU)
 _SCALE_KEPT = (ReLU, MaxPool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d, Flatten, Dropout)
 
@@ -537,9 +522,9 @@ def quantize_network(network: Network, params: Mapping[str, Params] | None = Non
             p = _params_of(params, layer)
             weight, bias = p.weight, p.bias
             if layer.name in folded_into:
-                bn = _params_of(params, network.node(folded_into[layer.name]).layer)
                 bn_layer = network.node(folded_into[layer.name]).layer
                 assert isinstance(bn_layer, BatchNorm2d)
+                bn = _params_of(params, bn_layer)
                 weight, bias = ops.fold_batchnorm(weight, bias, bn.weight, bn.bias, bn.running_mean, bn.running_var,
                                                   bn_layer.eps)
                 calibrated = quant.scale_for(seen[bn_layer.name])

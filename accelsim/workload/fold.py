@@ -57,23 +57,25 @@ class BnFold:
         return line + "."
 
 
+def bn_folds(network: Network) -> dict[str, str]:
+    """Batch norm node -> the conv it folds into: its only input, a conv read by nothing else."""
+    if not network.chained:
+        return {}
+    uses = Counter(src for n in network for src in n.inputs)
+    by_name = {n.name: n for n in network}
+    return {n.name: n.inputs[0] for n in network
+            if isinstance(n.layer, BatchNorm2d) and len(n.inputs) == 1 and n.inputs[0] in by_name
+            and isinstance(by_name[n.inputs[0]].layer, Conv2d) and uses[n.inputs[0]] == 1}
+
+
 def bn_fold(network: Network) -> BnFold:
     """Fold every BN that directly follows a conv (module docstring); the folded conv takes the BN's place
     in the node order and keeps its own name; the BN's consumers read the conv."""
-    if not network.chained:
-        return BnFold(network, (), tuple(n.name for n in network if isinstance(n.layer, BatchNorm2d)),
-                      network.params)
-    uses = Counter(src for n in network for src in n.inputs)
-    by_name = {n.name: n for n in network}
-    into: dict[str, str] = {}  # bn -> conv
-    for n in network:
-        if isinstance(n.layer, BatchNorm2d) and len(n.inputs) == 1 and n.inputs[0] in by_name:
-            src = by_name[n.inputs[0]]
-            if isinstance(src.layer, Conv2d) and uses[src.name] == 1:
-                into[n.name] = src.name
+    into = bn_folds(network)  # bn -> conv
     if not into:
         return BnFold(network, (), tuple(n.name for n in network if isinstance(n.layer, BatchNorm2d)),
                       network.params)
+    by_name = {n.name: n for n in network}
     convs = set(into.values())
     items = []
     for n in network:
