@@ -26,7 +26,7 @@ from accelsim.workload.network import Network
 # The store's columns (``accelsim.columns``): a point's metrics, and per layer the simulation's own
 # columns (same names, same order as ``simulate().layers``) followed by the layer's energy.
 LAYER_METRICS = ("layer_index", *SIMULATE_LAYERS, *ENERGY_COLUMNS)
-_TEXT_COLUMNS = ("layer", "type", "unit")
+TEXT_COLUMNS = ("layer", "type", "unit")  # the text columns of LAYER_METRICS (the store types them TEXT)
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ def evaluate(net: Network, cfg: ArrayConfig, batch: int, energy: EnergyTable, en
     sim = simulate(net, cfg, batch=batch, engine=engine)
     df = sim.layers
     n = len(df)
-    lay: dict = {c: df[c].tolist() for c in _TEXT_COLUMNS}
-    lay.update({c: df[c].to_numpy() for c in SIMULATE_LAYERS if c not in _TEXT_COLUMNS})
+    lay: dict = {c: df[c].tolist() for c in TEXT_COLUMNS}
+    lay.update({c: df[c].to_numpy() for c in SIMULATE_LAYERS if c not in TEXT_COLUMNS})
     lay["layer_index"] = np.arange(n)
     on_array = lay["macs"] > 0
     lay.update(energy_arrays(lay, n, cfg, energy))

@@ -191,9 +191,9 @@ def _probe(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     server that says nothing, or an HTTP or other server whose first bytes Dask would take for a
     length of exabytes, is not a scheduler).
     """
-    if check_address(address) == "inproc":
+    scheme = check_address(address)
+    if scheme == "inproc":
         return
-    scheme = address.split("://", 1)[0]
     host, port = _host_port(address)
     try:
         with socket.create_connection((host, port), timeout=timeout_s) as sock:

@@ -41,7 +41,7 @@ from pathlib import Path
 import pandas as pd
 
 from accelsim.columns import ENERGY, POINT_METRICS, SIMULATE_LAYERS, STORE_CONFIG
-from accelsim.dse.evaluate import LAYER_METRICS
+from accelsim.dse.evaluate import LAYER_METRICS, TEXT_COLUMNS
 from accelsim.errors import AccelsimError
 from accelsim.workload.files import atomic_write
 
@@ -58,7 +58,6 @@ SORT_COLUMNS = ("network", "batch", "rows", "cols", "dataflow", "ifmap_sram_kib"
 _REAL = {"utilization", "compute_utilization", "mapping_efficiency", "latency_ms", "inferences_per_second",
          "effective_tops", "peak_tops", "avg_dram_bytes_per_cycle", "peak_dram_bytes_per_cycle",
          "energy_per_inference_uJ", "intensity_macs_per_dram_byte", "attained_macs_per_cycle"}
-_TEXT = {"layer", "type", "unit"}
 # 2: the names of accelsim.columns; layers carry every column of simulate().layers
 # 3: design_key, accelsim_version and superseded on points (energy table and version in the key)
 SCHEMA_VERSION = "3"
@@ -66,7 +65,7 @@ TABLES = ("meta", "networks", "points", "layers")
 
 
 def _sqltype(col: str) -> str:
-    if col in _TEXT:
+    if col in TEXT_COLUMNS:
         return "TEXT"
     return "REAL" if col in _REAL or col.endswith("_pJ") else "INTEGER"
 
@@ -83,6 +82,8 @@ def _schema() -> list[str]:
         "(network_id TEXT PRIMARY KEY, name TEXT NOT NULL, spec_json TEXT NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS points ({', '.join(point_cols)})",
         f"CREATE TABLE IF NOT EXISTS layers ({', '.join(layer_cols)})",
+        # ResultStore.write looks up every written point's design: without an index a full scan each
+        "CREATE INDEX IF NOT EXISTS points_design_key ON points (design_key)",
     ]
 
 
