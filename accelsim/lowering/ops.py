@@ -16,6 +16,7 @@ from accelsim.lowering import _args
 from accelsim.lowering._args import Window, array, integer
 from accelsim.lowering.gemm import gemms_to_nchw, lower_conv, lower_linear, lower_matmul
 from accelsim.lowering.im2col import windows
+from accelsim.workload.layers import adaptive_windows
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
@@ -106,9 +107,7 @@ def global_avg_pool2d(x) -> np.ndarray:
     return x.mean(axis=(2, 3), keepdims=True)
 
 
-def adaptive_bounds(n: int, out: int) -> list[tuple[int, int]]:
-    """PyTorch's adaptive pooling windows along one axis: ``[floor(i*n/out), ceil((i+1)*n/out))``."""
-    return [((i * n) // out, -(-((i + 1) * n) // out)) for i in range(out)]
+adaptive_bounds = adaptive_windows  # PyTorch's windows along one axis, the rule the profile counts with
 
 
 def adaptive_avg_pool2d(x, output_size) -> np.ndarray:
