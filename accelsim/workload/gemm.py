@@ -3,8 +3,9 @@
 The shared vocabulary for every layer above the workload (lowering, mapping, the models and the
 reports): shapes only, no arrays. Convention (per group): M = output pixels x batch,
 K = in_channels/groups x kh x kw, N = out_channels/groups; linear: M = batch (x T tokens for a
-sequence input (T, F)), K = in_features, N = out_features; matmul of two activations: one GEMM a
-head, M = rows of A x batch, K and N from both shapes (``MatMul.dims``).
+sequence input (T, F)), K = in_features, N = out_features; matmul of two activations: one GEMM per
+image and head (count = batch x heads: each image has its own B operand), M = rows of A, K and N
+from both shapes (``MatMul.dims``).
 Training: weight gradient (N, M, K), input gradient (K, N, M).
 """
 
@@ -39,7 +40,8 @@ class GemmShape(NamedTuple):
 
 
 def gemm_shape(node: Node, batch: int = 1) -> GemmShape | None:
-    """(M, K, N, groups) of the layer's im2col GEMM, or None for a non-GEMM layer."""
+    """(M, K, N, count) of the layer's im2col GEMM, or None for a non-GEMM layer; ``count`` is the
+    groups of a conv, batch x heads of a matmul (image-major, the int8 forward's recording order)."""
     layer = node.layer
     if isinstance(layer, Conv2d):
         _, oh, ow = node.output_shape
@@ -51,7 +53,7 @@ def gemm_shape(node: Node, batch: int = 1) -> GemmShape | None:
         return GemmShape(tokens * batch, layer.in_features, layer.out_features, 1)
     if isinstance(layer, MatMul):
         m, k, n = layer.dims(*node.input_shapes)
-        return GemmShape(m * batch, k, n, layer.heads)
+        return GemmShape(m, k, n, batch * layer.heads)
     return None
 
 

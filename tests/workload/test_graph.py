@@ -131,8 +131,9 @@ def test_attention_shapes_and_gemms_by_hand():
         (GELU("g"), None),
     ])
     assert net.node("qk").output_shape == (h, t, t) and net.node("av").output_shape == (t, f)
-    assert gemm_shape(net.node("qk"), batch=2) == GemmShape(2 * t, d, t, h)
-    assert gemm_shape(net.node("av"), batch=2) == GemmShape(2 * t, t, d, h)
+    # one GEMM per image and head: each image has its own B operand (its keys, its values)
+    assert gemm_shape(net.node("qk"), batch=2) == GemmShape(t, d, t, 2 * h)
+    assert gemm_shape(net.node("av"), batch=2) == GemmShape(t, t, d, 2 * h)
     assert gemm_shape(net.node("q"), batch=2) == GemmShape(2 * t, f, f, 1)  # per token: M = batch x T
     assert gemm_shape(net.node("qk")).macs == h * t * t * d
     assert net.node("ln").layer.params == 2 * f

@@ -91,7 +91,8 @@ def test_every_layer_by_an_independent_route(name, batch):
             m, k = (a[0], a[1] // layer.heads) if len(a) == 2 else a[1:]
             n = b[0] if layer.transpose_b else b[1] // layer.heads
             assert row["params"] == 0 and row["macs"] == layer.heads * m * k * n * batch
-            assert (row["gemm_m"], row["gemm_k"], row["gemm_n"], row["gemm_groups"]) == (m * batch, k, n, layer.heads)
+            # one GEMM per image and head (each image has its own B operand)
+            assert (row["gemm_m"], row["gemm_k"], row["gemm_n"], row["gemm_groups"]) == (m, k, n, batch * layer.heads)
         else:
             features = {BatchNorm2d: "num_features", LayerNorm: "normalized_shape"}.get(type(layer))
             assert row["params"] == (2 * getattr(layer, features) if features else 0)
