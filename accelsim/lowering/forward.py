@@ -27,11 +27,11 @@ Integer mode (``quantize_network`` then ``forward_int``), with the rules of ``qu
   is the batch norm's, and the batch norm node passes the conv's int8 output through. Any other
   batch norm: dequantize, float64 batch norm, quantize.
 - matmul of two activations: per head (and image) ``acc = A @ B`` exact int32, requantized with
-  ``m = (s_a*s_b) / s_out``.
+  ``m = (s_a*s_b*scale) / s_out`` (the layer's ``scale``, attention's 1/sqrt(d); float32: ``y*scale``).
 - add: each input rescaled to the output scale, ``t_i = rint(float64(q_i) * (s_i/s_out))`` (int64,
   not clipped), then ``clip(sum t_i, -127, 127)``.
-- concat: output scale ``max(s_i)``; each input ``requantize(q_i, s_i/s_out)`` (exact passthrough
-  for the inputs at that scale), then concatenated.
+- concat (along any per-image axis): output scale ``max(s_i)``; each input ``requantize(q_i,
+  s_i/s_out)`` (exact passthrough for the inputs at that scale), then concatenated.
 - ReLU, max pooling, flatten, dropout: exact on int8, scale unchanged.
 - average pooling (also ceil_mode), global and adaptive average pooling: ``rint(sum(q) / count)``
   (half to even; ``count`` the window's divisor), scale unchanged.
@@ -469,12 +469,14 @@ def forward(network: Network, params: Mapping[str, Params] | None = None, x=None
                 y = _add_bias(y, p.bias)
         elif isinstance(layer, MatMul):
             y, gemms, acc = _matmul(layer, x0, xs[1], direct, len(node.input_shapes[0]) == 2)
+            if layer.scale != 1:
+                y = y * np.float32(layer.scale)
         elif isinstance(layer, _POOLS):
             y = _pool(layer, x0, direct)
         elif isinstance(layer, Add):
             y = ops.add(*xs)
         elif isinstance(layer, Concat):
-            y = ops.concat(*xs, axis=1)
+            y = ops.concat(*xs, axis=1 + layer.axis)
         elif isinstance(layer, BatchNorm2d):
             p = _params_of(params, layer)
             y = ops.batchnorm2d(x0, p.weight, p.bias, p.running_mean, p.running_var, layer.eps)
@@ -591,7 +593,7 @@ def forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: int = 0
         elif isinstance(layer, MatMul):
             y, gemms, acc = _matmul(layer, q, qs[1], direct, len(node.input_shapes[0]) == 2)
             acc = tuple(quant.to_int32(a) for a in acc)
-            q = quant.requantize(y, ql.in_scales[0] * ql.in_scales[1] / ql.out_scale)
+            q = quant.requantize(y, ql.in_scales[0] * ql.in_scales[1] * layer.scale / ql.out_scale)
         elif ql.folded or isinstance(layer, (ReLU, Flatten, Dropout)):
             q = ops.flatten(q) if isinstance(layer, Flatten) else (ops.relu(q) if isinstance(layer, ReLU) else q)
         elif isinstance(layer, MaxPool2d):
@@ -602,7 +604,7 @@ def forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: int = 0
             q = _rescale_add(qs, ql.in_scales, ql.out_scale)
         elif isinstance(layer, Concat):
             q = np.concatenate([quant.requantize(qi, s / ql.out_scale) if s != ql.out_scale else qi
-                                for qi, s in zip(qs, ql.in_scales, strict=True)], axis=1)
+                                for qi, s in zip(qs, ql.in_scales, strict=True)], axis=1 + layer.axis)
         elif isinstance(layer, _TABLES):
             fn = _pointwise(layer)
             assert fn is not None

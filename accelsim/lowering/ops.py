@@ -194,7 +194,8 @@ def add(*inputs) -> np.ndarray:
 
 
 def concat(*inputs, axis: int = 1) -> np.ndarray:
-    """Concatenation along the channel axis (``axis`` 1 of NCHW); the other axes must agree."""
+    """Concatenation along ``axis`` (1: the channel axis of NCHW, the token axis of (N, T, F)); the
+    other axes must agree."""
     xs = [np.asarray(x) for x in inputs]
     if not xs:
         raise _args.fail("concat", "inputs", "expected at least one array")

@@ -374,16 +374,28 @@ class Add(Layer):
 
 @dataclass(frozen=True)
 class Concat(Layer):
-    """Concatenation along the channel axis (the first axis of the per-image shape)."""
+    """Concatenation along ``axis`` of the per-image shape: 0, the channel axis of ``(C, H, W)`` and
+    the token axis of ``(T, F)`` (a class token before the patches); 1 or 2 any other axis (a
+    token's features: ``axis: 1`` on ``(T, F)``). The other dimensions must agree."""
 
+    axis: int = 0
     kind: ClassVar[str] = "concat"
 
+    def __post_init__(self):
+        super().__post_init__()
+        if isinstance(self.axis, bool) or not isinstance(self.axis, int) or self.axis < 0:
+            raise LayerError(self.name, "axis", f"expected an axis of the per-image shape (0, 1, ...), got {self.axis!r}")
+
     def infer_inputs(self, xs: tuple[Shape, ...], strict: bool = False) -> tuple[Shape, bool]:
+        a = self.axis
+        if a >= len(xs[0]):
+            raise LayerError(self.name, "axis", f"{a} is not an axis of input 1 {list(xs[0])}")
+        what = "non-channel dimensions" if a == 0 else f"dimensions other than axis {a}"
         for i, x in enumerate(xs[1:], start=2):
-            if len(x) != len(xs[0]) or x[1:] != xs[0][1:]:
+            if len(x) != len(xs[0]) or x[:a] + x[a + 1:] != xs[0][:a] + xs[0][a + 1:]:
                 raise LayerError(self.name, "inputs",
-                                 f"non-channel dimensions differ: input {i} is {list(x)} but input 1 is {list(xs[0])}")
-        return (sum(x[0] for x in xs), *xs[0][1:]), False
+                                 f"{what} differ: input {i} is {list(x)} but input 1 is {list(xs[0])}")
+        return (*xs[0][:a], sum(x[a] for x in xs), *xs[0][a + 1:]), False
 
 
 @dataclass(frozen=True)
@@ -543,16 +555,21 @@ class MatMul(Layer):
     ``(heads, M, K)``; B is ``(K, heads*N)``, or with ``transpose_b`` ``(N, heads*K)`` (used as its
     transpose). The result stays per-head ``(heads, M, N)`` when A is token-major and heads > 1
     (attention scores: Q, K ``(T, H*d)`` -> ``(H, T, T)``) and is merged back to ``(M, heads*N)``
-    otherwise (A ``(H, T, T)``, V ``(T, H*d)`` -> ``(T, H*d)``)."""
+    otherwise (A ``(H, T, T)``, V ``(T, H*d)`` -> ``(T, H*d)``). ``scale`` multiplies the product
+    (attention's 1/sqrt(d) on the scores; in int8 it is part of the requantization multiplier)."""
 
     heads: int = 1
     transpose_b: bool = False
+    scale: float = 1.0
     kind: ClassVar[str] = "matmul"
 
     def __post_init__(self):
         super().__post_init__()
         _positive_int(self.name, "heads", self.heads)
         _bool(self.name, "transpose_b", self.transpose_b)
+        if _number(self.name, "scale", self.scale) == 0:
+            raise LayerError(self.name, "scale", "must not be 0")
+        object.__setattr__(self, "scale", float(self.scale))
 
     def dims(self, a: Shape, b: Shape) -> tuple[int, int, int]:
         """(M, K, N) of one head's GEMM, or a LayerError when the shapes do not fit."""

@@ -8,6 +8,7 @@ import pytest
 
 import accelsim
 from accelsim.errors import AccelsimError
+from accelsim.lowering import quant
 from accelsim.lowering import (
     bn_folds,
     forward,
@@ -37,6 +38,7 @@ from accelsim.workload.layers import (
     ReLU,
     ReLU6,
     Softmax,
+    Tanh,
 )
 from accelsim.workload.network import Network
 
@@ -186,13 +188,49 @@ def test_int8_forward_tracks_the_float_forward():
     assert err < 0.1 * np.abs(ref).max()
 
 
+# ---- concat along any per-image axis ----------------------------------------------------------
+
+CONCATS = [  # (input shape, branches, axis, output shape)
+    ((4, 5, 6), [AdaptiveAvgPool2d("p1", (2, 6)), AdaptiveAvgPool2d("p2", (3, 6))], 1, (4, 5, 6)),
+    ((4, 5, 6), [AdaptiveAvgPool2d("p1", (5, 1)), AdaptiveAvgPool2d("p2", (5, 4))], 2, (4, 5, 5)),
+    ((4, 5, 6), [ReLU("p1"), AdaptiveAvgPool2d("p2", (5, 6))], 0, (8, 5, 6)),
+    ((5, 4), [Linear("p1", 4, 3), Linear("p2", 4, 6)], 1, (5, 9)),  # a token's features
+    ((5, 4), [Linear("p1", 4, 4), ReLU("p2")], 0, (10, 4)),  # more tokens (a class token in front)
+]
+
+
+@pytest.mark.parametrize(("shape", "branches", "axis", "out"), CONCATS)
+def test_concat_along_any_axis_float_and_int8(shape, branches, axis, out):
+    net = Network.graph("cat", shape, [(b, ["input"]) for b in branches] +
+                        [(Concat("cat", axis=axis), [b.name for b in branches]), (Tanh("t"), None)])
+    assert net.node("cat").output_shape == out
+    run = forward(net, batch=2, seed=7)
+    want = np.concatenate([run[b.name].output for b in branches], axis=1 + axis)
+    assert np.array_equal(run["cat"].output, want)
+    qnet = quantize_network(net, batch=2, seed=7)
+    q = forward_int(qnet, batch=2, seed=7)
+    cq = qnet["cat"]
+    assert cq.out_scale == max(cq.in_scales)
+    parts = [np.vectorize(lambda v, m=si / cq.out_scale: _rq(int(v), m), otypes=[np.int64])(q[b.name].output)
+             for b, si in zip(branches, cq.in_scales, strict=True)]
+    assert np.array_equal(q["cat"].output, np.concatenate(parts, axis=1 + axis))
+
+
+def test_concat_axis_errors_name_the_node_and_field():
+    with pytest.raises(AccelsimError, match=r"layer 'c': axis: 2 is not an axis of input 1 \[5, 4\]"):
+        Network.graph("g", (5, 4), [(Concat("c", axis=2), ["input", "input"])])
+    with pytest.raises(AccelsimError, match=r"layer 'c': inputs: dimensions other than axis 1 differ: input 2 is "
+                                            r"\[10, 4\] but input 1 is \[5, 4\]"):
+        Network.graph("g", (5, 4), [(Concat("t", axis=0), ["input", "input"]), (Concat("c", axis=1), ["input", "t"])])
+
+
 # ---- attention ---------------------------------------------------------------------------------
 
-def encoder(t=6, f=8, heads=2) -> Network:
-    """A tiny transformer encoder layer, post-norm, as BERT's."""
+def encoder(t=6, f=8, heads=2, scale=1.0) -> Network:
+    """A tiny transformer encoder layer, post-norm, as BERT's (``scale`` on the scores)."""
     return Network.graph("enc", (t, f), [
         (Linear("q", f, f), ["input"]), (Linear("k", f, f), ["input"]), (Linear("v", f, f), ["input"]),
-        (MatMul("qk", heads=heads, transpose_b=True), ["q", "k"]),
+        (MatMul("qk", heads=heads, transpose_b=True, scale=scale), ["q", "k"]),
         (Softmax("sm"), None),
         (MatMul("av", heads=heads), ["sm", "v"]),
         (Linear("o", f, f), None),
@@ -209,8 +247,9 @@ def _softmax(v):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def test_attention_float_forward_matches_a_direct_computation():
-    net = encoder()
+@pytest.mark.parametrize("scale", [1.0, 0.5, -1 / 3])
+def test_attention_float_forward_matches_a_direct_computation(scale):
+    net = encoder(scale=scale)
     assert net.node("qk").output_shape == (2, 6, 6) and net.output_shape == (6, 8)
     p = init_params(net, seed=5)
     x = random_inputs(net, batch=2, seed=5)[0].astype(np.float64)
@@ -219,7 +258,7 @@ def test_attention_float_forward_matches_a_direct_computation():
     heads = []
     for h in range(2):
         sl = slice(4 * h, 4 * h + 4)
-        scores = np.stack([golden.matmul(q[n, :, sl], k[n, :, sl].T) for n in range(2)])
+        scores = np.stack([golden.matmul(q[n, :, sl], k[n, :, sl].T) * scale for n in range(2)])
         heads.append(np.stack([golden.matmul(_softmax(scores[n]), v[n, :, sl]) for n in range(2)]))
     ctx = np.concatenate(heads, axis=-1)
     ln1 = golden.layernorm(lin["o"](ctx) + x, p["ln1"].weight, p["ln1"].bias)
@@ -241,6 +280,25 @@ def test_attention_int8_forward_runs_bit_exact_gemms():
             assert np.array_equal(acc, g.a.astype(np.int64) @ g.b.astype(np.int64))
     ref = forward(net, seed=6).output
     assert np.abs(run.output * run.layers[-1].scale - ref).max() < 0.15 * np.abs(ref).max()
+
+
+def test_attention_int8_score_scale_is_in_the_requantization():
+    net = encoder(scale=0.125)
+    qnet = quantize_network(net, batch=2, seed=3)
+    run = forward_int(qnet, batch=2, seed=3, record=True)
+    s_q, s_k, s_out = qnet["q"].out_scale, qnet["k"].out_scale, qnet["qk"].out_scale
+    assert qnet["qk"].in_scales == (s_q, s_k)
+    # calibrated on the scaled float scores
+    assert math.isclose(s_out, quant.scale_for(forward(net, batch=2, seed=3)["qk"].max_abs))
+    q, k = run["q"].output.astype(np.int64), run["k"].output.astype(np.int64)
+    for n in range(2):
+        for h in range(2):
+            acc = q[n, :, 4 * h:4 * h + 4] @ k[n, :, 4 * h:4 * h + 4].T
+            want = np.clip(np.rint(acc * (s_q * s_k * 0.125 / s_out)), -127, 127)
+            assert np.array_equal(run["qk"].output[n, h], want)
+    # a power-of-two scale is exact in float: the same int8 scores at an 8x smaller output scale
+    plain = forward_int(quantize_network(encoder(), batch=2, seed=3), batch=2, seed=3)
+    assert np.array_equal(plain["qk"].output, run["qk"].output) and math.isclose(plain["qk"].scale * 0.125, s_out)
 
 
 # ---- weights that travel with the network -------------------------------------------------------

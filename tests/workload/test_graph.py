@@ -235,6 +235,9 @@ def test_graph_validation_names_node_and_field(items, shape, field, text):
     (lambda: Dropout("d", 1.0), "p"),
     (lambda: AdaptiveAvgPool2d("a", 0), "output_size"),
     (lambda: MatMul("m", heads=0), "heads"),
+    (lambda: MatMul("m", scale=0), "scale"),
+    (lambda: MatMul("m", scale=float("nan")), "scale"),
+    (lambda: Concat("c", axis=-1), "axis"),
     (lambda: MaxPool2d("p", 2, ceil_mode=1), "ceil_mode"),
     (lambda: LayerNorm("l", 4, eps=-1.0), "eps"),
 ])
@@ -290,6 +293,25 @@ def test_yaml_graph_through_profile_and_simulate(tmp_path):
     assert sim["cat"]["dram_read_bytes"] == 12 * 256 and sim["cat"]["cycles"] == 12 * 256 // 16
     assert sim["fl"]["unit"] == "none" and sim["fl"]["cycles"] == 0
     assert sim["bn1"]["vector_ops"] == 2 * 8 * 256
+
+
+def test_yaml_token_graph_with_concat_axes_and_a_scaled_matmul(tmp_path):
+    path = tmp_path / "tok.yaml"
+    path.write_text("input_shape: [4, 6]\nlayers:\n"
+                    "  - {type: linear, name: a, in_features: 6, out_features: 2}\n"
+                    "  - {type: concat, name: wide, axis: 1, inputs: [input, a]}\n"
+                    "  - {type: concat, name: long, inputs: [wide, wide]}\n"
+                    "  - {type: matmul, name: s, transpose_b: true, scale: 0.5, inputs: [long, long]}\n")
+    r = run("profile", str(path), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    rows = {row["layer"]: row for row in json.loads(r.stdout)["layers"]}
+    assert rows["wide"]["output_shape"] == [4, 8] and rows["long"]["output_shape"] == [8, 8]
+    assert rows["s"]["output_shape"] == [8, 8] and rows["s"]["macs"] == 8 * 8 * 8
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input_shape: [4, 6]\nlayers:\n  - {type: concat, name: c, axis: 2, inputs: [input, input]}\n")
+    r = run("profile", str(bad))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "bad.yaml:3:" in r.stderr and "axis" in r.stderr and "2 is not an axis" in r.stderr, r.stderr
 
 
 def test_graph_round_trips_through_the_sweep_spec():
