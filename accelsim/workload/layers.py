@@ -384,7 +384,7 @@ class Concat(Layer):
     def __post_init__(self):
         super().__post_init__()
         if isinstance(self.axis, bool) or not isinstance(self.axis, int) or self.axis < 0:
-            raise LayerError(self.name, "axis", f"expected an axis of the per-image shape (0, 1, ...), got {self.axis!r}")
+            raise LayerError(self.name, "axis", f"expected a per-image axis (0, 1, ...), got {self.axis!r}")
 
     def infer_inputs(self, xs: tuple[Shape, ...], strict: bool = False) -> tuple[Shape, bool]:
         a = self.axis

@@ -7,8 +7,9 @@ parsed, shape-inferred by ONNX (every shape must come out static) and mapped nod
   never reached by a window); Gemm, and MatMul with a constant second operand -> ``linear``
   (per token on ``[N, T, F]``); MatMul of two activations -> ``matmul`` (a Transpose of the last
   two axes in front of its second operand becomes ``transpose_b``); Add of activations -> ``add``;
-  Add of a constant is folded into the bias of the conv/linear before it; Concat (channel axis)
-  -> ``concat``; Relu; Clip with constant min/max (inputs, or attributes before opset 11) ->
+  Add of a constant is folded into the bias of the conv/linear before it; Concat along any axis
+  but the batch -> ``concat`` with its per-image ``axis`` (tokens along T or F; constant inputs,
+  e.g. a learned class token, are refused); Relu; Clip with constant min/max (inputs, or attributes before opset 11) ->
   ``relu6`` for [0, 6], ``relu`` for [0, inf), else ``clip``; MaxPool/AveragePool (ceil_mode,
   symmetric pads; AveragePool's padding must count in the divisor, count_include_pad=1) ->
   ``maxpool2d``/``avgpool2d``; GlobalAveragePool -> ``global_avgpool2d``; Flatten, and a
@@ -17,6 +18,18 @@ parsed, shape-inferred by ONNX (every shape must come out static) and mapped nod
   LayerNormalization (last axis) -> ``layernorm``; Gelu -> ``gelu``; Softmax over the feature
   axis; Sigmoid, Tanh, LRN, HardSwish, Dropout; Identity, a Reshape that keeps the shape and a
   Transpose that only moves size-1 axes are no-ops; Constant and initializers are constants.
+- Multi-head attention as exporters write Hugging Face's BertSelfAttention: a Reshape
+  ``[N, T, F] -> [N, T, H, D]`` and Transposes to ``[N, H, T, D]`` / ``[N, H, D, T]`` are views of
+  the token-major tensor (``_Act.view``), which a MatMul of two activations reads per head
+  (``matmul`` with ``heads=H``; its [N, H, T, D] result is read back through a Transpose and a
+  Reshape to ``[N, T, F]``). Mul/Div by one constant number is attention's scale: right after
+  such a MatMul it becomes the matmul's ``scale``; on Q or K^T (torch's scaled_dot_product_attention)
+  it waits on the tensor until the MatMul takes it (or is folded into a linear's weight); anywhere
+  else it is refused. torch.nn.MultiheadAttention's export (one packed in-projection split by
+  Gather, heads merged into the batch axis) is not mapped.
+- GELU written element by element (before opset 20: ``x * 0.5 * (1 + Erf(x / sqrt(2)))`` and the
+  tanh form) is recognised before the walk (``onnx_patterns.find_gelus``) and imports as one
+  ``gelu``; an Erf or Pow outside that pattern is an unsupported operator.
 - The network input must be ``[N, C, H, W]`` or ``[N, T, F]`` with a fixed N (the batch is
   accelsim's ``--batch``: the imported shapes are per image).
 - Parameters are what the layers hold: each conv/linear node's weight and bias elements (an
@@ -29,6 +42,7 @@ Every refusal is one ``ModelFileError`` line naming the file and the node with i
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -65,24 +79,36 @@ from accelsim.workload.layers import (
     name_problem,
 )
 from accelsim.workload.network import INPUT, Network
+from accelsim.workload.onnx_patterns import Fused, find_gelus
 
 INSTALL_HINT = "pip install 'accelsim[onnx]'"
 SUPPORTED_OPS = (
-    "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv", "Dropout", "Flatten",
+    "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv", "Div", "Dropout", "Flatten",
     "Gelu", "Gemm", "GlobalAveragePool", "HardSwish", "Identity", "LRN", "LayerNormalization", "MatMul",
-    "MaxPool", "Relu", "Reshape", "Sigmoid", "Softmax", "Tanh", "Transpose",
+    "MaxPool", "Mul", "Relu", "Reshape", "Sigmoid", "Softmax", "Tanh", "Transpose",
 )
+PATTERN_NOTE = "Erf and Pow only inside GELU's pattern x * 0.5 * (1 + Erf(x / sqrt(2))) or its tanh form"
+# The layouts of a [N, T, F] tensor split into heads, as permutations of the split [N, T, H, D]: what
+# accelsim's matmul reads (token-major, split along the features) and writes.
+SPLIT, HEADS, HEADS_T = (0, 1, 2, 3), (0, 2, 1, 3), (0, 2, 3, 1)  # [N, T, H, D], [N, H, T, D], [N, H, D, T]
+_VIEW_READERS = ("Identity", "Dropout", "Reshape", "Transpose", "MatMul", "Mul", "Div")
 _FLOAT_TYPES = (1, 10, 11, 16)  # TensorProto FLOAT, FLOAT16, DOUBLE, BFLOAT16
 
 
 @dataclass(frozen=True)
 class _Act:
     """An activation tensor: the accelsim node that produces it and its full ONNX shape (batch first).
-    ``transposed``: the last two axes are swapped (only a MatMul's second operand may take it)."""
+    ``transposed``: the last two axes are swapped (only a MatMul's second operand may take it).
+    ``view``: the node's token-major ``[N, T, H*D]`` output split into ``heads`` (Reshape) and
+    permuted (Transpose): ``SPLIT``, ``HEADS`` or ``HEADS_T``. ``scale``: a constant factor not yet
+    applied (Mul/Div), which the MatMul reading it takes into its own ``scale``."""
 
     node: str
     shape: tuple[int, ...]
     transposed: bool = False
+    view: tuple[int, ...] | None = None
+    heads: int = 1
+    scale: float = 1.0
 
 
 class _Refused(Exception):
@@ -98,8 +124,9 @@ def load_onnx(path: str | Path, strict: bool = False, fold_bn: bool = True) -> N
         raise ModelFileError(path, e.line, None, e.problem) from None
     onnx = _onnx_module(path)
     model = _decode(onnx, data, path)
-    _precheck(model, path)
-    return _Importer(onnx, _checked(onnx, model, path), path, strict, fold_bn).network()
+    fused = find_gelus(model.graph, onnx.numpy_helper.to_array)
+    _precheck(model, path, {i for f in fused for i in f.nodes})
+    return _Importer(onnx, _checked(onnx, model, path), path, strict, fold_bn, fused).network()
 
 
 def _onnx_module(path: Path) -> Any:
@@ -131,16 +158,18 @@ def _node_error(path: Path, node: Any, problem: str) -> ModelFileError:
     return ModelFileError(path, None, None, f"node '{node.name or node.output[0]}' ({node.op_type}): {problem}")
 
 
-def _precheck(model: Any, path: Path) -> None:
+def _precheck(model: Any, path: Path, fused: set[int]) -> None:
     """Before ONNX's checker (whose messages name neither the problem nor the fix): every operator is
-    one accelsim maps, and every node input exists when the node runs."""
+    one accelsim maps (or part of a recognised pattern, ``fused``), and every node input exists when
+    the node runs."""
     graph = model.graph
     known = {t.name for t in graph.initializer} | {vi.name for vi in graph.input}
-    for node in graph.node:
+    for index, node in enumerate(graph.node):
         if node.domain not in ("", "ai.onnx"):
             raise _node_error(path, node, f"operator domain '{node.domain}' is not supported")
-        if node.op_type not in SUPPORTED_OPS:
-            raise _node_error(path, node, f"unsupported operator (supported: {', '.join(SUPPORTED_OPS)})")
+        if node.op_type not in SUPPORTED_OPS and index not in fused:
+            raise _node_error(path, node, f"unsupported operator (supported: {', '.join(SUPPORTED_OPS)}; "
+                                          f"{PATTERN_NOTE})")
         for name in node.input:
             if name and name not in known:
                 raise _node_error(path, node, f"input '{name}' is not an initializer, a graph input or the output of "
@@ -165,8 +194,10 @@ def _first_line(e: BaseException) -> str:
 class _Importer:
     """One pass over the graph's nodes (ONNX keeps them in topological order)."""
 
-    def __init__(self, onnx: Any, model: Any, path: Path, strict: bool, fold_bn: bool):
+    def __init__(self, onnx: Any, model: Any, path: Path, strict: bool, fold_bn: bool, fused: list[Fused]):
         self.onnx, self.model, self.path, self.strict, self.fold_bn = onnx, model, path, strict, fold_bn
+        self.fused_at = {f.at: f for f in fused}  # node index -> the pattern emitted there
+        self.fused = {i for f in fused for i in f.nodes}
         graph = model.graph
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
         self.consts: dict[str, np.ndarray] = {}
@@ -242,6 +273,12 @@ class _Importer:
             if act.transposed and not (node.op_type == "MatMul" and i == 1):
                 raise _Refused(f"input '{name}' is a Transpose that is not a layout no-op (only a MatMul's second "
                                "operand may be transposed)")
+            if act.view is not None and node.op_type not in _VIEW_READERS:
+                raise _Refused(f"input '{name}' {list(act.shape)} is split into {act.heads} heads: only a Transpose, "
+                               "a Reshape back to [N, T, F], a MatMul of two activations or a scale may read it")
+            if act.scale != 1 and node.op_type not in _VIEW_READERS:
+                raise _Refused(f"input '{name}' is scaled by a constant (Mul/Div), which is supported only in front "
+                               "of a MatMul (attention's score scale)")
             return act
         if name in self.consts:
             raise _Refused(f"input {i + 1} ('{name}') must be an activation, not a constant")
@@ -273,18 +310,26 @@ class _Importer:
     def _attrs(self, node: Any) -> dict[str, Any]:
         return {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
 
-    def _emit(self, node: Any, layer: Layer, inputs: list[str], weights: dict[str, np.ndarray] | None = None) -> None:
+    def _emit(self, node: Any, layer: Layer, inputs: list[str], weights: dict[str, np.ndarray] | None = None,
+              heads: int | None = None) -> None:
+        """Add ``layer``; with ``heads`` its token-major output is read as the node's [N, H, T, D] (``HEADS``)."""
         self.items[layer.name] = (layer, inputs)
         self.origin[layer.name] = (node.name or node.output[0], node.op_type)
         if weights:
             self.weights[layer.name] = weights
         shape = self._shape(node, node.output[0])
-        self.out_shapes[layer.name] = shape
-        self.acts[node.output[0]] = _Act(layer.name, shape)
+        if heads is None:
+            self.out_shapes[layer.name] = shape
+            self.acts[node.output[0]] = _Act(layer.name, shape)
+        else:
+            n, h, t, d = shape
+            self.out_shapes[layer.name] = (n, t, h * d)
+            self.acts[node.output[0]] = _Act(layer.name, shape, view=HEADS, heads=heads)
 
-    def _alias(self, node: Any, act: _Act, transposed: bool | None = None) -> None:
+    def _alias(self, node: Any, act: _Act, transposed: bool | None = None, **changes: Any) -> None:
         flag = act.transposed if transposed is None else transposed
-        self.acts[node.output[0]] = dataclasses.replace(act, shape=self._shape(node, node.output[0]), transposed=flag)
+        self.acts[node.output[0]] = dataclasses.replace(act, shape=self._shape(node, node.output[0]), transposed=flag,
+                                                        **changes)
 
     def _layer_name(self, node: Any, index: int) -> str:
         name = node.name or node.output[0]
@@ -307,7 +352,10 @@ class _Importer:
     def network(self) -> Network:
         graph = self.model.graph
         for index, node in enumerate(graph.node):
-            handler = getattr(self, f"_op_{node.op_type}")
+            if index in self.fused and index not in self.fused_at:
+                continue  # inside a recognised pattern, emitted at its last node
+            handler = (functools.partial(self._fused, self.fused_at[index]) if index in self.fused_at
+                       else getattr(self, f"_op_{node.op_type}"))
             try:
                 handler(node, self._layer_name(node, index), self._attrs(node))
             except _Refused as e:
@@ -325,8 +373,12 @@ class _Importer:
         act = self.acts.get(out)
         if act is None or act.node == INPUT:
             raise ModelFileError(self.path, None, None, f"output '{out}' is not computed by any supported layer")
-        if act.transposed:
-            raise ModelFileError(self.path, None, None, f"output '{out}' is a Transpose that is not a layout no-op")
+        if act.transposed or act.view is not None:
+            raise ModelFileError(self.path, None, None, f"output '{out}' is a Transpose or Reshape that is not a "
+                                                        "layout no-op")
+        if act.scale != 1:
+            raise ModelFileError(self.path, None, None, f"output '{out}' is scaled by a constant (Mul/Div): "
+                                                        "supported only in front of a MatMul")
         keep = self._ancestors(act.node)
         items = [(layer, inputs) for name, (layer, inputs) in self.items.items() if name in keep]
         try:
@@ -361,6 +413,50 @@ class _Importer:
         return keep
 
     # ---- operators -----------------------------------------------------------------------------
+
+    def _fused(self, f: Fused, node, name, attrs) -> None:
+        """The last node of a recognised GELU pattern (``onnx_patterns``): one ``gelu`` layer."""
+        x = self.acts.get(f.x)
+        if x is None:
+            raise _Refused(f"the input '{f.x}' of its GELU pattern must be an activation")
+        if x.transposed or x.view is not None or x.scale != 1:
+            raise _Refused(f"the input '{f.x}' of its GELU pattern is a transposed, split or scaled view")
+        self._emit(node, GELU(name, f.approximate), [x.node])
+
+    def _op_Mul(self, node, name, attrs) -> None:
+        self._scale(node, divide=False)
+
+    def _op_Div(self, node, name, attrs) -> None:
+        self._scale(node, divide=True)
+
+    def _scale(self, node, divide: bool) -> None:
+        """A product with (or a division by) one constant number: attention's score scale. Right after a
+        MatMul of two activations read by nothing else it becomes that matmul's ``scale``; before one
+        (on Q or K) the activation carries it until a MatMul takes it."""
+        names = list(node.input)
+        consts = [i for i, n in enumerate(names) if n in self.consts]
+        what = "a division by" if divide else "a product with"
+        if len(names) != 2 or len(consts) != 1 or (divide and consts != [1]):
+            raise _Refused(f"only {what} one constant number is supported (attention's score scale; an element-wise "
+                           "product of activations is not)")
+        c = self.consts[names[consts[0]]]
+        value = float(c.reshape(-1)[0]) if c.size == 1 and c.dtype.kind == "f" else math.nan
+        if not math.isfinite(value) or value == 0:
+            raise _Refused(f"the constant '{names[consts[0]]}' must be one finite, nonzero floating-point number "
+                           f"(shape {list(c.shape)})")
+        factor = 1 / value if divide else value
+        i = 1 - consts[0]
+        x = self._act(node, i)
+        layer, inputs = self.items.get(x.node, (None, None))
+        if isinstance(layer, MatMul) and inputs is not None and self._readers(x.node) == 1:
+            self.items[layer.name] = (dataclasses.replace(layer, scale=layer.scale * factor), inputs)
+            self._alias(node, x)
+        else:
+            self._alias(node, x, scale=x.scale * factor)
+
+    def _readers(self, node_name: str) -> int:
+        """How many node inputs (and graph outputs) read the accelsim node's value, under any alias."""
+        return sum(self.uses[t] for t, a in self.acts.items() if a.node == node_name)
 
     def _op_Identity(self, node, name, attrs) -> None:
         src = node.input[0]
@@ -527,21 +623,49 @@ class _Importer:
 
     def _op_MatMul(self, node, name, attrs) -> None:
         x = self._act(node, 0)
-        self._gemm_input(x)
         second = node.input[1]
         if second in self.consts:
+            if x.view is not None:
+                raise _Refused(f"input '{node.input[0]}' is split into heads: a MatMul with a weight needs [N, F] or "
+                               "[N, T, F]")
+            self._gemm_input(x)
             w = self._weight(node, 1, "weight")
             assert w is not None
             if w.ndim != 2 or w.shape[0] != x.shape[-1]:
                 raise _Refused(f"weight '{second}' has shape {list(w.shape)}; expected [{x.shape[-1]}, out_features]")
+            w = w * np.float32(x.scale) if x.scale != 1 else w  # (s x) W = x (s W)
             self._emit(node, Linear(name, w.shape[0], w.shape[1], bias=False), [x.node],
-                       {"weight": np.ascontiguousarray(w.T)})
+                       {"weight": np.ascontiguousarray(w.T, np.float32)})
             return
         y = self._act(node, 1)
+        scale = x.scale * y.scale
+        if len(x.shape) == 4 or len(y.shape) == 4:
+            self._head_matmul(node, name, x, y, scale)
+            return
         if len(x.shape) != 3 or len(y.shape) != 3:
             raise _Refused(f"a product of activations needs two [N, T, F] inputs, got {list(x.shape)} and "
                            f"{list(y.shape)}")
-        self._emit(node, MatMul(name, transpose_b=y.transposed), [x.node, y.node])
+        self._emit(node, MatMul(name, transpose_b=y.transposed, scale=scale), [x.node, y.node])
+
+    def _head_matmul(self, node, name, x: _Act, y: _Act, scale: float) -> None:
+        """Attention per head: Q [N, H, T, D] (or the scores [N, H, T, T]) times K^T [N, H, D, T] or V
+        [N, H, T, D], the [N, T, H*D] tensors split into heads by Reshape and Transpose."""
+        if y.view not in (HEADS, HEADS_T):
+            raise _Refused(f"input 2 '{node.input[1]}' {list(y.shape)} must be a [N, T, F] tensor split into heads by "
+                           "a Reshape to [N, T, H, D] and a Transpose to [N, H, T, D] or [N, H, D, T]")
+        h = y.heads
+        if x.view == HEADS and x.heads == h:
+            token_major = True
+        elif x.view is None and len(x.shape) == 4 and x.shape[1] == h:
+            token_major = False  # per-head scores [N, H, T, T]
+        else:
+            raise _Refused(f"input 1 '{node.input[0]}' {list(x.shape)} must be split into the {h} heads of input 2 "
+                           "([N, H, T, D] by a Reshape and a Transpose) or be per-head scores [N, H, T, T]")
+        layer = MatMul(name, heads=h, transpose_b=y.view == HEADS_T, scale=scale)
+        # accelsim keeps per-head scores (H, T, T) for a token-major A with several heads, else merges the
+        # heads back token-major (T, H*D): read as [N, H, T, D]
+        merged = not token_major or h == 1
+        self._emit(node, layer, [x.node, y.node], heads=h if merged else None)
 
     def _op_Add(self, node, name, attrs) -> None:
         names = list(node.input)
@@ -659,15 +783,18 @@ class _Importer:
         self._emit(node, layer, [x.node])
 
     def _op_Concat(self, node, name, attrs) -> None:
+        for i, t in enumerate(node.input):
+            if t in self.consts:
+                raise _Refused(f"input {i + 1} ('{t}') is a constant (a learned class token?): only activations can be "
+                               "concatenated")
         acts = [self._act(node, i) for i in range(len(node.input))]
         rank = len(acts[0].shape)
         axis = attrs.get("axis", 1)
         axis = axis + rank if axis < 0 else axis
-        channel = 1 if rank != 3 else None  # [N, C, H, W] or [N, F]: the channel axis; [N, T, F]: not representable
-        if axis != channel:
-            raise _Refused(f"concatenation along axis {attrs.get('axis', 1)} of {rank}-D inputs is not supported "
-                           "(only the channel axis of [N, C, H, W] or [N, F])")
-        self._emit(node, Concat(name), [a.node for a in acts])
+        if axis == 0:
+            raise _Refused("concatenation along the batch axis is not supported")
+        # any other axis: the per-image axis after the batch ([N, F] is the vector (F, 1, 1))
+        self._emit(node, Concat(name, axis=axis - 1), [a.node for a in acts])
 
     def _op_Flatten(self, node, name, attrs) -> None:
         x = self._act(node, 0)
@@ -689,15 +816,27 @@ class _Importer:
         out = self._shape(node, node.output[0])
         if out == x.shape:
             self._alias(node, x)
-        elif len(out) == 2 and out[0] == x.shape[0]:
+        elif x.view is None and len(x.shape) == 3 and len(out) == 4 and out[:2] == x.shape[:2]:
+            self._alias(node, x, view=SPLIT, heads=out[2])  # [N, T, F] -> [N, T, H, D]: into heads
+        elif x.view == SPLIT and len(out) == 3 and out[:2] == x.shape[:2]:
+            self._alias(node, x, view=None, heads=1)  # [N, T, H, D] -> [N, T, F]: the heads merged back
+        elif x.view is None and x.scale == 1 and len(out) == 2 and out[0] == x.shape[0]:
             self._flatten(node, name, x)
         else:
-            raise _Refused(f"a reshape from {list(x.shape)} to {list(out)} is not supported (only to [N, features])")
+            raise _Refused(f"a reshape from {list(x.shape)} to {list(out)} is not supported (only to [N, features], "
+                           "and [N, T, F] into heads [N, T, H, D] and back)")
 
     def _op_Transpose(self, node, name, attrs) -> None:
         x = self._act(node, 0)
         rank = len(x.shape)
         perm = list(attrs.get("perm", range(rank - 1, -1, -1)))
+        if x.view is not None:
+            view = tuple(x.view[a] for a in perm) if sorted(perm) == list(range(4)) else None
+            if view not in (SPLIT, HEADS, HEADS_T):
+                raise _Refused(f"perm {perm} of {list(x.shape)} (split into heads) gives a layout other than [N, T, H, "
+                               "D], [N, H, T, D] or [N, H, D, T]")
+            self._alias(node, x, view=view)
+            return
         moved = [a for a in perm if x.shape[a] != 1]
         if moved == sorted(moved):
             self._alias(node, x)  # only size-1 axes move: the elements keep their order

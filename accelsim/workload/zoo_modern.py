@@ -226,14 +226,14 @@ def bert_base_encoder(tokens: int = 128, hidden: int = 768, heads: int = 12, ffn
     """One BERT-base encoder layer (Devlin et al. 2019) on 128 tokens x 768: 7,087,872 params."""
     # Hugging Face's BertLayer in eval mode: per-token Q, K, V projections, per-head Q K^T and
     # softmax(.) V (`heads` GEMMs each), the output projection, residual sums with post-layernorm, the
-    # FFN with GELU. The 1/sqrt(d) score scaling is an element-wise multiply with no node of its own
-    # (it folds into the query projection's weights).
+    # FFN with GELU. The 1/sqrt(d) score scaling is the scores matmul's ``scale`` (no node of its own:
+    # in int8 it is part of that matmul's requantization).
     g = _Graph()
     x = INPUT
     q = g.add(Linear("attention.self.query", hidden, hidden), x)
     k = g.add(Linear("attention.self.key", hidden, hidden), x)
     v = g.add(Linear("attention.self.value", hidden, hidden), x)
-    g.add(MatMul("attention.scores", heads=heads, transpose_b=True), q, k)
+    g.add(MatMul("attention.scores", heads=heads, transpose_b=True, scale=(hidden // heads) ** -0.5), q, k)
     g.add(Softmax("attention.softmax"))
     g.add(Dropout("attention.self.dropout", p=0.1))
     g.add(MatMul("attention.context", heads=heads), g.last, v)

@@ -8,7 +8,6 @@ import pytest
 
 import accelsim
 from accelsim.errors import AccelsimError
-from accelsim.lowering import quant
 from accelsim.lowering import (
     bn_folds,
     forward,
@@ -16,6 +15,7 @@ from accelsim.lowering import (
     golden,
     init_params,
     params_for,
+    quant,
     quantize_network,
     random_inputs,
 )

@@ -194,3 +194,119 @@ def mobilenet_v2(hw: int = 224, classes: int = 1000, seed: int = 0) -> onnx.Mode
     x = b.op("Gemm", [x, b.init("classifier.1.weight", (classes, 1280), 0.05),
                       b.init("classifier.1.bias", (classes,))], "classifier.1", transB=1)
     return b.model([1, 3, hw, hw], x, [1, classes])
+
+
+def _scalar(b: Builder, name: str, value: float, as_constant: bool) -> str:
+    """A scalar constant as a Constant node (torch's TorchScript exporter) or an initializer (its dynamo one)."""
+    arr = np.array(value, np.float32)
+    if as_constant:
+        return b.op("Constant", [], name, value=numpy_helper.from_array(arr, name))
+    return b.init(name, None, value=arr)
+
+
+def _token_linear(b: Builder, x: str, fin: int, fout: int, name: str) -> str:
+    y = b.op("MatMul", [x, b.init(f"{name}.weight", (fin, fout), (3 / fin) ** 0.5)], f"{name}_mm")
+    return b.op("Add", [y, b.init(f"{name}.bias", (fout,), 0.1)], name)
+
+
+GELU_FORMS = ("torch", "dynamo", "hf", "tanh-torch", "tanh-dynamo")
+
+
+def gelu_pattern(b: Builder, x: str, form: str, prefix: str = "g") -> str:
+    """GELU element by element, as the exporters write it before opset 20 (``GELU_FORMS``):
+    torch's TorchScript exporter ``Mul(Mul(x, 1 + erf(x / 1.414)), 0.5)`` with Constant nodes, its
+    dynamo exporter ``Mul(x, Mul(0.5, 1 + erf))`` with initializers, Hugging Face's code
+    ``Mul(Mul(x, 0.5), 1 + erf(x * 0.7071))``; the tanh form with x*x*x or Pow(x, 3)."""
+    c = form in ("torch", "tanh-torch")
+
+    def k(name: str, v: float) -> str:
+        return _scalar(b, f"{prefix}.{name}", v, c)
+
+    if form == "torch":
+        e = b.op("Erf", [b.op("Div", [x, k("sqrt2", 1.4142135)], f"{prefix}/Div")], f"{prefix}/Erf")
+        a = b.op("Add", [e, k("one", 1.0)], f"{prefix}/Add")
+        return b.op("Mul", [b.op("Mul", [x, a], f"{prefix}/Mul"), k("half", 0.5)], f"{prefix}/Mul_1")
+    if form == "dynamo":
+        e = b.op("Erf", [b.op("Div", [x, k("sqrt2", 1.4142135)], f"{prefix}_div")], f"{prefix}_erf")
+        a = b.op("Add", [e, k("one", 1.0)], f"{prefix}_add")
+        return b.op("Mul", [x, b.op("Mul", [k("half", 0.5), a], f"{prefix}_mul")], f"{prefix}_gelu")
+    if form == "hf":
+        h = b.op("Mul", [x, k("half", 0.5)], f"{prefix}_half")
+        e = b.op("Erf", [b.op("Mul", [k("rsqrt2", 0.70710678), x], f"{prefix}_scale")], f"{prefix}_erf")
+        a = b.op("Add", [k("one", 1.0), e], f"{prefix}_add")
+        return b.op("Mul", [h, a], f"{prefix}_gelu")
+    if form == "tanh-torch":
+        cube = b.op("Mul", [x, b.op("Mul", [x, x], f"{prefix}/Mul")], f"{prefix}/Mul_1")
+        inner = b.op("Add", [x, b.op("Mul", [k("c", 0.044715), cube], f"{prefix}/Mul_2")], f"{prefix}/Add")
+        t = b.op("Tanh", [b.op("Mul", [k("s", 0.7978846), inner], f"{prefix}/Mul_3")], f"{prefix}/Tanh")
+        a = b.op("Add", [k("one", 1.0), t], f"{prefix}/Add_1")
+        return b.op("Mul", [k("half", 0.5), b.op("Mul", [x, a], f"{prefix}/Mul_4")], f"{prefix}/Mul_5")
+    assert form == "tanh-dynamo"
+    cube = b.op("Pow", [x, k("three", 3.0)], f"{prefix}_pow")
+    inner = b.op("Add", [x, b.op("Mul", [k("c", 0.044715), cube], f"{prefix}_mul")], f"{prefix}_add")
+    t = b.op("Tanh", [b.op("Mul", [k("s", 0.7978846), inner], f"{prefix}_mul_1")], f"{prefix}_tanh")
+    a = b.op("Add", [t, k("one", 1.0)], f"{prefix}_add_1")
+    return b.op("Mul", [x, b.op("Mul", [k("half", 0.5), a], f"{prefix}_mul_2")], f"{prefix}_gelu")
+
+
+def gelu_mlp(form: str, seed: int = 0, t: int = 8, f: int = 16, hidden: int = 32) -> onnx.ModelProto:
+    """Linear, GELU written element by element (``gelu_pattern``), linear on [1, T, F] at opset 17."""
+    b = Builder(seed)
+    h = _token_linear(b, "x", f, hidden, "fc1")
+    h = gelu_pattern(b, h, form)
+    y = _token_linear(b, h, hidden, f, "fc2")
+    return b.model([1, t, f], y, [1, t, f])
+
+
+ATTENTION_STYLES = ("bert", "sdpa", "kt-twice")
+
+
+def attention(style: str = "bert", seed: int = 0, t: int = 8, f: int = 16, heads: int = 2, batch: int = 1,
+              encoder_layer: bool = False, gelu: str = "torch") -> onnx.ModelProto:
+    """Multi-head self-attention as exporters write Hugging Face's BertSelfAttention at opset 17:
+    Q/K/V linears (MatMul + Add), Reshape [N, T, F] -> [N, T, H, D], Transpose to [N, H, T, D], Q K^T,
+    the 1/sqrt(D) scale, Softmax, times V, Transpose back, Reshape to [N, T, F], the output linear.
+
+    ``style``: "bert" (K transposed by perm [0, 2, 3, 1], the scores divided by sqrt(D));
+    "sdpa" (torch's scaled_dot_product_attention: Q and K^T each multiplied by D^-1/4 before the
+    product); "kt-twice" (K to [N, H, T, D], then its last two axes swapped; the scores multiplied by
+    1/sqrt(D)). ``encoder_layer`` adds BERT's residual, LayerNormalization and FFN with ``gelu``."""
+    b = Builder(seed)
+    d = f // heads
+    split = b.init("split_shape", None, value=np.array([batch, t, heads, d], np.int64))
+    merge = b.init("merge_shape", None, value=np.array([batch, t, f], np.int64))
+
+    def into_heads(y: str, name: str, perm) -> str:
+        return b.op("Transpose", [b.op("Reshape", [y, split], f"{name}_view")], f"{name}_permute", perm=perm)
+
+    q = into_heads(_token_linear(b, "x", f, f, "query"), "q", [0, 2, 1, 3])
+    v = into_heads(_token_linear(b, "x", f, f, "value"), "v", [0, 2, 1, 3])
+    k = _token_linear(b, "x", f, f, "key")
+    if style == "kt-twice":
+        k = b.op("Transpose", [into_heads(k, "k", [0, 2, 1, 3])], "k_t", perm=[0, 1, 3, 2])
+    else:
+        k = into_heads(k, "k", [0, 2, 3, 1])
+    if style == "sdpa":
+        root = b.init("sdpa_scale", (1,), value=np.array([d ** -0.25], np.float32))
+        q = b.op("Mul", [q, root], "q_scaled")
+        k = b.op("Mul", [k, root], "k_scaled")
+    s = b.op("MatMul", [q, k], "scores")
+    if style == "bert":
+        s = b.op("Div", [s, _scalar(b, "sqrt_d", float(np.sqrt(d)), True)], "scores_div")
+    elif style == "kt-twice":
+        s = b.op("Mul", [_scalar(b, "rsqrt_d", float(1 / np.sqrt(d)), False), s], "scores_mul")
+    p = b.op("Softmax", [s], "probs", axis=-1)
+    c = b.op("MatMul", [p, v], "context")
+    c = b.op("Transpose", [c], "context_permute", perm=[0, 2, 1, 3])
+    c = b.op("Reshape", [c, merge], "context_view")
+    y = _token_linear(b, c, f, f, "output")
+    if encoder_layer:
+        y = b.op("Add", [y, "x"], "residual1")
+        y = b.op("LayerNormalization", [y, b.init("ln1.scale", (f,)), b.init("ln1.bias", (f,))], "ln1", axis=-1,
+                 epsilon=1e-12)
+        h = gelu_pattern(b, _token_linear(b, y, f, 2 * f, "intermediate"), gelu)
+        h = _token_linear(b, h, 2 * f, f, "ffn_out")
+        y = b.op("Add", [h, y], "residual2")
+        y = b.op("LayerNormalization", [y, b.init("ln2.scale", (f,)), b.init("ln2.bias", (f,))], "ln2", axis=-1,
+                 epsilon=1e-12)
+    return b.model([batch, t, f], y, [batch, t, f])
