@@ -10,7 +10,8 @@ max, min, multiply, scale by 1/6); GELU 5 (scale, erf or tanh, add, multiply, ha
 one add; variance: subtract, square, add; normalize: subtract, multiply; affine: multiply, add)
 plus one reciprocal square root a row; add (n - 1) adds for n inputs; LRN 2*size + 3 (size
 squares, size - 1 adds, scale, offset, power, divide); softmax 3 (exp, add, divide); flatten,
-dropout and concat 0 (concat copies its inputs: bytes, no operations).
+dropout and concat 0 (concat copies its inputs: bytes, no operations); a matmul's ``scale``
+(attention's 1/sqrt(d)) 0, being part of its output's requantization.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 _RTOL = 1e-5
+_ARITY = {"Mul": 2, "Div": 2, "Add": 2, "Pow": 2, "Erf": 1, "Tanh": 1}  # inputs of the ops a pattern holds
 
 
 @dataclass(frozen=True)
@@ -82,16 +83,22 @@ class _Graph:
         v = self.scalar(name)
         return v is not None and math.isclose(v, target, rel_tol=_RTOL)
 
+    def well_formed(self, i: int, op_type: str) -> bool:
+        """Node ``i`` is a standard ``op_type`` with its inputs and an output (the graph is not checked yet)."""
+        n = self.nodes[i]
+        return (n.op_type == op_type and n.domain in ("", "ai.onnx") and len(n.input) == _ARITY[op_type]
+                and all(n.input) and len(n.output) >= 1 and bool(n.output[0]))
+
     def node_of(self, tensor: str, op_type: str) -> int | None:
         """The node producing ``tensor`` if it is an ``op_type`` read by nothing else."""
         i = self.producer.get(tensor)
-        if i is None or self.nodes[i].op_type != op_type or self.uses[tensor] != 1:
+        if i is None or not self.well_formed(i, op_type) or self.uses[tensor] != 1 or self.nodes[i].output[0] != tensor:
             return None
         return i
 
     def only_consumer(self, tensor: str, op_type: str) -> int | None:
         users = self.consumers.get(tensor, [])
-        if self.uses[tensor] != 1 or len(users) != 1 or self.nodes[users[0]].op_type != op_type:
+        if self.uses[tensor] != 1 or len(users) != 1 or not self.well_formed(users[0], op_type):
             return None
         return users[0]
 
@@ -164,10 +171,11 @@ def _erf_gelu(g: _Graph, e: int) -> Fused | None:
     erf = g.nodes[e]
     nodes = {e}
     u = erf.input[0]
-    p = g.producer.get(u)
-    if p is None or g.uses[u] != 1:
+    p = g.node_of(u, "Div")
+    p = g.node_of(u, "Mul") if p is None else p
+    if p is None:
         return None
-    a, b = g.nodes[p].input[:2]
+    a, b = g.nodes[p].input
     if g.nodes[p].op_type == "Div" and g.is_const(b, math.sqrt(2)):
         x = a
     elif g.nodes[p].op_type == "Mul" and (g.is_const(a, math.sqrt(0.5)) or g.is_const(b, math.sqrt(0.5))):
@@ -186,7 +194,7 @@ def _tanh_gelu(g: _Graph, t: int) -> Fused | None:
     nodes = {t}
     u = g.nodes[t].input[0]
     walked: set[int] = set()
-    leaves = g.factors(u, "", walked) if g.uses[u] == 1 else [u]
+    leaves = g.factors(u, "", walked)
     inner = [v for v in leaves if g.scalar(v) is None]
     if len(inner) != 1 or not g.matches(leaves, "", {inner[0]: 1}, (math.sqrt(2 / math.pi),)):
         return None
@@ -212,9 +220,9 @@ def find_gelus(graph: Any, to_array: Callable[[Any], np.ndarray]) -> list[Fused]
     g = _Graph(graph, to_array)
     found = []
     for i, node in enumerate(g.nodes):
-        if node.domain not in ("", "ai.onnx"):
+        if node.op_type not in ("Erf", "Tanh") or not g.well_formed(i, node.op_type):
             continue
-        match = _erf_gelu(g, i) if node.op_type == "Erf" else _tanh_gelu(g, i) if node.op_type == "Tanh" else None
+        match = _erf_gelu(g, i) if node.op_type == "Erf" else _tanh_gelu(g, i)
         if match is not None:
             found.append(match)
     return found

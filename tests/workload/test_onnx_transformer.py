@@ -14,6 +14,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from onnx import numpy_helper
 
 import accelsim
@@ -274,3 +276,49 @@ def test_scale_on_a_linear_input_folds_into_its_weight(tmp_path):
     net = assert_matches_ort(b.model([1, 5, 6], y, [1, 5, 4]), tmp_path / "m.onnx")
     w = numpy_helper.to_array(b.inits[-1])
     assert np.allclose(net.weights["fc"]["weight"], 0.25 * w.T)
+
+
+# ---- mutated graphs: imported and equal to onnxruntime, or one refusal line ----------------------
+
+_BASES = [("attention", s, g) for s in ATTENTION_STYLES for g in ("torch", "tanh-dynamo")] + \
+    [("mlp", f, "") for f in GELU_FORMS]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(base=st.sampled_from(_BASES), data=st.data())
+def test_mutated_transformer_graphs_import_exactly_or_refuse_in_one_line(tmp_path, base, data):
+    """One random edit (a shuffled perm, a node reading an earlier tensor, another op type, another scalar
+    constant) to an exported-style graph: the import either matches onnxruntime or is one line."""
+    family, form, gelu = base
+    model = attention(form, encoder_layer=True, gelu=gelu) if family == "attention" else gelu_mlp(form)
+    nodes = model.graph.node
+    i = data.draw(st.integers(0, len(nodes) - 1))
+    node = nodes[i]
+    kind = data.draw(st.sampled_from(["perm", "rewire", "op", "const"]))
+    if kind == "perm":
+        for a in node.attribute:
+            if a.name == "perm":
+                perm = data.draw(st.permutations(list(a.ints)))
+                del a.ints[:]
+                a.ints.extend(perm)
+    elif kind == "rewire" and node.input:  # (a Constant node has no input)
+        j = data.draw(st.integers(0, len(node.input) - 1))
+        node.input[j] = data.draw(st.sampled_from(["x", *(o for n in nodes[:i] for o in n.output)]))
+    elif kind == "op":
+        node.op_type = data.draw(st.sampled_from(["Mul", "Add", "Div", "Erf", "Tanh", "Relu", "Softmax"]))
+    elif kind == "const":
+        value = data.draw(st.sampled_from([0.0, 0.5, 1.0, 2.0, 1.4142135, 0.044715, math.nan]))
+        for t in model.graph.initializer:
+            if t.name in node.input and not t.dims and t.data_type == onnx.TensorProto.FLOAT:
+                t.CopyFrom(numpy_helper.from_array(np.array(value, np.float32), t.name))
+    path = save(model, tmp_path / "mutant.onnx")
+    try:
+        net = accelsim.load(str(path))
+    except AccelsimError as e:
+        assert str(e).startswith(str(path)) and "\n" not in str(e)
+        return
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])  # accepted: onnxruntime runs it too
+    x = np.random.default_rng(0).standard_normal((1, *net.input_shape)).astype(np.float32)
+    ref = sess.run(None, {"x": x})[0]
+    y = accelsim.forward(net, x).reshape(ref.shape)
+    assert np.abs(y - ref).max() <= 1e-4 * np.abs(ref).max()
