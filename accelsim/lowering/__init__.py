@@ -19,13 +19,14 @@ Arrays are NCHW (activations) and OIHW (conv weights); linear weights are (out, 
   pooling, linear) that never touch im2col.
 - ``forward`` (float32) and ``quantize_network`` + ``forward_int`` (bit-exact int8): network
   passes over any ``Network`` (a DAG, in topological order); ``params_for`` gives a network's own
-  weights or seeded ones. See ``forward`` for the quantization rules and the recorded
+  weights or seeded ones; ``requant``: the array's output stage (integer requantization, fused
+  activation), shared with the models and the RTL. See ``forward`` for the quantization rules and the recorded
   per-layer Gemms and int32 accumulators.
 
 Bad arguments raise ``AccelsimError`` as ``"<function>: <argument>: <problem>"``.
 """
 
-from accelsim.lowering import golden, quant
+from accelsim.lowering import golden, quant, requant
 from accelsim.lowering.backward import (
     BackwardGemms,
     conv2d_backward,
@@ -82,5 +83,5 @@ __all__ = [
     "fold_batchnorm", "forward", "forward_int", "gelu", "gemm_shape", "gemms_to_nchw", "global_avg_pool2d",
     "golden", "hardswish", "im2col", "init_params", "layernorm", "linear", "linear_backward", "linear_gemm",
     "local_response_norm", "matmul", "max_pool2d", "params_for", "quant", "quantize_network", "random_inputs",
-    "relu", "relu6", "sigmoid", "softmax", "tanh", "training_gemm_shapes",
+    "relu", "relu6", "requant", "sigmoid", "softmax", "tanh", "training_gemm_shapes",
 ]

@@ -20,8 +20,14 @@ Integer mode (``quantize_network`` then ``forward_int``), with the rules of ``qu
 - scales are fixed by calibration, one float32 forward on the calibration input (by default the
   same seeded input): the network input and each node's output get ``scale_for(max |float
   activation|)`` unless a rule below says otherwise; conv/linear weights ``scale_for(max |W|)``.
-- conv/linear (also per token): int8 operands, ``acc = A @ B`` exact int32 per group, plus the
-  int32 bias ``rint(b / (s_in*s_w))``, requantized with multiplier ``m = (s_in*s_w) / s_out``.
+- conv/linear (also per token): int8 operands, ``acc = A @ B`` exact int32 per group, then the
+  array's output stage (``requant``, docs/microarchitecture.md): plus the int32 bias
+  ``rint(b / (s_in*s_w))`` (wrapping), requantized by the integer multiplier and shift of
+  ``m = (s_in*s_w) / s_out`` (TFLite's rounding), clamped by its fused activation.
+- fused activations: a ReLU, ReLU6 or Clip(0, 6) whose only input is a conv/linear (or a batch
+  norm folded into one) read by nothing else runs in that conv's output stage (clamp [0, 127], or
+  [0, round(6 / s_out)]) and passes the result through; a fused ReLU6's calibrated output scale
+  becomes the conv's (TFLite's fused activations), a fused ReLU keeps the conv's (exact either way).
 - batchnorm2d whose only input is a conv used by nothing else: folded into that conv before
   quantization (``ops.fold_batchnorm``: ``w*g``, ``(b - mean)*g + beta``); the conv's output scale
   is the batch norm's, and the batch norm node passes the conv's int8 output through. Any other
@@ -56,7 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.errors import AccelsimError
-from accelsim.lowering import golden, ops, quant
+from accelsim.lowering import golden, ops, quant, requant
 from accelsim.lowering._args import integer
 from accelsim.lowering.gemm import Gemm, gemms_to_nchw, lower_conv, lower_linear, lower_matmul
 from accelsim.progress import ProgressCallback
@@ -150,9 +156,10 @@ class QLayer:
     """A node's integer parameters: real input i = q * in_scales[i], real output = q * out_scale.
 
     ``in_scale`` is the first input's. Conv/linear nodes also have an int8 ``weight`` (scale
-    ``weight_scale``) and an int32 ``bias`` at scale ``in_scale * weight_scale``; ``folded`` marks a
-    batch norm folded into its conv (it passes the conv's output through); ``norm`` holds an
-    unfolded batch norm's or a layer norm's float parameters.
+    ``weight_scale``), an int32 ``bias`` at scale ``in_scale * weight_scale`` and the ``activation``
+    fused into their output stage; ``folded`` marks a batch norm folded into its conv or an
+    activation fused into it (it passes the conv's output through); ``norm`` holds an unfolded
+    batch norm's or a layer norm's float parameters.
     """
 
     in_scale: float
@@ -163,6 +170,7 @@ class QLayer:
     in_scales: tuple[float, ...] = ()
     folded: bool = False
     norm: Params | None = None  # a batch/layer norm's float parameters (its rule runs in float64)
+    activation: str = "none"  # a conv/linear's fused activation (requant.ACTIVATIONS)
 
     def __post_init__(self):
         if not self.in_scales:
@@ -174,6 +182,10 @@ class QLayer:
         if self.weight_scale is None:
             raise ValueError("multiplier: only a conv/linear layer has a weight scale")
         return self.in_scale * self.weight_scale / self.out_scale
+
+    def output_stage(self) -> requant.OutputStage:
+        """A conv/linear node's output stage: its bias, integer multiplier and fused activation."""
+        return requant.OutputStage.from_scales(self.multiplier, self.out_scale, self.bias, self.activation)
 
 
 @dataclass(frozen=True, eq=False)
@@ -497,6 +509,37 @@ def forward(network: Network, params: Mapping[str, Params] | None = None, x=None
 
 
 _TABLES = (Tanh, Sigmoid, ReLU6, Clip, Hardswish, GELU)
+
+
+def _activation(layer: Layer) -> str | None:
+    """The output-stage activation a layer is (``requant.ACTIVATIONS``), or None."""
+    if isinstance(layer, ReLU):
+        return "relu"
+    if isinstance(layer, ReLU6) or (isinstance(layer, Clip) and layer.min == 0 and layer.max == 6):
+        return "relu6"
+    return None
+
+
+def fused_activations(network: Network) -> dict[str, tuple[str, str]]:
+    """Activation node -> (the conv/linear whose output stage runs it, activation): its only input is
+    that conv/linear, or a batch norm folded into it (``bn_folds``), read by nothing else."""
+    if not network.chained:
+        return {}
+    folds = bn_folds(network)
+    uses: dict[str, int] = {}
+    for node in network.nodes:
+        for src in node.inputs:
+            uses[src] = uses.get(src, 0) + 1
+    gemms = {n.layer.name for n in network.nodes if isinstance(n.layer, _GEMM_LAYERS)}
+    out = {}
+    for node in network.nodes:
+        act = _activation(node.layer)
+        if act is None or len(node.inputs) != 1 or uses[node.inputs[0]] != 1:
+            continue
+        src = folds.get(node.inputs[0], node.inputs[0])
+        if src in gemms:
+            out[node.layer.name] = (src, act)
+    return out
 _SCALE_KEPT = (ReLU, MaxPool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d, Flatten, Dropout)
 
 
@@ -512,6 +555,8 @@ def quantize_network(network: Network, params: Mapping[str, Params] | None = Non
     calib = forward(network, params, inputs[0] if network.chained else inputs, keep=False, progress=progress)
     folds = bn_folds(network)
     folded_into = {conv: bn for bn, conv in folds.items()}
+    fused = fused_activations(network)
+    fused_into = {gemm: (act_node, act) for act_node, (gemm, act) in fused.items()}
     seen = {run.node.layer.name: run.max_abs for run in calib.layers}
     scales: dict[str, float] = {INPUT: quant.tensor_scale(inputs[0])} if network.chained else {}
     layers = []
@@ -530,10 +575,15 @@ def quantize_network(network: Network, params: Mapping[str, Params] | None = Non
                 weight, bias = ops.fold_batchnorm(weight, bias, bn.weight, bn.bias, bn.running_mean, bn.running_var,
                                                   bn_layer.eps)
                 calibrated = quant.scale_for(seen[bn_layer.name])
+            activation = "none"
+            if layer.name in fused_into:
+                act_node, activation = fused_into[layer.name]
+                if activation == "relu6":  # the clamp's scale: the activation's calibrated output
+                    calibrated = quant.scale_for(seen[act_node])
             s_w = quant.tensor_scale(weight)
             qbias = None if bias is None else quant.quantize_bias(bias, s_in * s_w)
-            q = QLayer(s_in, calibrated, quant.quantize(weight, s_w), s_w, qbias, s_ins)
-        elif layer.name in folds:
+            q = QLayer(s_in, calibrated, quant.quantize(weight, s_w), s_w, qbias, s_ins, activation=activation)
+        elif layer.name in folds or layer.name in fused:
             q = QLayer(s_in, s_in, in_scales=s_ins, folded=True)
         elif isinstance(layer, (Tanh, Sigmoid, Softmax)):
             q = QLayer(s_in, 1 / quant.QMAX, in_scales=s_ins)
@@ -587,9 +637,7 @@ def forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: int = 0
                 raise AccelsimError(f"forward_int: layer '{layer.name}': quantized without its weights")
             y, gemms, acc = _gemm_layer(layer, q, ql.weight, direct)
             acc = tuple(quant.to_int32(a) for a in acc)
-            if ql.bias is not None:
-                y = _add_bias(y, ql.bias.astype(np.int64))
-            q = quant.requantize(y, ql.multiplier)
+            q = ql.output_stage().apply(y, -1 if y.ndim == 3 else 1)
         elif isinstance(layer, MatMul):
             y, gemms, acc = _matmul(layer, q, qs[1], direct, len(node.input_shapes[0]) == 2)
             acc = tuple(quant.to_int32(a) for a in acc)
@@ -599,7 +647,7 @@ def forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: int = 0
         elif isinstance(layer, MaxPool2d):
             q = _pool(layer, q, direct)
         elif isinstance(layer, _POOLS):
-            q = quant.requantize(_pool(layer, q, direct), 1.0)
+            q = quant.round_clip(_pool(layer, q, direct))
         elif isinstance(layer, Add):
             q = _rescale_add(qs, ql.in_scales, ql.out_scale)
         elif isinstance(layer, Concat):

@@ -5,11 +5,15 @@ Symmetric per-tensor quantization: a real tensor ``r`` is ``q * s`` with ``q`` i
 
 - ``scale_for(m) = m / 127`` for the tensor's largest magnitude ``m`` (1.0 if the tensor is 0).
 - ``quantize(r, s) = clip(rint(float64(r) / s), -127, 127)``.
-- ``requantize(acc, m) = clip(rint(float64(acc) * m), -127, 127)``: ``acc`` is an exact integer
-  (int32 accumulator + int32 bias), ``m`` a float64 multiplier, the product one IEEE-754 float64
-  multiplication.
+- ``requantize(acc, m)``: integer-only, the output stage without bias or activation
+  (``requant``): ``m`` becomes an int32 Q0.31 multiplier and a shift (TFLite's
+  ``QuantizeMultiplier``), applied to the int32 ``acc`` with TFLite's two roundings (half up in the
+  high multiply, half away from zero in the shift), then clipped to [-127, 127]. It replaced
+  ``clip(rint(float64(acc) * m))``; ``benchmarks/requant_zoo.py`` measures the difference on the
+  zoo (docs/microarchitecture.md, "Output stage").
+- ``round_clip(v) = clip(rint(v), -127, 127)`` on float64 ``v`` (average pooling's mean).
 
-``rint`` is round half to even on the float64 value, so every step is one correctly rounded
+``rint`` is round half to even on the float64 value, so every float step is one correctly rounded
 IEEE operation followed by a deterministic rounding: bit-exact on any IEEE-754 machine.
 """
 
@@ -18,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
+from accelsim.lowering import requant
 
 QMAX = 127
 INT32 = np.iinfo(np.int32)
@@ -41,6 +47,11 @@ def _round_clip(v: np.ndarray) -> np.ndarray:
     return v.astype(np.int8)
 
 
+def round_clip(v) -> np.ndarray:
+    """``clip(rint(v), -127, 127)`` of real values as int8 (rint: half to even, in float64)."""
+    return _round_clip(np.array(v, dtype=np.float64))
+
+
 def quantize(x, scale: float) -> np.ndarray:
     """``clip(rint(x / scale), -127, 127)`` as int8, computed in float64."""
     return _round_clip(np.divide(x, scale, dtype=np.float64))
@@ -52,8 +63,9 @@ def dequantize(q, scale: float) -> np.ndarray:
 
 
 def requantize(acc, multiplier: float) -> np.ndarray:
-    """``clip(rint(float64(acc) * multiplier), -127, 127)`` as int8."""
-    return _round_clip(np.multiply(acc, multiplier, dtype=np.float64))
+    """int32 ``acc`` times ``multiplier`` by the output stage's integer rule, clipped to [-127, 127], as int8."""
+    m0, shift = requant.quantize_multiplier(multiplier)
+    return requant.output_stage(to_int32(np.asarray(acc)), 0, m0, shift, -QMAX, QMAX).astype(np.int8)
 
 
 def quantize_bias(bias, scale: float) -> np.ndarray:

@@ -41,6 +41,7 @@ from accelsim.workload.layers import (
     Tanh,
 )
 from accelsim.workload.network import Network
+from tests.lowering import tflite_ref
 
 
 def residual_graph() -> Network:
@@ -110,15 +111,20 @@ def test_keep_false_frees_intermediates_and_keeps_the_output():
 # ---- int8: an independent integer implementation of the documented rules -----------------------
 
 def _rq(v, m):
-    """rint(v * m) half to even, clipped to +-127, on Python numbers."""
+    """rint(v * m) half to even, clipped to +-127, on Python numbers (quantizing real values)."""
     return max(-127, min(127, round(v * m)))
 
 
-def _conv_int(x, w, bias, multiplier, **kw):
+def _rq_int(v, m, lo=-127, hi=127):
+    """The output stage on an int32 value: TFLite's integer multiply by ``m``, clamped to [lo, hi]."""
+    return max(lo, min(hi, tflite_ref.multiply_by_quantized_multiplier(v, *tflite_ref.quantize_multiplier(m))))
+
+
+def _conv_int(x, w, bias, multiplier, lo=-127, hi=127, **kw):
     acc = golden.conv2d(x, w, **kw).astype(object)
     if bias is not None:
         acc = acc + np.asarray(bias, dtype=object).reshape(1, -1, 1, 1)
-    return np.vectorize(lambda v: _rq(int(v), multiplier), otypes=[np.int64])(acc)
+    return np.vectorize(lambda v: _rq_int(int(v), multiplier, lo, hi), otypes=[np.int64])(acc)
 
 
 def _table(q, fn, s_in, s_out):
@@ -135,9 +141,10 @@ def test_int8_forward_is_bit_exact_with_an_independent_integer_implementation():
     s_x = Q["stem"].in_scale
     xq = np.vectorize(lambda v: _rq(float(v), 1 / s_x), otypes=[np.int64])(x.astype(np.float64))
 
-    def conv(name, v, **kw):
+    def conv(name, v, lo=-127, hi=127, **kw):
         q = Q[name]
-        return _conv_int(v, q.weight.astype(np.int64), q.bias, q.in_scale * q.weight_scale / q.out_scale, **kw)
+        return _conv_int(v, q.weight.astype(np.int64), q.bias, q.in_scale * q.weight_scale / q.out_scale, lo, hi,
+                         **kw)
 
     # BN folded into stem and c1: their int8 weights are the folded float weights quantized.
     p = init_params(net, seed=3)
@@ -150,16 +157,20 @@ def test_int8_forward_is_bit_exact_with_an_independent_integer_implementation():
         assert np.array_equal(Q[conv_name].weight, np.clip(np.rint(fw / s_w), -127, 127))
         assert Q[bn_name].folded and Q[bn_name].out_scale == Q[conv_name].out_scale
 
-    s = np.maximum(conv("stem", xq, padding=1), 0)
-    c = conv("c1", s, padding=1)
-    r6 = _table(c, lambda v: min(max(v, 0.0), 6.0), Q["r6"].in_scale, Q["r6"].out_scale)
+    # stem_relu and r6 are fused into their convs' output stages: r6's calibrated scale is c1's.
+    assert (Q["stem"].activation, Q["c1"].activation) == ("relu", "relu6")
+    assert Q["stem_relu"].folded and Q["r6"].folded
+    calib = forward(net, p, x)
+    assert Q["c1"].out_scale == Q["r6"].out_scale == calib["r6"].max_abs / 127
+    s = conv("stem", xq, 0, 127, padding=1)
+    r6 = conv("c1", s, 0, min(127, math.floor(6 / Q["c1"].out_scale + 0.5)), padding=1)
     add_q = Q["add"]
     a = np.clip(sum(np.vectorize(lambda v, m=si / add_q.out_scale: round(v * m), otypes=[np.int64])(t)
                     for t, si in zip((r6, s), add_q.in_scales, strict=True)), -127, 127)
     cat_q = Q["cat"]
     assert cat_q.out_scale == max(cat_q.in_scales)
     branches = [conv("b1", a), conv("b2", a, padding=1, groups=2), golden.max_pool2d(a, 3, 1, 1, ceil_mode=True)]
-    cat = np.concatenate([np.vectorize(lambda v, m=si / cat_q.out_scale: _rq(v, m), otypes=[np.int64])(t)
+    cat = np.concatenate([np.vectorize(lambda v, m=si / cat_q.out_scale: _rq_int(int(v), m), otypes=[np.int64])(t)
                           for t, si in zip(branches, cat_q.in_scales, strict=True)], axis=1)
     bq, b = Q["cat_bn"], p["cat_bn"]
     assert not bq.folded
@@ -171,10 +182,10 @@ def test_int8_forward_is_bit_exact_with_an_independent_integer_implementation():
     h = np.vectorize(lambda v: round(v), otypes=[np.int64])(golden.global_avg_pool2d(h))
     fc = Q["fc"]
     acc = golden.linear(h.reshape(2, -1), fc.weight.astype(np.int64)).astype(object) + fc.bias.astype(object)
-    want = np.vectorize(lambda v: _rq(int(v), fc.multiplier), otypes=[np.int64])(acc)
+    want = np.vectorize(lambda v: _rq_int(int(v), fc.multiplier), otypes=[np.int64])(acc)
     assert run.output.dtype == np.int8
     assert np.array_equal(run.output[:, :, 0, 0], want)
-    for name, expect in (("stem_relu", s), ("add", a), ("cat", cat)):
+    for name, expect in (("stem_relu", s), ("r6", r6), ("add", a), ("cat", cat)):
         assert np.array_equal(run[name].output, expect), name
 
 
@@ -294,7 +305,7 @@ def test_attention_int8_score_scale_is_in_the_requantization():
     for n in range(2):
         for h in range(2):
             acc = q[n, :, 4 * h:4 * h + 4] @ k[n, :, 4 * h:4 * h + 4].T
-            want = np.clip(np.rint(acc * (s_q * s_k * 0.125 / s_out)), -127, 127)
+            want = np.vectorize(lambda v: _rq_int(int(v), s_q * s_k * 0.125 / s_out), otypes=[np.int64])(acc)
             assert np.array_equal(run["qk"].output[n, h], want)
     # a power-of-two scale is exact in float: the same int8 scores at an 8x smaller output scale
     plain = forward_int(quantize_network(encoder(), batch=2, seed=3), batch=2, seed=3)
