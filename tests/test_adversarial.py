@@ -8,6 +8,7 @@ and minutes-long parses) and without growing to gigabytes (max RSS of the proces
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -29,25 +30,39 @@ class Run:
         self.seconds, self.max_rss_mb = seconds, max_rss_mb
 
 
+# The CLI is started by a fresh launcher process: a child forked straight from pytest starts with
+# pytest's resident set as its high-water mark (Linux keeps it through exec), so wait4 would report
+# pytest's size (over 1 GB late in a single-process run), not the CLI's.
+_LAUNCH = (
+    "import os, subprocess, sys\n"
+    "p = subprocess.Popen([sys.executable, '-m', 'accelsim', *sys.argv[2:]])\n"
+    "_, status, usage = os.wait4(p.pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status) % 256)\n"
+)
+
+
 def cli(*args, cwd: Path | None = None, hard_timeout: float = 120.0) -> Run:
     """`python -m accelsim ARGS` with this checkout first on the path; its wall time and max RSS."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         t0 = time.monotonic()
-        p = subprocess.Popen([sys.executable, "-m", "accelsim", *map(str, args)], stdout=out, stderr=err,
-                             stdin=subprocess.DEVNULL, cwd=cwd or ROOT, env=env)
-        killer = threading.Timer(hard_timeout, p.kill)
+        p = subprocess.Popen([sys.executable, "-c", _LAUNCH, rss.name, *map(str, args)], stdout=out, stderr=err,
+                             stdin=subprocess.DEVNULL, cwd=cwd or ROOT, env=env, start_new_session=True)
+        killer = threading.Timer(hard_timeout, os.killpg, (p.pid, signal.SIGKILL))
         killer.start()
         try:
-            _, status, usage = os.wait4(p.pid, 0)
+            _, status, _ = os.wait4(p.pid, 0)
         finally:
             killer.cancel()
         p.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.monotonic() - t0
         out.seek(0)
         err.seek(0)
+        kib = rss.read().strip()
         return Run(p.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"), seconds,
-                   usage.ru_maxrss / 1024)
+                   int(kib) / 1024 if kib else float("inf"))
 
 
 def refused(r: Run, *needles: str) -> str:
