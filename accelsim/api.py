@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from os import PathLike
 from pathlib import Path
@@ -33,13 +33,15 @@ from accelsim.lowering import forward_int, quantize_network
 from accelsim.report.profile_view import render_profile
 from accelsim.report.simulate_view import config_summary, render_simulation
 from accelsim.report.tables import to_json
-from accelsim.rtlsim import build, network_gemms, random_gemm, simulator_missing
+from accelsim.rtlsim import Gemm, build, random_gemm, simulator_missing
+from accelsim.rtlsim.gemm import check_gemm_sizes, iter_network_gemms, network_shapes
 from accelsim.rtlsim.session import run_cosim
 from accelsim.systolic.simulate import Simulation
 from accelsim.systolic.simulate import simulate as _simulate
 from accelsim.workload import Network, resolve
 from accelsim.workload.fold import fold_bn as fold_bn_network
 from accelsim.workload.fold import is_onnx
+from accelsim.workload.network import parse_input_shape
 from accelsim.workload.profile import profile as _profile
 from accelsim.workload.profile import totals as _profile_totals
 
@@ -51,21 +53,24 @@ __all__ = [
 Model = str | PathLike | Network
 
 
-def load(model: Model, strict: bool = False, fold_bn: bool | None = None) -> Network:
+def load(model: Model, strict: bool = False, fold_bn: bool | None = None, input_size=None) -> Network:
     """A network from a zoo name (``"alexnet"``), a model file (.csv, .yaml, .json, .onnx) or a ``Network``.
 
     ``strict`` rejects strides that leave a remainder; ``fold_bn`` folds each BN into the conv before
     it (None: on for an ONNX file, whose importer folds its BatchNormalization nodes; off otherwise).
-    An imported ONNX model carries its weights.
+    An imported ONNX model carries its weights. ``input_size`` (``"3x32x32"`` or ``(3, 32, 32)``)
+    runs a zoo model on another input size (``accelsim.workload.zoo.get``).
     """
     if isinstance(model, Network):
+        if input_size is not None:
+            raise AccelsimError("input_size: applies to zoo names; resize a Network with .with_input_shape()")
         net = model.with_strict(True) if strict else model
         return fold_bn_network(net) if fold_bn else net
     if isinstance(model, PathLike):
         model = str(model)
     if not isinstance(model, str) or not model:
         raise AccelsimError(f"model: expected a zoo name, a model file path or a Network, got {model!r}")
-    return resolve(model, strict, fold_bn)
+    return resolve(model, strict, fold_bn, None if input_size is None else parse_input_shape(input_size, "input_size"))
 
 
 # ---- profile ------------------------------------------------------------------------------------
@@ -94,15 +99,16 @@ class ProfileResult:
 
 
 def profile(model: Model, batch: int = 1, dtype: str = "fp32", training: bool = False,
-            strict: bool = False, fold_bn: bool | None = None) -> ProfileResult:
+            strict: bool = False, fold_bn: bool | None = None, input_size=None) -> ProfileResult:
     """Parameters, MACs/FLOPs, memory and GEMM shape of every layer of ``model`` at ``batch``.
 
     ``dtype`` (int8, fp16, fp32) sizes the activation and weight bytes; ``training`` adds the
     weight- and input-gradient GEMMs; ``fold_bn`` folds each BN into the conv before it (default:
-    on for an .onnx file) and the totals say how the parameter count changed.
+    on for an .onnx file) and the totals say how the parameter count changed; ``input_size`` as
+    for ``load``.
     """
     here = fold_bn is not None and _flag("fold_bn", fold_bn) and not is_onnx(model)  # the profile notes the change
-    net = load(model, strict, None if here else fold_bn)
+    net = load(model, strict, None if here else fold_bn, input_size)
     df = _profile(net, batch=batch, dtype=dtype, training=_flag("training", training), fold_bn=here)
     return ProfileResult(net, df, _profile_totals(df), batch, dtype)
 
@@ -255,14 +261,15 @@ def simulate(model: Model, array="32x32", dataflow: str = "ws", sram="256,256,12
              clock_mhz: float = 1000, batch: int = 1, engine: str = "fast", check: bool = False,
              double_buffer: bool = True, data_bits: int = 8, acc_bits: int = 32, out_bits: int = 32,
              config: ArrayConfig | None = None, strict: bool = False, seed: int = 0,
-             fold_bn: bool | None = None) -> SimulationResult:
+             fold_bn: bool | None = None, input_size=None) -> SimulationResult:
     """Run ``model`` layer by layer on a ROWSxCOLS systolic array (``accelsim.systolic.simulate``).
 
     The array is given by the keyword arguments (``sram`` = ifmap, filter, ofmap KiB as a tuple or
     ``"I,F,O"``; ``bandwidth`` DRAM bytes per cycle each way) or whole as ``config=ArrayConfig(...)``.
     ``engine`` is ``fast`` (closed form) or ``stepping`` (cycle by cycle); ``check`` runs the int8
     numbers through the array and compares them with the reference bit for bit (``.mismatches``);
-    ``fold_bn`` folds each BN into the conv before it (default: on for an .onnx file).
+    ``fold_bn`` folds each BN into the conv before it (default: on for an .onnx file); ``input_size``
+    as for ``load``.
     """
     given = {"array": array, "dataflow": dataflow, "sram": sram, "bandwidth": bandwidth, "clock_mhz": clock_mhz,
              "double_buffer": double_buffer, "data_bits": data_bits, "acc_bits": acc_bits, "out_bits": out_bits}
@@ -278,7 +285,7 @@ def simulate(model: Model, array="32x32", dataflow: str = "ws", sram="256,256,12
         cfg = array_config(**given)
     if engine not in ENGINES:
         raise AccelsimError(f"engine: must be one of {', '.join(ENGINES)}, got {engine!r}")
-    net = load(model, strict, fold_bn if fold_bn is None else _flag("fold_bn", fold_bn))
+    net = load(model, strict, fold_bn if fold_bn is None else _flag("fold_bn", fold_bn), input_size)
     sim = _simulate(net, cfg, batch=batch, engine=engine, check=_flag("check", check), seed=seed)
     return SimulationResult(**{f.name: getattr(sim, f.name) for f in fields(sim)})
 
@@ -347,12 +354,14 @@ def _gemm(value) -> tuple[int, int, int]:
 
 def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws", acc_bits: int = 32, seed: int = 0,
           simulator: str = "verilator", waves: bool = False, golden: str | None = None,
-          progress: Callable[[int, int], None] | None = None) -> CosimResult:
+          progress: Callable[[int, int], None] | None = None, input_size=None) -> CosimResult:
     """Co-simulate the Verilog RTL against the stepping model, every fold bit- and cycle-exact.
 
     Give ``gemm`` (``"MxKxN"`` or ``(m, k, n)``: seeded random operands) or ``model`` (a zoo network:
-    every conv/linear GEMM of its int8 forward pass). The simulator (``verilator`` or ``icarus``) is
-    built on first use. ``progress(done, total)`` is called as folds complete.
+    every conv/linear GEMM of its int8 forward pass, on ``input_size`` if given, e.g. ``"3x32x32"``).
+    A large network runs as several simulator jobs one after another (``run_cosim``). The simulator
+    (``verilator`` or ``icarus``) is built on first use. ``progress(done, total)`` is called as folds
+    complete.
     """
     if (gemm is None) == (model is None):
         raise AccelsimError("cosim: give exactly one of gemm='MxKxN' or model=MODEL")
@@ -365,19 +374,28 @@ def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws"
     reason = simulator_missing(simulator)
     if reason:
         raise AccelsimError(f"cosim: simulator {simulator!r}: {reason}")
+    gemms: Iterable[Gemm]
     if gemm is not None:
+        if input_size is not None:
+            raise AccelsimError("input_size: applies to model=, not to gemm=")
         m, k, n = _gemm(gemm)
-        gemms, workload = [random_gemm(cfg, m, k, n, seed)], f"gemm {m}x{k}x{n}"
+        check_gemm_sizes(cfg, [("gemm", m, k, n)])
+        gemms, workload, shapes = [random_gemm(cfg, m, k, n, seed)], f"gemm {m}x{k}x{n}", [(m, k, n)]
     else:
         if acc_bits != 32:
             raise AccelsimError("cosim: model= runs the int8 forward pass, whose accumulators are 32-bit; drop "
                                 "acc_bits")
         name = str(model)
-        load(name)  # a clear error for a bad name before any build
-        gemms, workload = network_gemms(cfg, name, seed), name
+        shape = None if input_size is None else parse_input_shape(input_size, "input_size")
+        load(name, input_size=shape)  # a clear error for a bad name or size before any build
+        named = network_shapes(name, input_shape=shape)
+        check_gemm_sizes(cfg, named)
+        shapes = [s[1:] for s in named]
+        gemms = iter_network_gemms(cfg, name, seed, input_shape=shape)
+        workload = name if shape is None else f"{name} {'x'.join(map(str, shape))}"
     build(simulator, cfg.rtl_parameters())
     return CosimResult(run_cosim(cfg, gemms, workload, simulator=simulator, seed=seed, golden=golden, waves=waves,
-                                 progress=progress))
+                                 progress=progress, shapes=shapes))
 
 
 # ---- sweep --------------------------------------------------------------------------------------

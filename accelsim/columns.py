@@ -170,6 +170,8 @@ _DEFINITIONS = (
     ("time_ns", "ns", "simulation time of the first divergence"),
     ("signal", "", "signal of the first divergence"),
     ("folds_run", "count", "co-simulation: folds the RTL finished"),
+    ("jobs", "count", "co-simulation: simulator runs the folds were split into, one after another (each job's "
+                      "beats under the job size limit)"),
     ("mismatched_folds", "count", "co-simulation: folds whose outputs or output cycles differ"),
     ("wrong_elements", "elements", "co-simulation: elements of C that differ from the reference"),
     ("model_cycles", "cycles", "co-simulation: compute cycles of the stepping model"),
@@ -261,7 +263,7 @@ STORE_POINTS = _group("key", *STORE_CONFIG, "status", "error", *POINT_METRICS, "
 STORE_LAYERS = _group("key", "layer_index", *SIMULATE_LAYERS, *ENERGY)
 COSIM_GEMMS = _group("layer", "gemm_m", "gemm_k", "gemm_n", "folds", "mismatched_folds", "wrong_elements",
                      "model_cycles", "rtl_cycles", "ok")
-COSIM_TOTALS = _group("folds", "folds_run", "mismatched_folds", "wrong_elements", "model_cycles", "rtl_cycles",
+COSIM_TOTALS = _group("jobs", "folds", "folds_run", "mismatched_folds", "wrong_elements", "model_cycles", "rtl_cycles",
                       "sim_seconds", "cycles_per_second")
 SWEEP_TOTALS = _group("point_count", "evaluated", "already_done", "failed", "wall_seconds")
 

@@ -300,16 +300,25 @@ def test_cosim_bad_seed_and_huge_gemm_are_refused_before_allocating(tmp_path, ar
     assert not list(tmp_path.rglob("job.pkl"))
 
 
-def test_cosim_job_size_is_estimated_before_allocating():
+def test_cosim_splits_a_network_into_jobs_and_refuses_only_a_huge_gemm():
+    import numpy as np
+
     from accelsim.errors import AccelsimError
     from accelsim.hardware.config import ArrayConfig
-    from accelsim.rtlsim.gemm import MAX_JOB_BYTES, check_job_size, job_bytes, network_shapes
+    from accelsim.mapping.folds import folds_for
+    from accelsim.rtlsim.gemm import MAX_JOB_BYTES, beats_bytes, check_gemm_sizes, job_plan, network_shapes
 
-    small = job_bytes(ArrayConfig(rows=8, cols=8), network_shapes("lenet5"))
-    assert 1e6 < small < 50e6  # lenet5 on 8x8 is a few MB of beats
-    with pytest.raises(AccelsimError, match=r"alexnet|fc|conv"):
-        check_job_size(ArrayConfig(rows=8, cols=8), network_shapes("alexnet"))
-    assert job_bytes(ArrayConfig(rows=8, cols=8), network_shapes("alexnet")) > MAX_JOB_BYTES
+    cfg = ArrayConfig(rows=8, cols=8)
+    check_gemm_sizes(cfg, network_shapes("alexnet"))  # ~1.6 GiB of beats in all, no GEMM too large
+    shapes = [s[1:] for s in network_shapes("alexnet")]
+    costs = np.concatenate([beats_bytes(cfg, folds_for(cfg, *s)) for s in shapes])
+    plan = job_plan(cfg, shapes)
+    assert costs.sum() > 8 * MAX_JOB_BYTES and len(plan) > 8 and sum(plan) == len(costs)
+    starts = np.cumsum([0, *plan])
+    assert all(costs[a:b].sum() <= MAX_JOB_BYTES for a, b in zip(starts[:-1], starts[1:], strict=True))
+    assert job_plan(cfg, [s[1:] for s in network_shapes("lenet5")]) == [979]
+    with pytest.raises(AccelsimError, match=r"GEMM big \(100000x100000x100000 on 8x8\).*GiB"):
+        check_gemm_sizes(cfg, [("big", 100_000, 100_000, 100_000)])
 
 
 # ---- data safety ----------------------------------------------------------------------------------

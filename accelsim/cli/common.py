@@ -111,5 +111,17 @@ strict_option = click.option("--strict", is_flag=True, help="Reject strides that
 fold_bn_option = click.option("--fold-bn/--no-fold-bn", "fold_bn", default=None,
                               help="Fold each batchnorm2d (BatchNormalization) into the conv before it "
                                    "(default: on for .onnx models, off otherwise).")
+
+
+def _input_size(ctx, param, value):
+    from accelsim.workload.network import parse_input_shape
+
+    return None if value is None else parse_input_shape(value, "--input-size")
+
+
+input_size_option = click.option(
+    "--input-size", "input_size", default=None, metavar="CxHxW", callback=_input_size,
+    help="Run a zoo model on another input size, e.g. 3x32x32 (TxF for bert-base-encoder); models whose "
+         "linear layers fix the size (LeNet-5, AlexNet, VGG) refuse other sizes.")
 output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
                              help="Write to FILE (.txt table, .csv, .json or .md).")

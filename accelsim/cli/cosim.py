@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Iterable
 
 import click
 
+from accelsim.cli.common import input_size_option
 from accelsim.errors import AccelsimError
 from accelsim.hardware.config import DATAFLOWS, ArrayConfig, parse_array
 
@@ -54,7 +56,8 @@ def _render(s: dict) -> None:
                       "[green]ok[/]" if g["ok"] else "[red]MISMATCH[/]")
     console.print(table)
     rate = f", {t['cycles_per_second']:,} cycles/s (RTL and model in lock step)" if t["cycles_per_second"] else ""
-    console.print(f"tiles {t['folds_run']:,}/{t['folds']:,}, mismatched tiles {t['mismatched_folds']:,}, "
+    jobs = f" in {t['jobs']:,} simulator jobs" if t.get("jobs", 1) > 1 else ""
+    console.print(f"tiles {t['folds_run']:,}/{t['folds']:,}{jobs}, mismatched tiles {t['mismatched_folds']:,}, "
                   f"wrong C elements {t['wrong_elements']:,}; compute cycles model {t['model_cycles']:,} vs "
                   f"RTL {t['rtl_cycles']:,} (no DRAM stalls); simulated in {t['sim_seconds']:.1f} s{rate}")
     for e in s["errors"][:10]:
@@ -76,6 +79,7 @@ def _render(s: dict) -> None:
 @click.option("--gemm", metavar="MxKxN", help="A random int GEMM (seeded) of this size.")
 @click.option("--model", metavar="MODEL", help="Every conv/linear layer of a zoo network's int8 forward pass "
               "(e.g. lenet5).")
+@input_size_option
 @click.option("--array", default="8x8", show_default=True, metavar="RxC", help="Array rows x columns.")
 @click.option("--dataflow", type=click.Choice(DATAFLOWS), default="ws", show_default=True)
 @click.option("--acc-bits", type=int, default=32, show_default=True, help="Accumulator width ACC_W (--gemm only).")
@@ -92,16 +96,17 @@ def _render(s: dict) -> None:
 @click.option("--golden", default=None, metavar="MODULE:CLASS",
               help="Model to check the RTL against, with ArrayCore's interface [default: ArrayCore].")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def cosim(gemm, model, array, dataflow, acc_bits, seed, simulator, waves, waves_limit, keep_run_dir, progress, golden,
-          fmt):
+def cosim(gemm, model, input_size, array, dataflow, acc_bits, seed, simulator, waves, waves_limit, keep_run_dir,
+          progress, golden, fmt):
     """Co-simulate the RTL against the stepping model: every tile bit- and cycle-exact.
 
-    All tiles run back to back in one simulator run. Exit code 0 only when every tile's outputs
-    and output cycles match the model and the assembled results equal the integer reference;
+    All tiles run back to back, in one simulator run or, for a large network, in several one after
+    another (each job's beats under 128 MiB) through the same build. Exit code 0 only when every
+    tile's outputs and output cycles match the model and the assembled results equal the integer reference;
     1 on any mismatch; 2 when the job cannot run.
     """
     from accelsim.progress import format_duration, stderr_progress
-    from accelsim.rtlsim import build, network_gemms, random_gemm, simulator_missing
+    from accelsim.rtlsim import Gemm, build, random_gemm, simulator_missing
     from accelsim.rtlsim.build import build_name
     from accelsim.rtlsim.run import estimate_seconds, estimate_waves_bytes, job_cycles, seconds_per_cycle
     from accelsim.rtlsim.session import run_cosim
@@ -115,38 +120,49 @@ def cosim(gemm, model, array, dataflow, acc_bits, seed, simulator, waves, waves_
     reason = simulator_missing(simulator)
     if reason:
         raise AccelsimError(f"cosim: --simulator {simulator}: {reason}")
-    from accelsim.rtlsim.gemm import check_job_size, network_shapes
+    from accelsim.rtlsim.gemm import check_gemm_sizes, iter_network_gemms, job_plan, network_shapes
 
+    gemms: Iterable[Gemm]
     if gemm is not None:
+        if input_size is not None:
+            raise AccelsimError("cosim: --input-size applies to --model (a zoo network), not to --gemm")
         m, k, n = parse_gemm(gemm)
-        check_job_size(cfg, [("--gemm", m, k, n)])
+        check_gemm_sizes(cfg, [("--gemm", m, k, n)])
         gemms, workload = [random_gemm(cfg, m, k, n, seed)], f"gemm {m}x{k}x{n}"
+        shapes = [(m, k, n)]
     else:
         if acc_bits != 32:
             raise AccelsimError("cosim: --model runs the int8 forward pass, whose accumulators are 32-bit; "
                                 "drop --acc-bits")
-        check_job_size(cfg, network_shapes(model))
-        gemms, workload = network_gemms(cfg, model, seed), model
-    shapes = [g.shape for g in gemms]
+        named = network_shapes(model, input_shape=input_size)
+        check_gemm_sizes(cfg, named)
+        shapes = [s[1:] for s in named]
+        # GEMMs come layer by layer from the int8 forward pass as the jobs consume them
+        gemms = iter_network_gemms(cfg, model, seed, input_shape=input_size)
+        workload = model if input_size is None else f"{model} {'x'.join(map(str, input_size))}"
+    jobs = len(job_plan(cfg, shapes))
     limit = parse_size("--waves-limit", waves_limit)
     if waves:
+        if jobs > 1:
+            raise AccelsimError(f"cosim: --waves writes the waves of a run of one simulator job; this one needs "
+                                f"{jobs}: co-simulate fewer or smaller GEMMs")
         size = estimate_waves_bytes(cfg, shapes)
         if size > limit:
             raise AccelsimError(f"cosim: --waves would write about {format_mb(size)} (estimate), above --waves-limit "
                                 f"{format_mb(limit)}: raise --waves-limit or co-simulate a smaller GEMM")
         click.echo(f"cosim: --waves will write about {format_mb(size)} (estimate)", err=True)
-    seconds = estimate_seconds(cfg, shapes, simulator)
+    seconds = estimate_seconds(cfg, shapes, simulator, jobs)
     if seconds > LONG_RUN_SECONDS:
         per_cycle, measured = seconds_per_cycle(cfg, simulator)
         click.echo(f"cosim: this run is estimated at {format_duration(seconds)} ({job_cycles(cfg, shapes)[0]:,} "
-                   f"cycles at {1 / per_cycle:,.0f} cycles/s, "
+                   f"cycles in {jobs:,} simulator job{'s' if jobs > 1 else ''} at {1 / per_cycle:,.0f} cycles/s, "
                    f"{'measured on this build' if measured else 'a default rate'}); Ctrl-C stops it", err=True)
     with stderr_progress(f"building {build_name(simulator, cfg.rtl_parameters())}", None, enabled=progress,
                          transient=True):
         build(simulator, cfg.rtl_parameters())
     with stderr_progress("simulating tiles", None, enabled=progress, transient=fmt == "json") as bar:
         s = run_cosim(cfg, gemms, workload, simulator=simulator, seed=seed, golden=golden, waves=waves,
-                      progress=bar, keep_run_dir=keep_run_dir)
+                      progress=bar, keep_run_dir=keep_run_dir, shapes=shapes)
     if fmt == "json":
         click.echo(json.dumps(s, indent=2))
     else:

@@ -8,6 +8,7 @@ from accelsim.cli.common import (
     batch_option,
     fold_bn_option,
     format_option,
+    input_size_option,
     model_argument,
     output_option,
     pick_format,
@@ -41,9 +42,10 @@ def models():
 @click.option("--training", is_flag=True, help="Add the backward (weight- and input-gradient) GEMMs.")
 @strict_option
 @fold_bn_option
+@input_size_option
 @format_option
 @output_option
-def profile(model, batch, dtype, training, strict, fold_bn, fmt, output):
+def profile(model, batch, dtype, training, strict, fold_bn, input_size, fmt, output):
     """Per-layer budget of MODEL: a zoo name or a model file (.csv SCALE-Sim topology, .yaml, .json, .onnx)."""
     from accelsim.report.profile_view import render_profile
     from accelsim.workload import resolve
@@ -57,6 +59,6 @@ def profile(model, batch, dtype, training, strict, fold_bn, fmt, output):
     # model file's with --fold-bn, an .onnx file's unless --no-fold-bn (imported with its BN kept)
     onnx = is_onnx(model)
     here = fold_bn is not False if onnx else bool(fold_bn)
-    net = resolve(model, strict, False if onnx else (None if here else fold_bn))
+    net = resolve(model, strict, False if onnx else (None if here else fold_bn), input_size)
     df = run_profile(net, batch=batch, dtype=dtype, training=training, fold_bn=here)
     write_output(render_profile(df, totals(df), fmt), output, inputs=(model,))

@@ -11,6 +11,7 @@ import click
 
 from accelsim.cli.common import (
     fold_bn_option,
+    input_size_option,
     model_argument,
     pick_format,
     refuse_overwrite,
@@ -71,6 +72,7 @@ def parse_number(fld: str, text: str) -> float:
               help="A SCALE-Sim .cfg: array size, SRAMs, dataflow (and USER bandwidth); flags given here override it.")
 @strict_option
 @fold_bn_option
+@input_size_option
 @click.option("--format", "fmt", type=click.Choice(SIMULATE_FORMATS), default=None,
               help="Output format (default: from --output's extension, else table); scalesim: SCALE-Sim's "
                    "COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv in the --output folder.")
@@ -79,7 +81,7 @@ def parse_number(fld: str, text: str) -> float:
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show progress of long work (stepping engine, --check) on stderr.")
 def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, clock_mhz, batch, engine, check, convention,
-             config, strict, fold_bn, fmt, output, progress):
+             config, strict, fold_bn, input_size, fmt, output, progress):
     """Simulate MODEL (a zoo name or a model file, .onnx included) on an R x C systolic array, layer by layer."""
     from accelsim.progress import stderr_phases
     from accelsim.report.simulate_view import render_simulation
@@ -101,7 +103,7 @@ def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, clock_mh
     targets = _scalesim_targets(output) if fmt == "scalesim" else (output,)
     for target in targets:
         refuse_overwrite(target, inputs)
-    net = resolve(model, strict, fold_bn)
+    net = resolve(model, strict, fold_bn, input_size)
     if convention == "scalesim":
         if check or engine != "fast":
             raise ConfigError("convention", "scalesim gives SCALE-Sim's cycle counts only: no --check or --engine")

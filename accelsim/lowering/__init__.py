@@ -17,8 +17,8 @@ Arrays are NCHW (activations) and OIHW (conv weights); linear weights are (out, 
   ``training_gemm_shapes(node, batch)``: the training GEMMs (convention in ``backward``).
 - ``golden``: textbook nested loops (cross-correlation, true convolution in 1-D and 2-D,
   pooling, linear) that never touch im2col.
-- ``forward`` (float32) and ``quantize_network`` + ``forward_int`` (bit-exact int8): network
-  passes over any ``Network`` (a DAG, in topological order); ``params_for`` gives a network's own
+- ``forward`` (float32) and ``quantize_network`` + ``forward_int`` (bit-exact int8; ``iter_forward_int``
+  node by node): network passes over any ``Network`` (a DAG, in topological order); ``params_for`` gives a network's own
   weights or seeded ones; ``requant``: the array's output stage (integer requantization, fused
   activation), shared with the models and the RTL. See ``forward`` for the quantization rules and the recorded
   per-layer Gemms and int32 accumulators.
@@ -42,6 +42,7 @@ from accelsim.lowering.forward import (
     forward,
     forward_int,
     init_params,
+    iter_forward_int,
     params_for,
     quantize_network,
     random_inputs,
@@ -81,7 +82,7 @@ __all__ = [
     "TrainingShapes", "adaptive_avg_pool2d", "add", "avg_pool2d", "batchnorm2d", "bn_folds", "clip", "col2im",
     "concat", "conv2d", "conv2d_backward", "conv2d_backward_gemms", "conv_gemms", "dropout", "flatten",
     "fold_batchnorm", "forward", "forward_int", "gelu", "gemm_shape", "gemms_to_nchw", "global_avg_pool2d",
-    "golden", "hardswish", "im2col", "init_params", "layernorm", "linear", "linear_backward", "linear_gemm",
-    "local_response_norm", "matmul", "max_pool2d", "params_for", "quant", "quantize_network", "random_inputs",
-    "relu", "relu6", "requant", "sigmoid", "softmax", "tanh", "training_gemm_shapes",
+    "golden", "hardswish", "im2col", "init_params", "iter_forward_int", "layernorm", "linear", "linear_backward",
+    "linear_gemm", "local_response_norm", "matmul", "max_pool2d", "params_for", "quant", "quantize_network",
+    "random_inputs", "relu", "relu6", "requant", "sigmoid", "softmax", "tanh", "training_gemm_shapes",
 ]

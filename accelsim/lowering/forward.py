@@ -56,7 +56,7 @@ through the golden loops instead (use it on LeNet-5-sized networks) for cross-ch
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -616,6 +616,15 @@ def forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: int = 0
     ``random_inputs(network, batch, seed)``. ``keep=False`` keeps only the network output.
     ``progress(done, total)`` is called after each layer.
     """
+    return Run(qnet.network, tuple(iter_forward_int(qnet, x, batch=batch, seed=seed, record=record, direct=direct,
+                                                    keep=keep, progress=progress)))
+
+
+def iter_forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: int = 0, record: bool = False,
+                     direct: bool = False, keep: bool = True,
+                     progress: ProgressCallback | None = None) -> Iterator[LayerRun]:
+    """``forward_int`` one node at a time: each node's ``LayerRun`` as soon as it is computed, so a caller
+    that drops them (``record=True, keep=False``) holds one layer's GEMMs at a time, not the network's."""
     network = qnet.network
     inputs = _inputs(network, x, batch, seed)
     first = qnet.layers[0]
@@ -624,7 +633,6 @@ def forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: int = 0
     else:
         inputs = [quant.quantize(xi, ql.in_scale) for xi, ql in zip(inputs, qnet.layers, strict=True)]
     values = _Values(network, inputs)
-    runs = []
     last = len(network.nodes) - 1
     for i, (node, ql) in enumerate(zip(network.nodes, qnet.layers, strict=True)):
         layer = node.layer
@@ -670,8 +678,9 @@ def forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: int = 0
                 raise _unsupported(layer)
             q = quant.quantize(y, ql.out_scale)
         values.put(node, q)
-        runs.append(LayerRun(node, q if keep or i == last else None, ql.out_scale,
-                             *((gemms, acc) if record else ((), ())), max_abs=_max_abs(q) * ql.out_scale))
+        run = LayerRun(node, q if keep or i == last else None, ql.out_scale,
+                       *((gemms, acc) if record else ((), ())), max_abs=_max_abs(q) * ql.out_scale)
+        del gemms, acc  # the caller holds the only reference
         if progress is not None:
             progress(i + 1, len(network.nodes))
-    return Run(network, tuple(runs))
+        yield run

@@ -1,7 +1,7 @@
 """GEMMs and networks as co-simulation jobs: tiling (``accelsim.mapping.folds``), beats
 (``accelsim.systolic.beats``), and the reassembly of the RTL's output rows into C.
 
-The RTL computes one fold at a time; like the ofmap buffer, ``assemble`` places each fold's
+The RTL computes one fold at a time; like the ofmap buffer, ``GemmTally`` places each fold's
 output rows in its C block and adds the k-tile partial sums of WS/IS with ACC_W wrap. Cycles
 here are compute cycles only (sum over folds of done cycle + 1): the RTL has no DRAM, so the
 stepping model's memory stalls are not part of the comparison.
@@ -9,6 +9,7 @@ stepping model's memory stalls are not part of the comparison.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,14 +17,19 @@ import numpy as np
 from accelsim.errors import AccelsimError
 from accelsim.hardware.arith import check_operand, wrap
 from accelsim.hardware.config import ArrayConfig
-from accelsim.mapping.folds import folds_for
-from accelsim.rtlsim.job import JobResult
+from accelsim.mapping.folds import Folds, folds_for
+from accelsim.rtlsim.job import FoldResult, JobResult
 from accelsim.systolic.beats import Beats, fold_beats
-from accelsim.systolic.simulate import compute_cycles_estimate
+from accelsim.systolic.simulate import fold_count
 
-# The job (every fold's per-cycle port values, pickled for the simulator's Python) and the operands
-# are built in memory before the simulator starts: refuse a job bigger than this before allocating.
-MAX_JOB_BYTES = 1 << 30
+# A network's co-simulation runs as several simulator jobs, one after another through the same build:
+# each job's beats (every fold's per-cycle port values, built by the host, pickled, and loaded by the
+# simulator's Python) stay under MAX_JOB_BYTES. One GEMM's operands, reference and reassembled C, and
+# its fold arrays, are held while its folds run: a single GEMM above MAX_GEMM_BYTES is refused before
+# anything is allocated.
+MAX_JOB_BYTES = 128 << 20
+MAX_GEMM_BYTES = 1 << 30
+FOLD_ARRAY_BYTES = 64  # Folds' six int64 arrays per fold and their per-fold temporaries
 
 
 @dataclass
@@ -58,37 +64,66 @@ class GemmCheck:
         return self.mismatched_folds == 0 and self.wrong_elements == 0 and self.rtl_cycles == self.model_cycles
 
 
-def job_bytes(cfg: ArrayConfig, shapes) -> int:
-    """Bytes a job of GEMMs ``[(name, m, k, n), ...]`` holds: each fold's beats (int64 A and B port
-    rows per cycle and three flags) plus the operands, reference and reassembled C."""
-    total = 0
-    for _, m, k, n in shapes:
-        total += compute_cycles_estimate(cfg, m, k, n) * (8 * (cfg.rows + cfg.cols) + 3)
-        total += 8 * (m * k + k * n + 3 * m * n)
-    return total
+def gemm_bytes(cfg: ArrayConfig, m: int, k: int, n: int) -> int:
+    """Bytes one GEMM holds while its folds run: int64 A, B, reference, C and a tile, and its fold arrays."""
+    return 8 * (m * k + k * n + 3 * m * n) + fold_count(cfg, m, k, n) * FOLD_ARRAY_BYTES
 
 
-def check_job_size(cfg: ArrayConfig, shapes) -> None:
-    """One line, before anything is allocated, for a job larger than ``MAX_JOB_BYTES``."""
-    need = job_bytes(cfg, shapes)
-    if need > MAX_JOB_BYTES:
-        biggest = max(shapes, key=lambda s: job_bytes(cfg, [s]))
-        raise AccelsimError(
-            f"cosim: the job would hold ~{need / 2 ** 30:,.1f} GiB of beats and operands (limit "
-            f"{MAX_JOB_BYTES / 2 ** 30:g} GiB; largest GEMM {biggest[0]}: {biggest[1]}x{biggest[2]}x{biggest[3]} "
-            f"on {cfg.rows}x{cfg.cols}): use smaller GEMMs or a larger array")
+def check_gemm_sizes(cfg: ArrayConfig, shapes) -> None:
+    """One line, before anything is allocated, for a GEMM of ``[(name, m, k, n), ...]`` above ``MAX_GEMM_BYTES``
+    (a network of many GEMMs is split into jobs instead: ``job_plan``)."""
+    for name, m, k, n in shapes:
+        need = gemm_bytes(cfg, m, k, n)
+        if need > MAX_GEMM_BYTES:
+            raise AccelsimError(
+                f"cosim: GEMM {name} ({m}x{k}x{n} on {cfg.rows}x{cfg.cols}) would hold ~{need / 2 ** 30:,.1f} GiB of "
+                f"operands and fold arrays (limit {MAX_GEMM_BYTES / 2 ** 30:g} GiB per GEMM): use smaller GEMMs or "
+                "a larger array")
 
 
-def network_shapes(model: str, batch: int = 1) -> list[tuple[str, int, int, int]]:
-    """(name, m, k, n) of every conv/linear GEMM of ``model`` (one per group), without running it."""
+def beats_bytes(cfg: ArrayConfig, folds: Folds) -> np.ndarray:
+    """Bytes of each fold's ``Beats``: int64 A and B port rows and three flags per beat (R load beats in WS/IS)."""
+    pre = 0 if folds.dataflow.name == "os" else cfg.rows
+    return (pre + folds.st) * (8 * (cfg.rows + cfg.cols) + 3)
+
+
+def job_plan(cfg: ArrayConfig, shapes, limit_bytes: int | None = None) -> list[int]:
+    """Folds per simulator job for the GEMMs ``[(m, k, n), ...]`` back to back: folds in order, a new job
+    whenever the next fold's beats would take the job over ``limit_bytes`` (default ``MAX_JOB_BYTES``; a
+    fold alone always runs)."""
+    limit_bytes = MAX_JOB_BYTES if limit_bytes is None else limit_bytes
+    jobs: list[int] = []
+    folds_in = bytes_in = 0
+    sizes: dict[tuple[int, int, int], np.ndarray] = {}  # identical GEMMs (a depthwise layer's groups)
+    for m, k, n in shapes:
+        if (m, k, n) not in sizes:
+            sizes[(m, k, n)] = beats_bytes(cfg, folds_for(cfg, m, k, n))
+        costs = sizes[(m, k, n)]
+        if bytes_in + int(costs.sum()) <= limit_bytes:
+            folds_in, bytes_in = folds_in + len(costs), bytes_in + int(costs.sum())
+            continue
+        for c in costs.tolist():
+            if folds_in and bytes_in + c > limit_bytes:
+                jobs.append(folds_in)
+                folds_in = bytes_in = 0
+            folds_in, bytes_in = folds_in + 1, bytes_in + c
+    if folds_in:
+        jobs.append(folds_in)
+    return jobs
+
+
+def network_shapes(model: str, batch: int = 1, input_shape=None) -> list[tuple[str, int, int, int]]:
+    """(name, m, k, n) of every conv/linear GEMM of ``model`` (one per group, named as ``iter_network_gemms``
+    names them), without running it."""
     from accelsim.workload import resolve
     from accelsim.workload.gemm import gemm_shape
 
     out = []
-    for node in resolve(model):
+    for node in resolve(model, input_shape=input_shape):
         shape = gemm_shape(node, batch)
         if shape is not None:
-            out += [(node.layer.name, shape[0], shape[1], shape[2])] * shape[3]
+            name = node.layer.name
+            out += [(name + (f"/g{i}" if shape[3] > 1 else ""), shape[0], shape[1], shape[2]) for i in range(shape[3])]
     return out
 
 
@@ -123,51 +158,84 @@ def gemm_folds(cfg: ArrayConfig, dataflow: str, g: Gemm) -> list[Beats]:
     return [fold_beats(cfg, dataflow, g.a, g.b, f) for f in folds_for(cfg, m, k, n, dataflow)]
 
 
-def assemble(beats: list[Beats], outputs: list[np.ndarray], m: int, n: int, acc_bits: int) -> np.ndarray:
-    """C from the folds' output rows, in fold order, as the ofmap buffer accumulates it."""
-    c = np.zeros((m, n), dtype=np.int64)
-    for bt, out in zip(beats, outputs, strict=True):
+class GemmTally:
+    """One GEMM's verdict built fold by fold, in fold order, as job results come back (its folds may
+    span several jobs). C is reassembled as the ofmap buffer accumulates it: each fold's output rows
+    in its C block, the k-tile partial sums of WS/IS added with ACC_W wrap."""
+
+    def __init__(self, cfg: ArrayConfig, g: Gemm, folds: int):
+        self.cfg, self.gemm, self.folds = cfg, g, folds
+        m, _, n = g.shape
+        self.c: np.ndarray | None = np.zeros((m, n), dtype=np.int64)
+        self.added = self.mismatched = self.rtl_cycles = self.model_cycles = 0
+
+    def add(self, bt: Beats, f: FoldResult | None) -> None:
+        """The next fold's beats and what the job returned for it (None: the fold never ran)."""
+        self.added += 1
+        if f is None:
+            self.mismatched += 1
+            self.c = None
+            return
+        self.mismatched += not f.ok
+        self.rtl_cycles += f.rtl_fold_cycles or 0
+        self.model_cycles += f.model_fold_cycles
+        if self.c is None or f.rtl_out.shape != (bt.out_rows, self.cfg.cols):
+            self.c = None
+            return
+        tile = bt.scatter(f.rtl_out)
         block = bt.block
-        tile = bt.scatter(out)
-        c[block] = tile if bt.fold.first_k else wrap(c[block] + tile, acc_bits)
-    return c
+        self.c[block] = tile if bt.fold.first_k else wrap(self.c[block] + tile, self.cfg.acc_bits)
+
+    @property
+    def complete(self) -> bool:
+        return self.added == self.folds
+
+    def check(self) -> GemmCheck:
+        g = self.gemm
+        m, _, n = g.shape
+        missing = self.folds - self.added
+        rtl_c = self.c if missing == 0 else None
+        wrong = int(np.count_nonzero(rtl_c != g.reference)) if rtl_c is not None else m * n
+        return GemmCheck(g.name, g.shape, self.folds, self.mismatched + missing, wrong, self.rtl_cycles,
+                         self.model_cycles, rtl_c)
 
 
 def check_gemms(cfg: ArrayConfig, gemms: list[Gemm], beats: list[list[Beats]], result: JobResult) -> list[GemmCheck]:
     """Split a job's fold results back into its GEMMs and judge each one."""
     checks, at = [], 0
     for g, bl in zip(gemms, beats, strict=True):
-        folds = result.folds[at: at + len(bl)]
+        tally = GemmTally(cfg, g, len(bl))
+        for bt, f in zip(bl, result.folds[at: at + len(bl)], strict=False):  # folds that never ran: missing
+            tally.add(bt, f)
         at += len(bl)
-        m, _, n = g.shape
-        complete = len(folds) == len(bl) and all(
-            f.rtl_out.shape == (b.out_rows, cfg.cols) for f, b in zip(folds, bl, strict=True))
-        rtl_c = assemble(bl, [f.rtl_out for f in folds], m, n, cfg.acc_bits) if complete else None
-        wrong = int(np.count_nonzero(rtl_c != g.reference)) if rtl_c is not None else m * n
-        checks.append(GemmCheck(g.name, g.shape, len(bl), sum(not f.ok for f in folds) + len(bl) - len(folds), wrong,
-                                sum(f.rtl_fold_cycles or 0 for f in folds), sum(f.model_fold_cycles for f in folds),
-                                rtl_c))
+        checks.append(tally.check())
     return checks
 
 
-def network_gemms(cfg: ArrayConfig, model: str = "lenet5", seed: int = 0, batch: int = 1) -> list[Gemm]:
-    """Every conv/linear GEMM (one per group) of ``model``'s bit-exact int8 forward pass.
+def network_gemms(cfg: ArrayConfig, model: str = "lenet5", seed: int = 0, batch: int = 1,
+                  input_shape=None) -> list[Gemm]:
+    """Every conv/linear GEMM (one per group) of ``model``'s bit-exact int8 forward pass (``iter_network_gemms``)."""
+    return list(iter_network_gemms(cfg, model, seed, batch, input_shape))
+
+
+def iter_network_gemms(cfg: ArrayConfig, model: str = "lenet5", seed: int = 0, batch: int = 1,
+                       input_shape=None) -> Iterator[Gemm]:
+    """Every conv/linear GEMM (one per group) of ``model``'s bit-exact int8 forward pass, layer by layer
+    as the pass computes them (one layer's operands at a time; ``input_shape`` as for ``resolve``).
 
     The reference is the pass's own integer accumulator (exact int32 ``A @ B`` before bias), so the
     configuration must be the pass's: 8-bit operands and a 32-bit accumulator.
     """
-    from accelsim.lowering import forward_int, quantize_network
+    from accelsim.lowering import iter_forward_int, quantize_network
     from accelsim.workload import resolve
 
     if (cfg.data_bits, cfg.acc_bits) != (8, 32):
         raise ValueError(f"network_gemms: the int8 forward accumulates int8 x int8 in int32; "
                          f"the array has DATA_W={cfg.data_bits}, ACC_W={cfg.acc_bits}")
-    net = resolve(model)
-    run = forward_int(quantize_network(net, batch=batch, seed=seed), batch=batch, seed=seed, record=True)
-    out = []
-    for lr in run.layers:
+    net = resolve(model, input_shape=input_shape)
+    qnet = quantize_network(net, batch=batch, seed=seed)
+    for lr in iter_forward_int(qnet, batch=batch, seed=seed, record=True, keep=False):
         for gi, (gm, acc) in enumerate(zip(lr.gemms, lr.acc, strict=True)):
             name = lr.node.layer.name + (f"/g{gi}" if len(lr.gemms) > 1 else "")
             a, b = check_operand("A", gm.a, 8), check_operand("B", gm.b, 8)
-            out.append(Gemm(name, a, b, np.asarray(acc, dtype=np.int64)))
-    return out
+            yield Gemm(name, a, b, np.asarray(acc, dtype=np.int64))

@@ -63,9 +63,10 @@ def seconds_per_cycle(cfg: ArrayConfig, simulator: str = "verilator") -> tuple[f
     return default_seconds_per_cycle(cfg), False
 
 
-def estimate_seconds(cfg: ArrayConfig, shapes: Sequence[tuple[int, int, int]], simulator: str = "verilator") -> float:
-    """Wall seconds a run of the GEMMs ``shapes`` should take once the DUT is built."""
-    return START_SECONDS + job_cycles(cfg, shapes)[0] * seconds_per_cycle(cfg, simulator)[0]
+def estimate_seconds(cfg: ArrayConfig, shapes: Sequence[tuple[int, int, int]], simulator: str = "verilator",
+                     jobs: int = 1) -> float:
+    """Wall seconds a run of the GEMMs ``shapes`` in ``jobs`` simulator runs should take once the DUT is built."""
+    return jobs * START_SECONDS + job_cycles(cfg, shapes)[0] * seconds_per_cycle(cfg, simulator)[0]
 
 
 def estimate_waves_bytes(cfg: ArrayConfig, shapes: Sequence[tuple[int, int, int]]) -> int:

@@ -10,43 +10,80 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from accelsim.hardware.config import ArrayConfig
-from accelsim.rtlsim.gemm import Gemm, check_gemms, gemm_folds
-from accelsim.rtlsim.job import DEFAULT_MODEL, JobResult
+from accelsim.mapping.folds import folds_for
+from accelsim.rtlsim.build import build_dir
+from accelsim.rtlsim.env import CosimError
+from accelsim.rtlsim.gemm import Gemm, GemmCheck, GemmTally, job_plan
+from accelsim.rtlsim.job import DEFAULT_MODEL, FoldResult, JobResult
 from accelsim.rtlsim.run import run_job
 from accelsim.rtlsim.waves import first_divergence
+from accelsim.systolic.beats import Beats, fold_beats
 
 WAVE_COMPARE_LIMIT = 64 * 1024 * 1024
 
 
-def run_cosim(cfg: ArrayConfig, gemms: list[Gemm], workload: str, *, simulator: str = "verilator", seed: int = 0,
+def run_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, simulator: str = "verilator", seed: int = 0,
               golden: str | None = None, waves: bool = False,
-              progress: Callable[[int, int], None] | None = None, keep_run_dir: bool = False) -> dict:
+              progress: Callable[[int, int], None] | None = None, keep_run_dir: bool = False,
+              shapes: Sequence[tuple[int, int, int]] | None = None,
+              job_limit_bytes: int | None = None) -> dict:
     """Run ``gemms`` back to back on the RTL of ``cfg`` (built first if needed) and summarize the verdict.
 
-    ``progress(done, total)`` is called as folds complete. The run folder's name carries the process id
-    so two identical runs at once stay out of each other's way; it is removed afterwards unless
-    ``keep_run_dir`` or ``waves`` (``run_dir`` is then empty).
+    The folds run as one simulator job or, when their beats exceed ``job_limit_bytes`` (default
+    ``gemm.MAX_JOB_BYTES``), as several (``job_plan``) one after another through the same build, each
+    fold checked as it comes back (``GemmTally``); a mismatch in any job fails the run. ``gemms`` may be
+    a generator (``iter_network_gemms``): with ``shapes``, their (m, k, n) in order, it is consumed one
+    GEMM at a time, so only the beats of the job being built and the GEMMs its folds belong to are held.
+    ``progress(done, total)`` is called as folds complete, over the whole run. The run folder's name
+    carries the process id so two identical runs at once stay out of each other's way; it is removed
+    afterwards unless ``keep_run_dir`` or ``waves`` (``run_dir`` is then empty); a run of several jobs
+    keeps one folder per job under it. ``waves`` needs a run of one job.
     """
     model = golden or DEFAULT_MODEL
-    beats = [gemm_folds(cfg, cfg.dataflow, g) for g in gemms]
-    folds = [b for bl in beats for b in bl]
+    if shapes is None:
+        gemms = list(gemms)
+        shapes = [g.shape for g in gemms]
+    plan = job_plan(cfg, shapes, job_limit_bytes)
+    if waves and len(plan) > 1:
+        raise CosimError(f"cosim: waves are written for a run of one simulator job; this one needs {len(plan)}: "
+                         "co-simulate fewer or smaller GEMMs")
+    total = sum(plan)
     name = re.sub(r"[^A-Za-z0-9_.-]", "_",
                   f"cosim-{workload.replace(' ', '-')}-{cfg.dataflow}-s{seed}-p{os.getpid()}")
-    result = run_job(cfg, folds, simulator=simulator, waves=waves, name=name, model=model, progress=progress,
-                     keep_run_dir=keep_run_dir)
-    checks = check_gemms(cfg, gemms, beats, result)
-    ok = result.ok and all(c.ok for c in checks)
+    parent = build_dir(simulator, cfg.rtl_parameters()) / "runs" / name
+    run = _Run(cfg, simulator, model, waves, keep_run_dir, progress, total)
+    pending: list[tuple[GemmTally, Beats]] = []
+    at = 0
+    for g, shape in zip(gemms, shapes, strict=True):
+        if g.shape != tuple(shape):
+            raise CosimError(f"cosim: GEMM {g.name} is {g.shape}, the plan expected {tuple(shape)}")
+        folds = folds_for(cfg, *g.shape)
+        tally = GemmTally(cfg, g, len(folds))
+        run.open.append(tally)
+        for fold in folds:
+            pending.append((tally, fold_beats(cfg, cfg.dataflow, g.a, g.b, fold)))
+            if len(pending) == plan[at]:
+                run.job(pending, None if len(plan) == 1 else parent / f"job{at:04d}", name)
+                pending, at = [], at + 1
+    if pending or at != len(plan):
+        raise CosimError(f"cosim: the GEMMs gave {total - sum(plan[at:]) + len(pending)} folds, the plan {total}")
+    if len(plan) > 1 and not keep_run_dir:
+        shutil.rmtree(parent, ignore_errors=True)
+    result = run.last
+    ok = (not run.errors and run.mismatched == run.missing == 0 and run.folds_run == total
+          and all(c.ok for c in run.checks))
     summary = {
         "ok": ok,
         "array": f"{cfg.rows}x{cfg.cols}",
         "dataflow": cfg.dataflow,
         "simulator": simulator,
         "parameters": cfg.rtl_parameters(),
-        "dut_parameters": result.dut_parameters,
+        "dut_parameters": run.dut_parameters,
         "workload": workload,
         "seed": seed,
         "golden": model,
@@ -54,26 +91,74 @@ def run_cosim(cfg: ArrayConfig, gemms: list[Gemm], workload: str, *, simulator: 
             {"layer": c.name, "gemm_m": c.shape[0], "gemm_k": c.shape[1], "gemm_n": c.shape[2], "folds": c.folds,
              "mismatched_folds": c.mismatched_folds, "wrong_elements": c.wrong_elements,
              "model_cycles": c.model_cycles, "rtl_cycles": c.rtl_cycles, "ok": c.ok}
-            for c in checks
+            for c in run.checks
         ],
         "totals": {
-            "folds": result.folds_expected,
-            "folds_run": len(result.folds),
-            "mismatched_folds": result.mismatched_folds + result.folds_expected - len(result.folds),
-            "wrong_elements": sum(c.wrong_elements for c in checks),
-            "model_cycles": result.model_cycles,
-            "rtl_cycles": result.rtl_cycles,
-            "sim_seconds": round(result.sim_seconds, 3),
-            "cycles_per_second": round(result.rtl_cycles / result.sim_seconds) if result.sim_seconds else None,
+            "jobs": len(plan),
+            "folds": total,
+            "folds_run": run.folds_run,
+            "mismatched_folds": run.mismatched + run.missing,
+            "wrong_elements": sum(c.wrong_elements for c in run.checks),
+            "model_cycles": run.model_cycles,
+            "rtl_cycles": run.rtl_cycles,
+            "sim_seconds": round(run.sim_seconds, 3),
+            "cycles_per_second": round(run.rtl_cycles / run.sim_seconds) if run.sim_seconds else None,
         },
-        "errors": result.all_errors()[:50],
-        "run_dir": result.run_dir,
+        "errors": run.errors[:50],
+        "run_dir": (str(parent) if keep_run_dir else "") if len(plan) > 1 else result.run_dir,
         "waves": {"rtl": result.rtl_waves, "model": result.model_waves},
         "waves_bytes": {k: os.path.getsize(p) for k, p in (("rtl", result.rtl_waves), ("model", result.model_waves))
                         if p and os.path.isfile(p)},
     }
-    summary["first_divergence"] = None if ok else divergence(result)
+    summary["first_divergence"] = None if ok or len(plan) > 1 else divergence(result)
     return summary
+
+
+class _Run:
+    """The jobs of one co-simulation so far: totals, errors (fold indices over the whole run) and the
+    verdicts of the GEMMs whose folds have all come back (their operands are then let go)."""
+
+    def __init__(self, cfg: ArrayConfig, simulator: str, model: str, waves: bool, keep_run_dir: bool,
+                 progress: Callable[[int, int], None] | None, total: int):
+        self.cfg, self.simulator, self.model, self.waves, self.keep = cfg, simulator, model, waves, keep_run_dir
+        self.progress, self.total = progress, total
+        self.open: list[GemmTally] = []
+        self.checks: list[GemmCheck] = []
+        self.errors: list[str] = []
+        self.dut_parameters: dict[str, int] | None = None
+        self.folds_run = self.missing = self.mismatched = self.rtl_cycles = self.model_cycles = 0
+        self.sim_seconds = 0.0
+        self.jobs = 0
+        self.last = JobResult({}, None)
+
+    def job(self, pending: list[tuple[GemmTally, Beats]], run_dir: Path | None, name: str) -> None:
+        offset = self.folds_run + self.missing
+        progress = self.progress
+        step = None if progress is None else (lambda done, _total: progress(offset + done, self.total))
+        result = run_job(self.cfg, [b for _, b in pending], simulator=self.simulator, waves=self.waves,
+                         name=name, run_dir=run_dir, model=self.model, progress=step, keep_run_dir=self.keep)
+        for f in result.folds:
+            f.index += offset
+        self.jobs += 1
+        prefix = f"job {self.jobs}: " if run_dir is not None else ""
+        self.errors += [prefix + e for e in result.all_errors()]
+        if self.dut_parameters is None:
+            self.dut_parameters = result.dut_parameters
+        self.folds_run += len(result.folds)
+        self.missing += len(pending) - len(result.folds)
+        self.mismatched += result.mismatched_folds
+        self.rtl_cycles += result.rtl_cycles
+        self.model_cycles += result.model_cycles
+        self.sim_seconds += result.sim_seconds
+        back: list[FoldResult | None] = [*result.folds]
+        back += [None] * (len(pending) - len(back))  # folds that never ran (the simulator stopped)
+        for (tally, bt), fr in zip(pending, back, strict=True):
+            tally.add(bt, fr)
+        while self.open and self.open[0].complete:
+            c = self.open.pop(0).check()
+            c.rtl_c = None
+            self.checks.append(c)
+        self.last = result
 
 
 def divergence(result: JobResult) -> dict | None:

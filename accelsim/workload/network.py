@@ -19,6 +19,7 @@ Shapes are per image, any rank: ``[C, H, W]`` for images, ``[T, F]`` for token s
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -64,6 +65,26 @@ def _check_shape(where: str, shape) -> Shape:
     if any(v <= 0 for v in shape):
         raise AccelsimError(f"{where}: input_shape: sizes must be > 0, got {list(shape)}")
     return shape
+
+
+# The largest size --input-size accepts per dimension (a bound that keeps every count far from overflow).
+MAX_INPUT_SIZE = 1 << 16
+
+
+def parse_input_shape(value, where: str = "input size") -> Shape:
+    """``"3x32x32"`` (CxHxW) or ``"128x768"`` (TxF), or the same as a tuple, as a shape; one line otherwise.
+
+    Each size is an integer from 1 to ``MAX_INPUT_SIZE``."""
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+(?:\s*[xX]\s*\d+){1,2})\s*", value)
+        dims: tuple = tuple(int(d) for d in re.split(r"\s*[xX]\s*", m.group(1))) if m else ()
+    else:
+        dims = tuple(value) if isinstance(value, (tuple, list)) else ()
+    if (len(dims) not in (2, 3) or any(isinstance(d, bool) or not isinstance(d, int) for d in dims)
+            or not all(1 <= d <= MAX_INPUT_SIZE for d in dims)):
+        raise AccelsimError(f"{where}: expected CxHxW (or TxF for a token model) with sizes 1 to "
+                            f"{MAX_INPUT_SIZE:,}, such as 3x32x32, got {value!r}")
+    return dims
 
 
 def _topological(name: str, items: list[tuple[Layer, tuple[str, ...]]]) -> list[tuple[Layer, tuple[str, ...]]]:
@@ -225,6 +246,14 @@ class Network:
     def items(self) -> list[tuple[Layer, list[str]]]:
         """The ``(layer, inputs)`` pairs that rebuild this (chained) network with ``Network.graph``."""
         return [(n.layer, list(n.inputs)) for n in self.nodes]
+
+    def with_input_shape(self, input_shape) -> Network:
+        """The same graph on another network input, every shape inferred again (weights kept). A layer
+        that fixes the size (a conv's in_channels, a linear's in_features) raises its LayerError."""
+        if not self.chained:
+            raise AccelsimError(f"network '{self.name}': a set of independent layers has no network input to resize")
+        shape = _check_shape(f"network '{self.name}'", input_shape)
+        return replace(Network.graph(self.name, shape, self.items(), self.strict), weights=self.weights)
 
     def with_strict(self, strict: bool = True) -> Network:
         """Re-validate under another stride rule."""

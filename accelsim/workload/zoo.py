@@ -18,7 +18,7 @@ from accelsim.workload.layers import (
     Softmax,
     Tanh,
 )
-from accelsim.workload.network import Network
+from accelsim.workload.network import Network, parse_input_shape
 from accelsim.workload.zoo_modern import MODERN_ZOO
 
 
@@ -125,8 +125,29 @@ ZOO: dict[str, Callable[[], Network]] = {
 }
 
 
-def get(name: str) -> Network:
+def get(name: str, input_shape=None) -> Network:
+    """The zoo network ``name``, on ``input_shape`` (a shape or ``"3x32x32"``; None: its own input).
+
+    Any zoo model takes another input size with its shapes inferred again: those that end in a
+    global or adaptive pooling (the modern zoo) take any size their strides and kernels allow; those
+    whose first linear layer fixes the flattened size (LeNet-5, AlexNet, VGG) take only their own
+    spatial size, and another one is one line naming that layer.
+    """
     try:
-        return ZOO[name]()
+        net = ZOO[name]()
     except KeyError:
         raise AccelsimError(f"model: unknown model '{name}' (choose from {', '.join(ZOO)})") from None
+    if input_shape is None:
+        return net
+    shape = parse_input_shape(input_shape)
+    own = "x".join(map(str, net.input_shape))
+    if len(shape) != len(net.input_shape):
+        raise AccelsimError(f"model '{name}': input size {'x'.join(map(str, shape))}: the model takes "
+                            f"{'CxHxW' if len(net.input_shape) == 3 else 'TxF'} inputs (its own: {own})")
+    if shape == net.input_shape:
+        return net
+    try:
+        return net.with_input_shape(shape)
+    except AccelsimError as e:
+        raise AccelsimError(f"model '{name}' cannot take input size {'x'.join(map(str, shape))} (built for "
+                            f"{own}): {e}") from None

@@ -66,12 +66,12 @@ def pool_out(hw: int, k: int, s: int, p: int = 0, ceil_mode: bool = False) -> in
     return out
 
 
-def resnet(depth: int) -> Ref:
-    """torchvision ResNet-18/50 (v1.5: a bottleneck's stride sits in its 3x3 conv)."""
+def resnet(depth: int, hw: int = 224) -> Ref:
+    """torchvision ResNet-18/50 (v1.5: a bottleneck's stride sits in its 3x3 conv) on a 3 x hw x hw input."""
     bottleneck, blocks = {18: (False, (2, 2, 2, 2)), 50: (True, (3, 4, 6, 3))}[depth]
     expansion = 4 if bottleneck else 1
     r = Ref()
-    hw = r.conv("conv1", 3, 64, 7, 2, 3, 224)
+    hw = r.conv("conv1", 3, 64, 7, 2, 3, hw)
     r.bn("bn1", 64)
     hw = pool_out(hw, 3, 2, 1)
     inplanes = 64
@@ -104,9 +104,9 @@ MOBILENET_V2_SETTING = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 
                         (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
 
 
-def mobilenet_v2() -> Ref:
+def mobilenet_v2(hw: int = 224) -> Ref:
     r = Ref()
-    hw = r.conv("features.0.0", 3, 32, 3, 2, 1, 224)
+    hw = r.conv("features.0.0", 3, 32, 3, 2, 1, hw)
     r.bn("features.0.1", 32)
     cin, idx = 32, 1
     for t, c, n, s in MOBILENET_V2_SETTING:
@@ -135,9 +135,9 @@ SQUEEZENET1_1_FEATURES = ("M", (3, 16, 64, 64), (4, 16, 64, 64), "M", (6, 32, 12
                           (11, 64, 256, 256), (12, 64, 256, 256))
 
 
-def squeezenet1_1() -> Ref:
+def squeezenet1_1(hw: int = 224) -> Ref:
     r = Ref()
-    hw = r.conv("features.0", 3, 64, 3, 2, 0, 224, bias=True)
+    hw = r.conv("features.0", 3, 64, 3, 2, 0, hw, bias=True)
     cin = 64
     for item in SQUEEZENET1_1_FEATURES:
         if item == "M":
@@ -163,7 +163,7 @@ GOOGLENET_BODY = (
 )
 
 
-def googlenet() -> Ref:
+def googlenet(hw: int = 224) -> Ref:
     r = Ref()
 
     def basic(name: str, cin: int, cout: int, k: int, s: int, p: int, hw: int) -> int:
@@ -171,7 +171,7 @@ def googlenet() -> Ref:
         r.bn(f"{name}.bn", cout)
         return out
 
-    hw = basic("conv1", 3, 64, 7, 2, 3, 224)
+    hw = basic("conv1", 3, 64, 7, 2, 3, hw)
     hw = pool_out(hw, 3, 2, ceil_mode=True)
     hw = basic("conv2", 64, 64, 1, 1, 0, hw)
     hw = basic("conv3", 64, 192, 3, 1, 1, hw)
@@ -210,9 +210,11 @@ def bert_base_encoder(tokens: int = 128, hidden: int = 768, heads: int = 12, ffn
     return r
 
 
+# Each reference at its model's own input size (3x224x224; 128 tokens) or, given a size (the image's
+# height = width, or the token count), at that one.
 REFERENCES = {
-    "resnet18": lambda: resnet(18),
-    "resnet50": lambda: resnet(50),
+    "resnet18": lambda size=224: resnet(18, size),
+    "resnet50": lambda size=224: resnet(50, size),
     "mobilenet_v2": mobilenet_v2,
     "squeezenet1_1": squeezenet1_1,
     "googlenet": googlenet,
