@@ -170,8 +170,8 @@ _DEFINITIONS = (
     ("time_ns", "ns", "simulation time of the first divergence"),
     ("signal", "", "signal of the first divergence"),
     ("folds_run", "count", "co-simulation: folds the RTL finished"),
-    ("jobs", "count", "co-simulation: simulator runs the folds were split into, one after another (each job's "
-                      "beats under the job size limit)"),
+    ("jobs", "count", "co-simulation: simulator runs the folds were split into, one after another (each job "
+                      "under the job size limit)"),
     ("mismatched_folds", "count", "co-simulation: folds whose outputs or output cycles differ"),
     ("wrong_elements", "elements", "co-simulation: elements of C that differ from the reference"),
     ("model_cycles", "cycles", "co-simulation: compute cycles of the stepping model"),

@@ -301,21 +301,23 @@ def test_cosim_bad_seed_and_huge_gemm_are_refused_before_allocating(tmp_path, ar
 
 
 def test_cosim_splits_a_network_into_jobs_and_refuses_only_a_huge_gemm():
+    import itertools
+
     import numpy as np
 
     from accelsim.errors import AccelsimError
     from accelsim.hardware.config import ArrayConfig
     from accelsim.mapping.folds import folds_for
-    from accelsim.rtlsim.gemm import MAX_JOB_BYTES, beats_bytes, check_gemm_sizes, job_plan, network_shapes
+    from accelsim.rtlsim.gemm import MAX_JOB_BYTES, check_gemm_sizes, fold_job_bytes, job_plan, network_shapes
 
     cfg = ArrayConfig(rows=8, cols=8)
     check_gemm_sizes(cfg, network_shapes("alexnet"))  # ~1.6 GiB of beats in all, no GEMM too large
     shapes = [s[1:] for s in network_shapes("alexnet")]
-    costs = np.concatenate([beats_bytes(cfg, folds_for(cfg, *s)) for s in shapes])
+    costs = np.concatenate([fold_job_bytes(cfg, folds_for(cfg, *s)) for s in shapes])
     plan = job_plan(cfg, shapes)
     assert costs.sum() > 8 * MAX_JOB_BYTES and len(plan) > 8 and sum(plan) == len(costs)
     starts = np.cumsum([0, *plan])
-    assert all(costs[a:b].sum() <= MAX_JOB_BYTES for a, b in zip(starts[:-1], starts[1:], strict=True))
+    assert all(costs[a:b].sum() <= MAX_JOB_BYTES for a, b in itertools.pairwise(starts))
     assert job_plan(cfg, [s[1:] for s in network_shapes("lenet5")]) == [979]
     with pytest.raises(AccelsimError, match=r"GEMM big \(100000x100000x100000 on 8x8\).*GiB"):
         check_gemm_sizes(cfg, [("big", 100_000, 100_000, 100_000)])

@@ -101,7 +101,7 @@ def cosim(gemm, model, input_size, array, dataflow, acc_bits, seed, simulator, w
     """Co-simulate the RTL against the stepping model: every tile bit- and cycle-exact.
 
     All tiles run back to back, in one simulator run or, for a large network, in several one after
-    another (each job's beats under 128 MiB) through the same build. Exit code 0 only when every
+    another (each job's folds and results under 128 MiB) through the same build. Exit code 0 only when every
     tile's outputs and output cycles match the model and the assembled results equal the integer reference;
     1 on any mismatch; 2 when the job cannot run.
     """

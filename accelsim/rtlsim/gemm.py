@@ -23,13 +23,14 @@ from accelsim.systolic.beats import Beats, fold_beats
 from accelsim.systolic.simulate import fold_count
 
 # A network's co-simulation runs as several simulator jobs, one after another through the same build:
-# each job's beats (every fold's per-cycle port values, built by the host, pickled, and loaded by the
-# simulator's Python) stay under MAX_JOB_BYTES. One GEMM's operands, reference and reassembled C, and
-# its fold arrays, are held while its folds run: a single GEMM above MAX_GEMM_BYTES is refused before
-# anything is allocated.
+# each job's folds (their per-cycle port values, built by the host, pickled and loaded by the
+# simulator's Python, and their results, which come back the same way) stay under MAX_JOB_BYTES.
+# One GEMM's operands, reference and reassembled C, and its fold arrays, are held while its folds
+# run: a single GEMM above MAX_GEMM_BYTES is refused before anything is allocated.
 MAX_JOB_BYTES = 128 << 20
 MAX_GEMM_BYTES = 1 << 30
 FOLD_ARRAY_BYTES = 64  # Folds' six int64 arrays per fold and their per-fold temporaries
+FOLD_OBJECT_BYTES = 2048  # a fold's Beats, Fold and FoldResult objects and their arrays' headers
 
 
 @dataclass
@@ -81,15 +82,19 @@ def check_gemm_sizes(cfg: ArrayConfig, shapes) -> None:
                 "a larger array")
 
 
-def beats_bytes(cfg: ArrayConfig, folds: Folds) -> np.ndarray:
-    """Bytes of each fold's ``Beats``: int64 A and B port rows and three flags per beat (R load beats in WS/IS)."""
+def fold_job_bytes(cfg: ArrayConfig, folds: Folds) -> np.ndarray:
+    """Bytes each fold takes in a job: its ``Beats`` (int64 A and B port rows and three flags per beat, R
+    load beats in WS/IS) and its ``FoldResult`` (RTL and model output rows, their cycles), plus the
+    Python objects around them (~1 KiB each side, measured)."""
     pre = 0 if folds.dataflow.name == "os" else cfg.rows
-    return (pre + folds.st) * (8 * (cfg.rows + cfg.cols) + 3)
+    out_rows = cfg.rows if folds.dataflow.name == "os" else folds.st
+    return ((pre + folds.st) * (8 * (cfg.rows + cfg.cols) + 3) + out_rows * (2 * 8 * cfg.cols + 16)
+            + FOLD_OBJECT_BYTES)
 
 
 def job_plan(cfg: ArrayConfig, shapes, limit_bytes: int | None = None) -> list[int]:
     """Folds per simulator job for the GEMMs ``[(m, k, n), ...]`` back to back: folds in order, a new job
-    whenever the next fold's beats would take the job over ``limit_bytes`` (default ``MAX_JOB_BYTES``; a
+    whenever the next fold (``fold_job_bytes``) would take the job over ``limit_bytes`` (default ``MAX_JOB_BYTES``; a
     fold alone always runs)."""
     limit_bytes = MAX_JOB_BYTES if limit_bytes is None else limit_bytes
     jobs: list[int] = []
@@ -97,7 +102,7 @@ def job_plan(cfg: ArrayConfig, shapes, limit_bytes: int | None = None) -> list[i
     sizes: dict[tuple[int, int, int], np.ndarray] = {}  # identical GEMMs (a depthwise layer's groups)
     for m, k, n in shapes:
         if (m, k, n) not in sizes:
-            sizes[(m, k, n)] = beats_bytes(cfg, folds_for(cfg, m, k, n))
+            sizes[(m, k, n)] = fold_job_bytes(cfg, folds_for(cfg, m, k, n))
         costs = sizes[(m, k, n)]
         if bytes_in + int(costs.sum()) <= limit_bytes:
             folds_in, bytes_in = folds_in + len(costs), bytes_in + int(costs.sum())

@@ -34,7 +34,7 @@ def run_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, simulat
               job_limit_bytes: int | None = None) -> dict:
     """Run ``gemms`` back to back on the RTL of ``cfg`` (built first if needed) and summarize the verdict.
 
-    The folds run as one simulator job or, when their beats exceed ``job_limit_bytes`` (default
+    The folds run as one simulator job or, when they take more than ``job_limit_bytes`` (default
     ``gemm.MAX_JOB_BYTES``), as several (``job_plan``) one after another through the same build, each
     fold checked as it comes back (``GemmTally``); a mismatch in any job fails the run. ``gemms`` may be
     a generator (``iter_network_gemms``): with ``shapes``, their (m, k, n) in order, it is consumed one

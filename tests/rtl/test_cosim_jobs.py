@@ -18,7 +18,7 @@ from click.testing import CliRunner
 import accelsim.rtlsim.gemm as rtl_gemm
 from accelsim.cli import main
 from accelsim.mapping.folds import folds_for
-from accelsim.rtlsim.gemm import beats_bytes, iter_network_gemms, job_plan, network_gemms, network_shapes
+from accelsim.rtlsim.gemm import fold_job_bytes, iter_network_gemms, job_plan, network_gemms, network_shapes
 from accelsim.rtlsim.session import run_cosim
 from tests.rtl.common import config
 
@@ -30,7 +30,7 @@ RUN_KEYS = ("jobs", "sim_seconds", "cycles_per_second")  # what may differ betwe
 def test_job_plan_packs_folds_in_order_under_the_limit():
     cfg = config((8, 8, 32))
     shapes = [s[1:] for s in network_shapes("lenet5")]
-    costs = np.concatenate([beats_bytes(cfg, folds_for(cfg, *s)) for s in shapes])
+    costs = np.concatenate([fold_job_bytes(cfg, folds_for(cfg, *s)) for s in shapes])
     limit = int(costs.sum()) // 3
     plan = job_plan(cfg, shapes, limit)
     assert sum(plan) == len(costs) and len(plan) >= 3
@@ -51,7 +51,7 @@ def test_network_in_several_jobs_equals_one_job(tmp_path):
     whole = run_cosim(cfg, network_gemms(cfg, "lenet5"), "lenet5")
     assert whole["ok"] and whole["totals"]["jobs"] == 1, whole["errors"]
 
-    costs = np.concatenate([beats_bytes(cfg, folds_for(cfg, *s)) for s in shapes])
+    costs = np.concatenate([fold_job_bytes(cfg, folds_for(cfg, *s)) for s in shapes])
     limit = int(costs.sum()) // 2
     plan = job_plan(cfg, shapes, limit)
     ends = np.cumsum([len(folds_for(cfg, *s)) for s in shapes])
@@ -81,7 +81,7 @@ def test_a_mismatch_in_the_last_job_fails_the_run(monkeypatch):
     # 40x20x24 WS on 8x8: 3 column tiles x 3 k-tiles, 48 beats a fold; three folds a job, so only the
     # last job holds the folds of columns 16-23, the only ones the mutant model gets wrong.
     cfg = config((8, 8, 32), "ws")
-    fold = int(beats_bytes(cfg, folds_for(cfg, 40, 20, 24))[0])
+    fold = int(fold_job_bytes(cfg, folds_for(cfg, 40, 20, 24))[0])
     monkeypatch.setattr(rtl_gemm, "MAX_JOB_BYTES", 3 * fold)
     r = CliRunner().invoke(main, ["cosim", "--gemm", "40x20x24", "--array", "8x8", "--dataflow", "ws",
                                   "--golden", "tests.rtl.mutants:WrongFromColumn16Core", "--format", "json",
