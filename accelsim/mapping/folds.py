@@ -19,12 +19,23 @@ OS ``k0``/``kt`` are all of K; ``s0``/``st`` name that streamed range whatever t
 So the k-tiles of one C block are always consecutive folds, and every fold's A tile is mt x kt,
 its B tile kt x nt. ``Folds`` holds a whole GEMM as parallel int64 arrays (VGG-16 on 32x32 WS
 is ~160k folds); ``Folds[i]`` is one ``Fold``.
+
+``FoldRuns`` holds the same sequence compressed, in memory independent of the fold count (VGG-19
+on a 1x1 array is ~1.5e8 folds): the three fold loops, each axis's tiles grouped into ``Span``s
+of tiles that behave alike (the first tile, the full middle ones, the possibly partial last one).
+Every fold of one combination of spans (a *fold class*, at most 27) has the same tile lengths
+and the same first/last flags, so the same cycles and traffic; the fold sequence is the nested
+``Loop``s over the spans (``FoldRuns.loops``). ``FoldRuns.classes`` is a ``Folds`` of one
+representative per class (its first fold, in fold order), so every per-fold rule applies to it
+unchanged; ``FoldRuns.expand()`` is the full ``Folds``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import product
 
 import numpy as np
 
@@ -157,6 +168,16 @@ class Folds:
         return self.m * self.k * self.n
 
 
+def _chunk(df: Dataflow, streamed: int, stream_chunk: int | None) -> int:
+    """The streamed axis's chunk: ``stream_chunk`` (WS/IS) capped at the axis, else the whole axis (at least 1)."""
+    chunk = streamed
+    if stream_chunk is not None and df.chunked:
+        if isinstance(stream_chunk, bool) or not isinstance(stream_chunk, (int, np.integer)) or stream_chunk < 1:
+            raise ValueError(f"enumerate_folds: stream_chunk must be a positive integer or None, got {stream_chunk!r}")
+        chunk = min(int(stream_chunk), chunk)
+    return max(chunk, 1)
+
+
 def enumerate_folds(dataflow: str | Dataflow, m: int, k: int, n: int, rows: int, cols: int,
                     stream_chunk: int | None = None) -> Folds:
     """All folds of an (m, k, n) GEMM under ``dataflow`` in the contract's order.
@@ -166,12 +187,8 @@ def enumerate_folds(dataflow: str | Dataflow, m: int, k: int, n: int, rows: int,
     """
     df = get(dataflow)
     length = {"m": m, "k": k, "n": n}
-    chunk = length[df.streamed]
-    if stream_chunk is not None and df.chunked:
-        if isinstance(stream_chunk, bool) or not isinstance(stream_chunk, (int, np.integer)) or stream_chunk < 1:
-            raise ValueError(f"enumerate_folds: stream_chunk must be a positive integer or None, got {stream_chunk!r}")
-        chunk = min(int(stream_chunk), chunk)
-    size = {df.rows: rows, df.cols: cols, df.streamed: max(chunk, 1)}
+    chunk = _chunk(df, length[df.streamed], stream_chunk)
+    size = {df.rows: rows, df.cols: cols, df.streamed: chunk}
     cut = {ax: tiles(length[ax], size[ax]) for ax in "mkn"}
     loops = df.order if len(df.order) == 3 else (df.streamed, *df.order)
     counts = [len(cut[ax][0]) for ax in loops]
@@ -181,9 +198,125 @@ def enumerate_folds(dataflow: str | Dataflow, m: int, k: int, n: int, rows: int,
     for ax in "mkn":
         starts, lens = cut[ax]
         arrays[f"{ax}0"], arrays[f"{ax}t"] = starts[pick[ax]], lens[pick[ax]]
-    return Folds(df, m, k, n, rows, cols, **arrays, chunk=max(chunk, 1))
+    return Folds(df, m, k, n, rows, cols, **arrays, chunk=chunk)
 
 
 def folds_for(cfg: ArrayConfig, m: int, k: int, n: int, dataflow: str | Dataflow | None = None) -> Folds:
     """The folds the simulators run for an (m, k, n) GEMM on ``cfg``: chunked by ``stream_chunk(cfg)``."""
     return enumerate_folds(dataflow or cfg.dataflow, m, k, n, cfg.rows, cfg.cols, stream_chunk(cfg))
+
+
+@dataclass(frozen=True)
+class Span:
+    """``count`` consecutive tiles of one axis from tile ``index``, all ``size`` long, that behave alike.
+
+    ``first``/``last``: the span is the axis's first / last tile (tile 0 / the one ending at the
+    axis's length); a middle span holds the full tiles in between.
+    """
+
+    index: int
+    count: int
+    size: int
+    first: bool
+    last: bool
+
+
+def spans(length: int, size: int) -> tuple[Span, ...]:
+    """The tiles cutting ``length`` at multiples of ``size`` (``tiles``) as at most three spans."""
+    count = -(-length // size)
+    if count <= 1:
+        return (Span(0, 1, length, True, True),) if count else ()
+    middle = (Span(1, count - 2, size, False, False),) if count > 2 else ()
+    return (Span(0, 1, size, True, False), *middle, Span(count - 1, 1, length - (count - 1) * size, False, True))
+
+
+@dataclass(frozen=True)
+class Loop:
+    """``count`` repetitions of ``body``: a fold class (an int: a run of ``count`` identical folds) or a
+    sequence of Loops run in order. A fold sequence is a tuple of Loops."""
+
+    count: int
+    body: int | tuple[Loop, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class FoldRuns:
+    """The folds of ``enumerate_folds`` for the same arguments, compressed (module docstring).
+
+    ``axes``: the loops' axes, outermost first (OS: the single streamed k-tile, then m, n);
+    ``spans``: each loop's spans. Fold class ``c`` is the spans ``(i0, i1, i2)`` with
+    ``c = (i0 * len(spans[1]) + i1) * len(spans[2]) + i2``.
+    """
+
+    dataflow: Dataflow
+    m: int
+    k: int
+    n: int
+    rows: int
+    cols: int
+    chunk: int
+    axes: tuple[str, str, str]
+    spans: tuple[tuple[Span, ...], tuple[Span, ...], tuple[Span, ...]]
+
+    def __len__(self) -> int:
+        """Folds in the sequence."""
+        count = 1
+        for level in self.spans:
+            count *= sum(s.count for s in level)
+        return count
+
+    def _combinations(self) -> list[tuple[Span, Span, Span]]:
+        return list(product(*self.spans))
+
+    @cached_property
+    def classes(self) -> Folds:
+        """One representative fold per class (the class's first fold), classes in index order."""
+        arrays: dict[str, list[int]] = {f"{ax}{p}": [] for ax in "mkn" for p in "0t"}
+        for combo in self._combinations():
+            for ax, sp in zip(self.axes, combo, strict=True):
+                size = self.chunk if ax == self.dataflow.streamed else (self.rows if ax == self.dataflow.rows
+                                                                        else self.cols)
+                arrays[f"{ax}0"].append(sp.index * size)
+                arrays[f"{ax}t"].append(sp.size)
+        return Folds(self.dataflow, self.m, self.k, self.n, self.rows, self.cols,
+                     **{key: np.array(v, dtype=np.int64) for key, v in arrays.items()}, chunk=self.chunk)
+
+    @cached_property
+    def counts(self) -> np.ndarray:
+        """Folds of each class in one GEMM (int64)."""
+        return np.array([a.count * b.count * c.count for a, b, c in self._combinations()], dtype=np.int64)
+
+    def loops(self, groups: int = 1) -> tuple[Loop, ...]:
+        """The fold sequence of ``groups`` such GEMMs run back to back, as nested Loops over the classes."""
+        widths = [len(level) for level in self.spans]
+
+        def level(depth: int, cls: int) -> tuple[Loop, ...]:
+            if depth == 2:
+                return tuple(Loop(s.count, cls * widths[2] + i) for i, s in enumerate(self.spans[2]))
+            return tuple(Loop(s.count, level(depth + 1, cls * widths[depth] + i))
+                         for i, s in enumerate(self.spans[depth]))
+
+        body = level(0, 0)
+        return (Loop(groups, body),) if groups > 1 else body
+
+    def expand(self) -> Folds:
+        """Every fold, as arrays (memory proportional to ``len(self)``)."""
+        return enumerate_folds(self.dataflow, self.m, self.k, self.n, self.rows, self.cols,
+                               self.chunk if self.dataflow.chunked else None)
+
+
+def fold_runs(dataflow: str | Dataflow, m: int, k: int, n: int, rows: int, cols: int,
+              stream_chunk: int | None = None) -> FoldRuns:
+    """``enumerate_folds``'s sequence as ``FoldRuns``, in O(1) time and memory (same arguments)."""
+    df = get(dataflow)
+    length = {"m": m, "k": k, "n": n}
+    chunk = _chunk(df, length[df.streamed], stream_chunk)
+    size = {df.rows: rows, df.cols: cols, df.streamed: chunk}
+    axes = df.order if len(df.order) == 3 else (df.streamed, *df.order)
+    a, b, c = (spans(length[ax], size[ax]) for ax in axes)
+    return FoldRuns(df, m, k, n, rows, cols, chunk, (axes[0], axes[1], axes[2]), (a, b, c))
+
+
+def runs_for(cfg: ArrayConfig, m: int, k: int, n: int, dataflow: str | Dataflow | None = None) -> FoldRuns:
+    """``folds_for``'s sequence as ``FoldRuns``."""
+    return fold_runs(dataflow or cfg.dataflow, m, k, n, cfg.rows, cfg.cols, stream_chunk(cfg))

@@ -90,20 +90,32 @@ class FoldTraffic:
         """The traffic of ``reps`` identical GEMMs run one after another (a layer's groups)."""
         return FoldTraffic(**{f.name: np.tile(getattr(self, f.name), reps) for f in fields(self)})
 
-    def totals(self) -> dict[str, int]:
-        return {f.name: int(getattr(self, f.name).sum()) for f in fields(self)}
+    def totals(self, counts: np.ndarray | None = None, reps: int = 1) -> dict[str, int]:
+        """Each count summed over the folds, entry i standing for ``counts[i]`` folds (``FoldRuns.counts``:
+        the entries are fold classes), the whole times ``reps`` (a layer's groups); exact integers."""
+        if counts is None:
+            return {f.name: int(getattr(self, f.name).sum()) * reps for f in fields(self)}
+        weights = [int(c) for c in counts]
+        return {f.name: sum(int(v) * c for v, c in zip(getattr(self, f.name).tolist(), weights, strict=True)) * reps
+                for f in fields(self)}
 
 
 def fold_traffic(cfg: ArrayConfig, folds: Folds) -> FoldTraffic:
-    """The contract's traffic for every fold of one GEMM."""
+    """The contract's traffic for every fold of one GEMM, or for every class of ``FoldRuns.classes``.
+
+    The rule reads only a fold's tile lengths, its first/last k-tile flags and whether its A and B
+    tiles occur for the first time in fold order; every fold of a class shares those with the class's
+    representative (its first fold), and the representatives keep the fold order, so the same code
+    prices both.
+    """
     db, ab, ob = cfg.data_bytes, cfg.acc_bytes, cfg.out_bytes
     a_elems, b_elems, c_elems = folds.mt * folds.kt, folds.kt * folds.nt, folds.mt * folds.nt
     first, last = folds.first_k, folds.last_k
     bad = np.flatnonzero(~(first & last) & ~fits(cfg, "ofmap", c_elems * ab))
     if len(bad):
         f = folds[int(bad[0])]
-        raise ValueError(f"fold_traffic: fold {f.index}'s {f.mt}x{f.nt} partial sums do not fit the usable ofmap "
-                         f"SRAM; enumerate the folds with the config's stream chunk (mapping.folds_for)")
+        raise ValueError(f"fold_traffic: a fold's {f.mt}x{f.nt} partial sums do not fit the usable ofmap SRAM; "
+                         f"enumerate the folds with the config's stream chunk (mapping.folds_for / runs_for)")
     a_foot, b_foot = reuse_footprints(folds)
     a_dram = np.where(fits(cfg, "ifmap", a_foot * db) & ~first_use(folds.m0, folds.k0), 0, a_elems)
     b_dram = np.where(fits(cfg, "filter", b_foot * db) & ~first_use(folds.k0, folds.n0), 0, b_elems)

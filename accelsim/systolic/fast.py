@@ -1,28 +1,32 @@
 """The fast model: closed-form fold timing, the contract's stall recurrence, and numpy numbers.
 
-Per layer: enumerate the folds (``mapping.folds_for``: WS/IS chunked by the ofmap SRAM), price
-their traffic (``memory.traffic``), turn bytes into cycles with the exact bandwidth fraction, and
-evaluate the load/compute/write recurrence (``memory.schedule``, which extrapolates runs of
-identical folds exactly). Each fold takes ``Dataflow.fold_cycles`` of its streaming beats S_f.
-Numbers (only when operands are given) are an exact numpy matmul wrapped to ACC_W
-(``gemm_numbers``); each element's output cycle is its last k-tile fold's start plus the row's
-offset from ``Dataflow.output_cycles``.
+Per layer: the folds as runs (``mapping.runs_for``: WS/IS chunked by the ofmap SRAM; at most 27
+fold classes, each a combination of first / middle / last tile spans of the three fold loops),
+their traffic priced per class (``memory.traffic``), bytes turned into cycles with the exact
+bandwidth fraction, and the load/compute/write recurrence evaluated over the nested loops of
+classes (``memory.schedule.schedule_loops``, which extrapolates every loop once its state
+settles). Time and memory grow with the classes and the loop nesting, not with the fold count:
+VGG-19 on a 1x1 array (~1.5e8 folds) is milliseconds a layer. Each fold takes
+``Dataflow.fold_cycles`` of its streaming beats S_f. Numbers (only when operands are given) are
+an exact numpy matmul wrapped to ACC_W (``gemm_numbers``); each element's output cycle is its last
+k-tile fold's start plus the row's offset from ``Dataflow.output_cycles``: those expand the folds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 
 from accelsim.hardware.arith import check_operand, wrap
 from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.dataflow import get
-from accelsim.mapping.folds import Folds, folds_for
-from accelsim.memory.schedule import schedule
+from accelsim.mapping.folds import FoldRuns, Folds, folds_for, runs_for
+from accelsim.memory.schedule import Schedule, schedule, schedule_loops
 from accelsim.memory.traffic import fold_traffic
 from accelsim.systolic.beats import scatter
-from accelsim.systolic.result import ArrayRun
+from accelsim.systolic.result import ArrayRun, Timeline, fixed_timeline
 
 
 def transfer_cycles(cfg: ArrayConfig, nbytes: np.ndarray) -> np.ndarray:
@@ -62,20 +66,51 @@ def output_cycles(folds: Folds, compute_start: np.ndarray) -> np.ndarray:
     return out
 
 
+def _recorded(runs: FoldRuns, groups: int, F: np.ndarray, L: np.ndarray, W: np.ndarray,
+              double_buffer: bool) -> tuple[Schedule, np.ndarray]:
+    """The runs evaluated recording every fold's compute start, and every fold's cycles (O(folds) memory)."""
+    sched = schedule_loops(runs.loops(groups), F, L, W, double_buffer, folds=len(runs) * groups)
+    return sched, np.tile(runs.expand().cycles.astype(np.int64), groups)
+
+
+def _timeline(runs: FoldRuns, groups: int, F: np.ndarray, L: np.ndarray, W: np.ndarray,
+              double_buffer: bool) -> tuple[np.ndarray, np.ndarray]:
+    sched, fold_cycles = _recorded(runs, groups, F, L, W, double_buffer)
+    assert sched.compute_start is not None
+    return fold_cycles, sched.compute_start
+
+
+def _weighted(values: np.ndarray, counts: np.ndarray) -> int:
+    """Sum over the fold classes of value x folds of the class, exact."""
+    return sum(int(v) * int(c) for v, c in zip(values.tolist(), counts.tolist(), strict=True))
+
+
 def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dataflow=None,
                operands: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> ArrayRun:
-    """Timing (and, given per-group ``operands`` (A, B), the numbers) of ``groups`` (m, k, n) GEMMs."""
+    """Timing (and, given per-group ``operands`` (A, B), the numbers) of ``groups`` (m, k, n) GEMMs.
+
+    Works on the fold classes and their runs (``mapping.runs_for``), in time and memory independent
+    of the fold count; the per-fold ``fold_cycles`` / ``compute_start`` are expanded on first use
+    (at once when ``operands`` are given: the output cycles need them).
+    """
     df = get(dataflow or cfg.dataflow)
-    folds = folds_for(cfg, m, k, n, df)
-    one = fold_traffic(cfg, folds)
-    traffic = one.tile(groups) if groups > 1 else one
-    fold_cycles = np.tile(folds.cycles.astype(np.int64), groups)
-    sched = schedule(fold_cycles, transfer_cycles(cfg, traffic.read_bytes), transfer_cycles(cfg, traffic.write_bytes),
-                     cfg.double_buffer)
+    runs = runs_for(cfg, m, k, n, df)
+    reps, counts = runs.classes, runs.counts
+    traffic = fold_traffic(cfg, reps)
+    F = reps.cycles.astype(np.int64)
+    L, W = transfer_cycles(cfg, traffic.read_bytes), transfer_cycles(cfg, traffic.write_bytes)
+    timeline: Timeline = partial(_timeline, runs, groups, F, L, W, cfg.double_buffer)
     outputs = cycles = None
-    if operands is not None:
+    if operands is None:
+        sched = schedule_loops(runs.loops(groups), F, L, W, cfg.double_buffer)
+    else:
         if len(operands) != groups:
             raise ValueError(f"fast_layer: expected {groups} operand pairs, got {len(operands)}")
+        sched, fold_cycles = _recorded(runs, groups, F, L, W, cfg.double_buffer)
+        compute_start = sched.compute_start
+        assert compute_start is not None
+        timeline = fixed_timeline(fold_cycles, compute_start)
+        folds = runs.expand()
         outs, cyc = [], []
         for g, (A, B) in enumerate(operands):
             A = check_operand("A", A, cfg.data_bits, as_int64=False)
@@ -83,8 +118,27 @@ def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dat
             if A.shape != (m, k) or B.shape != (k, n):
                 raise ValueError(f"fast_layer: operands {A.shape} @ {B.shape} are not ({m}, {k}) @ ({k}, {n})")
             outs.append(gemm_numbers(cfg, A, B))
-            cyc.append(output_cycles(folds, sched.compute_start[g * len(folds):(g + 1) * len(folds)]))
+            cyc.append(output_cycles(folds, compute_start[g * len(folds):(g + 1) * len(folds)]))
         outputs, cycles = tuple(outs), tuple(cyc)
+    demand = float(((traffic.read_bytes + traffic.write_bytes) / F).max()) if len(F) else 0.0
+    return ArrayRun(df.name, m, k, n, groups, len(runs) * groups, _weighted(F, counts) * groups, sched.cycles,
+                    _weighted(reps.st, counts) * groups, traffic.totals(counts, groups), demand, timeline,
+                    outputs, cycles)
+
+
+def per_fold_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dataflow=None) -> ArrayRun:
+    """``fast_layer``'s timing the way it was evaluated before runs: every fold enumerated, priced and
+    scheduled as int64 arrays (memory and time proportional to the folds). The golden for the
+    run-based evaluation (tests) and the baseline of ``benchmarks/bench_fold_runs.py``."""
+    df = get(dataflow or cfg.dataflow)
+    folds = folds_for(cfg, m, k, n, df)
+    one = fold_traffic(cfg, folds)
+    traffic = one.tile(groups) if groups > 1 else one
+    fold_cycles = np.tile(folds.cycles.astype(np.int64), groups)
+    sched = schedule(fold_cycles, transfer_cycles(cfg, traffic.read_bytes), transfer_cycles(cfg, traffic.write_bytes),
+                     cfg.double_buffer)
+    assert sched.compute_start is not None
     demand = ((traffic.read_bytes + traffic.write_bytes) / fold_cycles).max()
-    return ArrayRun(df.name, m, k, n, groups, fold_cycles, sched.compute_start, sched.cycles,
-                    folds.stream_beats * groups, traffic.totals(), float(demand), outputs, cycles)
+    return ArrayRun(df.name, m, k, n, groups, len(fold_cycles), int(fold_cycles.sum()), sched.cycles,
+                    folds.stream_beats * groups, traffic.totals(), float(demand),
+                    fixed_timeline(fold_cycles, sched.compute_start))

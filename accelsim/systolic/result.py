@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 
 import numpy as np
+
+Timeline = Callable[[], tuple[np.ndarray, np.ndarray]]
+
+
+def _given(fold_cycles: np.ndarray, compute_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return fold_cycles, compute_start
+
+
+def fixed_timeline(fold_cycles: np.ndarray, compute_start: np.ndarray) -> Timeline:
+    """A timeline that is already per-fold arrays (the stepping model's)."""
+    return partial(_given, fold_cycles, compute_start)
 
 
 @dataclass(frozen=True, eq=False)
 class ArrayRun:
     """One layer's GEMMs (one per group, run back to back) on the array.
 
-    Cycles count from the layer's start. ``compute_start[f]`` is fold f's first beat;
-    ``traffic`` holds the totals of ``accelsim.memory.traffic.FoldTraffic`` (bytes and element
-    counts). ``outputs`` (per group, M x N int64, wrapped to ACC_W) and ``output_cycles`` (the
-    cycle each element's final value leaves the array) are present when numbers were asked for.
+    Cycles count from the layer's start. ``folds``, ``compute_cycles`` (their cycles summed) and
+    the rest are totals; the per-fold ``fold_cycles`` and ``compute_start`` (fold f's first beat)
+    come from ``timeline`` on first use: the fast model evaluates its runs of folds without them and
+    expands them only when asked (memory proportional to the folds). ``traffic`` holds the totals of
+    ``accelsim.memory.traffic.FoldTraffic`` (bytes and element counts). ``outputs`` (per group,
+    M x N int64, wrapped to ACC_W) and ``output_cycles`` (the cycle each element's final value
+    leaves the array) are present when numbers were asked for.
     """
 
     dataflow: str
@@ -22,22 +38,32 @@ class ArrayRun:
     k: int
     n: int
     groups: int
-    fold_cycles: np.ndarray
-    compute_start: np.ndarray
+    folds: int
+    compute_cycles: int
     cycles: int
     stream_beats: int
     traffic: dict[str, int]
     peak_dram_bytes_per_cycle: float
+    timeline: Timeline = field(repr=False)
     outputs: tuple[np.ndarray, ...] | None = None
     output_cycles: tuple[np.ndarray, ...] | None = None
 
-    @property
-    def folds(self) -> int:
-        return len(self.fold_cycles)
+    @cached_property
+    def _expanded(self) -> tuple[np.ndarray, np.ndarray]:
+        fold_cycles, compute_start = self.timeline()
+        if len(fold_cycles) != self.folds or len(compute_start) != self.folds:
+            raise ValueError(f"ArrayRun: the timeline has {len(fold_cycles)} folds, not {self.folds}")
+        return fold_cycles, compute_start
 
     @property
-    def compute_cycles(self) -> int:
-        return int(self.fold_cycles.sum())
+    def fold_cycles(self) -> np.ndarray:
+        """Each fold's cycles (int64, expanded on first use)."""
+        return self._expanded[0]
+
+    @property
+    def compute_start(self) -> np.ndarray:
+        """Each fold's first beat, from the layer's start (int64, expanded on first use)."""
+        return self._expanded[1]
 
     @property
     def stall_cycles(self) -> int:

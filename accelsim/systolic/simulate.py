@@ -53,10 +53,12 @@ from accelsim.workload.network import Network
 if TYPE_CHECKING:
     import pandas as pd
 
-# Both models hold per-fold int64 arrays: ~190 bytes a fold at the fast model's peak (measured with
-# tracemalloc on WS, OS and IS layers), and a finished layer keeps 16 (its fold cycles and starts).
-# Before any work, every layer's peak plus what the finished layers keep is checked against
-# MEMORY_BUDGET_BYTES, so an impossible network is refused in milliseconds, not after gigabytes.
+# The fast model's timing works on runs of folds (``mapping.FoldRuns``): memory independent of the
+# fold count, no limit. Per-fold int64 arrays exist only where per-fold results are made: the
+# stepping model, and the fast model's output cycles when numbers are asked for (~190 bytes a fold
+# at the peak, measured with tracemalloc; a finished layer keeps 16, its fold cycles and starts).
+# For those, every layer's peak plus what the finished layers keep is checked against
+# MEMORY_BUDGET_BYTES before any work, so an impossible run is refused in milliseconds.
 BYTES_PER_FOLD = 256
 KEPT_BYTES_PER_FOLD = 16
 MEMORY_BUDGET_BYTES = 1 << 30
@@ -200,10 +202,12 @@ def compute_cycles_estimate(cfg: ArrayConfig, m: int, k: int, n: int, groups: in
     return beats + fold_count(cfg, m, k, n, groups) * int(df.fold_cycles(cfg.rows, cfg.cols, 0))
 
 
-def check_size(net: Network, cfg: ArrayConfig, batch: int, engine: str = "fast") -> None:
-    """Refuse, before any work, a network the models cannot hold in memory, whose cycle counts could
-    overflow int64, or (stepping) that would step for more than a few minutes."""
+def check_size(net: Network, cfg: ArrayConfig, batch: int, engine: str = "fast", numbers: bool = False) -> None:
+    """Refuse, before any work, a network whose cycle counts could overflow int64, whose per-fold arrays
+    (the stepping engine, or ``numbers``: output cycles) would not fit in memory, or (stepping) that
+    would step for more than a few minutes. The fast engine's timing alone has no fold limit."""
     kept, pe_cycles = 0, 0
+    per_fold = engine == "stepping" or numbers
     for node in net:
         shape = gemm_shape(node, batch)
         if shape is None:
@@ -211,9 +215,12 @@ def check_size(net: Network, cfg: ArrayConfig, batch: int, engine: str = "fast")
         name = node.layer.name
         folds = fold_count(cfg, *shape)
         need = folds * BYTES_PER_FOLD + kept
-        if need > MEMORY_BUDGET_BYTES:
-            raise _too_big(name, cfg, *shape, f"which needs ~{need / 2 ** 30:.1f} GiB of fold arrays (budget "
-                                              f"{MEMORY_BUDGET_BYTES / 2 ** 30:g} GiB)")
+        if per_fold and need > MEMORY_BUDGET_BYTES:
+            hint = "use a larger array or a smaller layer" + ("" if engine == "stepping" else
+                                                              ", or time it without numbers (no fold arrays)")
+            raise _too_big(name, cfg, *shape, f"which needs ~{need / 2 ** 30:.1f} GiB of fold arrays for its "
+                                              f"{'steps' if engine == 'stepping' else 'output cycles'} (budget "
+                                              f"{MEMORY_BUDGET_BYTES / 2 ** 30:g} GiB)", hint)
         kept += folds * KEPT_BYTES_PER_FOLD
         if cycle_bound(cfg, *shape) >= MAX_CYCLES:
             raise _too_big(name, cfg, *shape, "whose cycle count could overflow 64-bit integers",
@@ -245,7 +252,7 @@ def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, engine: str = "fast
     check_batch(batch)
     if engine not in ENGINES:
         raise AccelsimError(f"engine: must be one of {', '.join(ENGINES)}, got {engine!r}")
-    check_size(net, cfg, batch, engine)  # before any work (the reference pass is the biggest)
+    check_size(net, cfg, batch, engine, numbers or check)  # before any work (the reference pass is the biggest)
     track = progress or no_progress
     try:
         refs = reference_gemms(net, batch, seed, progress=progress) if (numbers or check) else {}
@@ -287,7 +294,7 @@ def _simulate(net: Network, cfg: ArrayConfig, batch: int, engine: str, check: bo
                         advance(base + d, total)
 
                     run = step_layer(cfg, ops or random_operands(cfg, m, k, n, groups, seed), progress=layer_progress)
-                    done += len(run.fold_cycles)
+                    done += run.folds
             except MemoryError:
                 raise _too_big(layer.name, cfg, m, k, n, groups, "and ran out of memory") from None
             runs[layer.name] = run

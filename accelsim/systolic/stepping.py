@@ -25,7 +25,7 @@ from accelsim.memory.stepper import FoldRequest, MemorySystem
 from accelsim.progress import ProgressCallback
 from accelsim.systolic.beats import fold_beats
 from accelsim.systolic.core import ArrayCore, CoreTrace
-from accelsim.systolic.result import ArrayRun
+from accelsim.systolic.result import ArrayRun, fixed_timeline
 
 __all__ = ["ArrayCore", "CoreTrace", "random_operands", "step_layer"]
 
@@ -111,5 +111,6 @@ def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray
     fold_cycles = np.array(lengths, dtype=np.int64)
     traffic = {**mem.counts, "write_bytes": sum(mem.write_bytes), **sram}
     demand = max((r + w) / c for r, w, c in zip(mem.read_bytes, mem.write_bytes, lengths, strict=True))
-    return ArrayRun(df.name, m, k, n, len(ops), fold_cycles, np.array(starts, dtype=np.int64), t, stream,
-                    traffic, float(demand), tuple(outputs), tuple(out_cycles))
+    return ArrayRun(df.name, m, k, n, len(ops), len(fold_cycles), int(fold_cycles.sum()), t, stream, traffic,
+                    float(demand), fixed_timeline(fold_cycles, np.array(starts, dtype=np.int64)), tuple(outputs),
+                    tuple(out_cycles))
