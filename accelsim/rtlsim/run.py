@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from accelsim.hardware.config import ArrayConfig
-from accelsim.mapping.folds import folds_for
+from accelsim.mapping.folds import runs_for
 from accelsim.rtlsim.build import build, build_dir
 from accelsim.rtlsim.env import TOPLEVEL, CosimError, setup_env
 from accelsim.rtlsim.job import DEFAULT_MODEL, JOB_ENV, Job, JobResult
@@ -40,9 +40,9 @@ def job_cycles(cfg: ArrayConfig, shapes: Sequence[tuple[int, int, int]]) -> tupl
     (what the model and the RTL take), without building any beats."""
     cycles = folds = 0
     for m, k, n in shapes:
-        f = folds_for(cfg, m, k, n)
-        cycles += int(f.dataflow.fold_cycles(cfg.rows, cfg.cols, f.st).sum())
-        folds += len(f)
+        runs = runs_for(cfg, m, k, n)
+        cycles += runs.cycles
+        folds += len(runs)
     return cycles, folds
 
 

@@ -80,11 +80,6 @@ def _timeline(runs: FoldRuns, groups: int, F: np.ndarray, L: np.ndarray, W: np.n
     return fold_cycles, sched.compute_start
 
 
-def _weighted(values: np.ndarray, counts: np.ndarray) -> int:
-    """Sum over the fold classes of value x folds of the class, exact."""
-    return sum(int(v) * int(c) for v, c in zip(values.tolist(), counts.tolist(), strict=True))
-
-
 def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dataflow=None,
                operands: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> ArrayRun:
     """Timing (and, given per-group ``operands`` (A, B), the numbers) of ``groups`` (m, k, n) GEMMs.
@@ -95,7 +90,7 @@ def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dat
     """
     df = get(dataflow or cfg.dataflow)
     runs = runs_for(cfg, m, k, n, df)
-    reps, counts = runs.classes, runs.counts
+    reps = runs.classes
     traffic = fold_traffic(cfg, reps)
     F = reps.cycles.astype(np.int64)
     L, W = transfer_cycles(cfg, traffic.read_bytes), transfer_cycles(cfg, traffic.write_bytes)
@@ -121,9 +116,8 @@ def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dat
             cyc.append(output_cycles(folds, compute_start[g * len(folds):(g + 1) * len(folds)]))
         outputs, cycles = tuple(outs), tuple(cyc)
     demand = float(((traffic.read_bytes + traffic.write_bytes) / F).max()) if len(F) else 0.0
-    return ArrayRun(df.name, m, k, n, groups, len(runs) * groups, _weighted(F, counts) * groups, sched.cycles,
-                    _weighted(reps.st, counts) * groups, traffic.totals(counts, groups), demand, timeline,
-                    outputs, cycles)
+    return ArrayRun(df.name, m, k, n, groups, len(runs) * groups, runs.cycles * groups, sched.cycles,
+                    runs.stream_beats * groups, traffic.totals(runs.counts, groups), demand, timeline, outputs, cycles)
 
 
 def per_fold_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dataflow=None) -> ArrayRun:

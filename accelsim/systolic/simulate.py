@@ -40,7 +40,7 @@ from accelsim.errors import AccelsimError
 from accelsim.hardware.arith import wrap
 from accelsim.hardware.config import ENGINES, ArrayConfig, check_batch
 from accelsim.mapping.dataflow import get as get_dataflow
-from accelsim.mapping.folds import stream_chunk
+from accelsim.mapping.folds import runs_for, stream_chunk
 from accelsim.progress import ProgressCallback, ProgressFactory, no_progress
 from accelsim.systolic.fast import fast_layer
 from accelsim.systolic.reference import reference_gemms
@@ -168,12 +168,7 @@ def _compare(name: str, run: ArrayRun, refs, acc_bits: int) -> list[str]:
 
 def fold_count(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1) -> int:
     """Folds of ``groups`` (m, k, n) GEMMs on ``cfg`` (= ``len(mapping.folds_for(...)) * groups``), in O(1)."""
-    df = get_dataflow(cfg.dataflow)
-    length = {"m": m, "k": k, "n": n}
-    streamed = length[df.streamed]
-    chunk = min(stream_chunk(cfg), streamed) if df.chunked else streamed
-    return (-(-length[df.rows] // cfg.rows) * -(-length[df.cols] // cfg.cols) * -(-streamed // max(chunk, 1))
-            * groups)
+    return len(runs_for(cfg, m, k, n)) * groups
 
 
 def cycle_bound(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1) -> int:
@@ -193,13 +188,8 @@ def cycle_bound(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1) -> in
 
 
 def compute_cycles_estimate(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1) -> int:
-    """The layer's compute cycles without stalls, in O(1): every streaming beat plus each fold's fill
-    and drain (``Dataflow.fold_cycles`` is the beats plus a constant)."""
-    df = get_dataflow(cfg.dataflow)
-    length = {"m": m, "k": k, "n": n}
-    tiles = -(-length[df.rows] // cfg.rows) * -(-length[df.cols] // cfg.cols)
-    beats = length[df.streamed] * tiles * groups
-    return beats + fold_count(cfg, m, k, n, groups) * int(df.fold_cycles(cfg.rows, cfg.cols, 0))
+    """The layer's compute cycles without stalls (every fold's ``Dataflow.fold_cycles``), in O(1)."""
+    return runs_for(cfg, m, k, n).cycles * groups
 
 
 def check_size(net: Network, cfg: ArrayConfig, batch: int, engine: str = "fast", numbers: bool = False) -> None:
