@@ -258,12 +258,16 @@ class FoldRuns:
     axes: tuple[str, str, str]
     spans: tuple[tuple[Span, ...], tuple[Span, ...], tuple[Span, ...]]
 
-    def __len__(self) -> int:
-        """Folds in the sequence."""
+    @property
+    def count(self) -> int:
+        """Folds in the sequence (a Python int: may exceed what ``len`` can return)."""
         count = 1
         for level in self.spans:
             count *= sum(s.count for s in level)
         return count
+
+    def __len__(self) -> int:
+        return self.count
 
     def _combinations(self) -> list[tuple[Span, Span, Span]]:
         return list(product(*self.spans))

@@ -42,7 +42,7 @@ def job_cycles(cfg: ArrayConfig, shapes: Sequence[tuple[int, int, int]]) -> tupl
     for m, k, n in shapes:
         runs = runs_for(cfg, m, k, n)
         cycles += runs.cycles
-        folds += len(runs)
+        folds += runs.count
     return cycles, folds
 
 

@@ -69,7 +69,7 @@ def output_cycles(folds: Folds, compute_start: np.ndarray) -> np.ndarray:
 def _recorded(runs: FoldRuns, groups: int, F: np.ndarray, L: np.ndarray, W: np.ndarray,
               double_buffer: bool) -> tuple[Schedule, np.ndarray]:
     """The runs evaluated recording every fold's compute start, and every fold's cycles (O(folds) memory)."""
-    sched = schedule_loops(runs.loops(groups), F, L, W, double_buffer, folds=len(runs) * groups)
+    sched = schedule_loops(runs.loops(groups), F, L, W, double_buffer, folds=runs.count * groups)
     return sched, np.tile(runs.expand().cycles.astype(np.int64), groups)
 
 
@@ -116,7 +116,7 @@ def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dat
             cyc.append(output_cycles(folds, compute_start[g * len(folds):(g + 1) * len(folds)]))
         outputs, cycles = tuple(outs), tuple(cyc)
     demand = float(((traffic.read_bytes + traffic.write_bytes) / F).max()) if len(F) else 0.0
-    return ArrayRun(df.name, m, k, n, groups, len(runs) * groups, runs.cycles * groups, sched.cycles,
+    return ArrayRun(df.name, m, k, n, groups, runs.count * groups, runs.cycles * groups, sched.cycles,
                     runs.stream_beats * groups, traffic.totals(runs.counts, groups), demand, timeline, outputs, cycles)
 
 

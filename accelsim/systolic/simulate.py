@@ -168,7 +168,7 @@ def _compare(name: str, run: ArrayRun, refs, acc_bits: int) -> list[str]:
 
 def fold_count(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1) -> int:
     """Folds of ``groups`` (m, k, n) GEMMs on ``cfg`` (= ``len(mapping.folds_for(...)) * groups``), in O(1)."""
-    return len(runs_for(cfg, m, k, n)) * groups
+    return runs_for(cfg, m, k, n).count * groups
 
 
 def cycle_bound(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1) -> int:
