@@ -16,6 +16,7 @@ from accelsim.lowering import _args
 from accelsim.lowering._args import Window, array, integer
 from accelsim.lowering.gemm import gemms_to_nchw, lower_conv, lower_linear, lower_matmul
 from accelsim.lowering.im2col import windows
+from accelsim.workload.fold import fold_affine
 from accelsim.workload.layers import adaptive_windows
 
 
@@ -229,16 +230,14 @@ def fold_batchnorm(weight, bias, bn_weight, bn_bias, running_mean, running_var,
     """A conv's OIHW (or linear's (out, in)) ``weight`` and ``bias`` (None: zero) with the batch
     norm that follows folded in: ``w' = w * g``, ``b' = (b - mean) * g + beta``,
     ``g = bn_weight / sqrt(var + eps)`` per output channel, computed in float64."""
-    weight = np.asarray(weight, dtype=np.float64)
-    o = weight.shape[0]
+    o = np.shape(weight)[0]
 
     def channel(name: str, v) -> np.ndarray:
-        return _channel("fold_batchnorm", name, v, o).astype(np.float64)
+        return _channel("fold_batchnorm", name, v, o)
 
-    g = channel("bn_weight", bn_weight) / np.sqrt(channel("running_var", running_var) + eps)
-    b = np.zeros(o) if bias is None else channel("bias", bias)
-    folded_bias = (b - channel("running_mean", running_mean)) * g + channel("bn_bias", bn_bias)
-    return weight * g.reshape(-1, *([1] * (weight.ndim - 1))), folded_bias
+    return fold_affine(weight, None if bias is None else channel("bias", bias), channel("bn_weight", bn_weight),
+                       channel("bn_bias", bn_bias), channel("running_mean", running_mean),
+                       channel("running_var", running_var), eps)
 
 
 def clip(x, min_value: float | None = None, max_value: float | None = None) -> np.ndarray:

@@ -106,12 +106,23 @@ def _fold_weights(weights: Mapping[str, Mapping[str, Any]], into: dict[str, str]
             if missing:
                 raise AccelsimError(f"layer '{name}': weights: no {', '.join(missing)} to fold batchnorm '{bn}'")
         b, c = weights[bn], weights[conv]
-        s = np.asarray(b["weight"], np.float64) / np.sqrt(np.asarray(b["running_var"], np.float64) + eps[bn])
-        bias = np.asarray(c["bias"], np.float64) if "bias" in c else np.zeros(len(s))
-        out[conv] = {"weight": (np.asarray(c["weight"], np.float64) * s[:, None, None, None]).astype(np.float32),
-                     "bias": ((bias - np.asarray(b["running_mean"], np.float64)) * s
-                              + np.asarray(b["bias"], np.float64)).astype(np.float32)}
+        w, bias = fold_affine(c["weight"], c.get("bias"), b["weight"], b["bias"], b["running_mean"],
+                              b["running_var"], eps[bn])
+        out[conv] = {"weight": w.astype(np.float32), "bias": bias.astype(np.float32)}
     return out
+
+
+def fold_affine(weight, bias, bn_weight, bn_bias, running_mean, running_var, eps: float):
+    """The fold itself, in float64: ``weight`` (output channel first) times g per output channel and
+    bias ``(b - mean) * g + beta`` with ``g = bn_weight / sqrt(var + eps)`` (``bias`` None: zero).
+    Shapes are the caller's to check (``lowering.fold_batchnorm`` validates user input)."""
+    import numpy as np  # lazily: numpy stays out of the CLI's start-up
+
+    weight = np.asarray(weight, dtype=np.float64)
+    g = np.asarray(bn_weight, np.float64) / np.sqrt(np.asarray(running_var, np.float64) + eps)
+    b = np.zeros(weight.shape[0]) if bias is None else np.asarray(bias, np.float64)
+    folded_bias = (b - np.asarray(running_mean, np.float64)) * g + np.asarray(bn_bias, np.float64)
+    return weight * g.reshape(-1, *([1] * (weight.ndim - 1))), folded_bias
 
 
 def fold_bn(network: Network) -> Network:

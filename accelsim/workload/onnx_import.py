@@ -53,6 +53,7 @@ import numpy as np
 
 from accelsim.errors import AccelsimError, ModelFileError
 from accelsim.workload import files
+from accelsim.workload.fold import fold_affine
 from accelsim.workload.layers import (
     GELU,
     Add,
@@ -726,10 +727,8 @@ class _Importer:
         if producer is not None and isinstance(producer[0], Conv2d):
             conv, inputs = producer
             w = self.weights[conv.name]
-            factor = (scale.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps))
-            weight = (w["weight"] * factor[:, None, None, None]).astype(np.float32)
-            bias = w.get("bias", np.zeros(c, np.float32)).astype(np.float64)
-            bias = ((bias - mean) * factor + shift).astype(np.float32)
+            weight, bias = fold_affine(w["weight"], w.get("bias"), scale, shift, mean, var, eps)
+            weight, bias = weight.astype(np.float32), bias.astype(np.float32)
             self._replace(conv, inputs, dataclasses.replace(conv, bias=True), {"weight": weight, "bias": bias}, node, x)
             return
         self._emit(node, BatchNorm2d(name, c, eps), [x.node],
