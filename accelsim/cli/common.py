@@ -10,6 +10,7 @@ import click
 from accelsim.errors import AccelsimError
 from accelsim.hardware.config import MAX_BATCH
 from accelsim.report.formats import FORMATS
+from accelsim.workload.files import same_file
 
 
 class Cli(click.Group):
@@ -55,15 +56,8 @@ def refuse_overwrite(output: str | None, inputs: tuple[str, ...]) -> None:
     if output is None:
         return
     for given in inputs:
-        if _same_file(Path(output), Path(given)):
+        if same_file(output, given):
             raise AccelsimError(f"output: {output} is the input file {given}: refusing to overwrite it")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and a.samefile(b)
-    except OSError:
-        return False
 
 
 def format_option(f):

@@ -120,18 +120,15 @@ def sweep(spec_file, output, name, scheduler, workers, chunk_size, retry_errors,
     interrupted sweep resumes when run again.
     """
     from accelsim.dse.run import DEFAULT_WORKERS, check_address, run_sweep
-    from accelsim.dse.store import EXPORT_FORMATS, export, same_file
+    from accelsim.dse.store import check_export, export
     from accelsim.progress import stderr_progress
+    from accelsim.workload.files import same_file
 
     if Path(output).suffix.lower() not in STORE_EXTENSIONS:
         raise AccelsimError(f"output: {output}: the results store is an SQLite file "
                             f"({', '.join(e for e in STORE_EXTENSIONS if e)}); for CSV or Parquet add --export FILE")
     for path in exports:
-        if not path.lower().endswith(EXPORT_FORMATS):
-            raise AccelsimError(f"export: {path}: unknown format (use {' or '.join(EXPORT_FORMATS)})")
-        if same_file(path, output) or (spec_file and same_file(path, spec_file)):
-            raise AccelsimError(f"export: {path} is one of the sweep's inputs or its results database: refusing to "
-                                "overwrite it")
+        check_export(path, output, *([spec_file] if spec_file else []))
     if spec_file and same_file(output, spec_file):
         raise AccelsimError(f"output: {output} is the spec file itself: refusing to overwrite it")
     if scheduler and check_address(scheduler) == "inproc":
@@ -160,13 +157,10 @@ def sweep(spec_file, output, name, scheduler, workers, chunk_size, retry_errors,
 @click.option("--ok-only", is_flag=True, help="Leave out the failed points.")
 def export_cmd(results, outputs, ok_only):
     """Write the points of a results database to OUTPUTS (.csv or .parquet)."""
-    from accelsim.dse.store import EXPORT_FORMATS, export, same_file
+    from accelsim.dse.store import check_export, export
 
     for path in outputs:
-        if not path.lower().endswith(EXPORT_FORMATS):
-            raise AccelsimError(f"export: {path}: unknown format (use {' or '.join(EXPORT_FORMATS)})")
-        if same_file(path, results):
-            raise AccelsimError(f"export: {path} is the results database {results} itself: refusing to overwrite it")
+        check_export(path, results)
     for path in outputs:
         n = export(results, path, errors=not ok_only)
         click.echo(f"wrote {path} ({n} points)", err=True)

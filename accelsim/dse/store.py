@@ -43,7 +43,7 @@ import pandas as pd
 from accelsim.columns import ENERGY, POINT_METRICS, SIMULATE_LAYERS, STORE_CONFIG
 from accelsim.dse.evaluate import LAYER_METRICS, TEXT_COLUMNS
 from accelsim.errors import AccelsimError
-from accelsim.workload.files import atomic_write
+from accelsim.workload.files import atomic_write, same_file
 
 CONFIG_COLUMNS = (
     ("network", "TEXT"), ("network_id", "TEXT"), ("batch", "INTEGER"), ("rows", "INTEGER"), ("cols", "INTEGER"),
@@ -314,21 +314,22 @@ def _json(text, path):
 EXPORT_FORMATS = (".csv", ".parquet")
 
 
-def same_file(a: str | Path, b: str | Path) -> bool:
-    """True when ``a`` and ``b`` name the same file (also through links or different spellings)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return Path(a).resolve() == Path(b).resolve()
+def check_export(out: str | Path, results: str | Path, *inputs: str | Path) -> None:
+    """One line unless ``out`` is a .csv/.parquet path that is neither the ``results`` database (nor its
+    journal files) nor one of ``inputs``: checked before a sweep starts as well as by ``export``."""
+    if Path(out).suffix.lower() not in EXPORT_FORMATS:
+        raise AccelsimError(f"export: {out}: unknown format (use {' or '.join(EXPORT_FORMATS)})")
+    if any(same_file(out, f"{results}{tail}") for tail in ("", "-wal", "-shm", "-journal")):
+        raise AccelsimError(f"export: {out} is the results database {results} itself: refusing to overwrite it")
+    for given in inputs:
+        if same_file(out, given):
+            raise AccelsimError(f"export: {out} is the input file {given}: refusing to overwrite it")
 
 
 def export(path: str | Path, out: str | Path, errors: bool = True) -> int:
     """Write the points of ``path`` to ``out`` (.csv or .parquet), atomically; returns the row count."""
     out = Path(out)
-    if out.suffix.lower() not in EXPORT_FORMATS:
-        raise AccelsimError(f"export: {out}: unknown format (use {' or '.join(EXPORT_FORMATS)})")
-    if any(same_file(out, f"{path}{tail}") for tail in ("", "-wal", "-shm", "-journal")):
-        raise AccelsimError(f"export: {out} is the results database {path} itself: refusing to overwrite it")
+    check_export(out, path)
     df = load_results(path, errors=errors)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -238,6 +238,15 @@ def atomic_folder(path: str | Path, fill: Callable[[Path], object], what: str = 
             shutil.rmtree(old, ignore_errors=True)
 
 
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """True when ``a`` and ``b`` name the same file, also through links or different spellings (a file
+    that does not exist yet is compared by its resolved path): the guard before overwriting an input."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
 def positive_int(path: str | Path, line: int | None, field: str, cell: str) -> int:
     """A model or config file's cell as an integer > 0, else a ModelFileError naming file, line and field."""
     try:
