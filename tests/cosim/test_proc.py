@@ -42,8 +42,35 @@ def _group(pgid: int) -> list[int]:
 def test_exit_code_and_output(tmp_path):
     log = tmp_path / "log"
     with open(log, "w") as fh:
-        assert run_guarded(["sh", "-c", "echo hi; exit 3"], stdout=fh) == 3
-    assert log.read_text() == "hi\n"
+        assert run_guarded(["sh", "-c", "echo hi; pwd; exit 3"], stdout=fh, cwd=tmp_path) == 3
+    assert log.read_text() == f"hi\n{tmp_path}\n"
+    assert run_guarded(["sh", "-c", "kill -9 $$"]) == 128 + signal.SIGKILL
+    with open(log, "w") as fh:
+        assert run_guarded(["no-such-command-here"], stderr=fh) == 127
+    assert "cannot run no-such-command-here" in log.read_text()
+
+
+def test_the_command_starts_only_once_guarded(tmp_path):
+    # kill -9 of the parent at any moment (here: as soon as the command has started) leaves nothing behind
+    for _ in range(5):
+        pidfile = tmp_path / "pid"
+        pidfile.unlink(missing_ok=True)
+        parent = subprocess.Popen([sys.executable, "-c", CHILD, str(pidfile)])
+        deadline = time.monotonic() + 20
+        while not pidfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        while not pidfile.read_text().strip():
+            time.sleep(0.01)
+        try:
+            pgid = os.getpgid(int(pidfile.read_text()))
+        except ProcessLookupError:
+            continue  # already gone
+        deadline = time.monotonic() + 10
+        while _group(pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _group(pgid) == []
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -53,11 +80,11 @@ def test_kill_9_of_the_parent_kills_the_whole_group(tmp_path):
     deadline = time.monotonic() + 20
     while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
         time.sleep(0.05)
-    pgid = int(pidfile.read_text())
-    assert len(_group(pgid)) >= 2  # sh and its background sleep (and the foreground one once started)
+    pgid = os.getpgid(int(pidfile.read_text()))  # the launcher's group, which sh joined
+    assert len(_group(pgid)) >= 3  # the launcher, sh and its background sleep (and the foreground one once started)
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 10  # a loaded machine
     while _group(pgid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _group(pgid) == []

@@ -111,7 +111,7 @@ def test_waves_state_their_size_and_respect_the_limit():
 
 def test_long_cosim_says_so_before_it_starts(tmp_path):
     # A fresh build cache: no rate measured on this build, so the default rate (the estimate then does
-    # not depend on how fast an earlier run here was). The GEMM stays under the job-size limit.
+    # not depend on how fast an earlier run here was). The GEMM runs as several simulator jobs.
     e = {**os.environ, "PYTHONPATH": str(REPO), "ACCELSIM_SIM_BUILD": str(tmp_path / "sim_build")}
     proc = subprocess.Popen([sys.executable, "-m", "accelsim", "cosim", "--gemm", "512x512x512", "--array", "4x4"],
                             env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -122,5 +122,5 @@ def test_long_cosim_says_so_before_it_starts(tmp_path):
         proc.wait()
     cycles = job_cycles(ArrayConfig(rows=4, cols=4), [(512, 512, 512)])[0]
     assert first.startswith("cosim: this run is estimated at "), first
-    assert f"({cycles:,} cycles at " in first and "a default rate" in first
+    assert f"({cycles:,} cycles in " in first and " simulator jobs at " in first and "a default rate" in first
     assert first.rstrip().endswith("Ctrl-C stops it")
