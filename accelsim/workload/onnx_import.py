@@ -12,7 +12,8 @@ parsed, shape-inferred by ONNX (every shape must come out static) and mapped nod
   e.g. a learned class token, are refused); Relu; Clip with constant min/max (inputs, or attributes before opset 11) ->
   ``relu6`` for [0, 6], ``relu`` for [0, inf), else ``clip``; MaxPool/AveragePool (ceil_mode,
   symmetric pads; AveragePool's padding must count in the divisor, count_include_pad=1) ->
-  ``maxpool2d``/``avgpool2d``; GlobalAveragePool -> ``global_avgpool2d``; Flatten, and a
+  ``maxpool2d``/``avgpool2d``; GlobalAveragePool, and ReduceMean over H and W ->
+  ``global_avgpool2d`` (plus ``flatten`` when keepdims=0); Flatten, and a
   Reshape to [N, features] -> ``flatten``; BatchNormalization -> folded into the conv before it
   (``fold_bn``, the default, when that conv feeds only the BN) or ``batchnorm2d``;
   LayerNormalization (last axis) -> ``layernorm``; Gelu -> ``gelu``; Softmax over the feature
@@ -86,7 +87,7 @@ INSTALL_HINT = "pip install 'accelsim[onnx]'"
 SUPPORTED_OPS = (
     "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv", "Div", "Dropout", "Flatten",
     "Gelu", "Gemm", "GlobalAveragePool", "HardSwish", "Identity", "LRN", "LayerNormalization", "MatMul",
-    "MaxPool", "Mul", "Relu", "Reshape", "Sigmoid", "Softmax", "Tanh", "Transpose",
+    "MaxPool", "Mul", "ReduceMean", "Relu", "Reshape", "Sigmoid", "Softmax", "Tanh", "Transpose",
 )
 PATTERN_NOTE = "Erf and Pow only inside GELU's pattern x * 0.5 * (1 + Erf(x / sqrt(2))) or its tanh form"
 # The layouts of a [N, T, F] tensor split into heads, as permutations of the split [N, T, H, D]: what
@@ -589,6 +590,31 @@ class _Importer:
         if len(x.shape) != 4:
             raise _Refused(f"input shape {list(x.shape)} is not [N, C, H, W]")
         self._emit(node, GlobalAvgPool2d(name), [x.node])
+
+    def _op_ReduceMean(self, node, name, attrs) -> None:
+        """A mean over both spatial axes (torch.onnx's dynamo exporter writes adaptive_avg_pool2d to
+        1x1 this way): ``global_avgpool2d``, then ``flatten`` when the axes are not kept."""
+        x = self._act(node, 0)
+        if self.opset >= 18:
+            axes = self._const(node, 1, "axes", optional=True)
+        else:
+            axes = np.asarray(attrs["axes"]) if "axes" in attrs else None
+        rank = len(x.shape)
+        listed = [] if axes is None else [int(a) + rank if a < 0 else int(a) for a in np.asarray(axes).reshape(-1)]
+        if rank != 4 or sorted(listed) != [2, 3]:
+            shown = "none" if axes is None else [int(a) for a in np.asarray(axes).reshape(-1)]
+            raise _Refused(f"only a mean over the spatial axes of [N, C, H, W] is supported (input {list(x.shape)}, "
+                           f"axes {shown})")
+        if attrs.get("keepdims", 1):
+            self._emit(node, GlobalAvgPool2d(name), [x.node])
+            return
+        pooled = f"{name}_pool"
+        while pooled in self.items:
+            pooled += "_"
+        self.items[pooled] = (GlobalAvgPool2d(pooled), [x.node])
+        self.origin[pooled] = (node.name or node.output[0], node.op_type)
+        self.out_shapes[pooled] = (*x.shape[:2], 1, 1)
+        self._emit(node, Flatten(name), [pooled])
 
     def _gemm_input(self, x: _Act) -> None:
         if len(x.shape) not in (2, 3):
