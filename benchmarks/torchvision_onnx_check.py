@@ -15,9 +15,11 @@ eval mode, batch 1, 3x224x224, opset 17) and exporter (torch.onnx's legacy Torch
 - float forward: ``accelsim.forward`` vs onnxruntime on a seeded random input, max abs error
   <= 1e-4 x max |output|.
 
-``--stats random`` replaces BN's running statistics and affine parameters and every bias by seeded
-random values before export (default-initialised torchvision models fold BN to a zero bias, which
-the dynamo exporter then drops, and leave the bias paths untested). Exit status 1 if a check fails.
+``--stats random`` gives BN's weight and bias and every conv/linear bias seeded random values and
+BN's running statistics measured on a batch of random images, before export: default-initialised
+torchvision models fold BN to a zero bias, which the dynamo exporter then drops, so their bias
+paths go untested, and GoogLeNet's output then hardly depends on its input (``input sensitivity``:
+max |f(x) - f(x')| / max |f(x)| in torch, printed for every model). Exit status 1 if a check fails.
 
 Usage: ``/path/to/venv/bin/python benchmarks/torchvision_onnx_check.py --out /tmp/tv-onnx`` (with
 accelsim importable: installed in that venv or on PYTHONPATH).
@@ -40,24 +42,31 @@ DATAFLOWS = ("os", "ws", "is")
 TOLERANCE = 1e-4  # max abs error relative to max |output|
 
 
-def build(torchvision: Any, torch: Any, name: str, seed: int, stats: str) -> Any:
+def build(torchvision: Any, torch: Any, name: str, seed: int, stats: str, transform_input: bool) -> Any:
     """The torchvision model, default-initialised under ``seed`` (googlenet without auxiliary heads,
-    transform_input off, as ``weights=None`` gives it), in eval mode."""
+    transform_input off as ``weights=None`` gives it unless asked), in eval mode."""
     torch.manual_seed(seed)
-    kwargs = {"aux_logits": False, "init_weights": True, "transform_input": False} if name == "googlenet" else {}
+    kwargs = ({"aux_logits": False, "init_weights": True, "transform_input": transform_input}
+              if name == "googlenet" else {})
     model = getattr(torchvision.models, name)(weights=None, **kwargs).eval()
     if stats == "random":
         gen = torch.Generator().manual_seed(seed + 1)
+        bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
         with torch.no_grad():
             for m in model.modules():
                 if isinstance(m, torch.nn.BatchNorm2d):
-                    c = m.num_features
-                    m.running_mean.copy_(torch.randn(c, generator=gen) * 0.1)
-                    m.running_var.copy_(torch.rand(c, generator=gen) + 0.5)
-                    m.weight.copy_(torch.rand(c, generator=gen) + 0.5)
-                    m.bias.copy_(torch.randn(c, generator=gen) * 0.1)
+                    m.weight.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+                    m.bias.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
                 elif isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) and m.bias is not None:
                     m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)
+            # running statistics as training leaves them: measured on a batch of random images, so each
+            # BN normalises its input (with torchvision's initial ones GoogLeNet's output hardly depends on it)
+            for m in bns:
+                m.reset_running_stats()
+                m.momentum = None  # a cumulative average over the calibration batch
+            model.train()
+            model(torch.randn(8, 3, 224, 224, generator=gen))
+            model.eval()
     return model
 
 
@@ -174,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--exporters", default=",".join(EXPORTERS), help="legacy and/or dynamo.")
     ap.add_argument("--stats", choices=("default", "random"), default="default",
                     help="BN statistics and biases: torchvision's initial values, or seeded random ones.")
+    ap.add_argument("--transform-input", action="store_true",
+                    help="GoogLeNet with transform_input=True (its pretrained weights' default): a per-channel "
+                         "affine of the input, imported as a batchnorm2d of 2 x 3 parameters.")
     ap.add_argument("--array", default="32x32", help="Array for simulate (ROWSxCOLS).")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, help="Also write every number to this file.")
@@ -191,13 +203,19 @@ def main(argv: list[str] | None = None) -> int:
     x = np.random.default_rng(args.seed).standard_normal((1, 3, 224, 224)).astype(np.float32)
     rows, failed = [], False
     for name in args.models.split(","):
-        model = build(torchvision, torch, name, args.seed, args.stats)
+        affine = args.transform_input and name == "googlenet"
+        model = build(torchvision, torch, name, args.seed, args.stats, affine)
         counts = torch_counts(torch, model, torch.from_numpy(x))
         with torch.no_grad():
             reference = model(torch.from_numpy(x)).numpy()
+            other = model(torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(args.seed + 2))).numpy()
+        # how much the output depends on the input: a forward check means little when it hardly does
+        counts["input_sensitivity"] = float(abs(other - reference).max() / abs(reference).max())
         for exporter in args.exporters.split(","):
-            path = args.out / f"{name}-{exporter}{'-rs' if args.stats == 'random' else ''}.onnx"
-            row: dict[str, Any] = {"model": name, "exporter": exporter, **counts}
+            tags = ("-ti" if affine else "") + ("-rs" if args.stats == "random" else "")
+            path = args.out / f"{name}-{exporter}{tags}.onnx"
+            row: dict[str, Any] = {"model": name + ("+ti" if affine else ""), "exporter": exporter, "stats": args.stats,
+                                   **counts}
             try:
                 row["opset"] = export(torch, model, torch.from_numpy(x), path, exporter)
             except Exception as e:  # noqa: BLE001 - an exporter failure is a result to report, not a crash
@@ -205,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 print(f"{name} {exporter}: {row['error']}")
                 continue
-            row["file_params"] = file_params(path)
+            row["file_params"] = file_params(path) + (6 if affine else 0)  # transform_input's batchnorm2d
             row.update(check_file(path, x, reference, args.array))
             problems = []
             if "error" in row:
@@ -213,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 if row["params"] != row["file_params"]:
                     problems.append(f"params {row['params']:,} != file's {row['file_params']:,}")
-                expected = (row["torchinfo_params"] or row["torch_params"]) - row["bn_channels"]
+                expected = (row["torchinfo_params"] or row["torch_params"]) - row["bn_channels"] + (6 if affine else 0)
                 if exporter == "legacy" and row["params"] != expected:
                     problems.append(f"params {row['params']:,} != torchinfo less BN channels {expected:,}")
                 for key in ("hook_macs", "fvcore_macs"):
@@ -241,7 +259,8 @@ def _print_row(row: dict[str, Any]) -> None:
           f"{'-' if fv is None else f'{fv:,}'}, hooks {row['hook_macs']:,})")
     times = "  ".join(f"{f} {row[f'{f}_sim_s']:.3f}s/{row[f'{f}_cli_s']:.2f}s" for f in DATAFLOWS)
     print(f"{'':<28} simulate (sim/CLI) {times}  |ours-ort| {row['max_abs_err']:.2e} = {row['rel_err']:.2e} x "
-          f"max|out| ({row['max_abs_out']:.3g}); vs torch {row['torch_rel_err']:.2e}  "
+          f"max|out| ({row['max_abs_out']:.3g}); vs torch {row['torch_rel_err']:.2e}; input sensitivity "
+          f"{row['input_sensitivity']:.2g}  "
           f"{'OK' if not row['problems'] else 'FAIL: ' + '; '.join(row['problems'])}")
 
 

@@ -31,6 +31,10 @@ parsed, shape-inferred by ONNX (every shape must come out static) and mapped nod
 - GELU written element by element (before opset 20: ``x * 0.5 * (1 + Erf(x / sqrt(2)))`` and the
   tanh form) is recognised before the walk (``onnx_patterns.find_gelus``) and imports as one
   ``gelu``; an Erf or Pow outside that pattern is an unsupported operator.
+- A per-channel scale and shift re-concatenated (``onnx_patterns.find_channel_affines``: Gather and
+  Unsqueeze of each channel, Mul/Div/Add/Sub by numbers, Concat; torchvision GoogLeNet's
+  ``transform_input``) imports as one ``batchnorm2d`` (mean 0, variance 1, eps 0); a Gather or
+  Unsqueeze outside that pattern is an unsupported operator.
 - The network input must be ``[N, C, H, W]`` or ``[N, T, F]`` with a fixed N (the batch is
   accelsim's ``--batch``: the imported shapes are per image).
 - Parameters are what the layers hold: each conv/linear node's weight and bias elements (an
@@ -81,7 +85,7 @@ from accelsim.workload.layers import (
     name_problem,
 )
 from accelsim.workload.network import INPUT, Network
-from accelsim.workload.onnx_patterns import Fused, find_gelus
+from accelsim.workload.onnx_patterns import ChannelAffine, Fused, find_channel_affines, find_gelus
 
 INSTALL_HINT = "pip install 'accelsim[onnx]'"
 SUPPORTED_OPS = (
@@ -89,7 +93,8 @@ SUPPORTED_OPS = (
     "Gelu", "Gemm", "GlobalAveragePool", "HardSwish", "Identity", "LRN", "LayerNormalization", "MatMul",
     "MaxPool", "Mul", "ReduceMean", "Relu", "Reshape", "Sigmoid", "Softmax", "Tanh", "Transpose",
 )
-PATTERN_NOTE = "Erf and Pow only inside GELU's pattern x * 0.5 * (1 + Erf(x / sqrt(2))) or its tanh form"
+PATTERN_NOTE = ("Erf and Pow only inside GELU's pattern x * 0.5 * (1 + Erf(x / sqrt(2))) or its tanh form; Gather "
+                "and Unsqueeze only as a per-channel scale and shift re-concatenated, GoogLeNet's transform_input")
 # The layouts of a [N, T, F] tensor split into heads, as permutations of the split [N, T, H, D]: what
 # accelsim's matmul reads (token-major, split along the features) and writes.
 SPLIT, HEADS, HEADS_T = (0, 1, 2, 3), (0, 2, 1, 3), (0, 2, 3, 1)  # [N, T, H, D], [N, H, T, D], [N, H, D, T]
@@ -126,7 +131,9 @@ def load_onnx(path: str | Path, strict: bool = False, fold_bn: bool = True) -> N
         raise ModelFileError(path, e.line, None, e.problem) from None
     onnx = _onnx_module(path)
     model = _decode(onnx, data, path)
-    fused = find_gelus(model.graph, onnx.numpy_helper.to_array)
+    to_array = onnx.numpy_helper.to_array
+    fused: list[Fused | ChannelAffine] = [*find_gelus(model.graph, to_array),
+                                          *find_channel_affines(model.graph, to_array)]
     _precheck(model, path, {i for f in fused for i in f.nodes})
     return _Importer(onnx, _checked(onnx, model, path), path, strict, fold_bn, fused).network()
 
@@ -196,7 +203,8 @@ def _first_line(e: BaseException) -> str:
 class _Importer:
     """One pass over the graph's nodes (ONNX keeps them in topological order)."""
 
-    def __init__(self, onnx: Any, model: Any, path: Path, strict: bool, fold_bn: bool, fused: list[Fused]):
+    def __init__(self, onnx: Any, model: Any, path: Path, strict: bool, fold_bn: bool,
+                 fused: list[Fused | ChannelAffine]):
         self.onnx, self.model, self.path, self.strict, self.fold_bn = onnx, model, path, strict, fold_bn
         self.fused_at = {f.at: f for f in fused}  # node index -> the pattern emitted there
         self.fused = {i for f in fused for i in f.nodes}
@@ -416,14 +424,32 @@ class _Importer:
 
     # ---- operators -----------------------------------------------------------------------------
 
-    def _fused(self, f: Fused, node, name, attrs) -> None:
-        """The last node of a recognised GELU pattern (``onnx_patterns``): one ``gelu`` layer."""
+    def _fused(self, f: Fused | ChannelAffine, node, name, attrs) -> None:
+        """The last node of a recognised pattern (``onnx_patterns``): one ``gelu`` layer, or a per-channel affine."""
+        if isinstance(f, ChannelAffine):
+            self._channel_affine(f, node, name)
+            return
         x = self.acts.get(f.x)
         if x is None:
             raise _Refused(f"the input '{f.x}' of its GELU pattern must be an activation")
         if x.transposed or x.view is not None or x.scale != 1:
             raise _Refused(f"the input '{f.x}' of its GELU pattern is a transposed, split or scaled view")
         self._emit(node, GELU(name, f.approximate), [x.node])
+
+    def _channel_affine(self, f: ChannelAffine, node, name) -> None:
+        """A per-channel scale and shift re-concatenated (``onnx_patterns.ChannelAffine``, GoogLeNet's
+        transform_input): a ``batchnorm2d`` with mean 0, variance 1 and eps 0, so y = x * scale + shift
+        exactly. Not folded into the conv after it: that conv's zero padding would then see shifted zeros."""
+        x = self.acts.get(f.x)
+        c = len(f.scale)
+        if x is None:
+            raise _Refused(f"the channels it concatenates must be picked from an activation, not '{f.x}'")
+        if x.transposed or x.view is not None or x.scale != 1 or len(x.shape) != 4 or x.shape[1] != c:
+            raise _Refused(f"it rescales {c} channels of '{f.x}' {list(x.shape)}: only every channel of an "
+                           "[N, C, H, W] activation, in order, is supported")
+        self._emit(node, BatchNorm2d(name, c, eps=0.0), [x.node],
+                   {"weight": np.asarray(f.scale, np.float32), "bias": np.asarray(f.shift, np.float32),
+                    "running_mean": np.zeros(c, np.float32), "running_var": np.ones(c, np.float32)})
 
     def _op_Mul(self, node, name, attrs) -> None:
         self._scale(node, divide=False)

@@ -13,6 +13,13 @@ A match checks every constant (a single number within a relative 1e-5 of its val
 intermediate tensor is read only inside the pattern; the whole subgraph then imports as one
 ``gelu`` layer emitted at its last node. Anything else stays what it is (a lone ``Erf`` or ``Pow``
 is an unsupported operator). Pure graph matching: the ``onnx`` package is not imported here.
+
+torchvision's GoogLeNet and Inception-v3 with ``transform_input=True`` (the default with their
+pretrained weights) rescale each input channel on its own: ``torch.cat([x[:, c:c+1] * a_c + b_c
+...], 1)``, written as Gather (axis 1, one index) and Unsqueeze (axis 1) per channel, then Mul/Add
+by constant numbers and a Concat. ``find_channel_affines`` recognises a Concat (axis 1) of every
+channel of one tensor, in order, each so picked and scaled/shifted (Mul, Div, Add, Sub by one
+constant number, in any order), as one per-channel affine ``y[:, c] = x[:, c] * scale_c + shift_c``.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ from typing import Any
 import numpy as np
 
 _RTOL = 1e-5
-_ARITY = {"Mul": 2, "Div": 2, "Add": 2, "Pow": 2, "Erf": 1, "Tanh": 1}  # inputs of the ops a pattern holds
+# inputs of the ops a pattern holds
+_ARITY = {"Mul": 2, "Div": 2, "Add": 2, "Sub": 2, "Pow": 2, "Erf": 1, "Tanh": 1, "Gather": 2}
 
 
 @dataclass(frozen=True)
@@ -225,4 +233,109 @@ def find_gelus(graph: Any, to_array: Callable[[Any], np.ndarray]) -> list[Fused]
         match = _erf_gelu(g, i) if node.op_type == "Erf" else _tanh_gelu(g, i)
         if match is not None:
             found.append(match)
+    return found
+
+
+@dataclass(frozen=True)
+class ChannelAffine:
+    """A Concat (axis 1, node ``at``) of every channel of ``x`` in order, each picked by Gather and
+    Unsqueeze and scaled and shifted by constant numbers: ``y[:, c] = x[:, c] * scale[c] + shift[c]``
+    (module docstring). ``nodes``: every node of the subgraph, the Concat included."""
+
+    x: str
+    scale: tuple[float, ...]
+    shift: tuple[float, ...]
+    at: int
+    nodes: frozenset[int]
+
+
+def _attr_int(node: Any, name: str, default: int) -> int:
+    return next((int(a.i) for a in node.attribute if a.name == name), default)
+
+
+def _integers(g: _Graph, name: str) -> list[int] | None:
+    """The values of a small integer constant (initializer or Constant node), else None."""
+    raw = g._raw.get(name)
+    if raw is None:
+        return None
+    try:
+        arr = np.asarray(g.to_array(raw))
+    except Exception:  # noqa: BLE001 - a corrupt tensor is reported by the importer, not here
+        return None
+    return [int(v) for v in arr.reshape(-1)] if arr.dtype.kind == "i" else None
+
+
+def _unsqueezes_axis_1(g: _Graph, node: Any) -> bool:
+    """An Unsqueeze that adds axis 1 only (axes as an attribute before opset 13, else a constant input)."""
+    if node.domain not in ("", "ai.onnx") or not node.input or not node.input[0]:
+        return False
+    attr = next((list(a.ints) for a in node.attribute if a.name == "axes"), None)
+    if len(node.input) == 1:
+        return attr == [1]
+    return len(node.input) == 2 and attr is None and _integers(g, node.input[1]) == [1]
+
+
+def _channel(g: _Graph, tensor: str, nodes: set[int]) -> tuple[str, int, float, float] | None:
+    """``tensor`` as ``x[:, k:k+1] * scale + shift``: (x, k, scale, shift), walking back through
+    Mul/Div/Add/Sub by one constant number, one Unsqueeze of axis 1 and a Gather of one channel; every
+    intermediate read only here. The nodes walked are added to ``nodes``."""
+    steps: list[tuple[str, float]] = []
+    walked: set[int] = set()
+    unsqueezed = False
+    cur = tensor
+    while True:
+        i = g.producer.get(cur)
+        if i is None or i in walked or g.uses[cur] != 1 or g.nodes[i].output[0] != cur:
+            return None  # (a node already walked: a cycle, in a graph not checked yet)
+        n = g.nodes[i]
+        walked.add(i)
+        if n.op_type in ("Mul", "Div", "Add", "Sub") and g.well_formed(i, n.op_type):
+            a, b = n.input
+            if g.scalar(b) is not None and g.scalar(a) is None:
+                cur, c = a, g.scalar(b)
+            elif n.op_type in ("Mul", "Add") and g.scalar(a) is not None and g.scalar(b) is None:
+                cur, c = b, g.scalar(a)
+            else:
+                return None
+            assert c is not None
+            if not math.isfinite(c) or (n.op_type == "Div" and c == 0):
+                return None
+            steps.append((n.op_type, c))
+        elif n.op_type == "Unsqueeze" and not unsqueezed and _unsqueezes_axis_1(g, n):
+            unsqueezed, cur = True, n.input[0]
+        elif (n.op_type == "Gather" and unsqueezed and g.well_formed(i, "Gather") and _attr_int(n, "axis", 0) == 1
+              and g.scalar(n.input[0]) is None):
+            index = _integers(g, n.input[1])
+            if index is None or len(index) != 1 or index[0] < 0 or len(g._raw[n.input[1]].dims) != 0:
+                return None
+            scale, shift = 1.0, 0.0
+            for op, c in reversed(steps):  # walked from the output back: apply from the input on
+                if op in ("Mul", "Div"):
+                    f = c if op == "Mul" else 1 / c
+                    scale, shift = scale * f, shift * f
+                else:
+                    shift += c if op == "Add" else -c
+            nodes.update(walked)
+            return n.input[0], index[0], scale, shift
+        else:
+            return None
+
+
+def find_channel_affines(graph: Any, to_array: Callable[[Any], np.ndarray]) -> list[ChannelAffine]:
+    """Every per-channel affine subgraph of ``graph`` (module docstring), in node order."""
+    g = _Graph(graph, to_array)
+    found = []
+    for i, node in enumerate(g.nodes):
+        if (node.op_type != "Concat" or node.domain not in ("", "ai.onnx") or _attr_int(node, "axis", 0) != 1
+                or not node.input or not node.output or not node.output[0]):
+            continue
+        nodes = {i}
+        channels = [_channel(g, t, nodes) if t else None for t in node.input]
+        if any(c is None for c in channels):
+            continue
+        xs = {c[0] for c in channels if c is not None}
+        if len(xs) != 1 or [c[1] for c in channels if c is not None] != list(range(len(channels))):
+            continue
+        found.append(ChannelAffine(xs.pop(), tuple(c[2] for c in channels if c is not None),
+                                   tuple(c[3] for c in channels if c is not None), i, frozenset(nodes)))
     return found
