@@ -234,11 +234,11 @@ def _fmt(fmt: str) -> str:
 
 
 _HARDWARE_DEFAULTS = {"array": "32x32", "dataflow": "ws", "sram": (256, 256, 128), "bandwidth": 16,
-                      "clock_mhz": 1000, "double_buffer": True, "data_bits": 8, "acc_bits": 32, "out_bits": 32}
+                      "clock_mhz": 1000, "double_buffer": True, "data_bits": 8, "acc_bits": 32, "out_bits": 8}
 
 
 def array_config(array="32x32", dataflow="ws", sram=(256, 256, 128), bandwidth=16, clock_mhz=1000,
-                 double_buffer=True, data_bits=8, acc_bits=32, out_bits=32) -> ArrayConfig:
+                 double_buffer=True, data_bits=8, acc_bits=32, out_bits=8) -> ArrayConfig:
     """An ``ArrayConfig`` from ``simulate``'s arguments (validated; errors name the argument)."""
     rows, cols = _array(array)
     if dataflow not in DATAFLOWS:
@@ -259,7 +259,7 @@ def _number(name: str, value) -> float:
 
 def simulate(model: Model, array="32x32", dataflow: str = "ws", sram="256,256,128", bandwidth: float = 16,
              clock_mhz: float = 1000, batch: int = 1, engine: str = "fast", check: bool = False,
-             double_buffer: bool = True, data_bits: int = 8, acc_bits: int = 32, out_bits: int = 32,
+             double_buffer: bool = True, data_bits: int = 8, acc_bits: int = 32, out_bits: int = 8,
              config: ArrayConfig | None = None, strict: bool = False, seed: int = 0,
              fold_bn: bool | None = None, input_size=None) -> SimulationResult:
     """Run ``model`` layer by layer on a ROWSxCOLS systolic array (``accelsim.systolic.simulate``).

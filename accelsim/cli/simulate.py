@@ -65,7 +65,8 @@ def parse_number(fld: str, text: str) -> float:
               help="Timing engine: closed form, or the cycle-by-cycle golden (slow; small networks).")
 @rejected_option("--model", "is not an option here: the network is the positional MODEL; the timing engine "
                             "is --engine fast|stepping")
-@click.option("--check", is_flag=True, help="Run the int8 numbers through the array and compare bit for bit.")
+@click.option("--check", is_flag=True,
+              help="Run the int8 numbers through the array and its output stage; compare bit for bit.")
 @click.option("--convention", type=click.Choice(["accelsim", "scalesim"]), default="accelsim", show_default=True,
               help="Timing convention: ours (docs/microarchitecture.md) or SCALE-Sim 3.0.0's, reproduced exactly.")
 @click.option("--config", "config", type=click.Path(dir_okay=False), default=None, metavar="CFG",

@@ -46,9 +46,10 @@ class ArrayConfig:
     """A ROWS x COLS systolic array with its SRAMs and DRAM link.
 
     ``data_bits``/``acc_bits`` are the RTL's DATA_W/ACC_W (signed operands, wrapping
-    accumulator); ``out_bits`` is the width of an output element written to DRAM (default the
-    accumulator's). SRAM sizes are KiB (1024 bytes); ``bandwidth`` is DRAM bytes per cycle in each
-    direction; ``clock_mhz`` converts cycles to seconds and TOPS.
+    accumulator); ``out_bits`` is the width of an output element written to DRAM (default 8: the
+    output stage's int8, see ``output_stage``; set it to ``acc_bits`` for raw accumulators). SRAM
+    sizes are KiB (1024 bytes); ``bandwidth`` is DRAM bytes per cycle in each direction;
+    ``clock_mhz`` converts cycles to seconds and TOPS.
     """
 
     rows: int = 32
@@ -56,7 +57,7 @@ class ArrayConfig:
     dataflow: str = "ws"
     data_bits: int = 8
     acc_bits: int = 32
-    out_bits: int = 32
+    out_bits: int = 8
     ifmap_sram_kib: float = 256
     filter_sram_kib: float = 256
     ofmap_sram_kib: float = 128
@@ -117,6 +118,12 @@ class ArrayConfig:
     @property
     def out_bytes(self) -> int:
         return self.out_bits // 8
+
+    @property
+    def output_stage(self) -> bool:
+        """Whether final outputs pass the int8 output stage (docs/microarchitecture.md): int8 outputs from a
+        32-bit accumulator. Otherwise the raw ACC_W accumulators are the outputs."""
+        return self.acc_bits == 32 and self.out_bits == 8
 
     @property
     def pes(self) -> int:

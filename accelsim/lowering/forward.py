@@ -47,10 +47,11 @@ Integer mode (``quantize_network`` then ``forward_int``), with the rules of ``qu
 
 Only the transcendental layers (tanh, sigmoid, GELU, LRN, layernorm, softmax) depend on the
 platform's libm; the GEMM accumulators are exact everywhere. With ``record=True`` every
-conv/linear/matmul ``LayerRun`` carries its Gemms (int8 ``a``, ``b``) and per-group accumulators
+conv/linear/matmul ``LayerRun`` carries its Gemms (int8 ``a``, ``b``), per-group accumulators
 (int32, bias not added), which is what the systolic model must reproduce (a matmul records one
-Gemm per image and head, image-major). ``direct=True`` runs conv, linear, matmul and pooling
-through the golden loops instead (use it on LeNet-5-sized networks) for cross-checking.
+Gemm per image and head, image-major), and per group the output stage and its int8 result.
+``direct=True`` runs conv, linear, matmul and pooling through the golden loops instead (use it on
+LeNet-5-sized networks) for cross-checking.
 """
 
 from __future__ import annotations
@@ -119,7 +120,9 @@ class LayerRun:
     the output's largest magnitude (what calibration needs).
 
     ``gemms`` and ``acc`` (per-group ``a @ b``, int32 in integer mode, without bias) are filled
-    for conv/linear/matmul nodes when the pass ran with ``record=True`` on the lowered path.
+    for conv/linear/matmul nodes when the pass ran with ``record=True`` on the lowered path; in
+    integer mode also each group's output stage (``stages``, bias cut to the group's channels) and
+    its int8 result ``out`` (M x N, what the layer's output is assembled from).
     """
 
     node: Node
@@ -128,6 +131,8 @@ class LayerRun:
     gemms: tuple[Gemm, ...] = ()
     acc: tuple[np.ndarray, ...] = ()
     max_abs: float = 0.0
+    stages: tuple[requant.OutputStage, ...] = ()
+    out: tuple[np.ndarray, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -640,16 +645,22 @@ def iter_forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: in
         q = qs[0]
         gemms: tuple[Gemm, ...] = ()
         acc: tuple[np.ndarray, ...] = ()
+        stages: tuple[requant.OutputStage, ...] = ()
         if isinstance(layer, _GEMM_LAYERS):
             if ql.weight is None:
                 raise AccelsimError(f"forward_int: layer '{layer.name}': quantized without its weights")
             y, gemms, acc = _gemm_layer(layer, q, ql.weight, direct)
             acc = tuple(quant.to_int32(a) for a in acc)
-            q = ql.output_stage().apply(y, -1 if y.ndim == 3 else 1)
+            stage = ql.output_stage()
+            q = stage.apply(y, -1 if y.ndim == 3 else 1)
+            stages = tuple(stage.group(g, a.shape[1]) for g, a in enumerate(acc))
         elif isinstance(layer, MatMul):
             y, gemms, acc = _matmul(layer, q, qs[1], direct, len(node.input_shapes[0]) == 2)
             acc = tuple(quant.to_int32(a) for a in acc)
-            q = quant.requantize(y, ql.in_scales[0] * ql.in_scales[1] * layer.scale / ql.out_scale)
+            stage = requant.OutputStage.from_scales(ql.in_scales[0] * ql.in_scales[1] * layer.scale / ql.out_scale,
+                                                    ql.out_scale)
+            q = stage.apply(y)
+            stages = (stage,) * len(acc)
         elif ql.folded or isinstance(layer, (ReLU, Flatten, Dropout)):
             q = ops.flatten(q) if isinstance(layer, Flatten) else (ops.relu(q) if isinstance(layer, ReLU) else q)
         elif isinstance(layer, MaxPool2d):
@@ -678,9 +689,11 @@ def iter_forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: in
                 raise _unsupported(layer)
             q = quant.quantize(y, ql.out_scale)
         values.put(node, q)
-        run = LayerRun(node, q if keep or i == last else None, ql.out_scale,
-                       *((gemms, acc) if record else ((), ())), max_abs=_max_abs(q) * ql.out_scale)
-        del gemms, acc  # the caller holds the only reference
+        recorded = (gemms, acc, stages, tuple(st.apply(a) for st, a in zip(stages, acc, strict=True))) if record \
+            else ((), (), (), ())
+        run = LayerRun(node, q if keep or i == last else None, ql.out_scale, *recorded[:2],
+                       max_abs=_max_abs(q) * ql.out_scale, stages=recorded[2], out=recorded[3])
+        del gemms, acc, stages, recorded  # the caller holds the only reference
         if progress is not None:
             progress(i + 1, len(network.nodes))
         yield run

@@ -14,7 +14,7 @@ magnitude) and the shifts never leave int64. ``quantize_multiplier`` is TFLite's
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -150,6 +150,12 @@ class OutputStage:
         m0, shift = quantize_multiplier(multiplier)
         lo, hi = activation_bounds(activation, out_scale, out_bits)
         return cls(m0, shift, lo, hi, None if bias is None else np.asarray(bias), activation, out_bits)
+
+    def group(self, g: int, n: int) -> OutputStage:
+        """The stage of group ``g`` of a grouped layer with ``n`` output channels a group (its bias slice)."""
+        if self.bias is None:
+            return self
+        return replace(self, bias=self.bias[g * n:(g + 1) * n])
 
     def apply(self, acc: ArrayLike, channel_axis: int = -1, channels: slice = slice(None)) -> np.ndarray:
         """The int8 (``out_bits``) output of int32 ``acc`` whose ``channel_axis`` runs over ``bias[channels]``."""

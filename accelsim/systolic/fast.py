@@ -10,6 +10,8 @@ VGG-19 on a 1x1 array (~1.5e8 folds) is milliseconds a layer. Each fold takes
 ``Dataflow.fold_cycles`` of its streaming beats S_f. Numbers (only when operands are given) are
 an exact numpy matmul wrapped to ACC_W (``gemm_numbers``); each element's output cycle is its last
 k-tile fold's start plus the row's offset from ``Dataflow.output_cycles``: those expand the folds.
+Given the layer's output stages (``requant.OutputStage``, one a group), the int8 outputs are the
+stage applied to those numbers.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ import numpy as np
 
 from accelsim.hardware.arith import check_operand, wrap
 from accelsim.hardware.config import ArrayConfig
+from accelsim.lowering.requant import OutputStage
 from accelsim.mapping.dataflow import get
 from accelsim.mapping.folds import FoldRuns, Folds, folds_for, runs_for
 from accelsim.memory.schedule import Schedule, schedule, schedule_loops
 from accelsim.memory.traffic import fold_traffic
 from accelsim.systolic.beats import scatter
-from accelsim.systolic.result import ArrayRun, Timeline, fixed_timeline
+from accelsim.systolic.result import ArrayRun, Timeline, fixed_timeline, group_stages
 
 
 def transfer_cycles(cfg: ArrayConfig, nbytes: np.ndarray) -> np.ndarray:
@@ -81,8 +84,10 @@ def _timeline(runs: FoldRuns, groups: int, F: np.ndarray, L: np.ndarray, W: np.n
 
 
 def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dataflow=None,
-               operands: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> ArrayRun:
-    """Timing (and, given per-group ``operands`` (A, B), the numbers) of ``groups`` (m, k, n) GEMMs.
+               operands: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+               stages: Sequence[OutputStage] | None = None) -> ArrayRun:
+    """Timing (and, given per-group ``operands`` (A, B), the numbers) of ``groups`` (m, k, n) GEMMs;
+    with per-group output ``stages`` also the int8 outputs after them.
 
     Works on the fold classes and their runs (``mapping.runs_for``), in time and memory independent
     of the fold count; the per-fold ``fold_cycles`` / ``compute_start`` are expanded on first use
@@ -95,7 +100,7 @@ def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dat
     F = reps.cycles.astype(np.int64)
     L, W = transfer_cycles(cfg, traffic.read_bytes), transfer_cycles(cfg, traffic.write_bytes)
     timeline: Timeline = partial(_timeline, runs, groups, F, L, W, cfg.double_buffer)
-    outputs = cycles = None
+    outputs = cycles = staged = None
     if operands is None:
         sched = schedule_loops(runs.loops(groups), F, L, W, cfg.double_buffer)
     else:
@@ -115,9 +120,12 @@ def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dat
             outs.append(gemm_numbers(cfg, A, B))
             cyc.append(output_cycles(folds, compute_start[g * len(folds):(g + 1) * len(folds)]))
         outputs, cycles = tuple(outs), tuple(cyc)
+        if stages is not None:
+            staged = tuple(st.apply(out) for st, out in zip(group_stages(stages, groups), outputs, strict=True))
     demand = float(((traffic.read_bytes + traffic.write_bytes) / F).max()) if len(F) else 0.0
     return ArrayRun(df.name, m, k, n, groups, runs.count * groups, runs.cycles * groups, sched.cycles,
-                    runs.stream_beats * groups, traffic.totals(runs.counts, groups), demand, timeline, outputs, cycles)
+                    runs.stream_beats * groups, traffic.totals(runs.counts, groups), demand, timeline, outputs, cycles,
+                    staged)
 
 
 def per_fold_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dataflow=None) -> ArrayRun:

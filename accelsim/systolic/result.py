@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 
 import numpy as np
 
+from accelsim.lowering.requant import OUT_STAGE_CYCLES, OutputStage
+
 Timeline = Callable[[], tuple[np.ndarray, np.ndarray]]
+
+
+def group_stages(stages: Sequence[OutputStage], groups: int) -> Sequence[OutputStage]:
+    """A layer's output stages, checked: one a group."""
+    if len(stages) != groups:
+        raise ValueError(f"expected {groups} output stages, one a group, got {len(stages)}")
+    return stages
 
 
 def _given(fold_cycles: np.ndarray, compute_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -30,7 +39,9 @@ class ArrayRun:
     expands them only when asked (memory proportional to the folds). ``traffic`` holds the totals of
     ``accelsim.memory.traffic.FoldTraffic`` (bytes and element counts). ``outputs`` (per group,
     M x N int64, wrapped to ACC_W) and ``output_cycles`` (the cycle each element's final value
-    leaves the array) are present when numbers were asked for.
+    leaves the array) are present when numbers were asked for; ``stage_outputs`` (per group, M x N
+    int8) when the output stages were given too: each element leaves the stage ``OUT_STAGE_CYCLES``
+    after it leaves the array (``stage_output_cycles``).
     """
 
     dataflow: str
@@ -47,6 +58,14 @@ class ArrayRun:
     timeline: Timeline = field(repr=False)
     outputs: tuple[np.ndarray, ...] | None = None
     output_cycles: tuple[np.ndarray, ...] | None = None
+    stage_outputs: tuple[np.ndarray, ...] | None = None
+
+    @property
+    def stage_output_cycles(self) -> tuple[np.ndarray, ...] | None:
+        """The cycle each int8 output leaves the output stage (None without stage outputs)."""
+        if self.stage_outputs is None or self.output_cycles is None:
+            return None
+        return tuple(c + OUT_STAGE_CYCLES for c in self.output_cycles)
 
     @cached_property
     def _expanded(self) -> tuple[np.ndarray, np.ndarray]:

@@ -21,8 +21,11 @@ first column is ``layer``):
   cycles, the layer's roofline coordinates (NaN for vector-unit layers).
 
 ``numbers=True`` feeds the array the int8 operands of ``accelsim.lowering``'s forward pass
-(``reference``) and keeps its outputs; ``check=True`` also compares them bit for bit with the
-reference accumulators (wrapped to ACC_W). The stepping model always computes numbers: without
+(``reference``) and keeps its outputs; on a config with the output stage (``cfg.output_stage``:
+32-bit accumulators, int8 outputs) each group's outputs also pass the layer's output stage (bias,
+integer requantization, fused activation, ``accelsim.lowering.requant``). ``check=True`` compares
+the accumulators bit for bit with the reference's (wrapped to ACC_W) and the int8 outputs after the
+stage with the int8 forward pass's. The stepping model always computes numbers: without
 ``numbers`` it runs on seeded random operands.
 """
 
@@ -163,6 +166,12 @@ def _compare(name: str, run: ArrayRun, refs, acc_bits: int) -> list[str]:
             i, j = bad[0]
             problems.append(f"{name} group {g}: {len(bad)} of {out.size} elements differ, first C[{i}, {j}] = "
                             f"{out[i, j]} (array) vs {want[i, j]} (reference)")
+    for g, (q, ref) in enumerate(zip(run.stage_outputs, refs, strict=True) if run.stage_outputs else ()):
+        bad = np.argwhere(q != ref.out)
+        if len(bad):
+            i, j = bad[0]
+            problems.append(f"{name} group {g}: {len(bad)} of {q.size} int8 outputs differ after the output stage, "
+                            f"first Q[{i}, {j}] = {q[i, j]} (array) vs {ref.out[i, j]} (reference)")
     return problems
 
 
@@ -276,14 +285,16 @@ def _simulate(net: Network, cfg: ArrayConfig, batch: int, engine: str, check: bo
         else:
             m, k, n, groups = shape
             ops = [(r.a, r.b) for r in refs[layer.name]] if layer.name in refs else None
+            stages = [r.stage for r in refs[layer.name]] if ops is not None and cfg.output_stage else None
             try:
                 if engine == "fast":
-                    run = fast_layer(cfg, m, k, n, groups, operands=ops)
+                    run = fast_layer(cfg, m, k, n, groups, operands=ops, stages=stages)
                 else:
                     def layer_progress(d: int, t: int, base: int = done) -> None:  # base: earlier layers' folds
                         advance(base + d, total)
 
-                    run = step_layer(cfg, ops or random_operands(cfg, m, k, n, groups, seed), progress=layer_progress)
+                    run = step_layer(cfg, ops or random_operands(cfg, m, k, n, groups, seed), stages=stages,
+                                     progress=layer_progress)
                     done += run.folds
             except MemoryError:
                 raise _too_big(layer.name, cfg, m, k, n, groups, "and ran out of memory") from None

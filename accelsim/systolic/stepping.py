@@ -19,13 +19,14 @@ import numpy as np
 
 from accelsim.hardware.arith import check_operand, wrap
 from accelsim.hardware.config import ArrayConfig
+from accelsim.lowering.requant import OutputStage
 from accelsim.mapping.dataflow import get
 from accelsim.mapping.folds import folds_for
 from accelsim.memory.stepper import FoldRequest, MemorySystem
 from accelsim.progress import ProgressCallback
 from accelsim.systolic.beats import fold_beats
 from accelsim.systolic.core import ArrayCore, CoreTrace
-from accelsim.systolic.result import ArrayRun, fixed_timeline
+from accelsim.systolic.result import ArrayRun, fixed_timeline, group_stages
 
 __all__ = ["ArrayCore", "CoreTrace", "random_operands", "step_layer"]
 
@@ -38,8 +39,11 @@ def random_operands(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, s
 
 
 def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray]], *, dataflow=None,
-               progress: ProgressCallback | None = None) -> ArrayRun:
+               stages: Sequence[OutputStage] | None = None, progress: ProgressCallback | None = None) -> ArrayRun:
     """Run one layer's GEMMs ``[(A, B) per group]`` cycle by cycle; outputs and output cycles included.
+
+    With per-group output ``stages``, each C block's final values also pass its group's stage as its last
+    k-tile's rows leave the array (the block's columns take their channels' bias): ``stage_outputs``.
 
     ``progress(done, total)`` is called as folds complete.
     """
@@ -58,6 +62,8 @@ def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray
     core = ArrayCore(R, C, cfg.data_bits, cfg.acc_bits)
     outputs = [np.zeros((m, n), dtype=np.int64) for _ in ops]
     out_cycles = [np.full((m, n), -1, dtype=np.int64) for _ in ops]
+    stages = None if stages is None else group_stages(stages, len(ops))
+    staged = None if stages is None else [np.zeros((m, n), dtype=np.int8) for _ in ops]
     starts: list[int] = []
     lengths: list[int] = []
     sram = dict.fromkeys(("ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_reads", "ofmap_sram_writes"), 0)
@@ -97,6 +103,8 @@ def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray
                 if f.last_k:
                     cyc = np.broadcast_to(np.array(row_cycles, dtype=np.int64)[:, None], (len(rows), C))
                     out_cycles[req.group][block] = beats.scatter(cyc)
+                    if stages is not None and staged is not None:
+                        staged[req.group][block] = stages[req.group].apply(acc[block], channels=block[1])
                 sram["ifmap_sram_reads"] += f.mt * f.kt
                 sram["filter_sram_reads"] += f.kt * f.nt
                 sram["ofmap_sram_writes"] += f.mt * f.nt
@@ -113,4 +121,4 @@ def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray
     demand = max((r + w) / c for r, w, c in zip(mem.read_bytes, mem.write_bytes, lengths, strict=True))
     return ArrayRun(df.name, m, k, n, len(ops), len(fold_cycles), int(fold_cycles.sum()), t, stream, traffic,
                     float(demand), fixed_timeline(fold_cycles, np.array(starts, dtype=np.int64)), tuple(outputs),
-                    tuple(out_cycles))
+                    tuple(out_cycles), None if staged is None else tuple(staged))

@@ -20,7 +20,7 @@ def test_os_operands_that_fit_are_read_once():
     t = fold_traffic(cfg(dataflow="os"), folds)
     assert t.ifmap_dram_bytes.tolist() == [6, 0, 6, 0]   # A tile 2x3, first use per m-tile
     assert t.filter_dram_bytes.tolist() == [6, 6, 0, 0]  # B tile 3x2, first use per n-tile
-    assert t.write_bytes.tolist() == [16] * 4            # 2x2 int32 outputs, written once each
+    assert t.write_bytes.tolist() == [4] * 4             # 2x2 int8 outputs (the output stage's), written once each
     assert t.ifmap_sram_reads.tolist() == [6] * 4 and t.filter_sram_reads.tolist() == [6] * 4
     assert t.ofmap_sram_writes.tolist() == [4] * 4 and not t.ofmap_sram_reads.any()
     assert t.ifmap_sram_writes.tolist() == [6, 0, 6, 0] and t.read_bytes.tolist() == [12, 6, 6, 0]
@@ -78,7 +78,7 @@ def test_ws_reuse_rule_by_hand():
     t = fold_traffic(cfg(**base, ifmap_sram_kib=16 / 1024, filter_sram_kib=32 / 1024), folds)
     assert t.ifmap_dram_bytes.tolist() == [4, 4, 0, 0, 4, 4, 0, 0]
     assert t.filter_dram_bytes.tolist() == [4, 4, 4, 4, 0, 0, 0, 0]
-    assert t.write_bytes.tolist() == [0, 16] * 4          # each 2x2 block's int32 outputs, once
+    assert t.write_bytes.tolist() == [0, 4] * 4           # each 2x2 block's int8 outputs, once
     # filter 8 usable bytes: B does not fit -> every chunk re-reads it; A chunk still fits
     t = fold_traffic(cfg(**base, ifmap_sram_kib=16 / 1024, filter_sram_kib=16 / 1024), folds)
     assert t.filter_dram_bytes.tolist() == [4] * 8 and t.ifmap_dram_bytes.tolist() == [4, 4, 0, 0] * 2

@@ -413,7 +413,7 @@ def test_reports_from_accelsim_convention(tmp_path):
         assert f["overall_util"] == pytest.approx(100 * t["utilization"], rel=1e-12)
         assert f["ifmap_sram_reads"] == t["ifmap_sram_reads"] and f["ofmap_sram_writes"] == t["ofmap_sram_writes"]
         assert f["ifmap_dram_reads"] == t["ifmap_dram_read_bytes"]  # int8 operands: one byte an element
-        assert f["ofmap_dram_writes"] == t["dram_write_bytes"] / 4  # 32-bit outputs
+        assert f["ofmap_dram_writes"] == t["dram_write_bytes"]  # int8 outputs (out_bits 8): one byte each
         assert f["avg_filter_dram_bw"] == pytest.approx(t["filter_dram_read_bytes"] / t["cycles"], rel=1e-12)
         assert all(math.isnan(f[k]) for k in f if k.endswith(("_start", "_stop")))  # no accelsim equivalent
 

@@ -69,7 +69,7 @@ def test_check_reports_a_mismatch(monkeypatch):
         g = refs["conv2"][0]
         acc = g.acc.copy()
         acc[3, 5] += 1
-        refs["conv2"] = (RefGemm(g.a, g.b, acc),)
+        refs["conv2"] = (RefGemm(g.a, g.b, acc, g.stage, g.out),)
         return refs
 
     monkeypatch.setattr(simulate_mod, "reference_gemms", corrupted)
