@@ -49,7 +49,11 @@ class ArrayConfig:
     accumulator); ``out_bits`` is the width of an output element written to DRAM (default 8: the
     output stage's int8, see ``output_stage``; set it to ``acc_bits`` for raw accumulators). SRAM
     sizes are KiB (1024 bytes); ``bandwidth`` is DRAM bytes per cycle in each direction;
-    ``clock_mhz`` converts cycles to seconds and TOPS.
+    ``clock_mhz`` converts cycles to seconds and TOPS. ``pipeline`` is the fold issue rule
+    (docs/microarchitecture.md, "Issue"): the next fold's beats begin as soon as the array can take
+    them (true) or the cycle after the previous fold's ``done`` (false, serial); the RTL is the same
+    either way. It stays false by default until the fast model prices pipelined folds too (the
+    contract's default is true).
     """
 
     rows: int = 32
@@ -64,6 +68,7 @@ class ArrayConfig:
     double_buffer: bool = True
     bandwidth: float = 16.0
     clock_mhz: float = 1000.0
+    pipeline: bool = False
 
     def __post_init__(self) -> None:
         _int("rows", self.rows, 1, 1024)
@@ -90,8 +95,9 @@ class ArrayConfig:
         for fld in ("ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib"):
             if getattr(self, fld) > MAX_SRAM_KIB:
                 raise ConfigError(fld, f"must be at most 2^30 KiB (1 TiB), got {getattr(self, fld):g}")
-        if not isinstance(self.double_buffer, bool):
-            raise ConfigError("double_buffer", f"expected true or false, got {self.double_buffer!r}")
+        for fld in ("double_buffer", "pipeline"):
+            if not isinstance(getattr(self, fld), bool):
+                raise ConfigError(fld, f"expected true or false, got {getattr(self, fld)!r}")
         # The smallest unit the buffers must hold: one array-sized tile of each operand (both halves
         # with double buffering), and one output row of partial sums.
         halves = 2 if self.double_buffer else 1

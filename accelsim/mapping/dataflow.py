@@ -80,6 +80,23 @@ class Dataflow:
             return 2 * rows + cols + stream - 1
         return stream + 2 * rows + cols - 2
 
+    @overload
+    def occupancy(self, rows: int, stream: int, next_stream: int | None = None) -> int: ...
+    @overload
+    def occupancy(self, rows: int, stream: np.ndarray, next_stream: np.ndarray | None = None) -> np.ndarray: ...
+
+    def occupancy(self, rows: int, stream, next_stream=None):
+        """Pipelined issue: cycles from a fold's first beat to the earliest first beat of the next fold of
+        the same ``dataflow`` port (``stream``: this fold's S_f; ``next_stream``: the next fold's, default
+        the same). WS/IS: ``max(R, S_f)`` (shadow registers, then the stream); OS:
+        ``max(K_f, K_f + R - K_{f+1})`` (streams in turn, last beats R apart)."""
+        if self.preloads:
+            occ = np.maximum(rows, stream)
+        else:
+            nxt = stream if next_stream is None else next_stream
+            occ = np.maximum(stream, np.add(stream, rows) - nxt)
+        return int(occ) if np.ndim(occ) == 0 else occ
+
     def output_rows(self, rows: int, stream: int) -> int:
         """Output rows per fold: OS drains all R accumulator rows, WS/IS emit one per streaming beat."""
         return stream if self.preloads else rows

@@ -5,15 +5,17 @@ mechanics rather than its formulas, so the two can check each other:
 
 - The read channel moves ``bandwidth`` bytes per cycle (an exact fraction p/q: a transfer of b
   bytes ends in the cycle its cumulative p-units reach b*q) into the buffer the next fold will
-  use. With double buffering fold f fills half f mod 2, free once fold f-2 has computed; with
-  single buffering the one buffer is free once fold f-1 has computed.
+  use. With double buffering fold f fills half f mod 2, free once fold f-2 has released it; with
+  single buffering the one buffer is free once fold f-1 has released it. A fold releases its
+  buffer after its last beat when folds are pipelined, after its ``done`` when they are serial
+  (docs/microarchitecture.md, "Memory": be_f).
 - Residency is tracked tile by tile: a tile whose reuse footprint for the fold (the fold's block
   of the outer operand, or the whole other operand; see ``traffic``) fits its buffer stays once
   loaded; any other tile is evicted after use. Partial sums stay in the ofmap buffer (the folds
   are chunked so that they fit; a request list that would need a spill is rejected).
 - The write channel drains folds' final outputs in order, each once the fold has computed.
 
-Each cycle the caller first calls ``start(t, computed)`` (transfers whose conditions hold begin
+Each cycle the caller first calls ``start(t, computed, released)`` (transfers whose conditions hold begin
 at cycle t; zero-byte transfers end at once), then ``tick()`` to move the channels through
 cycle t.
 """
@@ -113,15 +115,17 @@ class MemorySystem:
             out.append(elems)
         return out[0], out[1]
 
-    def _can_load(self, f: int, computed: int) -> bool:
+    def _can_load(self, f: int, released: int) -> bool:
         if self.reads.active is not None or f >= len(self.requests):
             return False
         if self.cfg.double_buffer:
-            return f < 2 or computed >= f - 1
-        return computed >= f
+            return f < 2 or released >= f - 1
+        return released >= f
 
-    def start(self, t: int, computed: int) -> None:
-        """Begin, at cycle t, every transfer whose conditions hold (``computed`` folds are done)."""
+    def start(self, t: int, computed: int, released: int | None = None) -> None:
+        """Begin, at cycle t, every transfer whose conditions hold: ``computed`` folds are done (their
+        outputs may be written), ``released`` (default ``computed``) no longer read their buffers."""
+        released = computed if released is None else released
         while True:
             progressed = False
             if self.writes.active is None and self.next_write < computed:
@@ -132,7 +136,7 @@ class MemorySystem:
                 self.writes.begin(f, nbytes, t)
                 self.next_write += 1
                 progressed = True
-            if self._can_load(self.next_load, computed):
+            if self._can_load(self.next_load, released):
                 f = self.next_load
                 r = self.requests[f]
                 a, b = self._operand_bytes(r)

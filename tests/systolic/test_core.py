@@ -39,8 +39,11 @@ def test_os_2x2_k3_by_hand():
     s = tr.signals
     assert s["c_valid"].tolist() == [0, 0, 0, 0, 0, 1, 1] and s["done"].tolist() == [0] * 6 + [1]
     assert s["c_last"].tolist() == [0] * 6 + [1]
-    # all four accumulators hold C when the drain starts (cycle 5)
-    assert s["acc"][5].tolist() == [[4, 5], [10, 11]]
+    # column j's drain chain holds its C column when its drain starts (cycle E_j = K + R - 1 + j),
+    # the accumulators are 0 again (they start the next fold), and dn_q is set in every row of it
+    for j in range(2):
+        assert s["acc"][4 + j][:, j].tolist() == (A @ B)[:, j].tolist()
+        assert s["dn_reg"][4 + j][:, j].all() and not s["s_reg"][4 + j][:, j].any()
 
 
 def test_ws_2x2_by_hand():
@@ -55,7 +58,11 @@ def test_ws_2x2_by_hand():
     assert tr.cycles == 2 * 2 + 2 + 3 - 1
     assert tr.out_cycle.tolist() == [5, 6, 7]
     assert tr.out.tolist() == (A @ B).tolist()
-    assert tr.signals["w_reg"][2].tolist() == B.tolist()  # preloaded after R load edges
+    s = tr.signals
+    for j in range(2):  # column j's shadow is committed in cycle R-1+j, from the b chain
+        assert s["s_reg"][2 + j][:, j].tolist() == B[:, j].tolist()
+        for i in range(2):  # the first streaming beat switches PE(i, j) to it in cycle R+i+j
+            assert s["w_reg"][2 + i + j + 1][i, j] == B[i, j]
 
 
 def test_is_runs_transposed_on_ws_datapath():
@@ -66,7 +73,7 @@ def test_is_runs_transposed_on_ws_datapath():
     beats = fold_beats(cfg, "is", A, B, f)
     assert beats.dataflow_port == 1 and beats.cycles == 3 + 4
     tr = ArrayCore(3, 2).run(beats, record=True)
-    assert tr.signals["w_reg"][3].tolist() == A.T.tolist()  # PE(i, j) holds A[m0+j, k0+i]
+    assert tr.signals["w_reg"][3 + 2 + 2].tolist() == A.T.tolist()  # PE(i, j) holds A[m0+j, k0+i] once switched
     assert tr.out.tolist() == (A @ B).T.tolist()            # output row n = C[:, n]
     assert beats.scatter(tr.out).tolist() == (A @ B).tolist()
 
