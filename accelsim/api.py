@@ -354,15 +354,19 @@ def _gemm(value) -> tuple[int, int, int]:
 
 def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws", acc_bits: int = 32, seed: int = 0,
           simulator: str = "verilator", waves: bool = False, golden: str | None = None,
-          progress: Callable[[int, int], None] | None = None, input_size=None) -> CosimResult:
+          progress: Callable[[int, int], None] | None = None, input_size=None,
+          pipeline: bool = True) -> CosimResult:
     """Co-simulate the Verilog RTL against the stepping model, every fold bit- and cycle-exact.
 
     Give ``gemm`` (``"MxKxN"`` or ``(m, k, n)``: seeded random operands) or ``model`` (a zoo network:
     every conv/linear GEMM of its int8 forward pass, on ``input_size`` if given, e.g. ``"3x32x32"``).
     A large network runs as several simulator jobs one after another (``run_cosim``). The simulator
     (``verilator`` or ``icarus``) is built on first use. ``progress(done, total)`` is called as folds
-    complete.
+    complete. ``pipeline``: folds issued pipelined (the default) or serially
+    (docs/microarchitecture.md, "Issue").
     """
+    if not isinstance(pipeline, bool):
+        raise AccelsimError(f"pipeline: expected true or false, got {pipeline!r}")
     if (gemm is None) == (model is None):
         raise AccelsimError("cosim: give exactly one of gemm='MxKxN' or model=MODEL")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -370,7 +374,8 @@ def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws"
     rows, cols = _array(array)
     if dataflow not in DATAFLOWS:
         raise AccelsimError(f"dataflow: must be one of {', '.join(DATAFLOWS)}, got {dataflow!r}")
-    cfg = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, acc_bits=acc_bits, out_bits=acc_bits)
+    cfg = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, acc_bits=acc_bits, out_bits=acc_bits,
+                      pipeline=pipeline)
     reason = simulator_missing(simulator)
     if reason:
         raise AccelsimError(f"cosim: simulator {simulator!r}: {reason}")

@@ -131,6 +131,7 @@ _DEFINITIONS = (
     ("filter_sram_kib", "KiB", "filter SRAM size"),
     ("ofmap_sram_kib", "KiB", "ofmap SRAM size"),
     ("double_buffer", "bool", "SRAMs double buffered (load overlaps compute)"),
+    ("pipeline", "bool", "folds issued pipelined (the next fold's beats overlap this one's) rather than serially"),
     ("bandwidth_bytes_per_cycle", "bytes/cycle", "DRAM bandwidth, each direction"),
     ("clock_mhz", "MHz", "clock"),
     ("data_bits", "bits", "operand width"),
@@ -174,8 +175,8 @@ _DEFINITIONS = (
                       "under the job size limit)"),
     ("mismatched_folds", "count", "co-simulation: folds whose outputs or output cycles differ"),
     ("wrong_elements", "elements", "co-simulation: elements of C that differ from the reference"),
-    ("model_cycles", "cycles", "co-simulation: compute cycles of the stepping model"),
-    ("rtl_cycles", "cycles", "co-simulation: compute cycles of the RTL"),
+    ("model_cycles", "cycles", "co-simulation: compute cycles of the stepping model (first beat to last done)"),
+    ("rtl_cycles", "cycles", "co-simulation: compute cycles of the RTL (first beat to last done)"),
     ("sim_seconds", "s", "co-simulation wall time"),
     ("cycles_per_second", "cycles/s", "co-simulation speed: rtl_cycles / sim_seconds"),
     # ---- sweeps (the Python API's SweepResult) ------------------------------------------------------
@@ -247,7 +248,8 @@ ENERGY = _group("mac_pJ", "vector_pJ", "rf_pJ", "sram_pJ", "dram_pJ", "total_pJ"
 ENERGY_LAYERS = _group("layer", *ENERGY)
 ENERGY_TOTALS = _group(*ENERGY, "energy_per_inference_uJ")
 CONFIG = _group("rows", "cols", "dataflow", "data_bits", "acc_bits", "out_bits", "ifmap_sram_kib",
-                "filter_sram_kib", "ofmap_sram_kib", "double_buffer", "bandwidth_bytes_per_cycle", "clock_mhz")
+                "filter_sram_kib", "ofmap_sram_kib", "double_buffer", "bandwidth_bytes_per_cycle", "clock_mhz",
+                "pipeline")
 # The sweep store: a point's configuration, then its metrics; its layers are SIMULATE_LAYERS + ENERGY.
 STORE_CONFIG = _group("network", "network_id", "batch", "rows", "cols", "dataflow", "ifmap_sram_kib",
                       "filter_sram_kib", "ofmap_sram_kib", "double_buffer", "bandwidth_bytes_per_cycle", "clock_mhz",

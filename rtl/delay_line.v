@@ -1,8 +1,10 @@
+`default_nettype none
+
 // delay_line: a DEPTH-stage shift register of WIDTH-bit words (DEPTH = 0 is a plain wire).
 // The building block of the skew/deskew buffers and of the control pipes of systolic_top.
 module delay_line #(
-    parameter WIDTH = 8,
-    parameter DEPTH = 1
+    parameter WIDTH = 8,   // bits per word
+    parameter DEPTH = 1    // stages (0: a wire)
 ) (
     input  wire             clk,
     input  wire             rst,
@@ -32,3 +34,5 @@ module delay_line #(
     endgenerate
 
 endmodule
+
+`default_nettype wire

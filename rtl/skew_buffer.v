@@ -1,10 +1,12 @@
+`default_nettype none
+
 // skew_buffer: LANES independent delay lines of WIDTH bits, lane l of d/q at bits [l*WIDTH +: WIDTH].
 // SKEW (DESKEW = 0): lane l is delayed by l cycles (the input skew of a_in rows / b_in columns).
 // DESKEW (DESKEW = 1): lane l is delayed by LANES-1-l cycles (aligns the WS output columns).
 module skew_buffer #(
-    parameter LANES  = 8,
-    parameter WIDTH  = 8,
-    parameter DESKEW = 0
+    parameter LANES  = 8,  // independent lanes
+    parameter WIDTH  = 8,  // bits per lane
+    parameter DESKEW = 0   // 0: lane l delayed l cycles; 1: LANES-1-l
 ) (
     input  wire                   clk,
     input  wire                   rst,
@@ -28,3 +30,5 @@ module skew_buffer #(
     endgenerate
 
 endmodule
+
+`default_nettype wire

@@ -1,22 +1,24 @@
+`default_nettype none
+
 // systolic_array: ROWS x COLS systolic_pe grid, PE(i, j) in g_row[i].g_col[j].
-// Operands arrive already skewed: a_left[i] enters row i from the left, b_top[j] enters column j
-// from the top; w_top[j] feeds column j's stationary-weight chain (unskewed); acc_bottom[j] is the
-// accumulator/psum register of the bottom PE of column j. Lane k of each edge vector is at bits
+// Operands arrive already skewed: a_left[i] / sw_left[i] enter row i from the left, b_top[j]
+// enters column j from the top, commit[j] is broadcast to every PE of column j (the shadow-weight
+// commit in WS, the start of the column's drain in OS); acc_bottom[j] is the acc_q of the bottom
+// PE of column j (WS partial sum, OS drain chain). Lane k of each edge vector is at bits
 // [k*W +: W]. PEs are linked by per-PE wires declared in their own generate scope.
 module systolic_array #(
-    parameter ROWS   = 8,
-    parameter COLS   = 8,
-    parameter DATA_W = 8,
-    parameter ACC_W  = 32
+    parameter ROWS   = 8,   // PE rows
+    parameter COLS   = 8,   // PE columns
+    parameter DATA_W = 8,   // operand width (signed)
+    parameter ACC_W  = 32   // accumulator width (signed, wrapping)
 ) (
     input  wire                    clk,
     input  wire                    rst,
     input  wire                    dataflow,
-    input  wire                    load,
-    input  wire                    drain,
     input  wire [ROWS*DATA_W-1:0]  a_left,
+    input  wire [ROWS-1:0]         sw_left,
     input  wire [COLS*DATA_W-1:0]  b_top,
-    input  wire [COLS*DATA_W-1:0]  w_top,
+    input  wire [COLS-1:0]         commit,
     output wire [COLS*ACC_W-1:0]   acc_bottom
 );
 
@@ -25,37 +27,41 @@ module systolic_array #(
         for (i = 0; i < ROWS; i = i + 1) begin : g_row
             for (j = 0; j < COLS; j = j + 1) begin : g_col
                 wire [DATA_W-1:0] a_in;
+                wire              sw_in;
                 wire [DATA_W-1:0] b_in;
-                wire [DATA_W-1:0] w_in;
                 wire [ACC_W-1:0]  acc_in;
+                wire              dn_in;
                 wire [DATA_W-1:0] a_out;
+                wire              sw_out;
                 wire [DATA_W-1:0] b_out;
-                wire [DATA_W-1:0] w_out;
                 wire [ACC_W-1:0]  acc_out;
+                wire              dn_out;
 
                 if (j == 0) begin : g_left
-                    assign a_in = a_left[i*DATA_W +: DATA_W];
+                    assign a_in  = a_left[i*DATA_W +: DATA_W];
+                    assign sw_in = sw_left[i];
                 end else begin : g_inner_a
-                    assign a_in = g_row[i].g_col[j-1].a_out;
+                    assign a_in  = g_row[i].g_col[j-1].a_out;
+                    assign sw_in = g_row[i].g_col[j-1].sw_out;
                 end
 
                 if (i == 0) begin : g_top
                     assign b_in   = b_top[j*DATA_W +: DATA_W];
-                    assign w_in   = w_top[j*DATA_W +: DATA_W];
                     assign acc_in = {ACC_W{1'b0}};
+                    assign dn_in  = 1'b0;
                 end else begin : g_inner_b
                     assign b_in   = g_row[i-1].g_col[j].b_out;
-                    assign w_in   = g_row[i-1].g_col[j].w_out;
                     assign acc_in = g_row[i-1].g_col[j].acc_out;
+                    assign dn_in  = g_row[i-1].g_col[j].dn_out;
                 end
 
                 if (j == COLS - 1) begin : g_right
-                    wire unused_a_out = &{1'b0, a_out};
+                    wire unused_a_out = &{1'b0, a_out, sw_out};
                 end
 
                 if (i == ROWS - 1) begin : g_bottom
                     assign acc_bottom[j*ACC_W +: ACC_W] = acc_out;
-                    wire unused_b_w_out = &{1'b0, b_out, w_out};
+                    wire unused_b_dn_out = &{1'b0, b_out, dn_out};
                 end
 
                 systolic_pe #(
@@ -65,19 +71,22 @@ module systolic_array #(
                     .clk     (clk),
                     .rst     (rst),
                     .dataflow(dataflow),
-                    .load    (load),
-                    .drain   (drain),
+                    .commit  (commit[j]),
                     .a_in    (a_in),
+                    .sw_in   (sw_in),
                     .b_in    (b_in),
-                    .w_in    (w_in),
                     .acc_in  (acc_in),
+                    .dn_in   (dn_in),
                     .a_out   (a_out),
+                    .sw_out  (sw_out),
                     .b_out   (b_out),
-                    .w_out   (w_out),
-                    .acc_out (acc_out)
+                    .acc_out (acc_out),
+                    .dn_out  (dn_out)
                 );
             end
         end
     endgenerate
 
 endmodule
+
+`default_nettype wire

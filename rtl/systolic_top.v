@@ -1,14 +1,19 @@
+`default_nettype none
+
 // systolic_top: the ROWS x COLS systolic array with its skew/deskew buffers and fold control,
 // exactly as specified in docs/microarchitecture.md (ports, per-cycle semantics, fold timing).
+// One build serves every dataflow and both issue modes: serial and pipelined folds differ only
+// in when the driver presents the next fold's beats (a WS fold's load beats may come while the
+// previous fold streams: load/b_in and valid/last/a_in are disjoint).
 //
 // Lane k of a_in / b_in / c_out is at bits [k*W +: W]. dataflow: 0 = OS, 1 = WS (IS runs on WS).
-// Inputs are taken only when qualified: a_in on valid beats, b_in on OS valid beats (into the
-// skew) and on load beats (into the stationary-weight chains, unskewed).
+// Inputs are taken only when qualified: a_in on valid beats, b_in on OS valid beats and on load
+// beats (both into the b skew).
 module systolic_top #(
-    parameter ROWS   = 8,
-    parameter COLS   = 8,
-    parameter DATA_W = 8,
-    parameter ACC_W  = 32
+    parameter ROWS   = 8,   // PE rows (the stationary tile's K extent in WS)
+    parameter COLS   = 8,   // PE columns (output lanes)
+    parameter DATA_W = 8,   // operand width (signed)
+    parameter ACC_W  = 32   // accumulator / output width (signed, wrapping)
 ) (
     input  wire                   clk,
     input  wire                   rst,
@@ -25,27 +30,55 @@ module systolic_top #(
     output wire [31:0]            cycle_count
 );
 
-    // The valid / (valid & last) pipes delay a streaming beat to the cycle its output row leaves
-    // the array: R + C - 1 cycles (WS: output row m of beat m; OS: the first drain cycle).
+    // Elaboration-time checks: an impossible configuration does not build.
+    generate
+        if (ROWS < 1 || COLS < 1) begin : g_bad_shape
+            $fatal(1, "systolic_top: ROWS and COLS must be >= 1 (ROWS=%0d, COLS=%0d)", ROWS, COLS);
+        end
+        if (DATA_W < 1 || ACC_W < DATA_W) begin : g_bad_widths
+            $fatal(1, "systolic_top: need 1 <= DATA_W <= ACC_W (DATA_W=%0d, ACC_W=%0d)", DATA_W, ACC_W);
+        end
+    endgenerate
+
+    // The valid pipe delays a streaming beat R + C - 1 cycles to its output row (WS); the last
+    // beat is delayed R - 1 cycles (last_early: OS column 0's drain commit) and C more (pipe_last:
+    // WS the fold's last row, OS its first drain row).
     localparam PIPE_DEPTH = ROWS + COLS - 1;
     localparam CNT_W      = $clog2(ROWS + 1);
-    localparam [31:0]      ROWS_M1    = ROWS - 1;
-    localparam [CNT_W-1:0] DRAIN_REST = ROWS_M1[CNT_W-1:0];
-    localparam [CNT_W-1:0] CNT_ONE    = 1;
+    localparam LCNT_W     = (ROWS > 1) ? $clog2(ROWS) : 1;
+    localparam [31:0]       ROWS_M1    = ROWS - 1;
+    localparam [CNT_W-1:0]  DRAIN_REST = ROWS_M1[CNT_W-1:0];
+    localparam [CNT_W-1:0]  CNT_ONE    = 1;
+    localparam [LCNT_W-1:0] LOAD_LAST  = ROWS_M1[LCNT_W-1:0];
+    localparam [LCNT_W-1:0] LCNT_ONE   = 1;
 
     wire [ROWS*DATA_W-1:0] a_left;
+    wire [ROWS-1:0]        sw_left;
     wire [COLS*DATA_W-1:0] b_top;
+    wire [COLS-1:0]        commit;
     wire [COLS*ACC_W-1:0]  acc_bottom;
-    wire [COLS*ACC_W-1:0]  ws_c_out;
+    wire [COLS*ACC_W-1:0]  deskewed;
     wire                   pipe_valid;
     wire                   pipe_last;
-    wire                   drain;
+    wire                   last_early;
 
+    reg                    streaming;
+    reg  [LCNT_W-1:0]      load_count;
     reg  [CNT_W-1:0]       drain_left;
     reg  [31:0]            cycle_count_q;
 
+    // A fold's first streaming beat is the first valid after reset or after a valid & last. The
+    // switch bit travels with the beat's a: WS switches weights on the first beat, OS hands its
+    // sums to the drain chain on the last.
+    wire                   first    = valid && !streaming;
+    wire                   last_in  = valid && last;
+    wire                   sw_take  = valid && (dataflow ? first : last);
+    wire                   load_end = load && (load_count == LOAD_LAST);
+    wire                   commit_in = dataflow ? load_end : last_early;
+    wire [ROWS-1:0]        sw_lanes = {ROWS{sw_take}};
+    wire [COLS-1:0]        commit_lanes = {COLS{commit_in}};
     wire [ROWS*DATA_W-1:0] a_take = valid ? a_in : {ROWS*DATA_W{1'b0}};
-    wire [COLS*DATA_W-1:0] b_take = (valid && !dataflow) ? b_in : {COLS*DATA_W{1'b0}};
+    wire [COLS*DATA_W-1:0] b_take = (load || (valid && !dataflow)) ? b_in : {COLS*DATA_W{1'b0}};
 
     skew_buffer #(
         .LANES (ROWS),
@@ -59,6 +92,17 @@ module systolic_top #(
     );
 
     skew_buffer #(
+        .LANES (ROWS),
+        .WIDTH (1),
+        .DESKEW(0)
+    ) u_sw_skew (
+        .clk(clk),
+        .rst(rst),
+        .d  (sw_lanes),
+        .q  (sw_left)
+    );
+
+    skew_buffer #(
         .LANES (COLS),
         .WIDTH (DATA_W),
         .DESKEW(0)
@@ -67,6 +111,17 @@ module systolic_top #(
         .rst(rst),
         .d  (b_take),
         .q  (b_top)
+    );
+
+    skew_buffer #(
+        .LANES (COLS),
+        .WIDTH (1),
+        .DESKEW(0)
+    ) u_commit_skew (
+        .clk(clk),
+        .rst(rst),
+        .d  (commit_lanes),
+        .q  (commit)
     );
 
     systolic_array #(
@@ -78,11 +133,10 @@ module systolic_top #(
         .clk       (clk),
         .rst       (rst),
         .dataflow  (dataflow),
-        .load      (load),
-        .drain     (drain),
         .a_left    (a_left),
+        .sw_left   (sw_left),
         .b_top     (b_top),
-        .w_top     (b_in),
+        .commit    (commit),
         .acc_bottom(acc_bottom)
     );
 
@@ -94,7 +148,7 @@ module systolic_top #(
         .clk(clk),
         .rst(rst),
         .d  (acc_bottom),
-        .q  (ws_c_out)
+        .q  (deskewed)
     );
 
     delay_line #(
@@ -109,26 +163,42 @@ module systolic_top #(
 
     delay_line #(
         .WIDTH(1),
-        .DEPTH(PIPE_DEPTH)
+        .DEPTH(ROWS - 1)
+    ) u_last_early (
+        .clk(clk),
+        .rst(rst),
+        .d  (last_in),
+        .q  (last_early)
+    );
+
+    delay_line #(
+        .WIDTH(1),
+        .DEPTH(COLS)
     ) u_pipe_last (
         .clk(clk),
         .rst(rst),
-        .d  (valid && last),
+        .d  (last_early),
         .q  (pipe_last)
     );
 
-    // OS drain: R output rows starting in the cycle pipe_last arrives; drain_left counts the rest.
+    // OS: R output rows starting in the cycle pipe_last arrives; drain_left counts the rest.
     wire os_first = pipe_last && !dataflow;
     wire os_valid = os_first || (drain_left != {CNT_W{1'b0}});
     wire os_last  = (ROWS == 1) ? os_first : (drain_left == CNT_ONE);
 
     always @(posedge clk) begin
         if (rst) begin
+            streaming  <= 1'b0;
+            load_count <= {LCNT_W{1'b0}};
             drain_left <= {CNT_W{1'b0}};
-        end else if (os_first) begin
-            drain_left <= DRAIN_REST;
-        end else if (drain_left != {CNT_W{1'b0}}) begin
-            drain_left <= drain_left - CNT_ONE;
+        end else begin
+            if (valid) streaming <= !last;
+            if (load) load_count <= load_end ? {LCNT_W{1'b0}} : load_count + LCNT_ONE;
+            if (os_first) begin
+                drain_left <= DRAIN_REST;
+            end else if (drain_left != {CNT_W{1'b0}}) begin
+                drain_left <= drain_left - CNT_ONE;
+            end
         end
     end
 
@@ -137,11 +207,12 @@ module systolic_top #(
         else     cycle_count_q <= cycle_count_q + 32'd1;
     end
 
-    assign drain       = os_valid && !dataflow;
     assign c_valid     = dataflow ? pipe_valid : os_valid;
     assign c_last      = dataflow ? pipe_last : os_last;
-    assign c_out       = dataflow ? ws_c_out : acc_bottom;
+    assign c_out       = deskewed;
     assign done        = c_valid && c_last;
     assign cycle_count = cycle_count_q;
 
 endmodule
+
+`default_nettype wire

@@ -45,8 +45,9 @@ def _render(s: dict) -> None:
 
     console = Console(width=110)
     t = s["totals"]
+    mode = "pipelined" if s.get("pipeline") else "serial"
     table = Table(box=box.SIMPLE_HEAD, title=f"accelsim cosim: {s['workload']} on {s['array']} {s['dataflow'].upper()} "
-                                           f"({s['simulator']})")
+                                           f"({s['simulator']}, {mode} folds)")
     for head in ("GEMM", "MxKxN", "tiles", "mismatched", "wrong C", "model cycles", "RTL cycles", ""):
         table.add_column(head, justify="left" if head in ("GEMM", "MxKxN", "") else "right")
     for g in s["gemms"]:
@@ -95,9 +96,12 @@ def _render(s: dict) -> None:
               help="Show build and simulation progress on stderr.")
 @click.option("--golden", default=None, metavar="MODULE:CLASS",
               help="Model to check the RTL against, with ArrayCore's interface [default: ArrayCore].")
+@click.option("--pipeline/--no-pipeline", default=True, show_default=True,
+              help="Issue folds pipelined (the next fold's beats as soon as the array can take them) or serially "
+              "(after the previous fold's done).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def cosim(gemm, model, input_size, array, dataflow, acc_bits, seed, simulator, waves, waves_limit, keep_run_dir,
-          progress, golden, fmt):
+          progress, golden, pipeline, fmt):
     """Co-simulate the RTL against the stepping model: every tile bit- and cycle-exact.
 
     All tiles run back to back, in one simulator run or, for a large network, in several one after
@@ -116,7 +120,8 @@ def cosim(gemm, model, input_size, array, dataflow, acc_bits, seed, simulator, w
     if golden is not None and not re.fullmatch(r"[\w.]+:\w+", golden):
         raise AccelsimError(f"cosim: --golden: expected MODULE:CLASS, got {golden!r}")
     rows, cols = parse_array(array)
-    cfg = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, acc_bits=acc_bits, out_bits=acc_bits)
+    cfg = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, acc_bits=acc_bits, out_bits=acc_bits,
+                      pipeline=pipeline)
     reason = simulator_missing(simulator)
     if reason:
         raise AccelsimError(f"cosim: --simulator {simulator}: {reason}")

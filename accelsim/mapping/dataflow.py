@@ -85,7 +85,8 @@ class Dataflow:
     @overload
     def occupancy(self, rows: int, stream: np.ndarray, next_stream: np.ndarray | None = None) -> np.ndarray: ...
 
-    def occupancy(self, rows: int, stream, next_stream=None):
+    def occupancy(self, rows: int, stream: int | np.ndarray,
+                  next_stream: int | np.ndarray | None = None) -> int | np.ndarray:
         """Pipelined issue: cycles from a fold's first beat to the earliest first beat of the next fold of
         the same ``dataflow`` port (``stream``: this fold's S_f; ``next_stream``: the next fold's, default
         the same). WS/IS: ``max(R, S_f)`` (shadow registers, then the stream); OS:

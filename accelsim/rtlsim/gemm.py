@@ -1,9 +1,10 @@
 """GEMMs and networks as co-simulation jobs: tiling (``accelsim.mapping.folds``), beats
 (``accelsim.systolic.beats``), and the reassembly of the RTL's output rows into C.
 
-The RTL computes one fold at a time; like the ofmap buffer, ``GemmTally`` places each fold's
-output rows in its C block and adds the k-tile partial sums of WS/IS with ACC_W wrap. Cycles
-here are compute cycles only (sum over folds of done cycle + 1): the RTL has no DRAM, so the
+Like the ofmap buffer, ``GemmTally`` places each fold's output rows in its C block and adds the
+k-tile partial sums of WS/IS with ACC_W wrap. Cycles here are compute cycles only (within each
+job, a GEMM's folds from its first beat to its last ``done``, serial or pipelined): the RTL has
+no DRAM, so the
 stepping model's memory stalls are not part of the comparison.
 """
 
@@ -173,6 +174,7 @@ class GemmTally:
         m, _, n = g.shape
         self.c: np.ndarray | None = np.zeros((m, n), dtype=np.int64)
         self.added = self.mismatched = self.rtl_cycles = self.model_cycles = 0
+        self._span: list[int] | None = None  # this job's first start, latest RTL end, latest model end
 
     def add(self, bt: Beats, f: FoldResult | None) -> None:
         """The next fold's beats and what the job returned for it (None: the fold never ran)."""
@@ -182,8 +184,11 @@ class GemmTally:
             self.c = None
             return
         self.mismatched += not f.ok
-        self.rtl_cycles += f.rtl_fold_cycles or 0
-        self.model_cycles += f.model_fold_cycles
+        if self._span is not None and f.start < self._span[0]:  # a new job: cycles count from its reset
+            self._close()
+        rtl_end, model_end = f.start + (f.rtl_fold_cycles or 0), f.start + f.model_fold_cycles
+        s = self._span
+        self._span = [f.start, rtl_end, model_end] if s is None else [s[0], max(s[1], rtl_end), max(s[2], model_end)]
         if self.c is None or f.rtl_out.shape != (bt.out_rows, self.cfg.cols):
             self.c = None
             return
@@ -191,11 +196,20 @@ class GemmTally:
         block = bt.block
         self.c[block] = tile if bt.fold.first_k else wrap(self.c[block] + tile, self.cfg.acc_bits)
 
+    def _close(self) -> None:
+        """Add the open job's span (first beat to last ``done``; pipelined folds overlap) to the cycles."""
+        if self._span is not None:
+            start, rtl_end, model_end = self._span
+            self.rtl_cycles += rtl_end - start
+            self.model_cycles += model_end - start
+            self._span = None
+
     @property
     def complete(self) -> bool:
         return self.added == self.folds
 
     def check(self) -> GemmCheck:
+        self._close()
         g = self.gemm
         m, _, n = g.shape
         missing = self.folds - self.added

@@ -40,7 +40,9 @@ class Job(Pickled):
     """Folds to drive back to back through one DUT, checked against ``model`` (``module:Class``).
 
     ``parameters`` are the RTL parameters the configuration claims (``ArrayConfig.rtl_parameters()``);
-    the testbench reads the DUT's own back and refuses to run on any difference.
+    the testbench reads the DUT's own back and refuses to run on any difference. ``pipeline``: the
+    issue rule (docs/microarchitecture.md, "Issue"); ``gaps``: idle cycles before each fold's first
+    beat beyond the earliest cycle the rule allows (None: none).
     """
 
     parameters: dict[str, int]
@@ -50,15 +52,17 @@ class Job(Pickled):
     model: str = DEFAULT_MODEL
     model_waves_path: str | None = None
     period_ns: int = 10
+    pipeline: bool = False
+    gaps: list[int] | None = None
 
 
 @dataclass
 class FoldResult:
     """One fold as the RTL produced it and as the model expected it. Cycles count from the fold's first beat.
 
-    ``rtl_done`` is None when ``done`` never came (the testbench then resets DUT and model).
-    ``cycle_count_start``/``cycle_count_done`` are the DUT's ``cycle_count`` port in the fold's
-    first cycle and in its ``done`` cycle.
+    ``rtl_done`` is None when ``done`` never came. ``cycle_count_start``/``cycle_count_done`` are
+    the DUT's ``cycle_count`` port in the fold's first cycle and in its ``done`` cycle; ``start`` is
+    the cycle (since reset) the driver presented the fold's first beat in.
     """
 
     index: int
@@ -73,6 +77,7 @@ class FoldResult:
     model_done: int
     start_ns: float
     errors: list[str] = field(default_factory=list)
+    start: int = 0
 
     @property
     def ok(self) -> bool:
@@ -85,6 +90,15 @@ class FoldResult:
     @property
     def model_fold_cycles(self) -> int:
         return self.model_done + 1
+
+
+def span_cycles(folds: list[FoldResult], rtl: bool) -> int:
+    """Cycles from the first fold's first beat to the cycle after the latest ``done`` (the DUT's or the
+    model's); a fold whose ``done`` never came counts to its first beat only."""
+    if not folds:
+        return 0
+    ends = [f.start + ((f.rtl_fold_cycles or 0) if rtl else f.model_fold_cycles) for f in folds]
+    return max(ends) - folds[0].start
 
 
 @dataclass
@@ -112,12 +126,13 @@ class JobResult(Pickled):
 
     @property
     def rtl_cycles(self) -> int:
-        """Compute cycles the RTL took: sum over folds of (done cycle + 1); folds without done count 0."""
-        return sum(f.rtl_fold_cycles or 0 for f in self.folds)
+        """Cycles the RTL took: from the first fold's first beat to the cycle after the last ``done``
+        (``span_cycles``); without idle gaps the contract's compute cycles, sum_{f<last} O_f + F_last."""
+        return span_cycles(self.folds, rtl=True)
 
     @property
     def model_cycles(self) -> int:
-        return sum(f.model_fold_cycles for f in self.folds)
+        return span_cycles(self.folds, rtl=False)
 
     def all_errors(self) -> list[str]:
         return [*self.errors, *(f"fold {f.index}: {e}" for f in self.folds for e in f.errors)]

@@ -112,6 +112,8 @@ def run_job(
     dut_parameters: dict[str, int] | None = None,
     progress: Callable[[int, int], None] | None = None,
     keep_run_dir: bool = False,
+    pipeline: bool | None = None,
+    gaps: Sequence[int] | None = None,
 ) -> JobResult:
     """Drive ``folds`` back to back through the RTL of ``cfg`` in one simulator run and check every one.
 
@@ -121,7 +123,11 @@ def run_job(
     configuration claims (to show that the testbench's read-back catches it). ``progress(done, total)``
     is called as folds complete. The run folder is removed afterwards unless ``keep_run_dir`` or
     ``waves`` (then ``result.run_dir`` is empty); a simulator crash keeps it for its log.
+    ``pipeline`` (default ``cfg.pipeline``) is the issue rule; ``gaps[i]`` idle cycles come before
+    fold i's first beat on top of the earliest cycle the rule allows.
     """
+    if gaps is not None and (len(gaps) != len(folds) or any(int(g) < 0 for g in gaps)):
+        raise ValueError("run_job: one idle gap >= 0 per fold")
     claimed = cfg.rtl_parameters()
     bdir = build(simulator, dut_parameters or claimed)
     run = Path(run_dir) if run_dir else bdir / "runs" / (name or f"job-{os.getpid()}-{next(_counter)}")
@@ -133,7 +139,8 @@ def run_job(
     model_waves = run / "model.vcd"
     job_path = run / "job.pkl"
     Job(claimed, list(folds), str(results_path), str(progress_path), model,
-        str(model_waves) if waves else None).save(job_path)
+        str(model_waves) if waves else None, pipeline=cfg.pipeline if pipeline is None else pipeline,
+        gaps=None if gaps is None else [int(g) for g in gaps]).save(job_path)
 
     setup_env()
     from cocotb_tools.runner import get_runner

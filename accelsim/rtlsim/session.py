@@ -81,6 +81,7 @@ def run_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, simulat
         "ok": ok,
         "array": f"{cfg.rows}x{cfg.cols}",
         "dataflow": cfg.dataflow,
+        "pipeline": cfg.pipeline,
         "simulator": simulator,
         "parameters": cfg.rtl_parameters(),
         "dut_parameters": run.dut_parameters,

@@ -2,13 +2,19 @@
 
 Runs inside the simulator's Python (``ACCELSIM_COSIM_JOB`` names the pickled ``Job``). It reads
 the DUT's parameters back and refuses to run if they differ from the configuration's, resets
-once, then runs every fold back to back: the next fold's first beat is the cycle after the
-DUT's ``done``. Per cycle, at the falling edge (outputs are registers, stable since the rising
-edge; inputs are sampled by the next rising edge): the monitor samples the outputs of the
-current cycle, then the driver presents the current beat. The model (``ArrayCore`` by default,
-any ``module:Class`` with its interface) runs each fold on its own state, kept in lock step with
-the DUT's, and the checker compares output values bit for bit, the cycle of every output row and
-of ``done``, and the DUT's ``cycle_count``. Results go to ``Job.results_path`` even on failure.
+once, then runs every fold through DUT and model in lock step, cycle by cycle: one
+``FoldDriver`` (the same as the stepping model's) decides from the model's outputs when each
+fold's first beat comes, serial (the cycle after the previous fold's ``done``) or pipelined (the
+contract's occupancy), plus the job's idle gap before it, and merges the folds' beats into one
+input stream. Per cycle, at the falling edge (outputs are registers, stable since the rising
+edge; inputs are sampled by the next rising edge): the monitor samples the DUT's outputs of the
+current cycle, then the driver presents the cycle's inputs to the DUT and the model
+(``ArrayCore`` by default, any ``module:Class`` with its ``step``/``reset`` interface, told of
+each fold as it is issued if it has an ``issue(beats)`` method). Output
+rows are attributed to folds in order (``done`` ends a fold's rows), the DUT's and the model's
+separately, and the checker compares each fold's output values bit for bit, the cycle of every
+output row and of ``done`` (counted from the fold's first beat), and the DUT's ``cycle_count``
+(cycles since reset). Results go to ``Job.results_path`` even on failure.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from cocotb.utils import get_sim_time
 from accelsim.hardware.arith import wrap
 from accelsim.rtlsim.job import JOB_ENV, FoldResult, Job, JobResult
 from accelsim.rtlsim.waves import ModelWaves
+from accelsim.systolic.issue import FoldDriver
 
 PARAMETERS = ("ROWS", "COLS", "DATA_W", "ACC_W")
 INPUTS = ("rst", "dataflow", "load", "valid", "last", "a_in", "b_in")
@@ -57,36 +64,26 @@ def load_model(spec: str):
 
 
 class Driver:
-    """Presents one fold's beats on the input ports, one per cycle, writing only ports whose value changes."""
+    """Presents one cycle's merged beats on the input ports, writing only ports whose value changes."""
 
     def __init__(self, dut, data_w: int):
         self._ports = {p: getattr(dut, p) for p in INPUTS}
         self._now: dict[str, int] = {}
         self._data_w = data_w
-        self._beats: list[tuple[int, int, int, int, int]] = []
 
     def put(self, port: str, value: int) -> None:
         if self._now.get(port) != value:
             self._ports[port].value = value
             self._now[port] = value
 
-    def begin(self, beats) -> None:
-        a = pack(beats.a_in, self._data_w)
-        b = pack(beats.b_in, self._data_w)
-        self._beats = list(zip(beats.load.astype(int).tolist(), beats.valid.astype(int).tolist(),
-                               beats.last.astype(int).tolist(), a, b, strict=True))
-        self._port = int(beats.dataflow_port)
-
-    def present(self, t: int) -> None:
-        """Beat t of the fold (idle zeros after the last beat), dataflow held for the whole fold."""
-        load, valid, last, a, b = self._beats[t] if t < len(self._beats) else (0, 0, 0, 0, 0)
+    def present(self, load: bool, valid: bool, last: bool, a_in, b_in, port: int) -> None:
         self.put("rst", 0)
-        self.put("dataflow", self._port)
-        self.put("load", load)
-        self.put("valid", valid)
-        self.put("last", last)
-        self.put("a_in", a)
-        self.put("b_in", b)
+        self.put("dataflow", port)
+        self.put("load", int(load))
+        self.put("valid", int(valid))
+        self.put("last", int(last))
+        self.put("a_in", pack(np.asarray(a_in)[None, :], self._data_w)[0])
+        self.put("b_in", pack(np.asarray(b_in)[None, :], self._data_w)[0])
 
     def reset(self) -> None:
         for p in INPUTS:
@@ -179,42 +176,82 @@ class Bench:
         await self.falling
         self.model.reset()
 
-    async def run_fold(self, index: int, beats, expect_count_start: int) -> FoldResult:
+    async def run(self, progress: Progress) -> list[FoldResult]:
+        """Every fold of the job, DUT and model in lock step; one result per fold."""
+        folds, gaps = self.job.folds, self.job.gaps or [0] * len(self.job.folds)
+        drv = FoldDriver(self.rows, self.cols, self.job.pipeline)
+        rtl: list[dict] = []      # per fold: the DUT's rows, row cycles, done, cycle_count at start and done
+        rtl_open = 0              # the DUT's oldest fold without done
+        nxt, wait, t, t0_ns = 0, None, 0, 0.0
+        slack = self.rows + self.cols + 8  # cycles the DUT may lag the model before its folds are given up
+        late = 0
         record = self.waves is not None
-        expected = self.model.run(beats, record=record)
-        self.driver.begin(beats)
-        budget = expected.done_cycle + self.rows + self.cols + 8
-        rows, cycles, errors = [], [], []
-        done_at = count_done = None
-        count_start, start_ns = 0, 0.0
-        for t in range(budget):
+        regs: list[dict] = []
+        inputs: list[tuple] = []
+        while nxt < len(folds) or drv.busy or (rtl_open < len(rtl) and late < slack):
+            if not (nxt < len(folds) or drv.busy):
+                late += 1
             await self.falling
-            c_valid, done = self.monitor.sample()
             if t == 0:
-                count_start = self.monitor.cycle_count()
-                start_ns = get_sim_time("ns") - self.period / 2
-            self.driver.present(t)
-            if c_valid:
-                c_last, row = self.monitor.row()
-                rows.append(row)
-                cycles.append(t)
-                if done != c_last:
-                    errors.append(f"done = {done} with c_valid = 1, c_last = {c_last} in cycle {t}")
-            elif done:
-                errors.append(f"done without c_valid in cycle {t}")
-            if done:
-                done_at, count_done = t, self.monitor.cycle_count()
-                break
-        out = np.array(rows, dtype=np.int64).reshape(len(rows), self.cols)
-        result = FoldResult(index, int(beats.dataflow_port), out, np.array(cycles, dtype=np.int64), done_at,
-                            count_start, count_done, expected.out, expected.out_cycle, expected.done_cycle,
-                            start_ns, errors)
-        if done_at is None:
-            errors.append(f"no done within {budget} cycles")
-        self.checker.compare(result, expect_count_start)
-        if self.waves is not None:
-            self.waves.add_fold(start_ns, beats, expected.signals)
-        return result
+                t0_ns = get_sim_time("ns") - self.period / 2
+            c_valid, done = self.monitor.sample()
+            count = self.monitor.cycle_count()
+            if nxt < len(folds) and drv.may_issue(folds[nxt], t):
+                wait = gaps[nxt] if wait is None else wait
+                if wait == 0:
+                    drv.issue(folds[nxt], t)
+                    if hasattr(self.model, "issue"):  # an optional hook: the fold whose beats begin now
+                        self.model.issue(folds[nxt])
+                    rtl.append({"rows": [], "cycles": [], "done": None, "count_start": count, "count_done": None,
+                                "errors": []})
+                    nxt, wait = nxt + 1, None
+                else:
+                    wait -= 1
+            step_in = drv.inputs(t)
+            self.driver.present(*step_in)
+            snap = self.model.snapshot() if record else None
+            ports = self.model.step(*step_in)
+            if snap is not None:
+                snap.update(c_valid=ports.c_valid, c_last=ports.c_last, c_out=ports.c_out, done=ports.done)
+                regs.append(snap)
+                inputs.append(step_in)
+            if drv.observe(t, ports) is not None:
+                progress.update(sum(f.done is not None for f in drv.issued))
+            if c_valid or done:
+                if rtl_open >= len(rtl):
+                    if rtl:
+                        rtl[-1]["errors"].append(f"an output row in cycle {t} with no fold in flight")
+                else:
+                    r = rtl[rtl_open]
+                    if c_valid:
+                        c_last, row = self.monitor.row()
+                        r["rows"].append(row)
+                        r["cycles"].append(t)
+                        if done != c_last:
+                            r["errors"].append(f"done = {done} with c_valid = 1, c_last = {c_last} in cycle {t}")
+                    else:
+                        r["errors"].append(f"done without c_valid in cycle {t}")
+                    if done:
+                        r["done"], r["count_done"] = t, count
+                        rtl_open += 1
+            t += 1
+        if record:
+            assert self.waves is not None
+            self.waves.add_run(t0_ns, inputs, regs)
+        results = []
+        for i, (f, r) in enumerate(zip(drv.issued, rtl, strict=True)):
+            start = f.start
+            out = np.array(r["rows"], dtype=np.int64).reshape(len(r["rows"]), self.cols)
+            model = f.trace()
+            res = FoldResult(i, int(f.beats.dataflow_port), out, np.array(r["cycles"], dtype=np.int64) - start,
+                             None if r["done"] is None else r["done"] - start, r["count_start"], r["count_done"],
+                             model.out, model.out_cycle, model.done_cycle, t0_ns + start * self.period,
+                             r["errors"], start)
+            if r["done"] is None:
+                res.errors.append(f"no done within {slack} cycles of the model's")
+            self.checker.compare(res, start % COUNT_MOD)
+            results.append(res)
+        return results
 
 
 def dut_parameters(dut) -> dict[str, int]:
@@ -237,16 +274,7 @@ async def run_job(dut):
         bench = Bench(dut, job)
         Clock(dut.clk, job.period_ns, unit="ns").start()
         await bench.reset()
-        expect_start = 0
-        for i, beats in enumerate(job.folds):
-            r = await bench.run_fold(i, beats, expect_start)
-            result.folds.append(r)
-            progress.update(i + 1)
-            if r.cycle_count_done is None:  # done never came (rtl_done is None too)
-                await bench.reset()
-                expect_start = 0
-            else:
-                expect_start = (r.cycle_count_done + 1) % COUNT_MOD
+        result.folds = await bench.run(progress)
         if bench.waves is not None:
             bench.waves.write(job.model_waves_path)
     except Exception as e:

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from accelsim.systolic.beats import Beats
-
 TOP = "systolic_top"
 
 
@@ -48,54 +46,54 @@ class ModelWaves:
         entry[1].append(times)
         entry[2].append(values)
 
-    def add_fold(self, start_ns: float, beats: Beats, signals: dict[str, np.ndarray]) -> None:
-        """One fold's record (``CoreTrace.signals``) whose cycle 0 starts at ``start_ns``."""
+    def add_run(self, start_ns: float, inputs: list[tuple], regs: list[dict]) -> None:
+        """A run's per-cycle inputs ``(load, valid, last, a_in, b_in, dataflow)`` and the model's registers
+        and ports (``ArrayCore.snapshot()`` plus the ports), cycle 0 starting at ``start_ns``."""
         R, C, D, A = self.rows, self.cols, self.data_w, self.acc_w
-        n = len(signals["c_valid"])
+        n = len(regs)
+        if n == 0:
+            return
+        signals = {k: np.array([r[k] for r in regs]) for k in regs[0]}
         edge = start_ns + self.period * np.arange(n)
         fall = edge + self.period / 2
-        T = beats.cycles
-        a_in = np.zeros((n, R), dtype=np.int64)
-        b_in = np.zeros((n, C), dtype=np.int64)
-        a_in[: min(n, T)] = beats.a_in[:n]
-        b_in[: min(n, T)] = beats.b_in[:n]
         top = TOP
-        if not self._vars:
-            self._add(top, "rst", 1, np.array([0.0]), np.ones(1, np.int64))
+        self._add(top, "rst", 1, np.array([0.0, fall[0]]), np.array([1, 0], np.int64))
         self._add(top, "clk", 1, np.concatenate([edge, fall]),
                   np.concatenate([np.ones(n, np.int64), np.zeros(n, np.int64)]))
-        self._add(top, "rst", 1, fall[:1], np.zeros(1, np.int64))
-        self._add(top, "dataflow", 1, fall[:1], np.array([beats.dataflow_port], np.int64))
-        for name in ("load", "valid", "last"):
-            port = np.zeros(n, dtype=np.int64)
-            port[: min(n, T)] = getattr(beats, name)[:n]
-            self._add(top, name, 1, fall, port)
-        self._add(top, "a_in", R * D, fall, _lanes_int(a_in, D))
-        self._add(top, "b_in", C * D, fall, _lanes_int(b_in, D))
+        for k, name in enumerate(("load", "valid", "last")):
+            self._add(top, name, 1, fall, np.array([int(x[k]) for x in inputs], np.int64))
+        self._add(top, "dataflow", 1, fall, np.array([int(x[5]) for x in inputs], np.int64))
+        self._add(top, "a_in", R * D, fall, _lanes_int(np.array([x[3] for x in inputs]).reshape(n, R), D))
+        self._add(top, "b_in", C * D, fall, _lanes_int(np.array([x[4] for x in inputs]).reshape(n, C), D))
         for name in ("c_valid", "c_last", "done"):
             self._add(top, name, 1, edge, signals[name].astype(np.int64))
         self._add(top, "c_out", C * A, edge, _lanes_int(signals["c_out"], A))
         self._add(top, "cycle_count", 32, edge, signals["cycle_count"])
         self._add(top, "cycle_count_q", 32, edge, signals["cycle_count"])
         self._add(top, "drain_left", max(1, (R).bit_length()), edge, signals["drain_left"])
-        self._add(top, "pipe_valid", 1, edge, signals["pipe_valid"][:, -1].astype(np.int64))
-        self._add(top, "pipe_last", 1, edge, signals["pipe_last"][:, -1].astype(np.int64))
-        for pipe in ("pipe_valid", "pipe_last"):
-            for s in range(R + C - 1):
+        self._add(top, "streaming", 1, edge, signals["streaming"].astype(np.int64))
+        self._add(top, "load_count", max(1, (R - 1).bit_length()), edge, signals["load_count"])
+        for pipe, stages in (("pipe_valid", R + C - 1), ("pipe_last", C), ("last_early", R - 1)):
+            if pipe != "last_early":
+                self._add(top, pipe, 1, edge, signals[pipe][:, -1].astype(np.int64))
+            for s in range(stages):
                 self._add(f"{top}.u_{pipe}.g_regs", f"stage[{s}]", 1, edge, signals[pipe][:, s].astype(np.int64))
         for buf, sig, lanes, depth, width in (("u_a_skew", "a_skew", R, lambda i: i, D),
+                                              ("u_sw_skew", "sw_skew", R, lambda i: i, 1),
                                               ("u_b_skew", "b_skew", C, lambda j: j, D),
+                                              ("u_commit_skew", "commit_skew", C, lambda j: j, 1),
                                               ("u_c_deskew", "deskew", C, lambda j: C - 1 - j, A)):
             for lane in range(lanes):
                 for s in range(depth(lane)):
                     self._add(f"{top}.{buf}.g_lane[{lane}].u_delay.g_regs", f"stage[{s}]", width, edge,
-                              signals[sig][:, lane, s])
+                              signals[sig][:, lane, s].astype(np.int64))
         for i in range(R):
             for j in range(C):
                 scope = f"{top}.u_array.g_row[{i}].g_col[{j}].u_pe"
-                for reg, sig, width in (("a_q", "a_reg", D), ("b_q", "b_reg", D), ("w_q", "w_reg", D),
-                                        ("acc_q", "acc", A)):
-                    self._add(scope, reg, width, edge, signals[sig][:, i, j])
+                for reg, sig, width in (("a_q", "a_reg", D), ("sw_q", "sw_reg", 1), ("b_q", "b_reg", D),
+                                        ("w_q", "w_reg", D), ("s_q", "s_reg", A), ("acc_q", "acc", A),
+                                        ("dn_q", "dn_reg", 1)):
+                    self._add(scope, reg, width, edge, signals[sig][:, i, j].astype(np.int64))
 
     def write(self, path: str | Path) -> Path:
         """Write the VCD (value changes only, in time order)."""

@@ -67,9 +67,9 @@ class FoldDriver:
         if not self.issued:
             return True
         p = self.issued[-1]
-        if t <= p.last_beat:
-            if not (self.pipeline and beats.dataflow.preloads and p.beats.dataflow.preloads):
-                return False
+        overlap = self.pipeline and beats.dataflow.preloads and p.beats.dataflow.preloads
+        if t <= p.last_beat and not overlap:  # only a WS/IS load may come during the previous stream
+            return False
         if not self.pipeline or beats.dataflow_port != p.beats.dataflow_port:
             return p.done is not None and t > p.done  # serial, or the dataflow changes: the pipeline drains
         if beats.dataflow.preloads:
@@ -163,6 +163,7 @@ def run_folds(core: ArrayCore, folds: Sequence[Beats], pipeline: bool, gaps: Seq
     for f in drv.issued:
         signals = None
         if record:
+            assert f.done is not None
             span = history[f.start:f.done + 1]
             signals = {k: np.array([r[k] for r in span]) for k in SIGNALS}
         traces.append(f.trace(signals))

@@ -119,9 +119,9 @@ def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray
         t += 1
         while released < len(starts) and drv.issued[released].last_beat < t:
             released += 1
-    last = drv.issued[-1]
-    assert last.done is not None
-    lengths = [b - a for a, b in zip(starts, may_start[1:], strict=False)] + [last.done + 1 - last.start]
+    final = drv.issued[-1]
+    assert final.done is not None
+    lengths = [b - a for a, b in zip(starts, may_start[1:], strict=False)] + [final.done + 1 - final.start]
     fold_cycles = np.array(lengths, dtype=np.int64)
     traffic = {**mem.counts, "write_bytes": sum(mem.write_bytes), **sram}
     demand = max((r + w) / c for r, w, c in zip(mem.read_bytes, mem.write_bytes, lengths, strict=True))

@@ -54,6 +54,13 @@ def contract_fold_cycles(dataflow: str, rows: int, cols: int, stream: int) -> in
     return stream + 2 * rows + cols - 2 if dataflow == "os" else 2 * rows + cols + stream - 1
 
 
+def contract_occupancy(dataflow: str, rows: int, stream: int, next_stream: int) -> int:
+    """Pipelined issue, from the contract: WS/IS max(R, S_f); OS max(K_f, K_f + R - K_{f+1})."""
+    if dataflow == "os":
+        return max(stream, stream + rows - next_stream)
+    return max(rows, stream)
+
+
 def run_gemms(cfg: ArrayConfig, jobs, tmp_path, **kw):
     """Run ``[(gemm, dataflow), ...]`` back to back in one simulation; (result, checks, beats per job)."""
     beats = [gemm_folds(cfg, df, g) for g, df in jobs]

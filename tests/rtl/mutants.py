@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from accelsim.systolic.core import ArrayCore, CoreTrace
+from accelsim.systolic.core import ArrayCore, Ports
 
 
 class SkewOffByOneCore(ArrayCore):
@@ -16,22 +16,42 @@ class SkewOffByOneCore(ArrayCore):
 
 
 class LatePipeCore(ArrayCore):
-    """The valid/last pipes one stage too long: in OS the drain starts a cycle late with the right values."""
+    """Every output one cycle late (an extra register on the ports): the right rows in the wrong cycles."""
 
     def reset(self) -> None:
         super().reset()
-        self.pipe_valid = np.zeros(self.rows + self.cols, dtype=bool)
-        self.pipe_last = np.zeros(self.rows + self.cols, dtype=bool)
+        self._held = Ports(False, False, np.zeros(self.cols, dtype=np.int64), False)
+
+    def step(self, *args, **kwargs) -> Ports:
+        now = super().step(*args, **kwargs)
+        out, self._held = self._held, now
+        return out
 
 
 class WrongFromColumn16Core(ArrayCore):
     """Right except in the folds of C's columns 16 and up, where one output value is off by one: on a
-    GEMM with N = 24, only its last folds (the last job of a split run) disagree with the RTL."""
+    GEMM with N = 24, only its last folds (the last job of a split run) disagree with the RTL. The
+    testbench tells a model each fold it issues (``issue``); output rows come out in fold order."""
 
-    def run(self, beats, record=False):
-        trace = super().run(beats, record)
-        if beats.fold.n0 < 16 or not len(trace.out):
-            return trace
-        out = trace.out.copy()
-        out[0, 0] += 1
-        return CoreTrace(out, trace.out_cycle, trace.done_cycle, trace.signals)
+    def reset(self) -> None:
+        super().reset()
+        self._n0: list[int] = []
+        self._rows = 0
+
+    def issue(self, beats) -> None:
+        self._n0.append(beats.fold.n0)
+
+    def step(self, *args, **kwargs) -> Ports:
+        p = super().step(*args, **kwargs)
+        if not (p.c_valid and self._n0):
+            return p
+        wrong = self._rows == 0 and self._n0[0] >= 16
+        self._rows += 1
+        if p.done:
+            self._n0.pop(0)
+            self._rows = 0
+        if wrong:
+            out = p.c_out.copy()
+            out[0] += 1
+            p = Ports(p.c_valid, p.c_last, out, p.done)
+        return p

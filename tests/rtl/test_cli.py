@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from accelsim.cli import main
 from accelsim.rtlsim import simulator_missing
-from tests.rtl.common import contract_fold_cycles
+from tests.rtl.common import contract_fold_cycles, contract_occupancy
 
 pytestmark = pytest.mark.rtl
 
@@ -28,7 +28,10 @@ def test_gemm_json_with_waves():
     t = s["totals"]
     # IS on 4x8: k-tiles of 4 (7 -> 2), m-tiles of 8 (9 -> 2), N = 10 streamed.
     assert t["folds"] == t["folds_run"] == 4 and t["mismatched_folds"] == 0 and t["wrong_elements"] == 0
-    assert t["model_cycles"] == t["rtl_cycles"] == 4 * contract_fold_cycles("is", 4, 8, 10)
+    # pipelined (the default): three occupancies max(R, N) and the last fold's full length
+    assert s["pipeline"] is True
+    assert t["model_cycles"] == t["rtl_cycles"] == 3 * contract_occupancy("is", 4, 10, 10) + contract_fold_cycles(
+        "is", 4, 8, 10)
     for path in s["waves"].values():
         assert Path(path).is_file() and Path(path).parent == Path(s["run_dir"])
     assert "verilator-r4c8-d8-a32" in s["run_dir"]
@@ -45,9 +48,9 @@ def test_mismatch_exits_1_and_points_into_the_waves():
 
 
 def test_narrow_accumulator_table():
-    r = _run("--gemm", "5x300x3", "--array", "8x4", "--acc-bits", "16", "--dataflow", "os")
+    r = _run("--gemm", "5x300x3", "--array", "8x4", "--acc-bits", "16", "--dataflow", "os", "--no-pipeline")
     assert r.exit_code == 0, r.output
-    assert "PASS" in r.stdout and "gemm5x300x3" in r.stdout
+    assert "PASS" in r.stdout and "gemm5x300x3" in r.stdout and "serial folds" in r.stdout
 
 
 @pytest.mark.parametrize("args, message", [

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 
 from accelsim.mapping.folds import enumerate_folds, stream_chunk
-from accelsim.rtlsim import make_gemm, random_gemm, run_job
+from accelsim.rtlsim import gemm_folds, make_gemm, random_gemm, run_job
 from accelsim.systolic.beats import fold_beats
 from accelsim.systolic.core import ArrayCore
 from tests.rtl.common import (
     DATAFLOWS,
     config,
     contract_fold_cycles,
+    contract_occupancy,
     contract_output_cycles,
     run_gemms,
     shapes,
@@ -35,16 +36,22 @@ def _assert_clean(result, checks):
     assert result.rtl_cycles == result.model_cycles
 
 
+MODES = [("whole", "serial"), ("chunked", "serial"), ("whole", "pipelined"), ("chunked", "pipelined"),
+         ("chunked", "gaps")]
+
+
 @shapes
-@pytest.mark.parametrize("chunked", [False, True], ids=["whole", "chunked"])
-def test_random_tiles_every_dataflow(shape, chunked, tmp_path):
+@pytest.mark.parametrize("chunking, mode", MODES, ids=[f"{c}-{m}" for c, m in MODES])
+def test_random_tiles_every_dataflow(shape, chunking, mode, tmp_path):
     """Random int8 GEMMs with partial tiles on every axis, OS then WS then IS in one run. ``chunked``:
     the smallest legal ofmap SRAM makes WS/IS stream in chunks (``mapping.stream_chunk``), the
-    last one partial."""
+    last one partial. ``pipelined``: folds issued at the contract's occupancy; ``gaps``: pipelined
+    with random idle cycles before some folds. Fold starts are checked against the contract's
+    issue rule, output rows against its offsets from each fold's first beat."""
     cfg = config(shape)
     R, C = cfg.rows, cfg.cols
     chunk = None
-    if chunked:
+    if chunking == "chunked":
         chunk = max(3, max(R, C) // C)
         cfg = cfg.with_(ofmap_sram_kib=2 * chunk * C * cfg.acc_bytes / 1024)
         assert stream_chunk(cfg) == chunk
@@ -53,17 +60,28 @@ def test_random_tiles_every_dataflow(shape, chunked, tmp_path):
     n = next(x for x in range(max(C, step) + 1, 40 * C) if (C == 1 or x % C) and x % step)
     g = random_gemm(cfg, m, R + 3, n, seed=R * 100 + C)
     jobs = [(g, df) for df in DATAFLOWS]
-    result, checks, beats = run_gemms(cfg, jobs, tmp_path)
-    if chunked:
+    n_folds = sum(len(gemm_folds(cfg, df, g)) for df in DATAFLOWS)
+    rng = np.random.default_rng(R * 7 + C)
+    gaps = [int(x) for x in rng.integers(1, 6, n_folds) * (rng.random(n_folds) < 0.4)] if mode == "gaps" else None
+    result, checks, beats = run_gemms(cfg, jobs, tmp_path, pipeline=mode != "serial", gaps=gaps)
+    if chunk:
         assert {b.stream for b in beats[1]} == {chunk, m % chunk}
         assert {b.stream for b in beats[2]} == {chunk, n % chunk}
     _assert_clean(result, checks)
-    folds = iter(result.folds)
-    for (_, df), bl in zip(jobs, beats, strict=True):
-        for b in bl:
-            f = next(folds)
-            assert f.rtl_fold_cycles == contract_fold_cycles(df, R, C, b.stream)
-            np.testing.assert_array_equal(f.rtl_cycles, contract_output_cycles(df, R, C, b.stream))
+    flat = [(df, b) for (_, df), bl in zip(jobs, beats, strict=True) for b in bl]
+    for (df, b), f in zip(flat, result.folds, strict=True):
+        assert f.rtl_fold_cycles == contract_fold_cycles(df, R, C, b.stream)
+        np.testing.assert_array_equal(f.rtl_cycles, contract_output_cycles(df, R, C, b.stream))
+    starts = [f.cycle_count_start for f in result.folds]
+    assert starts[0] == (gaps[0] if gaps else 0)
+    for i in range(1, len(flat)):
+        (df0, b0), (_, b1) = flat[i - 1], flat[i]
+        want = contract_fold_cycles(df0, R, C, b0.stream)
+        if mode != "serial" and b0.dataflow_port == b1.dataflow_port:
+            want = contract_occupancy(df0, R, b0.stream, b1.stream)
+        assert starts[i] - starts[i - 1] == want + (gaps[i] if gaps else 0)
+    if mode == "pipelined":
+        assert starts[-1] < sum(contract_fold_cycles(df, R, C, b.stream) for df, b in flat[:-1])
 
 
 @shapes

@@ -50,9 +50,8 @@ def test_dut_with_other_parameters_than_the_config_is_refused(claimed, built, tm
 
 
 RTL_MUTANTS = {
-    "output_bit_flip": ("systolic_top.v", "assign c_out       = dataflow ? ws_c_out : acc_bottom;",
-                        ("assign c_out       = dataflow ? ws_c_out : "
-                         "(acc_bottom ^ {{(COLS*ACC_W-1){1'b0}}, (cycle_count_q == 32'd10)});")),
+    "output_bit_flip": ("systolic_top.v", "assign c_out       = deskewed;",
+                        "assign c_out       = deskewed ^ {{(COLS*ACC_W-1){1'b0}}, (cycle_count_q == 32'd10)};"),
     "extra_drain_row": ("systolic_top.v", "drain_left <= DRAIN_REST;", "drain_left <= DRAIN_REST + CNT_ONE;"),
     "skew_off_by_one": ("skew_buffer.v", ".DEPTH(DESKEW != 0 ? LANES - 1 - l : l)",
                         ".DEPTH(DESKEW != 0 ? LANES - 1 - l : (l == 1 ? 2 : l))"),

@@ -21,17 +21,19 @@ pytestmark = [
 def expected_flops(rows: int, cols: int, data_w: int, acc_w: int) -> int:
     """Register bits of docs/microarchitecture.md that drive something, once the design is flattened.
 
-    Per PE a_q, b_q, w_q and acc_q, less a_q of the right column and b_q of the bottom row (unread);
-    the a/b skews (lane l: l stages), the deskew (lane j: C-1-j stages), the valid/last pipes
-    (R+C-1 stages each), drain_left and the 32-bit cycle counter.
+    Per PE a_q, sw_q, b_q, w_q, s_q, acc_q and dn_q, less a_q and sw_q of the right column and b_q
+    and dn_q of the bottom row (unread); the a/sw skews (lane i: i stages), the b/commit skews and
+    the deskew (lane j: j and C-1-j stages), the valid pipe (R+C-1 stages), last_early and
+    pipe_last (R-1 and C), streaming, load_count, drain_left and the 32-bit cycle counter.
     """
     r, c = rows, cols
-    pe = r * c * (3 * data_w + acc_w) - r * data_w - c * data_w
-    skews = (r * (r - 1) // 2 + c * (c - 1) // 2) * data_w
+    pe = r * c * (3 * data_w + 2 * acc_w + 2) - r * (data_w + 1) - c * (data_w + 1)
+    skews = (r * (r - 1) // 2 + c * (c - 1) // 2) * (data_w + 1)
     deskew = c * (c - 1) // 2 * acc_w
     pipes = 2 * (r + c - 1)
+    load_count = max(1, (r - 1).bit_length())  # $clog2(ROWS), at least 1
     drain_left = r.bit_length()  # $clog2(ROWS + 1)
-    return pe + skews + deskew + pipes + drain_left + 32
+    return pe + skews + deskew + pipes + 1 + load_count + drain_left + 32
 
 
 # R > 1 and C > 1 with ACC_W = 2 * DATA_W (the product needs neither extension nor truncation).

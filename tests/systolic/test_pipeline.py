@@ -91,8 +91,8 @@ def test_pipelined_core_computes_every_fold_back_to_back_and_with_gaps(problem, 
         done = [tr.start + tr.done_cycle for tr in traces]
         assert done == sorted(done)
         if not any(g):  # a run: sum of occupancies plus the last fold's cycles
-            assert traces[-1].start + traces[-1].cycles == sum(
-                spacing(R, beats[i], beats[i + 1], traces[i], pipeline) for i in range(len(beats) - 1)) + traces[-1].cycles
+            gaps_sum = sum(spacing(R, beats[i], beats[i + 1], traces[i], pipeline) for i in range(len(beats) - 1))
+            assert traces[-1].start + traces[-1].cycles == gaps_sum + traces[-1].cycles
 
 
 @pytest.mark.parametrize("R, C, S", [(4, 3, 1), (4, 3, 4), (4, 3, 7), (1, 1, 1), (1, 4, 3), (5, 1, 2)])
@@ -175,20 +175,18 @@ def recurrence(cfg, m, k, n, groups, pipeline):
     F = [int(df.fold_cycles(R, C, s)) for s in S]
     T = [df.beats(R, s) for s in S]
     n_f = len(S)
-    O = [df.occupancy(R, S[f], S[f + 1]) if pipeline else F[f] for f in range(n_f - 1)] + [F[-1]]
+    occ = [df.occupancy(R, S[f], S[f + 1]) if pipeline else F[f] for f in range(n_f - 1)] + [F[-1]]
     B = T if pipeline else F
     cs, le, be, ce = [0] * n_f, [0] * n_f, [0] * n_f, [0] * n_f
     we = 0
     for f in range(n_f):
-        if cfg.double_buffer:
-            ls = max(le[f - 1] if f else 0, be[f - 2] if f >= 2 else 0)
-        else:
-            ls = be[f - 1] if f else 0
+        last_le, last_be = (le[f - 1], be[f - 1]) if f else (0, 0)
+        ls = max(last_le, be[f - 2] if f >= 2 else 0) if cfg.double_buffer else last_be
         le[f] = ls + L[f]
-        cs[f] = max(cs[f - 1] + O[f - 1] if f else 0, le[f])
+        cs[f] = max(cs[f - 1] + occ[f - 1] if f else 0, le[f])
         be[f], ce[f] = cs[f] + B[f], cs[f] + F[f]
         we = max(ce[f], we) + W[f]
-    return cs, O, max(ce[-1], we)
+    return cs, occ, max(ce[-1], we)
 
 
 @st.composite
@@ -221,9 +219,9 @@ def test_stepping_layer_pipelined_follows_the_contract_recurrence(problem):
     assert pipe.cycles <= serial.cycles
     assert pipe.traffic == serial.traffic
     for mode, run in ((False, serial), (True, pipe)):
-        cs, O, cycles = recurrence(cfg, m, k, n, groups, mode)
+        cs, occ, cycles = recurrence(cfg, m, k, n, groups, mode)
         assert run.compute_start.tolist() == cs
-        assert run.fold_cycles.tolist() == O
+        assert run.fold_cycles.tolist() == occ
         assert run.cycles == cycles
     # output cycles: each final row keeps its offset from its fold's first beat
     assert (pipe.output_cycles[0] >= 0).all()
