@@ -175,6 +175,7 @@ class GemmTally:
         self.c: np.ndarray | None = np.zeros((m, n), dtype=np.int64)
         self.added = self.mismatched = self.rtl_cycles = self.model_cycles = 0
         self._span: list[int] | None = None  # this job's first start, latest RTL end, latest model end
+        self._last_start = -1
 
     def add(self, bt: Beats, f: FoldResult | None) -> None:
         """The next fold's beats and what the job returned for it (None: the fold never ran)."""
@@ -184,8 +185,9 @@ class GemmTally:
             self.c = None
             return
         self.mismatched += not f.ok
-        if self._span is not None and f.start < self._span[0]:  # a new job: cycles count from its reset
+        if f.start <= self._last_start:  # a new job: its cycles count from its own reset
             self._close()
+        self._last_start = f.start
         rtl_end, model_end = f.start + (f.rtl_fold_cycles or 0), f.start + f.model_fold_cycles
         s = self._span
         self._span = [f.start, rtl_end, model_end] if s is None else [s[0], max(s[1], rtl_end), max(s[2], model_end)]
