@@ -21,7 +21,7 @@ from pathlib import Path
 
 from accelsim.errors import AccelsimError
 
-SOURCES = ("delay_line.v", "skew_buffer.v", "systolic_pe.v", "systolic_array.v", "systolic_top.v")
+SOURCES = ("delay_line.v", "skew_buffer.v", "systolic_pe.v", "systolic_array.v", "output_stage.v", "systolic_top.v")
 TOPLEVEL = "systolic_top"
 SIMULATORS = ("verilator", "icarus")
 MAKE_VARS = {"CFG_CXXFLAGS_PCH_I": "-include", "PYTHON3": "python3", "OPT_FAST": "-O1"}
