@@ -74,7 +74,7 @@ def test_cli_check_passes_on_the_bert_base_encoder_zoo_model_at_batch_2():
     res = CliRunner().invoke(main, ["simulate", "bert-base-encoder", "--array", "32x32", "--batch", "2", "--check",
                                     "--format", "json"])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
+    out = json.loads(res.stdout)
     assert out["totals"]["check_mismatches"] == 0 and out["config"]["batch"] == 2
     rows = {r["layer"]: r for r in out["layers"]}
     assert rows["attention.scores"]["check"] == rows["attention.context"]["check"] == "ok"

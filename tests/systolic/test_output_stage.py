@@ -82,7 +82,7 @@ def _check(model: str, df: str) -> dict:
     res = CliRunner().invoke(main, ["simulate", model, "--array", "32x32", "--dataflow", df, "--check",
                                     "--format", "json"])
     assert res.exit_code == 0, res.output
-    return json.loads(res.output)
+    return json.loads(res.stdout)
 
 
 @pytest.mark.parametrize("model", ["resnet18", "mobilenet_v2"])

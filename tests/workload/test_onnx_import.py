@@ -347,7 +347,7 @@ def test_cli_profile_and_simulate_onnx(tmp_path):
     f = str(save(cnn(), tmp_path / "cnn.onnx"))
     r = CliRunner().invoke(main, ["profile", f, "--format", "json"])
     assert r.exit_code == 0, r.output
-    doc = json.loads(r.output)
+    doc = json.loads(r.stdout)
     assert doc["totals"]["params"] == 1889 and len(doc["layers"]) == 20
     r = CliRunner().invoke(main, ["simulate", f, "--array", "8x8"])
     assert r.exit_code == 0, r.output
@@ -355,8 +355,8 @@ def test_cli_profile_and_simulate_onnx(tmp_path):
 
 def test_cli_fold_bn_flag(tmp_path):
     f = str(save(cnn(), tmp_path / "cnn.onnx"))
-    folded = json.loads(CliRunner().invoke(main, ["profile", f, "--format", "json"]).output)
-    kept = json.loads(CliRunner().invoke(main, ["profile", f, "--no-fold-bn", "--format", "json"]).output)
+    folded = json.loads(CliRunner().invoke(main, ["profile", f, "--format", "json"]).stdout)
+    kept = json.loads(CliRunner().invoke(main, ["profile", f, "--no-fold-bn", "--format", "json"]).stdout)
     assert {r["type"] for r in kept["layers"]} - {r["type"] for r in folded["layers"]} == {"batchnorm2d"}
     assert kept["totals"]["params"] - folded["totals"]["params"] == 2 * 8 + 2 * 8 - 8 - 8  # BN's 2C, less the biases
     assert folded["totals"]["batchnorm_folded"] == 2

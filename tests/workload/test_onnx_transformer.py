@@ -185,7 +185,7 @@ def test_imported_attention_simulate_check_at_batch_2(tmp_path):
     r = CliRunner().invoke(main, ["simulate", str(path), "--array", "4x4", "--batch", "2", "--check",
                                   "--format", "json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["totals"]["check_mismatches"] == 0
+    assert json.loads(r.stdout)["totals"]["check_mismatches"] == 0
 
 
 def _attention_broken(b: Builder, how: str) -> tuple[str, list[int], str]:

@@ -98,7 +98,7 @@ def test_mobilenet_v2_depthwise_is_one_gemm_per_channel():
 def test_models_lists_every_new_network(name):
     r = CliRunner().invoke(main, ["models"])
     assert r.exit_code == 0, r.output
-    line = next(line for line in r.output.splitlines() if line.split() and line.split()[0] == name)
+    line = next(line for line in r.stdout.splitlines() if line.split() and line.split()[0] == name)
     assert f"{PUBLISHED[name][0]:,} params" in line
     assert ZOO[name].__doc__
 
@@ -109,7 +109,7 @@ def test_models_lists_every_new_network(name):
 def test_simulate_runs_every_array_and_dataflow(name, array, dataflow):
     r = CliRunner().invoke(main, ["simulate", name, "--array", array, "--dataflow", dataflow, "--format", "json"])
     assert r.exit_code == 0, r.output
-    doc = json.loads(r.output)
+    doc = json.loads(r.stdout)
     ref = REFERENCES[name]()
     on_array = [row for row in doc["layers"] if row["gemm_m"]]
     assert sum(row["macs"] for row in on_array) == ref.gemm_macs
