@@ -30,8 +30,12 @@ _DEFINITIONS = (
     # ---- identity -------------------------------------------------------------------------------
     ("layer", "", "layer name, unique within its network; the first column of every per-layer table"),
     ("type", "", "layer kind: conv2d, linear, maxpool2d, avgpool2d, relu, lrn, softmax, flatten, ..."),
-    ("unit", "", ("where the layer runs: array (conv, linear), vector (pooling, activations, LRN, softmax) "
-                  "or none (flatten)")),
+    ("unit", "", ("where the layer runs: array (conv, linear), vector (pooling, activations, LRN, softmax), "
+                  "fused (in the output stage of the array layer before it) or none (flatten)")),
+    ("input_from", "", ("where each input was read: dram or sram (the ifmap SRAM), joined with + in input order "
+                        "(e.g. sram+dram); fused for a fused layer")),
+    ("output_to", "", ("where the output went: dram, sram (stays in the ifmap SRAM for its consumers) or fused "
+                       "(computed in the previous array layer's output stage)")),
     ("network", "", "network name (the zoo name or the model file's name)"),
     ("layers", "count", "number of layers (totals)"),
     ("layer_index", "count", "position of the layer in its network, from 0 (results store)"),
@@ -98,8 +102,8 @@ _DEFINITIONS = (
     ("dram_bytes", "bytes", "dram_read_bytes + dram_write_bytes"),
     ("ifmap_dram_read_bytes", "bytes", "ifmap bytes read from DRAM"),
     ("filter_dram_read_bytes", "bytes", "filter bytes read from DRAM"),
-    ("ifmap_sram_reads", "elements", "ifmap SRAM element reads"),
-    ("ifmap_sram_writes", "elements", "ifmap SRAM element writes (DRAM fills)"),
+    ("ifmap_sram_reads", "elements", "ifmap SRAM element reads (array operand tiles; vector-unit inputs on chip)"),
+    ("ifmap_sram_writes", "elements", "ifmap SRAM element writes (DRAM fills, and outputs that stay on chip)"),
     ("filter_sram_reads", "elements", "filter SRAM element reads"),
     ("filter_sram_writes", "elements", "filter SRAM element writes (DRAM fills)"),
     ("ofmap_sram_reads", "elements", "ofmap SRAM element reads (read-modify-write of partial sums)"),
@@ -132,6 +136,8 @@ _DEFINITIONS = (
     ("ofmap_sram_kib", "KiB", "ofmap SRAM size"),
     ("double_buffer", "bool", "SRAMs double buffered (load overlaps compute)"),
     ("pipeline", "bool", "folds issued pipelined (the next fold's beats overlap this one's) rather than serially"),
+    ("on_chip", "bool", "layers' outputs may stay in the ifmap SRAM for their consumers, fused layers in the output "
+                        "stage (docs/microarchitecture.md)"),
     ("bandwidth_bytes_per_cycle", "bytes/cycle", "DRAM bandwidth, each direction"),
     ("clock_mhz", "MHz", "clock"),
     ("data_bits", "bits", "operand width"),
@@ -227,7 +233,7 @@ SIMULATE_LAYERS = _group(
     "cycles", "compute_cycles", "stall_cycles", "ideal_cycles", "latency_ms", "utilization", "compute_utilization",
     "mapping_efficiency", "stream_beats", "dram_read_bytes", "dram_write_bytes", "ifmap_dram_read_bytes",
     "filter_dram_read_bytes", *SRAM_COUNTS, "avg_dram_bytes_per_cycle", "peak_dram_bytes_per_cycle",
-    "intensity_macs_per_dram_byte", "attained_macs_per_cycle",
+    "intensity_macs_per_dram_byte", "attained_macs_per_cycle", "input_from", "output_to",
 )
 SIMULATE_CHECK = _group("check")
 SIMULATE_TOTALS = _group(
@@ -249,7 +255,7 @@ ENERGY_LAYERS = _group("layer", *ENERGY)
 ENERGY_TOTALS = _group(*ENERGY, "energy_per_inference_uJ")
 CONFIG = _group("rows", "cols", "dataflow", "data_bits", "acc_bits", "out_bits", "ifmap_sram_kib",
                 "filter_sram_kib", "ofmap_sram_kib", "double_buffer", "bandwidth_bytes_per_cycle", "clock_mhz",
-                "pipeline")
+                "pipeline", "on_chip")
 # The sweep store: a point's configuration, then its metrics; its layers are SIMULATE_LAYERS + ENERGY.
 STORE_CONFIG = _group("network", "network_id", "batch", "rows", "cols", "dataflow", "ifmap_sram_kib",
                       "filter_sram_kib", "ofmap_sram_kib", "double_buffer", "bandwidth_bytes_per_cycle", "clock_mhz",

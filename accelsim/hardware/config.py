@@ -53,7 +53,10 @@ class ArrayConfig:
     (docs/microarchitecture.md, "Issue"): the next fold's beats begin as soon as the array can take
     them (true) or the cycle after the previous fold's ``done`` (false, serial); the RTL is the same
     either way. It stays false by default until the fast model prices pipelined folds too (the
-    contract's default is true).
+    contract's default is true). ``on_chip``: a layer's int8 output may stay in the ifmap SRAM for
+    the layers that read it, and the output stage computes the layers fused into it
+    (docs/microarchitecture.md, "Layers that stay on chip"); false: every layer reads its inputs
+    from DRAM and writes its output to DRAM.
     """
 
     rows: int = 32
@@ -69,6 +72,7 @@ class ArrayConfig:
     bandwidth: float = 16.0
     clock_mhz: float = 1000.0
     pipeline: bool = False
+    on_chip: bool = True
 
     def __post_init__(self) -> None:
         _int("rows", self.rows, 1, 1024)
@@ -95,7 +99,7 @@ class ArrayConfig:
         for fld in ("ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib"):
             if getattr(self, fld) > MAX_SRAM_KIB:
                 raise ConfigError(fld, f"must be at most 2^30 KiB (1 TiB), got {getattr(self, fld):g}")
-        for fld in ("double_buffer", "pipeline"):
+        for fld in ("double_buffer", "pipeline", "on_chip"):
             if not isinstance(getattr(self, fld), bool):
                 raise ConfigError(fld, f"expected true or false, got {getattr(self, fld)!r}")
         # The smallest unit the buffers must hold: one array-sized tile of each operand (both halves

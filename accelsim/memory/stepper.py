@@ -14,6 +14,9 @@ mechanics rather than its formulas, so the two can check each other:
   loaded; any other tile is evicted after use. Partial sums stay in the ofmap buffer (the folds
   are chunked so that they fit; a request list that would need a spill is rejected).
 - The write channel drains folds' final outputs in order, each once the fold has computed.
+- A layer whose A operand is on chip (``ifmap_on_chip``, ``memory.onchip``) fetches no A tiles; one
+  whose output stays on chip (``output_on_chip``) writes 0 bytes and puts its final values into the
+  ifmap SRAM.
 
 Each cycle the caller first calls ``start(t, computed, released)`` (transfers whose conditions hold begin
 at cycle t; zero-byte transfers end at once), then ``tick()`` to move the channels through
@@ -72,8 +75,10 @@ class _Channel:
 class MemorySystem:
     """Buffers and DRAM channels for one layer's folds (all groups, in order) under ``dataflow``."""
 
-    def __init__(self, cfg: ArrayConfig, requests: list[FoldRequest], dataflow: str | Dataflow | None = None):
+    def __init__(self, cfg: ArrayConfig, requests: list[FoldRequest], dataflow: str | Dataflow | None = None, *,
+                 ifmap_on_chip: bool = False, output_on_chip: bool = False):
         self.cfg, self.requests = cfg, requests
+        self.ifmap_on_chip, self.output_on_chip = ifmap_on_chip, output_on_chip
         self.dataflow = get(dataflow or cfg.dataflow)
         for r in requests:
             f = r.fold
@@ -107,7 +112,7 @@ class MemorySystem:
             ("B", "filter", b_foot, (f.k0, f.n0), f.kt * f.nt),
         ):
             tag = (r.group, name, *key)
-            if tag in self.resident:
+            if tag in self.resident or (name == "A" and self.ifmap_on_chip):
                 out.append(0)
                 continue
             if self._fits(which, footprint * cfg.data_bytes):
@@ -131,7 +136,10 @@ class MemorySystem:
             if self.writes.active is None and self.next_write < computed:
                 f = self.next_write
                 r = self.requests[f]
-                nbytes = r.fold.mt * r.fold.nt * self.cfg.out_bytes if r.fold.last_k else 0
+                final = r.fold.mt * r.fold.nt if r.fold.last_k else 0
+                nbytes = 0 if self.output_on_chip else final * self.cfg.out_bytes
+                if self.output_on_chip:
+                    self.counts["ifmap_sram_writes"] += final
                 self.write_bytes[f] = nbytes
                 self.writes.begin(f, nbytes, t)
                 self.next_write += 1

@@ -31,6 +31,10 @@ so a C block's partial sums fit the usable ofmap SRAM, and OS accumulates in the
 block's final values are written once, by its last k-tile, at ``out_bits/8`` bytes an element.
 ``fold_traffic`` rejects folds whose multi-k-tile block would not fit the ofmap SRAM (folds
 enumerated without the config's chunk).
+
+Layers that stay on chip (``memory.onchip``): with ``ifmap_on_chip`` the layer's A operand is
+already in the ifmap SRAM (no A bytes from DRAM, no fills); with ``output_on_chip`` its final
+values go into the ifmap SRAM (counted in ``ifmap_sram_writes``) instead of DRAM.
 """
 
 from __future__ import annotations
@@ -100,13 +104,15 @@ class FoldTraffic:
                 for f in fields(self)}
 
 
-def fold_traffic(cfg: ArrayConfig, folds: Folds) -> FoldTraffic:
+def fold_traffic(cfg: ArrayConfig, folds: Folds, *, ifmap_on_chip: bool = False,
+                 output_on_chip: bool = False) -> FoldTraffic:
     """The contract's traffic for every fold of one GEMM, or for every class of ``FoldRuns.classes``.
 
     The rule reads only a fold's tile lengths, its first/last k-tile flags and whether its A and B
     tiles occur for the first time in fold order; every fold of a class shares those with the class's
     representative (its first fold), and the representatives keep the fold order, so the same code
-    prices both.
+    prices both. ``ifmap_on_chip`` / ``output_on_chip``: the layer's A operand is in the ifmap SRAM / its
+    output stays there (module docstring).
     """
     db, ab, ob = cfg.data_bytes, cfg.acc_bytes, cfg.out_bytes
     a_elems, b_elems, c_elems = folds.mt * folds.kt, folds.kt * folds.nt, folds.mt * folds.nt
@@ -118,15 +124,18 @@ def fold_traffic(cfg: ArrayConfig, folds: Folds) -> FoldTraffic:
                          f"enumerate the folds with the config's stream chunk (mapping.folds_for / runs_for)")
     a_foot, b_foot = reuse_footprints(folds)
     a_dram = np.where(fits(cfg, "ifmap", a_foot * db) & ~first_use(folds.m0, folds.k0), 0, a_elems)
+    if ifmap_on_chip:
+        a_dram = np.zeros_like(a_dram)
+    final = np.where(last, c_elems, 0)
     b_dram = np.where(fits(cfg, "filter", b_foot * db) & ~first_use(folds.k0, folds.n0), 0, b_elems)
     return FoldTraffic(
         ifmap_dram_bytes=a_dram * db,
         filter_dram_bytes=b_dram * db,
-        write_bytes=np.where(last, c_elems * ob, 0),
+        write_bytes=np.zeros_like(final) if output_on_chip else final * ob,
         ifmap_sram_reads=a_elems,
         filter_sram_reads=b_elems,
         ofmap_sram_reads=np.where(first, 0, c_elems),
         ofmap_sram_writes=c_elems,
-        ifmap_sram_writes=a_dram,
+        ifmap_sram_writes=a_dram + final if output_on_chip else a_dram,
         filter_sram_writes=b_dram,
     )

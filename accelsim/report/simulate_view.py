@@ -14,7 +14,7 @@ from accelsim.workload.gemm import GemmShape
 
 def _gemm(row) -> str:
     if not row["gemm_m"]:
-        return f"{row['type']} ({row['unit']})" if row["unit"] == "vector" else row["type"]
+        return f"{row['type']} ({row['unit']})" if row["unit"] in ("vector", "fused") else row["type"]
     return GemmShape(row["gemm_m"], row["gemm_k"], row["gemm_n"], row["gemm_groups"]).label
 
 
@@ -27,6 +27,8 @@ COLUMNS = [
     Column("utilization", "Util", percent),
     Column("dram_read_bytes", "Rd MB", mb_number),
     Column("dram_write_bytes", "Wr MB", mb_number),
+    Column("input_from", "In", numeric=False),
+    Column("output_to", "Out", numeric=False),
 ]
 
 
@@ -60,6 +62,14 @@ def _grouped_note(sim: Simulation) -> str:
             f"{percent(worst['mapping_efficiency'])}, utilization {percent(worst['utilization'])}).")
 
 
+def _on_chip_note(sim: Simulation) -> str:
+    """How many outputs stayed in the ifmap SRAM and how many layers were fused (the In/Out columns)."""
+    kept = sum(r["output_to"] == "sram" for r in sim.rows)
+    fused = sum(r["unit"] == "fused" for r in sim.rows)
+    return (f"{kept} layer output(s) stay in the ifmap SRAM, {fused} layer(s) fused into the output stage "
+            "(In/Out: where inputs came from and the output went).")
+
+
 def render_simulation(sim: Simulation, fmt: str) -> str:
     """The simulation in one of the FORMATS; JSON and CSV carry every column."""
     t, cfg = sim.totals, sim.config
@@ -75,6 +85,8 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
          f"accumulators, {cfg.clock_mhz:g} MHz, batch {sim.batch}, {sim.engine} engine."),
         (f"SRAM ifmap/filter/ofmap {sram}, {'double' if cfg.double_buffer else 'single'} buffered; "
          f"DRAM {cfg.bandwidth:g} B/cycle each way."),
+        (f"On chip: {_on_chip_note(sim)}" if cfg.on_chip else
+         "On chip: off (--no-on-chip): every layer reads its inputs from DRAM and writes its output to DRAM."),
         (f"Cycles: {t['cycles']:,} = compute {t['compute_cycles']:,} + stalls {t['stall_cycles']:,} "
          f"(ideal {t['ideal_cycles']:,})."),
         (f"Latency {t['latency_ms']:,.3f} ms, {t['inferences_per_second']:,.1f} inferences/s, "

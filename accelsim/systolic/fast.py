@@ -85,9 +85,12 @@ def _timeline(runs: FoldRuns, groups: int, F: np.ndarray, L: np.ndarray, W: np.n
 
 def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dataflow=None,
                operands: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
-               stages: Sequence[OutputStage] | None = None) -> ArrayRun:
+               stages: Sequence[OutputStage] | None = None, ifmap_on_chip: bool = False,
+               output_on_chip: bool = False) -> ArrayRun:
     """Timing (and, given per-group ``operands`` (A, B), the numbers) of ``groups`` (m, k, n) GEMMs;
-    with per-group output ``stages`` also the int8 outputs after them.
+    with per-group output ``stages`` also the int8 outputs after them. ``ifmap_on_chip`` /
+    ``output_on_chip``: the layer's A operand is in the ifmap SRAM / its output stays there
+    (``memory.onchip``).
 
     Works on the fold classes and their runs (``mapping.runs_for``), in time and memory independent
     of the fold count; the per-fold ``fold_cycles`` / ``compute_start`` are expanded on first use
@@ -96,7 +99,7 @@ def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dat
     df = get(dataflow or cfg.dataflow)
     runs = runs_for(cfg, m, k, n, df)
     reps = runs.classes
-    traffic = fold_traffic(cfg, reps)
+    traffic = fold_traffic(cfg, reps, ifmap_on_chip=ifmap_on_chip, output_on_chip=output_on_chip)
     F = reps.cycles.astype(np.int64)
     L, W = transfer_cycles(cfg, traffic.read_bytes), transfer_cycles(cfg, traffic.write_bytes)
     timeline: Timeline = partial(_timeline, runs, groups, F, L, W, cfg.double_buffer)

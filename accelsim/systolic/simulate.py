@@ -18,7 +18,11 @@ first column is ``layer``):
 - ``avg_dram_bytes_per_cycle`` = DRAM bytes / cycles, ``peak_dram_bytes_per_cycle`` = the largest
   fold's (read + write bytes) / fold cycles, the bandwidth that would hide every fold's transfers;
 - ``intensity_macs_per_dram_byte`` = MACs / DRAM bytes and ``attained_macs_per_cycle`` = MACs /
-  cycles, the layer's roofline coordinates (NaN for vector-unit layers).
+  cycles, the layer's roofline coordinates (NaN for vector-unit layers);
+- ``input_from`` / ``output_to``: where the layer's inputs come from and its output goes
+  (``dram``, ``sram``, ``fused``; ``memory.onchip.place``, docs/microarchitecture.md "Layers that
+  stay on chip"): with ``cfg.on_chip`` a tensor that fits stays in the ifmap SRAM and the layers the
+  output stage computes are fused (``unit`` ``fused``, no cycles, no traffic).
 
 ``numbers=True`` feeds the array the int8 operands of ``accelsim.lowering``'s forward pass
 (``reference``) and keeps its outputs; on a config with the output stage (``cfg.output_stage``:
@@ -44,6 +48,7 @@ from accelsim.hardware.arith import wrap
 from accelsim.hardware.config import ENGINES, ArrayConfig, check_batch
 from accelsim.mapping.dataflow import get as get_dataflow
 from accelsim.mapping.folds import runs_for, stream_chunk
+from accelsim.memory.onchip import LayerPlace, place
 from accelsim.progress import ProgressCallback, ProgressFactory, no_progress
 from accelsim.systolic.fast import fast_layer
 from accelsim.systolic.reference import reference_gemms
@@ -117,16 +122,23 @@ def _gemm_row(cfg: ArrayConfig, run: ArrayRun) -> dict:
     }
 
 
-def _vector_row(cfg: ArrayConfig, node, batch: int) -> dict:
-    v = vector_layer(cfg, node, batch)
+def _vector_row(cfg: ArrayConfig, node, batch: int, where: LayerPlace) -> dict:
+    if where.fused:
+        v = dict.fromkeys(("vector_ops", "cycles", "compute_cycles", "dram_read_bytes", "dram_write_bytes",
+                           "ifmap_sram_reads", "ifmap_sram_writes"), 0)
+        unit = "fused"
+    else:
+        v = vector_layer(cfg, node, batch, [w == "sram" for w in where.inputs], where.output_on_chip)
+        unit = "vector" if v["vector_ops"] or v["cycles"] else "none"
     peak = _ratio(v["dram_read_bytes"] + v["dram_write_bytes"], v["cycles"])
     return {
-        "unit": "vector" if v["vector_ops"] or v["cycles"] else "none", "macs": 0,
+        "unit": unit, "macs": 0,
         "vector_ops": v["vector_ops"], "folds": 0,
         "cycles": v["cycles"], "compute_cycles": v["compute_cycles"], "stream_beats": 0,
         "dram_read_bytes": v["dram_read_bytes"], "dram_write_bytes": v["dram_write_bytes"],
         "ifmap_dram_read_bytes": 0, "filter_dram_read_bytes": 0,
-        **dict.fromkeys(TRAFFIC_COLUMNS, 0), "peak_dram_bytes_per_cycle": peak,
+        **dict.fromkeys(TRAFFIC_COLUMNS, 0), "ifmap_sram_reads": v["ifmap_sram_reads"],
+        "ifmap_sram_writes": v["ifmap_sram_writes"], "peak_dram_bytes_per_cycle": peak,
     }
 
 
@@ -276,24 +288,28 @@ def _simulate(net: Network, cfg: ArrayConfig, batch: int, engine: str, check: bo
               advance: ProgressCallback, total: int) -> Simulation:
     rows, runs, mismatches = [], {}, []
     done = 0
+    placement = place(net, cfg, batch)
     for node in net:
         layer = node.layer
         shape = gemm_shape(node, batch)
+        where = placement[layer.name]
         row = {"layer": layer.name, "type": layer.kind}
         if shape is None:
-            row.update(gemm_m=0, gemm_k=0, gemm_n=0, gemm_groups=0, **_vector_row(cfg, node, batch))
+            row.update(gemm_m=0, gemm_k=0, gemm_n=0, gemm_groups=0, **_vector_row(cfg, node, batch, where))
         else:
             m, k, n, groups = shape
             ops = [(r.a, r.b) for r in refs[layer.name]] if layer.name in refs else None
             stages = [r.stage for r in refs[layer.name]] if ops is not None and cfg.output_stage else None
             try:
                 if engine == "fast":
-                    run = fast_layer(cfg, m, k, n, groups, operands=ops, stages=stages)
+                    run = fast_layer(cfg, m, k, n, groups, operands=ops, stages=stages,
+                                     ifmap_on_chip=where.ifmap_on_chip, output_on_chip=where.output_on_chip)
                 else:
                     def layer_progress(d: int, t: int, base: int = done) -> None:  # base: earlier layers' folds
                         advance(base + d, total)
 
                     run = step_layer(cfg, ops or random_operands(cfg, m, k, n, groups, seed), stages=stages,
+                                     ifmap_on_chip=where.ifmap_on_chip, output_on_chip=where.output_on_chip,
                                      progress=layer_progress)
                     done += run.folds
             except MemoryError:
@@ -306,6 +322,7 @@ def _simulate(net: Network, cfg: ArrayConfig, batch: int, engine: str, check: bo
                 row["check"] = "ok" if not found else f"{len(found)} bad"
         if check and "check" not in row:
             row["check"] = ""
+        row["input_from"], row["output_to"] = where.input_from, where.output
         rows.append(_intensity(_derive(row, cfg)))
         if engine == "fast":
             advance(len(rows), len(net.nodes))

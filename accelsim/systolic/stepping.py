@@ -45,14 +45,16 @@ def random_operands(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, s
 
 def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray]], *, dataflow=None,
                stages: Sequence[OutputStage] | None = None, pipeline: bool | None = None,
+               ifmap_on_chip: bool = False, output_on_chip: bool = False,
                progress: ProgressCallback | None = None) -> ArrayRun:
     """Run one layer's GEMMs ``[(A, B) per group]`` cycle by cycle; outputs and output cycles included.
 
     With per-group output ``stages``, each C block's final values also pass its group's stage as its last
     k-tile's rows leave the array (the block's columns take their channels' bias): ``stage_outputs``.
 
-    ``pipeline`` (default ``cfg.pipeline``) picks the issue rule; ``progress(done, total)`` is
-    called as folds complete.
+    ``pipeline`` (default ``cfg.pipeline``) picks the issue rule; ``ifmap_on_chip`` / ``output_on_chip``:
+    the layer's A operand is in the ifmap SRAM / its output stays there (``memory.onchip``);
+    ``progress(done, total)`` is called as folds complete.
     """
     df = get(dataflow or cfg.dataflow)
     pipe = cfg.pipeline if pipeline is None else pipeline
@@ -66,7 +68,7 @@ def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray
         raise ValueError("step_layer: every group must be an (m, k) @ (k, n) GEMM of the same shape")
     folds = folds_for(cfg, m, k, n, df)
     requests = [FoldRequest(g, f, m, k, n) for g in range(len(ops)) for f in folds]
-    mem = MemorySystem(cfg, requests, df)
+    mem = MemorySystem(cfg, requests, df, ifmap_on_chip=ifmap_on_chip, output_on_chip=output_on_chip)
     core = ArrayCore(R, C, cfg.data_bits, cfg.acc_bits)
     drv = FoldDriver(R, C, pipe)
     outputs = [np.zeros((m, n), dtype=np.int64) for _ in ops]
