@@ -26,7 +26,8 @@ from accelsim.workload.network import Network
 # The store's columns (``accelsim.columns``): a point's metrics, and per layer the simulation's own
 # columns (same names, same order as ``simulate().layers``) followed by the layer's energy.
 LAYER_METRICS = ("layer_index", *SIMULATE_LAYERS, *ENERGY_COLUMNS)
-TEXT_COLUMNS = ("layer", "type", "unit")  # the text columns of LAYER_METRICS (the store types them TEXT)
+# the text columns of LAYER_METRICS (the store types them TEXT)
+TEXT_COLUMNS = ("layer", "type", "unit", "input_from", "output_to")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ the grid is their cross product. Keys (units in the names; defaults are ``ArrayC
     sram_kib: [{ifmap: 256, filter: 256, ofmap: 128}, "64,64,32", 64]  # per buffer (a mapping, or
                              # IFMAP,FILTER,OFMAP as --sram takes it), or one number for all three
     double_buffer: true
+    on_chip: [true, false]   # layers' outputs may stay in the ifmap SRAM (docs/microarchitecture.md)
     bandwidth: [8, 16, 32]   # DRAM bytes per cycle, each direction
     clock_mhz: 1000
     data_bits: 8             # also acc_bits, out_bits
@@ -96,6 +97,7 @@ class SweepSpec:
         (ArrayConfig.ifmap_sram_kib, ArrayConfig.filter_sram_kib, ArrayConfig.ofmap_sram_kib),
     )
     double_buffer: tuple[bool, ...] = (ArrayConfig.double_buffer,)
+    on_chip: tuple[bool, ...] = (ArrayConfig.on_chip,)
     bandwidth: tuple[float, ...] = (ArrayConfig.bandwidth,)
     clock_mhz: tuple[float, ...] = (ArrayConfig.clock_mhz,)
     data_bits: tuple[int, ...] = (ArrayConfig.data_bits,)
@@ -109,19 +111,19 @@ class SweepSpec:
     def size(self) -> int:
         """Points in the grid (before duplicates are merged)."""
         return len(self.models) * math.prod(
-            len(getattr(self, a)) for a in ("batch", "arrays", "dataflow", "sram_kib", "double_buffer",
+            len(getattr(self, a)) for a in ("batch", "arrays", "dataflow", "sram_kib", "double_buffer", "on_chip",
                                            "bandwidth", "clock_mhz", "data_bits", "acc_bits", "out_bits")
         )
 
     def configs(self):
         """Every (batch, ArrayConfig field dict) of the grid, in a stable order."""
-        for batch, (rows, cols), df, (si, sf, so), db, bw, clk, d, a, o in itertools.product(
-            self.batch, self.arrays, self.dataflow, self.sram_kib, self.double_buffer, self.bandwidth,
+        for batch, (rows, cols), df, (si, sf, so), db, oc, bw, clk, d, a, o in itertools.product(
+            self.batch, self.arrays, self.dataflow, self.sram_kib, self.double_buffer, self.on_chip, self.bandwidth,
             self.clock_mhz, self.data_bits, self.acc_bits, self.out_bits,
         ):
             yield batch, canonical_config(
                 rows=rows, cols=cols, dataflow=df, data_bits=d, acc_bits=a, out_bits=o, ifmap_sram_kib=si,
-                filter_sram_kib=sf, ofmap_sram_kib=so, double_buffer=db, bandwidth=bw, clock_mhz=clk,
+                filter_sram_kib=sf, ofmap_sram_kib=so, double_buffer=db, on_chip=oc, bandwidth=bw, clock_mhz=clk,
             )
 
 
@@ -201,7 +203,7 @@ def safe_name(name: str, fallback: str = "sweep") -> str:
 
 # ---- parsing ---------------------------------------------------------------------------------
 
-_AXES = ("model", "batch", "array", "rows", "cols", "dataflow", "sram_kib", "double_buffer", "bandwidth",
+_AXES = ("model", "batch", "array", "rows", "cols", "dataflow", "sram_kib", "double_buffer", "on_chip", "bandwidth",
          "clock_mhz", "data_bits", "acc_bits", "out_bits")
 ALLOWED_KEYS = ("name", *_AXES, "engine", "energy")
 RENAMED_KEYS = {"simulator": "engine"}
@@ -328,6 +330,7 @@ _PARSERS = {
     "dataflow": _dataflow,
     "sram_kib": _sram,
     "double_buffer": _bool,
+    "on_chip": _bool,
     "bandwidth": _in_range(MIN_BANDWIDTH, MAX_BANDWIDTH, "1/1024, 2^32"),
     "clock_mhz": _in_range(MIN_CLOCK_MHZ, MAX_CLOCK_MHZ, "1, 100000"),
     "data_bits": _bits,

@@ -27,8 +27,7 @@ COLUMNS = [
     Column("utilization", "Util", percent),
     Column("dram_read_bytes", "Rd MB", mb_number),
     Column("dram_write_bytes", "Wr MB", mb_number),
-    Column("input_from", "In", numeric=False),
-    Column("output_to", "Out", numeric=False),
+    Column("moves", "In>Out", numeric=False),
 ]
 
 
@@ -62,12 +61,19 @@ def _grouped_note(sim: Simulation) -> str:
             f"{percent(worst['mapping_efficiency'])}, utilization {percent(worst['utilization'])}).")
 
 
+def _moves(row) -> str:
+    """The table's one cell for ``input_from`` and ``output_to``: 'dram>sram', 'sram+dram>dram'; 'fused'."""
+    if row["output_to"] == "fused":
+        return "fused"
+    return f"{row['input_from']}>{row['output_to']}"
+
+
 def _on_chip_note(sim: Simulation) -> str:
     """How many outputs stayed in the ifmap SRAM and how many layers were fused (the In/Out columns)."""
     kept = sum(r["output_to"] == "sram" for r in sim.rows)
     fused = sum(r["unit"] == "fused" for r in sim.rows)
     return (f"{kept} layer output(s) stay in the ifmap SRAM, {fused} layer(s) fused into the output stage "
-            "(In/Out: where inputs came from and the output went).")
+            "(In>Out: where the inputs came from and the output went).")
 
 
 def render_simulation(sim: Simulation, fmt: str) -> str:
@@ -75,7 +81,7 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
     t, cfg = sim.totals, sim.config
     if fmt in ("json", "csv"):
         return render(fmt, sim.rows, t, COLUMNS, None, "", network=sim.network.name, config=config_summary(sim))
-    view = [{**row, "gemm": _gemm(row),
+    view = [{**row, "gemm": _gemm(row), "moves": _moves(row),
              "stall_share": row["stall_cycles"] / row["cycles"] if row["cycles"] > 0 else 0.0}
             for row in sim.rows]
     columns = COLUMNS + ([Column("check", "Check", numeric=False)] if "check" in sim.columns else [])

@@ -91,7 +91,7 @@ def test_numbers_equal_numpy_at_narrow_accumulators():
 
 
 def test_vector_unit_model():
-    cfg = ArrayConfig(rows=4, cols=16, bandwidth=1000)
+    cfg = ArrayConfig(rows=4, cols=16, bandwidth=1000, on_chip=False)  # the DRAM-only vector model
     d = simulate(resolve("lenet5"), cfg).layers.set_index("layer")
     pool = d.loc["pool1"]  # 6x14x14 outputs, 2x2 average: 4 ops each
     assert pool["vector_ops"] == 6 * 14 * 14 * 4 and pool["cycles"] == -(-pool["vector_ops"] // 16)
