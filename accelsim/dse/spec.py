@@ -117,8 +117,9 @@ class SweepSpec:
 
     def configs(self):
         """Every (batch, ArrayConfig field dict) of the grid, in a stable order."""
-        for batch, (rows, cols), df, (si, sf, so), db, oc, bw, clk, d, a, o in itertools.product(
-            self.batch, self.arrays, self.dataflow, self.sram_kib, self.double_buffer, self.on_chip, self.bandwidth,
+        buffers = tuple(itertools.product(self.double_buffer, self.on_chip))  # (product types at most 10 axes)
+        for batch, (rows, cols), df, (si, sf, so), (db, oc), bw, clk, d, a, o in itertools.product(
+            self.batch, self.arrays, self.dataflow, self.sram_kib, buffers, self.bandwidth,
             self.clock_mhz, self.data_bits, self.acc_bits, self.out_bits,
         ):
             yield batch, canonical_config(

@@ -44,7 +44,7 @@ def test_table_fits_100_columns():
     lines = r.stdout.splitlines()
     assert max(len(line) for line in lines) <= 100
     assert "Total" in r.stdout and "158,468" in r.stdout and "50176x27x64" in r.stdout
-    assert "relu (vector)" in r.stdout and "MB = 10^6 bytes" in r.stdout
+    assert "relu (fused)" in r.stdout and "maxpool2d (vector)" in r.stdout and "MB = 10^6 bytes" in r.stdout
 
 
 @pytest.mark.parametrize("ext, marker", [("csv", "layer,type,unit,gemm_m"), ("md", "| Layer | GEMM MxKxN / op |")])
