@@ -33,8 +33,8 @@ def test_every_example_runs(tmp_path, monkeypatch, capsys):
     # The outputs quoted in the page's comments are what the code prints.
     for quoted in ("lenet5 13 layers, 61,706 parameters, input (1, 32, 32)",
                    "ProfileResult('lenet5', 13 layers, batch 1, fp32, 416,520 MACs)",
-                   "SimulationResult('lenet5' on 16x16 OS, 11,308 cycles, utilization 14.4%)",
-                   "['network', 'config', 'layers', 'totals'] fast", "EnergyResult('lenet5', 21.211 uJ/inference)",
+                   "SimulationResult('lenet5' on 16x16 OS, 11,107 cycles, utilization 14.6%)",
+                   "['network', 'config', 'layers', 'totals'] fast", "EnergyResult('lenet5', 14.344 uJ/inference)",
                    "['layers.png', 'memory.png', 'roofline.png']", "9 points, 0 failed"):
         assert quoted in out, quoted
         assert f"# {quoted}" in PAGE.read_text()

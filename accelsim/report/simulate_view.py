@@ -117,7 +117,7 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
                  "utilization": t["utilization"],
                  "dram_read_bytes": t["dram_read_bytes"], "dram_write_bytes": t["dram_write_bytes"]}
     title = f"{sim.network.name}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} systolic array"
-    return render(fmt, view, t, columns, total_row, title, notes)
+    return render(fmt, view, t, columns, total_row, title, notes, compact=True)
 
 
 SCALESIM_COLUMNS = [
