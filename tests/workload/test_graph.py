@@ -284,7 +284,7 @@ def test_yaml_graph_through_profile_and_simulate(tmp_path):
     assert rows["res"]["vector_ops"] == 8 * 256 and rows["res"]["input_elems"] == 2 * 8 * 256
     assert rows["bn1"]["params"] == 16 and json.loads(r.stdout)["totals"]["params"] == 2 * 576 + 16 + 36 + 130
 
-    r = run("simulate", str(path), "--array", "8x8", "--format", "json")
+    r = run("simulate", str(path), "--array", "8x8", "--format", "json", "--no-on-chip")  # the DRAM-only model
     assert r.returncode == 0, r.stderr
     sim = {row["layer"]: row for row in json.loads(r.stdout)["layers"]}
     assert sim["c1"]["unit"] == "array" and sim["c1"]["macs"] == 256 * 8 * 72
