@@ -275,6 +275,15 @@ def test_fast_equals_stepping_on_chip(dataflow, kib, double):
     assert any(r["output_to"] == "sram" for r in fast.rows)
 
 
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(net=graphs(), cfg=configs)
+def test_fast_equals_stepping_on_random_graphs(net, cfg):
+    cfg = cfg.with_(bandwidth=2)
+    fast, step = simulate(net, cfg), simulate(net, cfg, engine="stepping")
+    assert [{k: "nan" if v != v else v for k, v in r.items()} for r in fast.rows] == \
+        [{k: "nan" if v != v else v for k, v in r.items()} for r in step.rows]
+
+
 def test_no_on_chip_is_the_dram_only_model():
     """Every layer priced alone, as before layers stayed on chip: the array layers by fast_layer without
     flags, the rest by vector_layer without places."""
@@ -336,3 +345,19 @@ def test_sweep_spec_on_chip_axis():
     assert all(cfg["on_chip"] for _, cfg in spec_from_mapping({"model": "lenet5"}).configs())
     with pytest.raises(SpecError, match="on_chip"):
         spec_from_mapping({"model": "lenet5", "on_chip": "yes"})
+
+
+def test_sweep_stores_on_chip_and_the_layer_places(tmp_path):
+    from accelsim.api import sweep
+    from accelsim.dse.store import load_layers, load_results
+
+    db = tmp_path / "r.db"
+    sweep({"model": "alexnet", "array": "16x16", "on_chip": [True, False]}, db, workers=0)
+    points = load_results(db).set_index("on_chip")
+    assert sorted(points.index) == [False, True]
+    assert points.loc[True, "dram_bytes"] < points.loc[False, "dram_bytes"]
+    assert points.loc[True, "cycles"] == simulate(resolve("alexnet"), ArrayConfig(rows=16, cols=16)).totals["cycles"]
+    layers = load_layers(db, points.loc[True, "key"]).set_index("layer")
+    assert layers.loc["relu1", "output_to"] == "fused" and layers.loc["conv2", "input_from"] in ("dram", "sram")
+    off = load_layers(db, points.loc[False, "key"])
+    assert set(off["output_to"]) == {"dram"}
