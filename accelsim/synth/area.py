@@ -23,6 +23,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,8 +53,11 @@ def rtl_files() -> list[Path]:
     return paths
 
 
-def synth_script(sources: Sequence[Path], top: str, params: Mapping[str, int]) -> str:
-    """The yosys script: generic synthesis, flattened; D flip-flops only; gates the library has as X1 cells."""
+def synth_script(sources: Sequence[str], top: str, params: Mapping[str, int]) -> str:
+    """The yosys script: generic synthesis, flattened; D flip-flops only; gates the library has as X1 cells.
+
+    ``sources`` are file names in the run's folder (YoWASP's yosys sees its own /tmp, so every file it
+    reads or writes is named relative to the folder it runs in)."""
     chparam = " ".join(f"-set {k} {int(v)}" for k, v in sorted(params.items()))
     return "\n".join([
         "read_verilog " + " ".join(f'"{p}"' for p in sources),
@@ -110,8 +114,7 @@ def _key(sources: Sequence[Path], top: str, params: Mapping[str, int], script: s
     h = hashlib.sha256()
     for p in sources:
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
-    # The script names the sources by path: key on the text with the paths left out.
-    h.update(script.split("\n", 1)[1].encode())
+    h.update(script.encode())
     h.update(json.dumps([top, sorted(params.items()), yosys_version()]).encode())
     return h.hexdigest()
 
@@ -129,7 +132,10 @@ def synthesize(top: str, params: Mapping[str, int], sources: Sequence[Path] | No
                cache_dir: Path | None = None, notify: Notify | None = None) -> Synthesis:
     """Synthesize ``top`` with ``params`` (cached: a variant already synthesized is read back)."""
     sources = [Path(p) for p in (sources or rtl_files())]
-    script = synth_script(sources, top, params)
+    names = [p.name for p in sources]
+    if len(set(names)) != len(names):
+        raise SynthError(f"synthesis of {top}: two sources share a file name: {', '.join(sorted(names))}")
+    script = synth_script(names, top, params)
     key = _key(sources, top, params, script)
     name = "-".join([top, *(f"{k}{v}" for k, v in sorted(params.items())), key[:16]])
     folder = cache_dir or synth_cache_dir()
@@ -148,6 +154,8 @@ def synthesize(top: str, params: Mapping[str, int], sources: Sequence[Path] | No
         if notify:
             notify(f"synthesizing {name.rsplit('-', 1)[0]} with yosys (cached afterwards)")
         with tempfile.TemporaryDirectory(prefix="accelsim-synth-") as tmp:
+            for p in sources:
+                shutil.copyfile(p, Path(tmp) / p.name)
             run = run_script(script, Path(tmp), name.rsplit("-", 1)[0])
             cells = _parse_stat(Path(tmp) / "stat.json", top)
         cell_area_um2(cells)  # every type has a library cell, or say which does not
