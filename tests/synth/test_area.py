@@ -169,7 +169,8 @@ def test_cacti_tables_at_the_anchors_and_between():
 
 def test_area_cli_json_table_and_errors(monkeypatch, tmp_path):
     nand = CELL_AREA_UM2["NAND2_X1"]
-    monkeypatch.setattr(synth_area, "synthesize", _fake_synthesize(2000 * nand, (500 * nand, 0, 0, 50 * nand, 60 * nand)))
+    fake = _fake_synthesize(2000 * nand, (500 * nand, 0, 0, 50 * nand, 60 * nand))
+    monkeypatch.setattr(synth_area, "synthesize", fake)
     r = CliRunner().invoke(main, ["area", "--array", "32x16", "--sram", "64,32,16", "--format", "json"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
