@@ -125,6 +125,20 @@ _DEFINITIONS = (
     ("dram_pJ", "pJ", "energy of the DRAM bytes"),
     ("total_pJ", "pJ", "mac_pJ + vector_pJ + rf_pJ + sram_pJ + dram_pJ"),
     ("energy_per_inference_uJ", "uJ", "total_pJ / 10^6 / batch"),
+    # ---- area (accelsim area; 45 nm) ----------------------------------------------------------------
+    ("pe_unit_area_um2", "um^2", "one synthesized PE: yosys cells x NanGate 45 nm cell areas"),
+    ("pe_area_mm2", "mm^2", "all PEs: rows x cols x pe_unit_area_um2"),
+    ("array_rest_area_mm2", "mm^2", ("the array's skews, deskew and control (per-edge model fitted to "
+                                      "synthesized arrays)")),
+    ("array_area_mm2", "mm^2", "pe_area_mm2 + array_rest_area_mm2"),
+    ("ifmap_sram_area_mm2", "mm^2", "ifmap SRAM (CACTI 7, 45 nm)"),
+    ("filter_sram_area_mm2", "mm^2", "filter SRAM (CACTI 7, 45 nm)"),
+    ("ofmap_sram_area_mm2", "mm^2", "ofmap SRAM (CACTI 7, 45 nm)"),
+    ("sram_area_mm2", "mm^2", "the three SRAMs"),
+    ("dram_interface_area_mm2", "mm^2", "DRAM interface IO circuits (CACTI-IO, one DDR3-1600 x64 channel)"),
+    ("area_mm2", "mm^2", "total: array_area_mm2 + sram_area_mm2 + dram_interface_area_mm2"),
+    ("sram_leakage_mW", "mW", "leakage power of the three SRAMs (CACTI 7, 45 nm, ITRS-HP)"),
+    ("cell_library", "", "the standard-cell library whose cell areas price the synthesized cells"),
     # ---- configuration ----------------------------------------------------------------------------
     ("batch", "count", "images per inference"),
     ("dtype", "", "element type of the profile's byte counts: int8, fp16, fp32"),
@@ -273,6 +287,10 @@ COSIM_GEMMS = _group("layer", "gemm_m", "gemm_k", "gemm_n", "folds", "mismatched
                      "model_cycles", "rtl_cycles", "ok")
 COSIM_TOTALS = _group("jobs", "folds", "folds_run", "mismatched_folds", "wrong_elements", "model_cycles", "rtl_cycles",
                       "sim_seconds", "cycles_per_second")
+AREA = _group("rows", "cols", "pe_count", "data_bits", "acc_bits", "ifmap_sram_kib", "filter_sram_kib",
+              "ofmap_sram_kib", "pe_unit_area_um2", "pe_area_mm2", "array_rest_area_mm2", "array_area_mm2",
+              "ifmap_sram_area_mm2", "filter_sram_area_mm2", "ofmap_sram_area_mm2", "sram_area_mm2",
+              "dram_interface_area_mm2", "area_mm2", "sram_leakage_mW", "cell_library")
 SWEEP_TOTALS = _group("point_count", "evaluated", "already_done", "failed", "wall_seconds")
 
 TABLES: dict[str, tuple[str, ...]] = {
@@ -287,6 +305,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "sweep store: points (and exports)": STORE_POINTS, "sweep store: layers": STORE_LAYERS,
     "cosim: per GEMM": COSIM_GEMMS, "cosim: totals": COSIM_TOTALS,
     "sweep result (Python API): totals": SWEEP_TOTALS,
+    "area (JSON, CSV)": AREA,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from accelsim import __version__
+from accelsim.cli.area import area
 from accelsim.cli.common import Cli
 from accelsim.cli.cosim import cosim
 from accelsim.cli.profile import models, profile
@@ -19,5 +20,5 @@ def main():
     """CNN workload profiling and cycle-exact systolic-array simulation."""
 
 
-for _command in (models, profile, simulate, cosim, sweep, export_cmd, report):
+for _command in (models, profile, simulate, cosim, sweep, export_cmd, report, area):
     main.add_command(_command)

@@ -25,9 +25,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from accelsim.hardware.rtl import CACHE_ENV as CACHE_ENV  # re-exported: callers name it through this module
+from accelsim.hardware.rtl import cache_root
 from accelsim.rtlsim.env import MAKE_VARS, TOPLEVEL, CosimError, verilator_bin
 
-CACHE_ENV = "ACCELSIM_CACHE_DIR"
 SIM_BUILD_ENV = "ACCELSIM_SIM_BUILD"
 STAMP = "accelsim-build.json"
 KEEP = ("runs",)  # what a rebuild leaves in place: run folders of jobs that may still be reading them
@@ -35,13 +36,10 @@ KEEP = ("runs",)  # what a rebuild leaves in place: run folders of jobs that may
 
 def sim_build_root() -> Path:
     """The folder that holds every build (not created here)."""
-    for var, sub in ((SIM_BUILD_ENV, ""), (CACHE_ENV, "sim_build")):
-        value = os.environ.get(var, "")
-        if value:
-            return (Path(value).expanduser() / sub).absolute()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("accelsim", appauthor=False)) / "sim_build"
+    value = os.environ.get(SIM_BUILD_ENV, "")
+    if value:
+        return Path(value).expanduser().absolute()
+    return cache_root() / "sim_build"
 
 
 def _source_var() -> str:

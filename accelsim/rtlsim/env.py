@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from importlib.resources import files
 from pathlib import Path
 
 from accelsim.errors import AccelsimError
+from accelsim.hardware.rtl import RTL_DIR as RTL_DIR  # re-exported: callers name it through this module
 
 SOURCES = ("delay_line.v", "skew_buffer.v", "systolic_pe.v", "systolic_array.v", "output_stage.v", "systolic_top.v")
 TOPLEVEL = "systolic_top"
@@ -31,9 +31,7 @@ class CosimError(AccelsimError):
     """The co-simulation could not run (missing simulator, failed build, crashed simulator)."""
 
 
-_RTL = files("accelsim").joinpath("rtl")
-# Simulators read real files: from a zipped install (no Path) this names no folder and rtl_sources() says so.
-RTL_DIR = _RTL if isinstance(_RTL, Path) else Path(str(_RTL))
+# RTL_DIR (accelsim.hardware.rtl): from a zipped install it names no folder and rtl_sources() says so.
 
 
 def rtl_sources() -> list[Path]:

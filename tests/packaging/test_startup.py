@@ -59,5 +59,5 @@ def test_simulate_loads_neither_plotting_nor_dask_nor_arrow_nor_cocotb():
 
 
 def test_every_command_s_help_loads_no_heavy_library():
-    for command in ("models", "profile", "simulate", "cosim", "sweep", "export", "report"):
+    for command in ("models", "profile", "simulate", "cosim", "sweep", "export", "report", "area"):
         assert _heavy_after(command, "--help") == (0, []), command
