@@ -91,6 +91,13 @@ def test_pe_synthesizes_once_with_the_contract_registers(tmp_path, monkeypatch):
     assert len(ran) == 2
 
 
+def test_a_cache_folder_that_cannot_be_made_is_one_error_line(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SynthError, match="cannot create the cache folder") as e:
+        synthesize(PE_TOP, {"DATA_W": 8, "ACC_W": 16}, cache_dir=tmp_path / "file" / "synth")
+    assert "\n" not in str(e.value)
+
+
 def test_a_failing_synthesis_is_one_error_line(tmp_path):
     with pytest.raises(SynthError, match="synthesis of no_such_top") as e:
         synthesize("no_such_top", {}, cache_dir=tmp_path)
