@@ -35,7 +35,7 @@ from accelsim.report.simulate_view import config_summary, render_simulation
 from accelsim.report.tables import to_json
 from accelsim.rtlsim import Gemm, build, random_gemm, simulator_missing
 from accelsim.rtlsim.gemm import check_gemm_sizes, iter_network_gemms, network_shapes
-from accelsim.rtlsim.session import run_cosim
+from accelsim.rtlsim.session import cosim_config, run_cosim
 from accelsim.systolic.simulate import Simulation
 from accelsim.systolic.simulate import simulate as _simulate
 from accelsim.workload import Network, resolve
@@ -377,8 +377,7 @@ def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws"
     rows, cols = _array(array)
     if dataflow not in DATAFLOWS:
         raise AccelsimError(f"dataflow: must be one of {', '.join(DATAFLOWS)}, got {dataflow!r}")
-    cfg = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, acc_bits=acc_bits, out_bits=acc_bits,
-                      pipeline=pipeline)
+    cfg = cosim_config(rows, cols, dataflow, acc_bits, pipeline)
     reason = simulator_missing(simulator)
     if reason:
         raise AccelsimError(f"cosim: simulator {simulator!r}: {reason}")

@@ -195,6 +195,8 @@ _DEFINITIONS = (
                       "under the job size limit)"),
     ("mismatched_folds", "count", "co-simulation: folds whose outputs or output cycles differ"),
     ("wrong_elements", "elements", "co-simulation: elements of C that differ from the reference"),
+    ("int8_outputs", "elements", "co-simulation: int8 outputs after the output stage checked against the reference"),
+    ("wrong_int8", "elements", "co-simulation: int8 outputs after the output stage that differ from the reference"),
     ("model_cycles", "cycles", "co-simulation: compute cycles of the stepping model (first beat to last done)"),
     ("rtl_cycles", "cycles", "co-simulation: compute cycles of the RTL (first beat to last done)"),
     ("sim_seconds", "s", "co-simulation wall time"),
@@ -284,9 +286,9 @@ STORE_POINTS = _group("key", *STORE_CONFIG, "status", "error", *POINT_METRICS, "
                       "superseded")
 STORE_LAYERS = _group("key", "layer_index", *SIMULATE_LAYERS, *ENERGY)
 COSIM_GEMMS = _group("layer", "gemm_m", "gemm_k", "gemm_n", "folds", "mismatched_folds", "wrong_elements",
-                     "model_cycles", "rtl_cycles", "ok")
-COSIM_TOTALS = _group("jobs", "folds", "folds_run", "mismatched_folds", "wrong_elements", "model_cycles", "rtl_cycles",
-                      "sim_seconds", "cycles_per_second")
+                     "int8_outputs", "wrong_int8", "model_cycles", "rtl_cycles", "ok")
+COSIM_TOTALS = _group("jobs", "folds", "folds_run", "mismatched_folds", "wrong_elements", "int8_outputs", "wrong_int8",
+                      "model_cycles", "rtl_cycles", "sim_seconds", "cycles_per_second")
 AREA = _group("rows", "cols", "pe_count", "data_bits", "acc_bits", "ifmap_sram_kib", "filter_sram_kib",
               "ofmap_sram_kib", "pe_unit_area_um2", "pe_area_mm2", "array_rest_area_mm2", "array_area_mm2",
               "ifmap_sram_area_mm2", "filter_sram_area_mm2", "ofmap_sram_area_mm2", "sram_area_mm2",

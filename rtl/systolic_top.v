@@ -13,7 +13,8 @@ module systolic_top #(
     parameter ROWS   = 8,   // PE rows (the stationary tile's K extent in WS)
     parameter COLS   = 8,   // PE columns (output lanes)
     parameter DATA_W = 8,   // operand width (signed)
-    parameter ACC_W  = 32   // accumulator / output width (signed, wrapping)
+    parameter ACC_W  = 32,  // accumulator / output width (signed, wrapping)
+    parameter OUT_W  = ACC_W // output stage width: < ACC_W adds rtl/output_stage.v (ACC_W must be 32), = ACC_W none
 ) (
     input  wire                   clk,
     input  wire                   rst,
@@ -27,7 +28,19 @@ module systolic_top #(
     output wire                   c_last,
     output wire [COLS*ACC_W-1:0]  c_out,
     output wire                   done,
-    output wire [31:0]            cycle_count
+    output wire [31:0]            cycle_count,
+    // Output stage: the row on c_out enters it when c_valid & c_final; its per-row inputs come
+    // with it (driven by the ofmap buffer's side in the same cycle).
+    input  wire                   c_final,
+    input  wire [COLS*ACC_W-1:0]  psum_in,
+    input  wire [COLS*32-1:0]     bias,
+    input  wire [COLS*32-1:0]     m0,
+    input  wire [COLS*6-1:0]      shift,
+    input  wire [OUT_W-1:0]       act_min,
+    input  wire [OUT_W-1:0]       act_max,
+    output wire                   out_valid,
+    output wire                   out_last,
+    output wire [COLS*OUT_W-1:0]  q_out
 );
 
     // Elaboration-time checks: an impossible configuration does not build.
@@ -37,6 +50,10 @@ module systolic_top #(
         end
         if (DATA_W < 1 || ACC_W < DATA_W) begin : g_bad_widths
             $fatal(1, "systolic_top: need 1 <= DATA_W <= ACC_W (DATA_W=%0d, ACC_W=%0d)", DATA_W, ACC_W);
+        end
+        if (OUT_W > ACC_W || (OUT_W < ACC_W && (ACC_W != 32 || OUT_W < 2))) begin : g_bad_out
+            $fatal(1, "systolic_top: need OUT_W == ACC_W (no output stage) or 2 <= OUT_W < ACC_W == 32 (OUT_W=%0d, ACC_W=%0d)",
+                   OUT_W, ACC_W);
         end
     endgenerate
 
@@ -212,6 +229,37 @@ module systolic_top #(
     assign c_out       = deskewed;
     assign done        = c_valid && c_last;
     assign cycle_count = cycle_count_q;
+
+    // The output stage on the array's output rows (docs/microarchitecture.md, "Output stage").
+    generate
+        if (OUT_W < ACC_W) begin : g_stage
+            output_stage #(
+                .COLS (COLS),
+                .ACC_W(ACC_W),
+                .OUT_W(OUT_W)
+            ) u_out_stage (
+                .clk      (clk),
+                .rst      (rst),
+                .in_valid (c_valid && c_final),
+                .in_last  (c_last),
+                .acc_in   (deskewed),
+                .psum_in  (psum_in),
+                .bias     (bias),
+                .m0       (m0),
+                .shift    (shift),
+                .act_min  (act_min),
+                .act_max  (act_max),
+                .out_valid(out_valid),
+                .out_last (out_last),
+                .q_out    (q_out)
+            );
+        end else begin : g_no_stage
+            assign out_valid = 1'b0;
+            assign out_last  = 1'b0;
+            assign q_out     = {COLS*OUT_W{1'b0}};
+            wire unused_stage = &{1'b0, c_final, psum_in, bias, m0, shift, act_min, act_max};
+        end
+    endgenerate
 
 endmodule
 

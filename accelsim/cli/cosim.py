@@ -11,7 +11,7 @@ import click
 
 from accelsim.cli.common import input_size_option
 from accelsim.errors import AccelsimError
-from accelsim.hardware.config import DATAFLOWS, ArrayConfig, parse_array
+from accelsim.hardware.config import DATAFLOWS, parse_array
 
 SIMULATOR_CHOICES = ("verilator", "icarus")
 WAVES_LIMIT_DEFAULT = "1GB"
@@ -48,18 +48,22 @@ def _render(s: dict) -> None:
     mode = "pipelined" if s.get("pipeline") else "serial"
     table = Table(box=box.SIMPLE_HEAD, title=f"accelsim cosim: {s['workload']} on {s['array']} {s['dataflow'].upper()} "
                                            f"({s['simulator']}, {mode} folds)")
-    for head in ("GEMM", "MxKxN", "tiles", "mismatched", "wrong C", "model cycles", "RTL cycles", ""):
+    for head in ("GEMM", "MxKxN", "tiles", "mismatched", "wrong C", "wrong int8", "model cycles", "RTL cycles", ""):
         table.add_column(head, justify="left" if head in ("GEMM", "MxKxN", "") else "right")
     for g in s["gemms"]:
         table.add_row(g["layer"], f"{g['gemm_m']}x{g['gemm_k']}x{g['gemm_n']}", f"{g['folds']:,}",
                       f"{g['mismatched_folds']:,}",
-                      f"{g['wrong_elements']:,}", f"{g['model_cycles']:,}", f"{g['rtl_cycles']:,}",
+                      f"{g['wrong_elements']:,}",
+                      f"{g['wrong_int8']:,}/{g['int8_outputs']:,}" if g["int8_outputs"] else "-",
+                      f"{g['model_cycles']:,}", f"{g['rtl_cycles']:,}",
                       "[green]ok[/]" if g["ok"] else "[red]MISMATCH[/]")
     console.print(table)
     rate = f", {t['cycles_per_second']:,} cycles/s (RTL and model in lock step)" if t["cycles_per_second"] else ""
     jobs = f" in {t['jobs']:,} simulator jobs" if t.get("jobs", 1) > 1 else ""
+    int8 = (f", int8 outputs after the output stage {t['int8_outputs']:,} checked, {t['wrong_int8']:,} wrong"
+            if t.get("int8_outputs") else "")
     console.print(f"tiles {t['folds_run']:,}/{t['folds']:,}{jobs}, mismatched tiles {t['mismatched_folds']:,}, "
-                  f"wrong C elements {t['wrong_elements']:,}; compute cycles model {t['model_cycles']:,} vs "
+                  f"wrong C elements {t['wrong_elements']:,}{int8}; compute cycles model {t['model_cycles']:,} vs "
                   f"RTL {t['rtl_cycles']:,} (no DRAM stalls); simulated in {t['sim_seconds']:.1f} s{rate}")
     for e in s["errors"][:10]:
         console.print(f"[red]{e}[/]", markup=True, highlight=False)
@@ -113,15 +117,14 @@ def cosim(gemm, model, input_size, array, dataflow, acc_bits, seed, simulator, w
     from accelsim.rtlsim import Gemm, build, random_gemm, simulator_missing
     from accelsim.rtlsim.build import build_name
     from accelsim.rtlsim.run import estimate_seconds, estimate_waves_bytes, job_cycles, seconds_per_cycle
-    from accelsim.rtlsim.session import run_cosim
+    from accelsim.rtlsim.session import cosim_config, run_cosim
 
     if (gemm is None) == (model is None):
         raise AccelsimError("cosim: give exactly one of --gemm MxKxN or --model MODEL")
     if golden is not None and not re.fullmatch(r"[\w.]+:\w+", golden):
         raise AccelsimError(f"cosim: --golden: expected MODULE:CLASS, got {golden!r}")
     rows, cols = parse_array(array)
-    cfg = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, acc_bits=acc_bits, out_bits=acc_bits,
-                      pipeline=pipeline)
+    cfg = cosim_config(rows, cols, dataflow, acc_bits, pipeline)
     reason = simulator_missing(simulator)
     if reason:
         raise AccelsimError(f"cosim: --simulator {simulator}: {reason}")

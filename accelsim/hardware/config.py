@@ -148,8 +148,10 @@ class ArrayConfig:
         return int(getattr(self, f"{which}_sram_kib") * 1024)
 
     def rtl_parameters(self) -> dict[str, int]:
-        """Verilog parameters of `systolic_top` (see docs/microarchitecture.md)."""
-        return {"ROWS": self.rows, "COLS": self.cols, "DATA_W": self.data_bits, "ACC_W": self.acc_bits}
+        """Verilog parameters of `systolic_top` (see docs/microarchitecture.md): ``OUT_W`` is ``out_bits`` with
+        the output stage (``output_stage``), else ``ACC_W`` (no stage in the RTL)."""
+        return {"ROWS": self.rows, "COLS": self.cols, "DATA_W": self.data_bits, "ACC_W": self.acc_bits,
+                "OUT_W": self.out_bits if self.output_stage else self.acc_bits}
 
     def with_(self, **changes: Any) -> ArrayConfig:
         return replace(self, **changes)

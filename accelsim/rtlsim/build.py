@@ -1,7 +1,7 @@
 """One simulator build per (simulator, RTL parameter set, RTL and tool hash), shared by every run, test and worker.
 
 Builds go through ``cocotb_tools.runner`` into
-``<cache>/sim_build/<simulator>-r<ROWS>c<COLS>-d<DATA_W>-a<ACC_W>-<hash>/`` in the per-user cache
+``<cache>/sim_build/<simulator>-r<ROWS>c<COLS>-d<DATA_W>-a<ACC_W>-o<OUT_W>-<hash>/`` in the per-user cache
 (``accelsim.rtlsim.cache``: location, key, stamp of a finished build, rebuild of a corrupt one).
 Every build can trace (Verilator: VCD, Icarus: FST); whether a run writes waves is chosen at run
 time, so one build serves runs with and without waves and, since ``dataflow`` is an input port,
@@ -27,18 +27,18 @@ from accelsim.rtlsim.env import TOPLEVEL, CosimError, rtl_sources, set_make_var,
 from accelsim.rtlsim.proc import guard_runner
 
 TIMESCALE = ("1ns", "1ps")
-PARAMETER_NAMES = ("ROWS", "COLS", "DATA_W", "ACC_W")
+PARAMETER_NAMES = ("ROWS", "COLS", "DATA_W", "ACC_W", "OUT_W")
 _built: dict[Path, str] = {}  # build folders this process has verified, with their key
 sim_build_root = cache.sim_build_root
 
 
 def build_name(simulator: str, parameters: dict[str, int], key: str | None = None) -> str:
-    """``<simulator>-r<ROWS>c<COLS>-d<DATA_W>-a<ACC_W>-<hash of the RTL sources and tools>``.
+    """``<simulator>-r<ROWS>c<COLS>-d<DATA_W>-a<ACC_W>-o<OUT_W>-<hash of the RTL sources and tools>``.
 
     ``key`` is ``cache.build_key`` when the caller already has it (it reads and hashes every source)."""
     p = parameters
     key = key or cache.build_key(simulator, rtl_sources())
-    return f"{simulator}-r{p['ROWS']}c{p['COLS']}-d{p['DATA_W']}-a{p['ACC_W']}-{key}"
+    return f"{simulator}-r{p['ROWS']}c{p['COLS']}-d{p['DATA_W']}-a{p['ACC_W']}-o{p['OUT_W']}-{key}"
 
 
 def build_dir(simulator: str, parameters: dict[str, int], root: Path | None = None, key: str | None = None) -> Path:

@@ -10,7 +10,7 @@ stepping model's memory stalls are not part of the comparison.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +18,7 @@ import numpy as np
 from accelsim.errors import AccelsimError
 from accelsim.hardware.arith import check_operand, wrap
 from accelsim.hardware.config import ArrayConfig
+from accelsim.lowering.requant import ACTIVATIONS, OutputStage, qmax
 from accelsim.mapping.folds import Folds, folds_for
 from accelsim.rtlsim.job import FoldResult, JobResult
 from accelsim.systolic.beats import Beats, fold_beats
@@ -36,12 +37,16 @@ FOLD_OBJECT_BYTES = 2048  # a fold's Beats, Fold and FoldResult objects and thei
 
 @dataclass
 class Gemm:
-    """One GEMM to co-simulate: int operands and the integer reference C (already wrapped to ACC_W)."""
+    """One GEMM to co-simulate: int operands and the integer reference C (already wrapped to ACC_W); with
+    its output ``stage``, also the int8 reference ``out`` after it (the int8 forward's own result for a
+    network layer)."""
 
     name: str
     a: np.ndarray
     b: np.ndarray
     reference: np.ndarray
+    stage: OutputStage | None = None
+    out: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -60,10 +65,14 @@ class GemmCheck:
     rtl_cycles: int
     model_cycles: int
     rtl_c: np.ndarray | None = field(default=None, repr=False)
+    int8_outputs: int = 0
+    wrong_int8: int = 0
+    rtl_q: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
-        return self.mismatched_folds == 0 and self.wrong_elements == 0 and self.rtl_cycles == self.model_cycles
+        return (self.mismatched_folds == 0 and self.wrong_elements == 0 and self.wrong_int8 == 0
+                and self.rtl_cycles == self.model_cycles)
 
 
 def gemm_bytes(cfg: ArrayConfig, m: int, k: int, n: int) -> int:
@@ -95,24 +104,31 @@ def fold_job_bytes(cfg: ArrayConfig, folds: Folds) -> np.ndarray:
 
 def job_plan(cfg: ArrayConfig, shapes, limit_bytes: int | None = None) -> list[int]:
     """Folds per simulator job for the GEMMs ``[(m, k, n), ...]`` back to back: folds in order, a new job
-    whenever the next fold (``fold_job_bytes``) would take the job over ``limit_bytes`` (default ``MAX_JOB_BYTES``; a
-    fold alone always runs)."""
+    whenever the next C block (its k-tiles, consecutive folds; ``fold_job_bytes``) would take the job over
+    ``limit_bytes`` (default ``MAX_JOB_BYTES``; a block alone always runs). Jobs are cut between blocks only,
+    so the partial sums the output stage reads with a block's last k-tile (the testbench's ofmap buffer)
+    never cross a job."""
     limit_bytes = MAX_JOB_BYTES if limit_bytes is None else limit_bytes
     jobs: list[int] = []
     folds_in = bytes_in = 0
-    sizes: dict[tuple[int, int, int], np.ndarray] = {}  # identical GEMMs (a depthwise layer's groups)
+    sizes: dict[tuple[int, int, int], tuple[list[int], list[int]]] = {}  # identical GEMMs (a depthwise layer's groups)
     for m, k, n in shapes:
         if (m, k, n) not in sizes:
-            sizes[(m, k, n)] = fold_job_bytes(cfg, folds_for(cfg, m, k, n))
-        costs = sizes[(m, k, n)]
-        if bytes_in + int(costs.sum()) <= limit_bytes:
-            folds_in, bytes_in = folds_in + len(costs), bytes_in + int(costs.sum())
+            folds = folds_for(cfg, m, k, n)
+            costs = fold_job_bytes(cfg, folds)
+            starts = np.flatnonzero(folds.k0 == 0)  # each C block's first k-tile
+            sizes[(m, k, n)] = (np.add.reduceat(costs, starts).tolist(),
+                                np.diff(np.append(starts, len(costs))).tolist())
+        block_bytes, block_folds = sizes[(m, k, n)]
+        total = sum(block_bytes)
+        if bytes_in + total <= limit_bytes:
+            folds_in, bytes_in = folds_in + sum(block_folds), bytes_in + total
             continue
-        for c in costs.tolist():
+        for c, nf in zip(block_bytes, block_folds, strict=True):
             if folds_in and bytes_in + c > limit_bytes:
                 jobs.append(folds_in)
                 folds_in = bytes_in = 0
-            folds_in, bytes_in = folds_in + 1, bytes_in + c
+            folds_in, bytes_in = folds_in + nf, bytes_in + c
     if folds_in:
         jobs.append(folds_in)
     return jobs
@@ -134,11 +150,26 @@ def network_shapes(model: str, batch: int = 1, input_shape=None) -> list[tuple[s
 
 
 def random_gemm(cfg: ArrayConfig, m: int, k: int, n: int, seed: int = 0, name: str | None = None) -> Gemm:
-    """Uniform signed DATA_W-bit operands; reference ``A @ B`` wrapped to ACC_W."""
+    """Uniform signed DATA_W-bit operands; reference ``A @ B`` wrapped to ACC_W. On a configuration with
+    the output stage, also a seeded stage (``random_stage``) and the int8 reference after it."""
     rng = np.random.default_rng(seed)
     lo, hi = -(1 << (cfg.data_bits - 1)), 1 << (cfg.data_bits - 1)
     a, b = rng.integers(lo, hi, (m, k)), rng.integers(lo, hi, (k, n))
-    return make_gemm(cfg, a, b, name or f"gemm{m}x{k}x{n}")
+    g = make_gemm(cfg, a, b, name or f"gemm{m}x{k}x{n}")
+    if cfg.output_stage:
+        g.stage = random_stage(rng, g.reference)
+        g.out = g.stage.apply(g.reference)
+    return g
+
+
+def random_stage(rng: np.random.Generator, reference: np.ndarray) -> OutputStage:
+    """An output stage for a random GEMM: a bias per column within +-half the largest |C|, a multiplier that
+    maps that size to about 1.5 x 127 (so some outputs saturate) and a random fused activation."""
+    n = reference.shape[1]
+    scale = max(1, int(np.abs(reference).max(initial=0)))
+    bias = rng.integers(-(scale // 2), scale // 2 + 1, n)
+    activation = str(rng.choice(ACTIVATIONS))
+    return OutputStage.from_scales(1.5 * qmax() / scale, 6.0 / 100, bias, activation)
 
 
 def make_gemm(cfg: ArrayConfig, a, b, name: str) -> Gemm:
@@ -173,6 +204,8 @@ class GemmTally:
         self.cfg, self.gemm, self.folds = cfg, g, folds
         m, _, n = g.shape
         self.c: np.ndarray | None = np.zeros((m, n), dtype=np.int64)
+        self.q: np.ndarray | None = np.zeros((m, n), dtype=np.int64) if g.stage is not None else None
+        self.staged = g.stage is not None  # False once a final fold comes back without int8 rows (no stage run)
         self.added = self.mismatched = self.rtl_cycles = self.model_cycles = 0
         self._span: list[int] | None = None  # this job's first start, latest RTL end, latest model end
         self._last_start = -1
@@ -182,8 +215,15 @@ class GemmTally:
         self.added += 1
         if f is None:
             self.mismatched += 1
-            self.c = None
+            self.c = self.q = None
             return
+        if self.staged and bt.fold.last_k and f.model_q is None:
+            self.staged = False
+        if self.staged and self.q is not None and bt.fold.last_k:
+            if f.rtl_q is None or f.rtl_q.shape != (bt.out_rows, self.cfg.cols):
+                self.q = None
+            else:
+                self.q[bt.block] = bt.scatter(f.rtl_q)
         self.mismatched += not f.ok
         if f.start <= self._last_start:  # a new job: its cycles count from its own reset
             self._close()
@@ -217,8 +257,22 @@ class GemmTally:
         missing = self.folds - self.added
         rtl_c = self.c if missing == 0 else None
         wrong = int(np.count_nonzero(rtl_c != g.reference)) if rtl_c is not None else m * n
+        q, int8 = (self.q if missing == 0 else None), 0
+        wrong_q = 0
+        if self.staged:
+            int8 = m * n
+            wrong_q = int(np.count_nonzero(q != g.out)) if q is not None and g.out is not None else m * n
         return GemmCheck(g.name, g.shape, self.folds, self.mismatched + missing, wrong, self.rtl_cycles,
-                         self.model_cycles, rtl_c)
+                         self.model_cycles, rtl_c, int8, wrong_q, q)
+
+
+def job_stages(cfg: ArrayConfig, gemms: Sequence[Gemm]) -> list[OutputStage] | None:
+    """``run_job``'s ``stages``: the output stage of each fold's GEMM (``gemms``, one per fold), or None on a
+    configuration without the stage or when a GEMM has none."""
+    stages = [g.stage for g in gemms]
+    if not cfg.output_stage or any(st is None for st in stages):
+        return None
+    return [st for st in stages if st is not None]
 
 
 def check_gemms(cfg: ArrayConfig, gemms: list[Gemm], beats: list[list[Beats]], result: JobResult) -> list[GemmCheck]:
@@ -245,7 +299,8 @@ def iter_network_gemms(cfg: ArrayConfig, model: str = "lenet5", seed: int = 0, b
     as the pass computes them (one layer's operands at a time; ``input_shape`` as for ``resolve``).
 
     The reference is the pass's own integer accumulator (exact int32 ``A @ B`` before bias), so the
-    configuration must be the pass's: 8-bit operands and a 32-bit accumulator.
+    configuration must be the pass's: 8-bit operands and a 32-bit accumulator. With the output stage
+    (``cfg.output_stage``) each GEMM carries its group's stage and the pass's int8 result after it.
     """
     from accelsim.lowering import iter_forward_int, quantize_network
     from accelsim.workload import resolve
@@ -256,7 +311,10 @@ def iter_network_gemms(cfg: ArrayConfig, model: str = "lenet5", seed: int = 0, b
     net = resolve(model, input_shape=input_shape)
     qnet = quantize_network(net, batch=batch, seed=seed)
     for lr in iter_forward_int(qnet, batch=batch, seed=seed, record=True, keep=False):
-        for gi, (gm, acc) in enumerate(zip(lr.gemms, lr.acc, strict=True)):
+        stages = lr.stages if cfg.output_stage else (None,) * len(lr.gemms)
+        outs = lr.out if cfg.output_stage else (None,) * len(lr.gemms)
+        for gi, (gm, acc, st, out) in enumerate(zip(lr.gemms, lr.acc, stages, outs, strict=True)):
             name = lr.node.layer.name + (f"/g{gi}" if len(lr.gemms) > 1 else "")
             a, b = check_operand("A", gm.a, 8), check_operand("B", gm.b, 8)
-            yield Gemm(name, a, b, np.asarray(acc, dtype=np.int64))
+            yield Gemm(name, a, b, np.asarray(acc, dtype=np.int64), st,
+                       None if out is None else np.asarray(out, dtype=np.int64))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from accelsim.lowering.requant import OutputStage
 from accelsim.systolic.beats import Beats
 
 DEFAULT_MODEL = "accelsim.systolic.core:ArrayCore"
@@ -42,7 +43,9 @@ class Job(Pickled):
     ``parameters`` are the RTL parameters the configuration claims (``ArrayConfig.rtl_parameters()``);
     the testbench reads the DUT's own back and refuses to run on any difference. ``pipeline``: the
     issue rule (docs/microarchitecture.md, "Issue"); ``gaps``: idle cycles before each fold's first
-    beat beyond the earliest cycle the rule allows (None: none).
+    beat beyond the earliest cycle the rule allows (None: none). ``stages``: per fold, the output stage of
+    its GEMM (docs/microarchitecture.md, "Output stage"; None: the job does not use the stage): the
+    rows of a fold with ``last_k`` pass it with the partial sums of the block's earlier k-tiles.
     """
 
     parameters: dict[str, int]
@@ -54,6 +57,7 @@ class Job(Pickled):
     period_ns: int = 10
     pipeline: bool = False
     gaps: list[int] | None = None
+    stages: list[OutputStage] | None = None
 
 
 @dataclass
@@ -62,7 +66,9 @@ class FoldResult:
 
     ``rtl_done`` is None when ``done`` never came. ``cycle_count_start``/``cycle_count_done`` are
     the DUT's ``cycle_count`` port in the fold's first cycle and in its ``done`` cycle; ``start`` is
-    the cycle (since reset) the driver presented the fold's first beat in.
+    the cycle (since reset) the driver presented the fold's first beat in. ``rtl_q``/``model_q`` (rows of
+    ``COLS`` int8 values) and their cycles are the fold's rows after the output stage, for a fold whose
+    rows pass it (None otherwise).
     """
 
     index: int
@@ -78,6 +84,10 @@ class FoldResult:
     start_ns: float
     errors: list[str] = field(default_factory=list)
     start: int = 0
+    rtl_q: np.ndarray | None = None
+    rtl_q_cycles: np.ndarray | None = None
+    model_q: np.ndarray | None = None
+    model_q_cycles: np.ndarray | None = None
 
     @property
     def ok(self) -> bool:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from accelsim.hardware.config import ArrayConfig
+from accelsim.lowering.requant import OutputStage
 from accelsim.mapping.folds import runs_for
 from accelsim.rtlsim.build import build, build_dir
 from accelsim.rtlsim.env import TOPLEVEL, CosimError, setup_env
@@ -114,6 +115,7 @@ def run_job(
     keep_run_dir: bool = False,
     pipeline: bool | None = None,
     gaps: Sequence[int] | None = None,
+    stages: Sequence[OutputStage] | None = None,
 ) -> JobResult:
     """Drive ``folds`` back to back through the RTL of ``cfg`` in one simulator run and check every one.
 
@@ -124,10 +126,14 @@ def run_job(
     is called as folds complete. The run folder is removed afterwards unless ``keep_run_dir`` or
     ``waves`` (then ``result.run_dir`` is empty); a simulator crash keeps it for its log.
     ``pipeline`` (default ``cfg.pipeline``) is the issue rule; ``gaps[i]`` idle cycles come before
-    fold i's first beat on top of the earliest cycle the rule allows.
+    fold i's first beat on top of the earliest cycle the rule allows. ``stages[i]`` is the output stage of
+    fold i's GEMM (the configuration must have the stage, ``cfg.output_stage``): the final rows pass it and
+    the int8 rows are checked too (None: the stage is not used).
     """
     if gaps is not None and (len(gaps) != len(folds) or any(int(g) < 0 for g in gaps)):
         raise ValueError("run_job: one idle gap >= 0 per fold")
+    if stages is not None and (len(stages) != len(folds) or not cfg.output_stage):
+        raise ValueError("run_job: one output stage per fold, on a configuration with the stage (ACC_W 32, out_bits 8)")
     claimed = cfg.rtl_parameters()
     bdir = build(simulator, dut_parameters or claimed)
     run = Path(run_dir) if run_dir else bdir / "runs" / (name or f"job-{os.getpid()}-{next(_counter)}")
@@ -140,7 +146,8 @@ def run_job(
     job_path = run / "job.pkl"
     Job(claimed, list(folds), str(results_path), str(progress_path), model,
         str(model_waves) if waves else None, pipeline=cfg.pipeline if pipeline is None else pipeline,
-        gaps=None if gaps is None else [int(g) for g in gaps]).save(job_path)
+        gaps=None if gaps is None else [int(g) for g in gaps],
+        stages=None if stages is None else list(stages)).save(job_path)
 
     setup_env()
     from cocotb_tools.runner import get_runner

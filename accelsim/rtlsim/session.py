@@ -18,13 +18,20 @@ from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.folds import folds_for
 from accelsim.rtlsim.build import build_dir
 from accelsim.rtlsim.env import CosimError
-from accelsim.rtlsim.gemm import Gemm, GemmCheck, GemmTally, job_plan
+from accelsim.rtlsim.gemm import Gemm, GemmCheck, GemmTally, job_plan, job_stages
 from accelsim.rtlsim.job import DEFAULT_MODEL, FoldResult, JobResult
 from accelsim.rtlsim.run import run_job
 from accelsim.rtlsim.waves import first_divergence
 from accelsim.systolic.beats import Beats, fold_beats
 
 WAVE_COMPARE_LIMIT = 64 * 1024 * 1024
+
+
+def cosim_config(rows: int, cols: int, dataflow: str, acc_bits: int = 32, pipeline: bool = True) -> ArrayConfig:
+    """The configuration ``accelsim cosim`` and ``accelsim.cosim()`` run: with a 32-bit accumulator the int8
+    output stage (``out_bits = 8``, so ``OUT_W = 8`` in the RTL), else raw ``acc_bits`` outputs."""
+    return ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, acc_bits=acc_bits,
+                       out_bits=8 if acc_bits == 32 else acc_bits, pipeline=pipeline)
 
 
 def run_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, simulator: str = "verilator", seed: int = 0,
@@ -91,6 +98,7 @@ def run_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, simulat
         "gemms": [
             {"layer": c.name, "gemm_m": c.shape[0], "gemm_k": c.shape[1], "gemm_n": c.shape[2], "folds": c.folds,
              "mismatched_folds": c.mismatched_folds, "wrong_elements": c.wrong_elements,
+             "int8_outputs": c.int8_outputs, "wrong_int8": c.wrong_int8,
              "model_cycles": c.model_cycles, "rtl_cycles": c.rtl_cycles, "ok": c.ok}
             for c in run.checks
         ],
@@ -100,6 +108,8 @@ def run_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, simulat
             "folds_run": run.folds_run,
             "mismatched_folds": run.mismatched + run.missing,
             "wrong_elements": sum(c.wrong_elements for c in run.checks),
+            "int8_outputs": sum(c.int8_outputs for c in run.checks),
+            "wrong_int8": sum(c.wrong_int8 for c in run.checks),
             "model_cycles": run.model_cycles,
             "rtl_cycles": run.rtl_cycles,
             "sim_seconds": round(run.sim_seconds, 3),
@@ -137,7 +147,8 @@ class _Run:
         progress = self.progress
         step = None if progress is None else (lambda done, _total: progress(offset + done, self.total))
         result = run_job(self.cfg, [b for _, b in pending], simulator=self.simulator, waves=self.waves,
-                         name=name, run_dir=run_dir, model=self.model, progress=step, keep_run_dir=self.keep)
+                         name=name, run_dir=run_dir, model=self.model, progress=step, keep_run_dir=self.keep,
+                         stages=job_stages(self.cfg, [t.gemm for t, _ in pending]))
         for f in result.folds:
             f.index += offset
         self.jobs += 1
@@ -157,7 +168,7 @@ class _Run:
             tally.add(bt, fr)
         while self.open and self.open[0].complete:
             c = self.open.pop(0).check()
-            c.rtl_c = None
+            c.rtl_c = c.rtl_q = None
             self.checks.append(c)
         self.last = result
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import os
 import time
+from collections import deque
 
 import cocotb
 import numpy as np
@@ -30,12 +31,16 @@ from cocotb.triggers import FallingEdge
 from cocotb.utils import get_sim_time
 
 from accelsim.hardware.arith import wrap
+from accelsim.lowering.requant import OutputStage
 from accelsim.rtlsim.job import JOB_ENV, FoldResult, Job, JobResult
 from accelsim.rtlsim.waves import ModelWaves
+from accelsim.systolic.beats import Beats
 from accelsim.systolic.issue import FoldDriver
+from accelsim.systolic.stage import OutputStagePipe, StageRow, stage_lanes
 
-PARAMETERS = ("ROWS", "COLS", "DATA_W", "ACC_W")
-INPUTS = ("rst", "dataflow", "load", "valid", "last", "a_in", "b_in")
+PARAMETERS = ("ROWS", "COLS", "DATA_W", "ACC_W", "OUT_W")
+INPUTS = ("rst", "dataflow", "load", "valid", "last", "a_in", "b_in", "c_final", "psum_in", "bias", "m0", "shift",
+          "act_min", "act_max")
 COUNT_MOD = 1 << 32  # cycle_count is 32 bits, free running: it wraps
 
 
@@ -85,6 +90,21 @@ class Driver:
         self.put("a_in", pack(np.asarray(a_in)[None, :], self._data_w)[0])
         self.put("b_in", pack(np.asarray(b_in)[None, :], self._data_w)[0])
 
+    def stage_row(self, final: tuple[StageRow, np.ndarray] | None, acc_w: int, out_w: int) -> None:
+        """The output stage's inputs for the row on ``c_out`` this cycle: (its lanes, its partial sum), or
+        None when there is no final row (the other inputs then keep their values)."""
+        if final is None:
+            self.put("c_final", 0)
+            return
+        row, psum = final
+        self.put("c_final", 1)
+        self.put("psum_in", pack(np.asarray(psum)[None, :], acc_w)[0])
+        self.put("bias", pack(np.asarray(row.bias)[None, :], 32)[0])
+        self.put("m0", pack(np.asarray(row.m0)[None, :], 32)[0])
+        self.put("shift", pack(np.asarray(row.shift)[None, :], 6)[0])
+        self.put("act_min", row.act_min & ((1 << out_w) - 1))
+        self.put("act_max", row.act_max & ((1 << out_w) - 1))
+
     def reset(self) -> None:
         for p in INPUTS:
             self.put(p, 1 if p == "rst" else 0)
@@ -106,6 +126,44 @@ class Monitor:
 
     def cycle_count(self) -> int:
         return self._cycle_count.value.to_unsigned()
+
+
+class StageMonitor:
+    """Samples the output stage's outputs during the current cycle."""
+
+    def __init__(self, dut, cols: int, out_w: int):
+        self._valid, self._last, self._q = dut.out_valid, dut.out_last, dut.q_out
+        self._cols, self._out_w = cols, out_w
+
+    def sample(self) -> tuple[bool, bool]:
+        return bool(int(self._valid.value)), bool(int(self._last.value))
+
+    def row(self) -> np.ndarray:
+        return unpack(self._q.value.to_unsigned(), self._cols, self._out_w)
+
+
+class PsumBuffer:
+    """The ofmap buffer's side of the output stage for one side (DUT or model): the partial sums of the
+    C block whose k-tiles are running, per output row of the fold (lane layout; the k-tiles of a block
+    are consecutive folds with the same rows), and what a final row puts on the stage's inputs."""
+
+    def __init__(self, cols: int, acc_w: int, stages: list[OutputStage] | None):
+        self.cols, self.acc_w, self.stages = cols, acc_w, stages
+        self._rows: dict[int, np.ndarray] = {}
+        self._zero = np.zeros(cols, dtype=np.int64)
+
+    def row(self, index: int, beats: Beats, r: int, out: np.ndarray) -> tuple[StageRow, np.ndarray] | None:
+        """Output row ``r`` of fold ``index``: its stage inputs and partial sum if it is final, else None (it is
+        added to the buffer)."""
+        if self.stages is None:
+            return None
+        fold = beats.fold
+        if not fold.last_k:
+            prev = self._rows.get(r) if not fold.first_k else None
+            self._rows[r] = out.copy() if prev is None else wrap(prev + out, self.acc_w)
+            return None
+        psum = self._zero if fold.first_k else self._rows.get(r, self._zero)
+        return stage_lanes(self.stages[index], beats.dataflow.name, fold, r, self.cols), psum
 
 
 def _cycles(xs) -> str:
@@ -137,6 +195,20 @@ class Checker:
         advanced = None if r.cycle_count_done is None else (r.cycle_count_done - r.cycle_count_start) % COUNT_MOD
         if advanced is not None and advanced != r.rtl_done:
             e.append(f"cycle_count advanced {advanced} by done, expected {r.rtl_done}")
+        if r.model_q is None and r.rtl_q is not None and len(r.rtl_q):
+            e.append(f"{len(r.rtl_q)} rows left the output stage, model none")
+        elif r.model_q is not None and r.rtl_q is not None:
+            if r.rtl_q.shape != r.model_q.shape:
+                e.append(f"{len(r.rtl_q)} rows left the output stage, model {len(r.model_q)}")
+            else:
+                bad = np.argwhere(r.rtl_q != r.model_q)
+                for row, col in bad[: self.MAX_VALUE_ERRORS]:
+                    e.append(f"int8 row {row} lane {col}: {r.rtl_q[row, col]}, model {r.model_q[row, col]}")
+                if len(bad) > self.MAX_VALUE_ERRORS:
+                    e.append(f"... {len(bad)} int8 values differ")
+            if r.rtl_q_cycles is None or r.model_q_cycles is None or not np.array_equal(r.rtl_q_cycles,
+                                                                                         r.model_q_cycles):
+                e.append(f"int8 rows in cycles {_cycles(r.rtl_q_cycles)}, model {_cycles(r.model_q_cycles)}")
 
 
 class Progress:
@@ -166,8 +238,13 @@ class Bench:
         self.falling = FallingEdge(dut.clk)
         self.driver = Driver(dut, self.data_w)
         self.monitor = Monitor(dut, self.cols, self.acc_w)
+        self.out_w = p["OUT_W"]
         self.model = load_model(job.model)(self.rows, self.cols, self.data_w, self.acc_w)
         self.checker = Checker()
+        self.stage_monitor = StageMonitor(dut, self.cols, self.out_w)
+        self.stage_model = OutputStagePipe(self.cols)
+        zero = np.zeros(self.cols, dtype=np.int64)
+        self.no_row = StageRow(zero, zero, zero, 0, 0)
         self.waves = ModelWaves(p, self.period) if job.model_waves_path else None
 
     async def reset(self) -> None:
@@ -175,6 +252,7 @@ class Bench:
         self.driver.reset()
         await self.falling
         self.model.reset()
+        self.stage_model.reset()
 
     async def run(self, progress: Progress) -> list[FoldResult]:
         """Every fold of the job, DUT and model in lock step; one result per fold."""
@@ -182,20 +260,42 @@ class Bench:
         drv = FoldDriver(self.rows, self.cols, self.job.pipeline)
         rtl: list[dict] = []      # per fold: the DUT's rows, row cycles, done, cycle_count at start and done
         rtl_open = 0              # the DUT's oldest fold without done
+        model_open = 0            # the model's
+        # The ofmap buffer's side of the output stage, for the DUT (from its own rows) and for the model;
+        # the rows in each stage (fold index, c_last), oldest first; the model's int8 rows per fold.
+        dut_buf = PsumBuffer(self.cols, self.acc_w, self.job.stages)
+        model_buf = PsumBuffer(self.cols, self.acc_w, self.job.stages)
+        dut_staged: deque[tuple[int, bool]] = deque()
+        model_staged: deque[int] = deque()
+        model_q: dict[int, tuple[list, list]] = {}
         nxt, wait, t, t0_ns = 0, None, 0, 0.0
         slack = self.rows + self.cols + 8  # cycles the DUT may lag the model before its folds are given up
         late = 0
         record = self.waves is not None
         regs: list[dict] = []
         inputs: list[tuple] = []
-        while nxt < len(folds) or drv.busy or (rtl_open < len(rtl) and late < slack):
-            if not (nxt < len(folds) or drv.busy):
+        while (nxt < len(folds) or drv.busy or model_staged
+               or ((rtl_open < len(rtl) or dut_staged) and late < slack)):
+            if not (nxt < len(folds) or drv.busy or model_staged):
                 late += 1
             await self.falling
             if t == 0:
                 t0_ns = get_sim_time("ns") - self.period / 2
             c_valid, done = self.monitor.sample()
             count = self.monitor.cycle_count()
+            q_valid, q_last = self.stage_monitor.sample()
+            if q_valid:
+                if not dut_staged:
+                    (rtl[-1]["errors"] if rtl else []).append(f"an int8 row in cycle {t} with no row in the stage")
+                else:
+                    i, in_last = dut_staged.popleft()
+                    rtl[i]["q"].append(self.stage_monitor.row())
+                    rtl[i]["q_cycles"].append(t)
+                    if q_last != in_last:
+                        rtl[i]["errors"].append(f"out_last = {int(q_last)} in cycle {t}, the row had c_last = "
+                                                f"{int(in_last)}")
+            elif q_last:
+                (rtl[-1]["errors"] if rtl else []).append(f"out_last without out_valid in cycle {t}")
             if nxt < len(folds) and drv.may_issue(folds[nxt], t):
                 wait = gaps[nxt] if wait is None else wait
                 if wait == 0:
@@ -203,20 +303,11 @@ class Bench:
                     if hasattr(self.model, "issue"):  # an optional hook: the fold whose beats begin now
                         self.model.issue(folds[nxt])
                     rtl.append({"rows": [], "cycles": [], "done": None, "count_start": count, "count_done": None,
-                                "errors": []})
+                                "errors": [], "q": [], "q_cycles": []})
                     nxt, wait = nxt + 1, None
                 else:
                     wait -= 1
-            step_in = drv.inputs(t)
-            self.driver.present(*step_in)
-            snap = self.model.snapshot() if record else None
-            ports = self.model.step(*step_in)
-            if snap is not None:
-                snap.update(c_valid=ports.c_valid, c_last=ports.c_last, c_out=ports.c_out, done=ports.done)
-                regs.append(snap)
-                inputs.append(step_in)
-            if drv.observe(t, ports) is not None:
-                progress.update(sum(f.done is not None for f in drv.issued))
+            final = None
             if c_valid or done:
                 if rtl_open >= len(rtl):
                     if rtl:
@@ -225,6 +316,9 @@ class Bench:
                     r = rtl[rtl_open]
                     if c_valid:
                         c_last, row = self.monitor.row()
+                        final = dut_buf.row(rtl_open, drv.issued[rtl_open].beats, len(r["rows"]), row)
+                        if final is not None:
+                            dut_staged.append((rtl_open, bool(c_last)))
                         r["rows"].append(row)
                         r["cycles"].append(t)
                         if done != c_last:
@@ -234,6 +328,31 @@ class Bench:
                     if done:
                         r["done"], r["count_done"] = t, count
                         rtl_open += 1
+            self.driver.stage_row(final, self.acc_w, self.out_w)
+            step_in = drv.inputs(t)
+            self.driver.present(*step_in)
+            snap = self.model.snapshot() if record else None
+            ports = self.model.step(*step_in)
+            if snap is not None:
+                snap.update(c_valid=ports.c_valid, c_last=ports.c_last, c_out=ports.c_out, done=ports.done)
+                regs.append(snap)
+                inputs.append(step_in)
+            m_final = None
+            cur = drv.current
+            if ports.c_valid and cur is not None:
+                m_final = model_buf.row(model_open, cur.beats, len(cur.rows), ports.c_out)
+            if m_final is not None:
+                sq = self.stage_model.step(True, ports.c_last, ports.c_out, m_final[1], m_final[0])
+                model_staged.append(model_open)
+            else:
+                sq = self.stage_model.step(False, False, ports.c_out, 0, self.no_row)
+            if sq.valid:
+                rows_q, cycles_q = model_q.setdefault(model_staged.popleft(), ([], []))
+                rows_q.append(sq.q)
+                cycles_q.append(t)
+            if drv.observe(t, ports) is not None:
+                model_open += 1
+                progress.update(sum(f.done is not None for f in drv.issued))
             t += 1
         if record:
             assert self.waves is not None
@@ -247,6 +366,13 @@ class Bench:
                              None if r["done"] is None else r["done"] - start, r["count_start"], r["count_done"],
                              model.out, model.out_cycle, model.done_cycle, t0_ns + start * self.period,
                              r["errors"], start)
+            if i in model_q or r["q"]:
+                res.rtl_q = np.array(r["q"], dtype=np.int64).reshape(len(r["q"]), self.cols)
+                res.rtl_q_cycles = np.array(r["q_cycles"], dtype=np.int64) - start
+            if i in model_q:
+                rows_q, cycles_q = model_q[i]
+                res.model_q = np.array(rows_q, dtype=np.int64).reshape(len(rows_q), self.cols)
+                res.model_q_cycles = np.array(cycles_q, dtype=np.int64) - start
             if r["done"] is None:
                 res.errors.append(f"no done within {slack} cycles of the model's")
             self.checker.compare(res, start % COUNT_MOD)

@@ -127,6 +127,11 @@ class FoldDriver:
     def busy(self) -> bool:
         return bool(self._open)
 
+    @property
+    def current(self) -> Issued | None:
+        """The oldest fold without ``done``: the one the next output row belongs to."""
+        return self._open[0] if self._open else None
+
 
 def run_folds(core: ArrayCore, folds: Sequence[Beats], pipeline: bool, gaps: Sequence[int] | None = None,
               record: bool = False) -> list[CoreTrace]:

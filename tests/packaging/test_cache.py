@@ -82,9 +82,9 @@ def test_the_key_follows_the_rtl_sources(tmp_path):
 def test_the_build_folder_is_named_by_parameters_and_key(monkeypatch, tmp_path):
     from accelsim.rtlsim.build import build_dir
 
-    params = {"ROWS": 2, "COLS": 3, "DATA_W": 8, "ACC_W": 32}
+    params = {"ROWS": 2, "COLS": 3, "DATA_W": 8, "ACC_W": 32, "OUT_W": 8}
     key = cache.build_key("verilator", env.rtl_sources())
-    assert build_dir("verilator", params, tmp_path) == tmp_path / f"verilator-r2c3-d8-a32-{key}"
+    assert build_dir("verilator", params, tmp_path) == tmp_path / f"verilator-r2c3-d8-a32-o8-{key}"
 
 
 def _fake_build(tmp_path: Path) -> Path:

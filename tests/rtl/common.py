@@ -16,6 +16,7 @@ import pytest
 
 from accelsim.hardware.config import ArrayConfig
 from accelsim.rtlsim import check_gemms, gemm_folds, run_job
+from accelsim.rtlsim.gemm import job_stages
 
 # (rows, cols, acc_bits); the most expensive build first so that xdist workers start it early.
 QUICK_SHAPES = [(16, 16, 32), (8, 8, 32), (8, 4, 16), (4, 8, 32), (1, 1, 32)]
@@ -35,8 +36,9 @@ shapes = pytest.mark.parametrize("shape", [
 
 
 def config(shape, dataflow: str = "ws") -> ArrayConfig:
+    """The shape's configuration; a 32-bit accumulator has the int8 output stage (``OUT_W = 8``)."""
     r, c, a = shape
-    return ArrayConfig(rows=r, cols=c, dataflow=dataflow, acc_bits=a, out_bits=a)
+    return ArrayConfig(rows=r, cols=c, dataflow=dataflow, acc_bits=a, out_bits=8 if a == 32 else a)
 
 
 def contract_output_cycles(dataflow: str, rows: int, cols: int, stream: int) -> np.ndarray:
@@ -64,5 +66,6 @@ def contract_occupancy(dataflow: str, rows: int, stream: int, next_stream: int) 
 def run_gemms(cfg: ArrayConfig, jobs, tmp_path, **kw):
     """Run ``[(gemm, dataflow), ...]`` back to back in one simulation; (result, checks, beats per job)."""
     beats = [gemm_folds(cfg, df, g) for g, df in jobs]
+    kw.setdefault("stages", job_stages(cfg, [g for (g, _), bl in zip(jobs, beats, strict=True) for _ in bl]))
     result = run_job(cfg, [b for bl in beats for b in bl], run_dir=tmp_path / "run", **kw)
     return result, check_gemms(cfg, [g for g, _ in jobs], beats, result), beats

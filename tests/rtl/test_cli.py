@@ -24,10 +24,12 @@ def test_gemm_json_with_waves():
     assert r.exit_code == 0, r.output
     s = json.loads(r.stdout)
     assert s["ok"] and s["errors"] == []
-    assert s["parameters"] == s["dut_parameters"] == {"ROWS": 4, "COLS": 8, "DATA_W": 8, "ACC_W": 32}
+    assert s["parameters"] == s["dut_parameters"] == {"ROWS": 4, "COLS": 8, "DATA_W": 8, "ACC_W": 32, "OUT_W": 8}
     t = s["totals"]
     # IS on 4x8: k-tiles of 4 (7 -> 2), m-tiles of 8 (9 -> 2), N = 10 streamed.
     assert t["folds"] == t["folds_run"] == 4 and t["mismatched_folds"] == 0 and t["wrong_elements"] == 0
+    # every element of C also as int8 after the output stage (psum_in: the first k-tile's partial sums)
+    assert t["int8_outputs"] == s["gemms"][0]["int8_outputs"] == 9 * 10 and t["wrong_int8"] == 0
     # pipelined (the default): three occupancies max(R, N) and the last fold's full length
     assert s["pipeline"] is True
     assert t["model_cycles"] == t["rtl_cycles"] == 3 * contract_occupancy("is", 4, 10, 10) + contract_fold_cycles(
@@ -51,6 +53,7 @@ def test_narrow_accumulator_table():
     r = _run("--gemm", "5x300x3", "--array", "8x4", "--acc-bits", "16", "--dataflow", "os", "--no-pipeline")
     assert r.exit_code == 0, r.output
     assert "PASS" in r.stdout and "gemm5x300x3" in r.stdout and "serial folds" in r.stdout
+    assert "int8 outputs" not in r.stdout, "a 16-bit accumulator has no output stage"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from accelsim.lowering.requant import INT32_MAX, INT32_MIN, OutputStage
 from accelsim.mapping.folds import enumerate_folds, stream_chunk
 from accelsim.rtlsim import gemm_folds, make_gemm, random_gemm, run_job
 from accelsim.systolic.beats import fold_beats
@@ -28,11 +29,13 @@ from tests.rtl.common import (
 pytestmark = pytest.mark.rtl
 
 
-def _assert_clean(result, checks):
+def _assert_clean(result, checks, cfg=None):
     assert result.dut_parameters == result.parameters
     assert result.ok, result.all_errors()[:10]
     for c in checks:
         assert c.ok, c
+        if cfg is not None and cfg.output_stage:  # every element of C also checked as int8 after the stage
+            assert c.int8_outputs == c.shape[0] * c.shape[2] and c.wrong_int8 == 0, c
     assert result.rtl_cycles == result.model_cycles
 
 
@@ -67,11 +70,15 @@ def test_random_tiles_every_dataflow(shape, chunking, mode, tmp_path):
     if chunk:
         assert {b.stream for b in beats[1]} == {chunk, m % chunk}
         assert {b.stream for b in beats[2]} == {chunk, n % chunk}
-    _assert_clean(result, checks)
+    _assert_clean(result, checks, cfg)
     flat = [(df, b) for (_, df), bl in zip(jobs, beats, strict=True) for b in bl]
     for (df, b), f in zip(flat, result.folds, strict=True):
         assert f.rtl_fold_cycles == contract_fold_cycles(df, R, C, b.stream)
         np.testing.assert_array_equal(f.rtl_cycles, contract_output_cycles(df, R, C, b.stream))
+        if cfg.output_stage and b.fold.last_k:  # the int8 rows: OUT_STAGE_CYCLES after the array's rows
+            np.testing.assert_array_equal(f.rtl_q_cycles, contract_output_cycles(df, R, C, b.stream) + 3)
+        else:
+            assert f.rtl_q is None or len(f.rtl_q) == 0
     starts = [f.cycle_count_start for f in result.folds]
     assert starts[0] == (gaps[0] if gaps else 0)
     for i in range(1, len(flat)):
@@ -102,8 +109,15 @@ def test_extreme_values_wrap_like_the_model(shape, tmp_path):
     ]
     if cfg.acc_bits < 32:
         assert (gemms[0].reference != k * 128 * 128).all(), "the long-K sums must overflow the narrow accumulator"
+    else:  # output stages at their extremes: the bias add wraps, left shifts saturate, the largest multiplier
+        extremes = [OutputStage(INT32_MAX, 30, -127, 127, np.full(n, INT32_MAX)),
+                    OutputStage(1 << 30, -31, 0, 127, np.full(n, INT32_MIN)),
+                    OutputStage(INT32_MAX, -1, -127, 127, np.arange(n) - n // 2),
+                    OutputStage(1 << 30, 0, 0, 6, np.full(n, INT32_MIN + 5), "relu6")]
+        for g, st in zip(gemms, extremes, strict=True):
+            g.stage, g.out = st, st.apply(g.reference)
     result, checks, _ = run_gemms(cfg, [(g, df) for g in gemms for df in DATAFLOWS], tmp_path)
-    _assert_clean(result, checks)
+    _assert_clean(result, checks, cfg)
 
 
 @shapes

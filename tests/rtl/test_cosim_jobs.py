@@ -27,21 +27,32 @@ pytestmark = pytest.mark.rtl
 RUN_KEYS = ("jobs", "sim_seconds", "cycles_per_second")  # what may differ between one job and several
 
 
-def test_job_plan_packs_folds_in_order_under_the_limit():
-    cfg = config((8, 8, 32))
+@pytest.mark.parametrize("dataflow", ["os", "ws"])
+def test_job_plan_packs_blocks_in_order_under_the_limit(dataflow):
+    """Jobs are cut between C blocks only (WS: a block's k-tiles stay in one job, with the partial sums its
+    last k-tile's output stage reads); a job ends only when the next block would not fit."""
+    cfg = config((8, 8, 32), dataflow)
     shapes = [s[1:] for s in network_shapes("lenet5")]
-    costs = np.concatenate([fold_job_bytes(cfg, folds_for(cfg, *s)) for s in shapes])
+    folds = [folds_for(cfg, *s) for s in shapes]
+    costs = np.concatenate([fold_job_bytes(cfg, f) for f in folds])
+    first_k = np.concatenate([f.k0 == 0 for f in folds])
+    block_ends = [*np.flatnonzero(first_k)[1:], len(costs)]  # the fold after each block
     limit = int(costs.sum()) // 3
     plan = job_plan(cfg, shapes, limit)
     assert sum(plan) == len(costs) and len(plan) >= 3
     at = 0
     for i, n in enumerate(plan):
-        assert costs[at: at + n].sum() <= limit or n == 1
-        if i + 1 < len(plan):  # a job ends only when the next fold would not fit
-            assert costs[at: at + n + 1].sum() > limit
-        at += n
+        end = at + n
+        assert end in block_ends
+        assert costs[at: end].sum() <= limit or end == next(e for e in block_ends if e > at)  # one block alone
+        if i + 1 < len(plan):  # a job ends only when the next block would not fit
+            assert costs[at: next(e for e in block_ends if e > end)].sum() > limit
+        at = end
     assert job_plan(cfg, shapes) == [len(costs)]  # the default limit: one job
-    assert job_plan(cfg, shapes, 1) == [1] * len(costs)  # a fold above the limit still runs, alone
+    blocks = np.diff([0, *block_ends]).tolist()
+    assert job_plan(cfg, shapes, 1) == blocks  # a block above the limit still runs, alone
+    if dataflow == "os":
+        assert blocks == [1] * len(costs)
 
 
 def test_network_in_several_jobs_equals_one_job(tmp_path):

@@ -1,7 +1,9 @@
 """End to end: every conv and FC layer of LeNet-5 in int8 on the 8x8 RTL, one simulation per dataflow.
 
 The RTL's output rows, reassembled like the ofmap buffer (k-tile partial sums added with wrap),
-must equal the int8 forward pass's own int32 accumulators, and the RTL's compute cycles (sum over
+must equal the int8 forward pass's own int32 accumulators, its int8 rows after the output stage
+(the last k-tile's rows with the earlier k-tiles' partial sums on ``psum_in``, the layer's bias,
+multiplier and fused ReLU) the forward pass's int8 outputs, and the RTL's compute cycles (sum over
 folds of done cycle + 1; the RTL has no DRAM, so no stalls) must equal the model's and, per
 layer, the stepping model's ``step_layer`` compute cycles.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from accelsim.rtlsim import check_gemms, gemm_folds, network_gemms, run_job
+from accelsim.rtlsim.gemm import job_stages
 from accelsim.systolic.stepping import step_layer
 from tests.rtl.common import config
 
@@ -23,12 +26,15 @@ def test_lenet5_layers_on_8x8_rtl_equal_the_int32_accumulators(dataflow, tmp_pat
     gemms = network_gemms(cfg, "lenet5")
     assert [g.name for g in gemms] == ["conv1", "conv2", "conv3", "fc1", "fc2"]
     beats = [gemm_folds(cfg, dataflow, g) for g in gemms]
-    result = run_job(cfg, [b for bl in beats for b in bl], run_dir=tmp_path / "run")
+    stages = job_stages(cfg, [g for g, bl in zip(gemms, beats, strict=True) for _ in bl])
+    assert stages is not None
+    result = run_job(cfg, [b for bl in beats for b in bl], run_dir=tmp_path / "run", stages=stages)
     assert result.ok, result.all_errors()[:10]
     checks = check_gemms(cfg, gemms, beats, result)
     for g, c in zip(gemms, checks, strict=True):
         assert c.ok, c
         assert (c.rtl_c == g.reference).all()
+        assert c.int8_outputs == g.out.size and (c.rtl_q == g.out).all()
         layer = step_layer(cfg, [(g.a, g.b)], dataflow=dataflow)
         assert c.rtl_cycles == layer.compute_cycles
         assert (layer.outputs[0] == c.rtl_c).all()

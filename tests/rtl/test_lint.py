@@ -10,15 +10,16 @@ import pytest
 from accelsim.rtlsim.env import RTL_DIR, SOURCES, TOPLEVEL, rtl_sources, setup_env, simulator_missing
 
 PARAMETER_SETS = [
-    {"ROWS": 1, "COLS": 1, "DATA_W": 8, "ACC_W": 32},
+    {"ROWS": 1, "COLS": 1, "DATA_W": 8, "ACC_W": 32, "OUT_W": 8},  # OUT_W < ACC_W: with the output stage
     {"ROWS": 1, "COLS": 8, "DATA_W": 8, "ACC_W": 32},
-    {"ROWS": 8, "COLS": 1, "DATA_W": 8, "ACC_W": 32},
+    {"ROWS": 8, "COLS": 1, "DATA_W": 8, "ACC_W": 32, "OUT_W": 8},
     {"ROWS": 4, "COLS": 8, "DATA_W": 8, "ACC_W": 16},
-    {"ROWS": 16, "COLS": 16, "DATA_W": 8, "ACC_W": 32},
+    {"ROWS": 16, "COLS": 16, "DATA_W": 8, "ACC_W": 32, "OUT_W": 8},
     {"ROWS": 3, "COLS": 5, "DATA_W": 16, "ACC_W": 24},  # ACC_W < 2*DATA_W: the product itself wraps
     {"ROWS": 2, "COLS": 2, "DATA_W": 8, "ACC_W": 8},
 ]
-IDS = ["r{ROWS}c{COLS}d{DATA_W}a{ACC_W}".format(**p) for p in PARAMETER_SETS]
+IDS = ["r{ROWS}c{COLS}d{DATA_W}a{ACC_W}".format(**p) + (f"o{p['OUT_W']}" if "OUT_W" in p else "")
+       for p in PARAMETER_SETS]
 
 
 @pytest.mark.parametrize("params", PARAMETER_SETS, ids=IDS)
@@ -29,6 +30,17 @@ def test_verilator_lint_wall(params):
            *(f"-G{k}={v}" for k, v in params.items()), *map(str, rtl_sources())]
     r = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert r.returncode == 0 and "%Warning" not in r.stderr and "%Error" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("params", [{"ACC_W": 16, "OUT_W": 8}, {"ACC_W": 32, "OUT_W": 40}, {"ACC_W": 32, "OUT_W": 1}],
+                         ids=["acc16-out8", "out-wider", "out1"])
+def test_an_output_stage_off_the_contract_does_not_elaborate(params):
+    """The stage needs ACC_W = 32 and 2 <= OUT_W < ACC_W (OUT_W = ACC_W: no stage)."""
+    setup_env()
+    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", TOPLEVEL, "-GROWS=2", "-GCOLS=2",
+           *(f"-G{k}={v}" for k, v in params.items()), *map(str, rtl_sources())]
+    r = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert r.returncode != 0 and "OUT_W" in r.stderr, r.stderr
 
 
 def test_no_lint_waivers():
