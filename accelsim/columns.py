@@ -130,7 +130,9 @@ _DEFINITIONS = (
     ("pe_area_mm2", "mm^2", "all PEs: rows x cols x pe_unit_area_um2"),
     ("array_rest_area_mm2", "mm^2", ("the array's skews, deskew and control (per-edge model fitted to "
                                       "synthesized arrays)")),
-    ("array_area_mm2", "mm^2", "pe_area_mm2 + array_rest_area_mm2"),
+    ("output_stage_area_mm2", "mm^2", ("the output stage (bias, requantization, activation): cols x one "
+                                        "synthesized lane")),
+    ("array_area_mm2", "mm^2", "pe_area_mm2 + array_rest_area_mm2 + output_stage_area_mm2"),
     ("ifmap_sram_area_mm2", "mm^2", "ifmap SRAM (CACTI 7, 45 nm)"),
     ("filter_sram_area_mm2", "mm^2", "filter SRAM (CACTI 7, 45 nm)"),
     ("ofmap_sram_area_mm2", "mm^2", "ofmap SRAM (CACTI 7, 45 nm)"),
@@ -290,7 +292,8 @@ COSIM_GEMMS = _group("layer", "gemm_m", "gemm_k", "gemm_n", "folds", "mismatched
 COSIM_TOTALS = _group("jobs", "folds", "folds_run", "mismatched_folds", "wrong_elements", "int8_outputs", "wrong_int8",
                       "model_cycles", "rtl_cycles", "sim_seconds", "cycles_per_second")
 AREA = _group("rows", "cols", "pe_count", "data_bits", "acc_bits", "ifmap_sram_kib", "filter_sram_kib",
-              "ofmap_sram_kib", "pe_unit_area_um2", "pe_area_mm2", "array_rest_area_mm2", "array_area_mm2",
+              "ofmap_sram_kib", "pe_unit_area_um2", "pe_area_mm2", "array_rest_area_mm2", "output_stage_area_mm2",
+              "array_area_mm2",
               "ifmap_sram_area_mm2", "filter_sram_area_mm2", "ofmap_sram_area_mm2", "sram_area_mm2",
               "dram_interface_area_mm2", "area_mm2", "sram_leakage_mW", "cell_library")
 SWEEP_TOTALS = _group("point_count", "evaluated", "already_done", "failed", "wall_seconds")

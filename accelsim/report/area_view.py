@@ -19,6 +19,7 @@ def area_rows(b: AreaBreakdown) -> list[dict]:
     parts = [
         (f"PEs ({b.rows}x{b.cols} x {b.pe_unit_area_um2:,.1f} um^2)", b.pe_area_mm2),
         ("array rest (skews, deskew, control)", b.array_rest_area_mm2),
+        *([(f"output stage ({b.cols} lanes)", b.output_stage_area_mm2)] if b.output_stage_area_mm2 else []),
         (f"ifmap SRAM ({_kib(b.ifmap_sram_kib)})", b.ifmap_sram_area_mm2),
         (f"filter SRAM ({_kib(b.filter_sram_kib)})", b.filter_sram_area_mm2),
         (f"ofmap SRAM ({_kib(b.ofmap_sram_kib)})", b.ofmap_sram_area_mm2),
@@ -38,7 +39,8 @@ def render_area(b: AreaBreakdown, fmt: str) -> str:
     notes = [
         f"Array: yosys cells of the RTL (DATA_W={b.data_bits}, ACC_W={b.acc_bits}) x {LIBRARY} areas; "
         f"PEs = R x C x one synthesized PE, the rest a per-edge fit over {len(FIT_SHAPES)} small synthesized "
-        f"arrays (max error {100 * b.model_fit_error:.2f}% on them). Cells only: no wiring, sizing or utilization.",
+        f"arrays (max error {100 * b.model_fit_error:.2f}% on them). Cells only: no wiring, sizing or utilization."
+        + (" Output stage: cols x rtl/output_stage.v synthesized with one lane." if b.output_stage_area_mm2 else ""),
         f"SRAMs: CACTI 7 at 45 nm (scratchpad, 1 bank); leakage {b.sram_leakage_mW:,.1f} mW (ITRS-HP). "
         "DRAM interface: CACTI-IO's DDR3 IO area. Sources: accelsim/synth/cells.py, accelsim/hardware/memory_area.py.",
     ]

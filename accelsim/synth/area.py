@@ -15,6 +15,13 @@ with a_pe the area of one ``systolic_pe`` synthesized alone and c0..c4 a least-s
 per-edge terms are the edge PEs' unread registers and constant inputs (removed by synthesis) and the
 operand/switch skew lanes at the array's left and top; the triangular terms are the skew and deskew
 delay lines (lane i is i stages deep), the constant the control (counters, valid pipe, cycle counter).
+
+The output stage (``rtl/output_stage.v``: bias, requantization, activation; one lane per column) is
+priced as C x ``output_stage`` synthesized with one lane, for a configuration that has one
+(``ArrayConfig.output_stage``) and while ``systolic_top`` does not instantiate it (once it does, the
+fitted array includes it). One lane synthesized alone carries the stage's per-row control (valid,
+last, clamp bounds) too, so C of them count that control C times: an upper bound (see
+``output_stage_um2``).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,6 +47,7 @@ from accelsim.synth.yosys import SynthError, run_script, yosys_version
 
 PE_TOP = "systolic_pe"
 ARRAY_TOP = "systolic_top"
+STAGE_TOP = "output_stage"
 FIT_SHAPES = ((2, 2), (2, 3), (3, 2), (3, 3), (2, 4), (4, 2))
 IGNORED_TYPES = ("$scopeinfo",)  # yosys's hierarchy notes after flattening: no hardware
 
@@ -218,6 +227,20 @@ def fit_array_model(data_bits: int, acc_bits: int, shapes: Iterable[tuple[int, i
     return ArrayAreaModel(data_bits, acc_bits, pe, tuple(float(x) for x in coef), tuple(fit))
 
 
+def top_instantiates_output_stage() -> bool:
+    """Whether ``systolic_top`` instantiates ``output_stage`` (then the fitted array already holds it)."""
+    top = RTL_DIR / f"{ARRAY_TOP}.v"
+    return top.is_file() and re.search(rf"^\s*{STAGE_TOP}\s*(#|\w)", top.read_text(), re.MULTILINE) is not None
+
+
+def output_stage_um2(cols: int, acc_bits: int, out_bits: int, cache_dir: Path | None = None,
+                     notify: Notify | None = None) -> float:
+    """C lanes of the output stage, each priced as the stage synthesized with one lane."""
+    lane = synthesize(STAGE_TOP, {"COLS": 1, "ACC_W": acc_bits, "OUT_W": out_bits}, cache_dir=cache_dir,
+                      notify=notify)
+    return cols * lane.area_um2
+
+
 @dataclass(frozen=True)
 class AreaBreakdown:
     """The chip's area by part (mm^2) for one configuration, and the SRAMs' leakage."""
@@ -232,6 +255,7 @@ class AreaBreakdown:
     pe_unit_area_um2: float
     pe_area_mm2: float
     array_rest_area_mm2: float
+    output_stage_area_mm2: float
     ifmap_sram_area_mm2: float
     filter_sram_area_mm2: float
     ofmap_sram_area_mm2: float
@@ -242,7 +266,7 @@ class AreaBreakdown:
 
     @property
     def array_area_mm2(self) -> float:
-        return self.pe_area_mm2 + self.array_rest_area_mm2
+        return self.pe_area_mm2 + self.array_rest_area_mm2 + self.output_stage_area_mm2
 
     @property
     def sram_area_mm2(self) -> float:
@@ -260,7 +284,8 @@ class AreaBreakdown:
             "ifmap_sram_kib": self.ifmap_sram_kib, "filter_sram_kib": self.filter_sram_kib,
             "ofmap_sram_kib": self.ofmap_sram_kib,
             "pe_unit_area_um2": self.pe_unit_area_um2, "pe_area_mm2": self.pe_area_mm2,
-            "array_rest_area_mm2": self.array_rest_area_mm2, "array_area_mm2": self.array_area_mm2,
+            "array_rest_area_mm2": self.array_rest_area_mm2, "output_stage_area_mm2": self.output_stage_area_mm2,
+            "array_area_mm2": self.array_area_mm2,
             "ifmap_sram_area_mm2": self.ifmap_sram_area_mm2, "filter_sram_area_mm2": self.filter_sram_area_mm2,
             "ofmap_sram_area_mm2": self.ofmap_sram_area_mm2, "sram_area_mm2": self.sram_area_mm2,
             "dram_interface_area_mm2": self.dram_interface_area_mm2, "area_mm2": self.area_mm2,
@@ -272,12 +297,16 @@ def area_breakdown(cfg: ArrayConfig, cache_dir: Path | None = None, notify: Noti
     """The area of ``cfg``'s array (synthesis model), its three SRAMs and the DRAM interface."""
     model = fit_array_model(cfg.data_bits, cfg.acc_bits, cache_dir=cache_dir, notify=notify)
     kib = (cfg.ifmap_sram_kib, cfg.filter_sram_kib, cfg.ofmap_sram_kib)
+    stage_um2 = 0.0
+    if cfg.output_stage and not top_instantiates_output_stage():
+        stage_um2 = output_stage_um2(cfg.cols, cfg.acc_bits, cfg.out_bits, cache_dir=cache_dir, notify=notify)
     return AreaBreakdown(
         rows=cfg.rows, cols=cfg.cols, data_bits=cfg.data_bits, acc_bits=cfg.acc_bits,
         ifmap_sram_kib=kib[0], filter_sram_kib=kib[1], ofmap_sram_kib=kib[2],
         pe_unit_area_um2=model.pe_um2,
         pe_area_mm2=cfg.rows * cfg.cols * model.pe_um2 / 1e6,
         array_rest_area_mm2=model.rest_um2(cfg.rows, cfg.cols) / 1e6,
+        output_stage_area_mm2=stage_um2 / 1e6,
         ifmap_sram_area_mm2=sram_area_mm2(kib[0]), filter_sram_area_mm2=sram_area_mm2(kib[1]),
         ofmap_sram_area_mm2=sram_area_mm2(kib[2]),
         dram_interface_area_mm2=dram_interface_area_mm2(),

@@ -17,7 +17,7 @@ from accelsim.cli import main
 from accelsim.hardware import memory_area
 from accelsim.synth import area as synth_area
 from accelsim.synth import yosys
-from accelsim.synth.area import ARRAY_TOP, PE_TOP, Synthesis, cell_area_um2, fit_array_model, synthesize
+from accelsim.synth.area import ARRAY_TOP, PE_TOP, STAGE_TOP, Synthesis, cell_area_um2, fit_array_model, synthesize
 from accelsim.synth.cells import CELL_AREA_UM2, GENERIC_CELL
 from accelsim.synth.yosys import SynthError
 from tests.rtl.test_synth import expected_flops
@@ -113,6 +113,8 @@ def _fake_synthesize(pe_um2: float, coef: tuple[float, ...]):
     def fake(top, params, sources=None, cache_dir=None, notify=None):
         if top == PE_TOP:
             um2 = pe_um2
+        elif top == STAGE_TOP:
+            um2 = params["COLS"] * 3 * pe_um2
         else:
             r, c = params["ROWS"], params["COLS"]
             um2 = r * c * pe_um2 + np.dot(coef, [1, r, c, r * (r - 1) / 2, c * (c - 1) / 2])
@@ -155,6 +157,14 @@ def test_array_area_grows_with_rows_times_cols(tmp_path):
         prev = s.area_um2
 
 
+def test_the_output_stage_counts_apart_until_the_top_instantiates_it(tmp_path, monkeypatch):
+    assert not synth_area.top_instantiates_output_stage()  # today's rtl/: the stage is a separate module
+    top = "module systolic_top;\n    output_stage #(.COLS(2)) u_stage ();\nendmodule\n"
+    (tmp_path / "systolic_top.v").write_text(top)
+    monkeypatch.setattr(synth_area, "RTL_DIR", tmp_path)
+    assert synth_area.top_instantiates_output_stage()
+
+
 # ---- SRAM and DRAM interface --------------------------------------------------------------------
 
 def test_cacti_tables_at_the_anchors_and_between():
@@ -184,12 +194,18 @@ def test_area_cli_json_table_and_errors(monkeypatch, tmp_path):
     assert not columns.unknown(doc)
     assert doc["pe_area_mm2"] == pytest.approx(32 * 16 * 2000 * nand / 1e6)
     assert doc["array_rest_area_mm2"] == pytest.approx((500 + 50 * 32 * 31 / 2 + 60 * 16 * 15 / 2) * nand / 1e6)
-    parts = ("pe_area_mm2", "array_rest_area_mm2", "sram_area_mm2", "dram_interface_area_mm2")
+    assert doc["output_stage_area_mm2"] == pytest.approx(16 * 3 * 2000 * nand / 1e6)  # 16 lanes
+    parts = ("pe_area_mm2", "array_rest_area_mm2", "output_stage_area_mm2", "sram_area_mm2", "dram_interface_area_mm2")
     assert doc["area_mm2"] == pytest.approx(sum(doc[k] for k in parts))
     assert doc["sram_area_mm2"] == pytest.approx(sum(memory_area.sram_area_mm2(k) for k in (64, 32, 16)))
     table = CliRunner().invoke(main, ["area", "--array", "32x16", "--sram", "64,32,16"])
     assert table.exit_code == 0 and "area (mm^2)" in table.stdout and f"{doc['area_mm2']:.4f}" in table.stdout
-    assert "ifmap SRAM (64 KiB)" in table.stdout and "100.0%" in table.stdout
+    assert "ifmap SRAM (64 KiB)" in table.stdout and "output stage (16 lanes)" in table.stdout
+    assert "100.0%" in table.stdout
+    # No output stage without a 32-bit accumulator (the requantization rule is defined for 32 bits).
+    r16 = CliRunner().invoke(main, ["area", "--array", "4x4", "--acc-bits", "16", "--format", "json"])
+    r16 = json.loads(r16.stdout)
+    assert r16["output_stage_area_mm2"] == 0
     for bad in (["--array", "0x4"], ["--array", "4"], ["--sram", "1,2"], ["--data-bits", "x"],
                 ["--acc-bits", "8", "--data-bits", "16"], ["--format", "json", "-o", str(tmp_path / "a.csv")]):
         r = CliRunner().invoke(main, ["area", *bad])
