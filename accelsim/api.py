@@ -234,12 +234,13 @@ def _fmt(fmt: str) -> str:
 
 
 _HARDWARE_DEFAULTS = {"array": "32x32", "dataflow": "ws", "sram": (256, 256, 128), "bandwidth": 16,
-                      "clock_mhz": 1000, "double_buffer": True, "data_bits": 8, "acc_bits": 32, "out_bits": 8,
-                      "on_chip": True}
+                      "clock_mhz": 1000, "double_buffer": True, "pipeline": True, "data_bits": 8, "acc_bits": 32,
+                      "out_bits": 8, "on_chip": True}
 
 
 def array_config(array="32x32", dataflow="ws", sram=(256, 256, 128), bandwidth=16, clock_mhz=1000,
-                 double_buffer=True, data_bits=8, acc_bits=32, out_bits=8, on_chip=True) -> ArrayConfig:
+                 double_buffer=True, data_bits=8, acc_bits=32, out_bits=8, pipeline=True,
+                 on_chip=True) -> ArrayConfig:
     """An ``ArrayConfig`` from ``simulate``'s arguments (validated; errors name the argument)."""
     rows, cols = _array(array)
     if dataflow not in DATAFLOWS:
@@ -247,6 +248,7 @@ def array_config(array="32x32", dataflow="ws", sram=(256, 256, 128), bandwidth=1
     ifmap, filt, ofmap = _sram(sram)
     return ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, ifmap_sram_kib=ifmap, filter_sram_kib=filt,
                        ofmap_sram_kib=ofmap, double_buffer=_flag("double_buffer", double_buffer),
+                       pipeline=_flag("pipeline", pipeline),
                        bandwidth=_number("bandwidth", bandwidth), clock_mhz=_number("clock_mhz", clock_mhz),
                        data_bits=data_bits, acc_bits=acc_bits, out_bits=out_bits, on_chip=_flag("on_chip", on_chip))
 
@@ -262,11 +264,13 @@ def simulate(model: Model, array="32x32", dataflow: str = "ws", sram="256,256,12
              clock_mhz: float = 1000, batch: int = 1, engine: str = "fast", check: bool = False,
              double_buffer: bool = True, data_bits: int = 8, acc_bits: int = 32, out_bits: int = 8,
              config: ArrayConfig | None = None, strict: bool = False, seed: int = 0,
-             fold_bn: bool | None = None, input_size=None, on_chip: bool = True) -> SimulationResult:
+             fold_bn: bool | None = None, input_size=None, pipeline: bool = True,
+             on_chip: bool = True) -> SimulationResult:
     """Run ``model`` layer by layer on a ROWSxCOLS systolic array (``accelsim.systolic.simulate``).
 
     The array is given by the keyword arguments (``sram`` = ifmap, filter, ofmap KiB as a tuple or
-    ``"I,F,O"``; ``bandwidth`` DRAM bytes per cycle each way) or whole as ``config=ArrayConfig(...)``.
+    ``"I,F,O"``; ``bandwidth`` DRAM bytes per cycle each way; ``pipeline``: folds issued pipelined, the default, or
+    serially) or whole as ``config=ArrayConfig(...)``.
     ``engine`` is ``fast`` (closed form) or ``stepping`` (cycle by cycle); ``check`` runs the int8
     numbers through the array and compares them with the reference bit for bit (``.mismatches``);
     ``fold_bn`` folds each BN into the conv before it (default: on for an .onnx file); ``input_size``
@@ -274,8 +278,8 @@ def simulate(model: Model, array="32x32", dataflow: str = "ws", sram="256,256,12
     "Layers that stay on chip"; ``False`` sends every tensor through DRAM).
     """
     given = {"array": array, "dataflow": dataflow, "sram": sram, "bandwidth": bandwidth, "clock_mhz": clock_mhz,
-             "double_buffer": double_buffer, "data_bits": data_bits, "acc_bits": acc_bits, "out_bits": out_bits,
-             "on_chip": on_chip}
+             "double_buffer": double_buffer, "pipeline": pipeline, "data_bits": data_bits, "acc_bits": acc_bits,
+             "out_bits": out_bits, "on_chip": on_chip}
     if config is not None:
         if not isinstance(config, ArrayConfig):
             raise AccelsimError(f"config: expected an ArrayConfig, got {type(config).__name__}")

@@ -33,7 +33,7 @@ def test_every_example_runs(tmp_path, monkeypatch, capsys):
     # The outputs quoted in the page's comments are what the code prints.
     for quoted in ("lenet5 13 layers, 61,706 parameters, input (1, 32, 32)",
                    "ProfileResult('lenet5', 13 layers, batch 1, fp32, 416,520 MACs)",
-                   "SimulationResult('lenet5' on 16x16 OS, 11,107 cycles, utilization 14.6%)",
+                   "SimulationResult('lenet5' on 16x16 OS, 8,071 cycles, utilization 20.2%)",
                    "['network', 'config', 'layers', 'totals'] fast", "EnergyResult('lenet5', 14.344 uJ/inference)",
                    "['layers.png', 'memory.png', 'roofline.png']", "9 points, 0 failed"):
         assert quoted in out, quoted

@@ -117,5 +117,9 @@ input_size_option = click.option(
     "--input-size", "input_size", default=None, metavar="CxHxW", callback=_input_size,
     help="Run a zoo model on another input size, e.g. 3x32x32 (TxF for bert-base-encoder); models whose "
          "linear layers fix the size (LeNet-5, AlexNet, VGG) refuse other sizes.")
+pipeline_option = click.option(
+    "--pipeline/--no-pipeline", default=True, show_default=True,
+    help="Issue folds pipelined (the next fold's beats as soon as the array can take them) or serially "
+         "(after the previous fold's done).")
 output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
                              help="Write to FILE (.txt table, .csv, .json or .md).")

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import click
 
-from accelsim.cli.common import input_size_option
+from accelsim.cli.common import input_size_option, pipeline_option
 from accelsim.errors import AccelsimError
 from accelsim.hardware.config import DATAFLOWS, parse_array
 
@@ -100,9 +100,7 @@ def _render(s: dict) -> None:
               help="Show build and simulation progress on stderr.")
 @click.option("--golden", default=None, metavar="MODULE:CLASS",
               help="Model to check the RTL against, with ArrayCore's interface [default: ArrayCore].")
-@click.option("--pipeline/--no-pipeline", default=True, show_default=True,
-              help="Issue folds pipelined (the next fold's beats as soon as the array can take them) or serially "
-              "(after the previous fold's done).")
+@pipeline_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def cosim(gemm, model, input_size, array, dataflow, acc_bits, seed, simulator, waves, waves_limit, keep_run_dir,
           progress, golden, pipeline, fmt):

@@ -46,8 +46,9 @@ def _sram(ctx, param, value):
               help="Select these SRAM sizes in KiB per buffer, e.g. 256,256,128.")
 @rejected_option("--sram-kib", "is gone: give --sram IFMAP,FILTER,OFMAP (KiB per buffer)")
 @click.option("--double-buffer/--single-buffer", default=None, help="Select double or single buffering.")
+@click.option("--pipeline/--no-pipeline", default=None, help="Select pipelined or serial folds.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress on stderr.")
-def report(results, output, network, batch, array, dataflow, bandwidth, clock_mhz, sram, double_buffer,
+def report(results, output, network, batch, array, dataflow, bandwidth, clock_mhz, sram, double_buffer, pipeline,
            progress):
     """Write the design-space report of the sweep results in --from: per-layer cycles and utilization
     of one design point (the lowest-latency one among those the flags select), its roofline, the
@@ -58,7 +59,7 @@ def report(results, output, network, batch, array, dataflow, bandwidth, clock_mh
     from accelsim.report.dse_report import REPORT_STEPS, build_report
 
     select = {"network": network, "batch": batch, "dataflow": dataflow, "bandwidth": bandwidth, "clock_mhz": clock_mhz,
-              "double_buffer": double_buffer}
+              "double_buffer": double_buffer, "pipeline": pipeline}
     if array:
         select["rows"], select["cols"] = array
     if sram:

@@ -14,6 +14,7 @@ from accelsim.cli.common import (
     input_size_option,
     model_argument,
     pick_format,
+    pipeline_option,
     refuse_overwrite,
     rejected_option,
     sim_batch_option,
@@ -59,6 +60,7 @@ def parse_number(fld: str, text: str) -> float:
 @click.option("--bandwidth", default="16", show_default=True, metavar="B",
               help="DRAM bytes per cycle, each direction (1/1024 to 2^32).")
 @click.option("--no-double-buffer", is_flag=True, help="Single-buffered SRAMs (no load/compute overlap).")
+@pipeline_option
 @click.option("--on-chip/--no-on-chip", default=True, show_default=True,
               help="Keep layer outputs that fit in the ifmap SRAM for the next layers and fuse BN/ReLU into the "
                    "output stage (docs/microarchitecture.md), or send every tensor through DRAM.")
@@ -84,8 +86,8 @@ def parse_number(fld: str, text: str) -> float:
               help="Write to FILE (.txt table, .csv, .json or .md), or to the folder DIR with --format scalesim.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show progress of long work (stepping engine, --check) on stderr.")
-def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, on_chip, clock_mhz, batch, engine, check,
-             convention, config, strict, fold_bn, input_size, fmt, output, progress):
+def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, pipeline, on_chip, clock_mhz, batch, engine,
+             check, convention, config, strict, fold_bn, input_size, fmt, output, progress):
     """Simulate MODEL (a zoo name or a model file, .onnx included) on an R x C systolic array, layer by layer."""
     from accelsim.progress import stderr_phases
     from accelsim.report.simulate_view import render_simulation
@@ -103,7 +105,7 @@ def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, on_chip,
             raise AccelsimError(f"output: {output} is a folder: give a file name (or --format scalesim)")
         fmt = pick_format(fmt, output)
     cfg = _array_config(click.get_current_context(), config, array, dataflow, sram, bandwidth, no_double_buffer,
-                        clock_mhz, convention, on_chip)
+                        pipeline, clock_mhz, convention, on_chip)
     targets = _scalesim_targets(output) if fmt == "scalesim" else (output,)
     for target in targets:
         refuse_overwrite(target, inputs)
@@ -140,7 +142,8 @@ _CFG_FLAGS = {"array": ("rows", "cols"), "dataflow": ("dataflow",),
 
 
 def _array_config(ctx: click.Context, config: str | None, array: str, dataflow: str, sram: str, bandwidth: str,
-                  no_double_buffer: bool, clock_mhz: str, convention: str, on_chip: bool = True) -> ArrayConfig:
+                  no_double_buffer: bool, pipeline: bool, clock_mhz: str, convention: str,
+                  on_chip: bool = True) -> ArrayConfig:
     """The ArrayConfig of the flags, over the SCALE-Sim ``--config`` file's values where the flag
     was not given on the command line. A value the file set that ArrayConfig refuses is reported
     at its line in the file."""
@@ -148,7 +151,7 @@ def _array_config(ctx: click.Context, config: str | None, array: str, dataflow: 
     ifmap, filt, ofmap = parse_sram(sram)
     fields: dict[str, Any] = {
         "rows": rows, "cols": cols, "dataflow": dataflow, "ifmap_sram_kib": ifmap, "filter_sram_kib": filt,
-        "ofmap_sram_kib": ofmap, "double_buffer": not no_double_buffer,
+        "ofmap_sram_kib": ofmap, "double_buffer": not no_double_buffer, "pipeline": pipeline,
         "bandwidth": parse_number("bandwidth", bandwidth), "clock_mhz": parse_number("clock_mhz", clock_mhz),
         "on_chip": on_chip}
     if config is None:

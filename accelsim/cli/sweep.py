@@ -16,7 +16,8 @@ from accelsim.hardware.config import ENGINES
 # --sram (repeatable, one IFMAP,FILTER,OFMAP triple each) and --engine (one value).
 AXIS_FLAGS = {
     "model": "model", "batch": "batch", "array": "array", "rows": "rows", "cols": "cols",
-    "dataflow": "dataflow", "sram": "sram_kib", "double_buffer": "double_buffer", "on_chip": "on_chip",
+    "dataflow": "dataflow", "sram": "sram_kib", "double_buffer": "double_buffer", "pipeline": "pipeline",
+    "on_chip": "on_chip",
     "bandwidth": "bandwidth",
     "clock_mhz": "clock_mhz", "data_bits": "data_bits", "acc_bits": "acc_bits", "out_bits": "out_bits",
     "engine": "engine",
@@ -91,6 +92,7 @@ def _axis(flag: str, help_: str):
               help="SRAM sizes in KiB per buffer, e.g. 256,256,128; repeat for several design points.")
 @rejected_option("--sram-kib", "is gone: give --sram IFMAP,FILTER,OFMAP (KiB per buffer), once per design point")
 @_axis("double_buffer", "Double buffering: true, false.")
+@_axis("pipeline", "Fold issue: true (pipelined), false (serial).")
 @_axis("on_chip", "Layers that stay on chip (docs/microarchitecture.md): true, false.")
 @_axis("bandwidth", "DRAM bytes per cycle (each direction).")
 @_axis("clock_mhz", "Clock in MHz.")

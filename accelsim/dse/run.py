@@ -114,8 +114,9 @@ def plan(spec: SweepSpec) -> Plan:
                 continue
             seen.add(key)
             row = (net.name, nid, batch, cfg["rows"], cfg["cols"], cfg["dataflow"], cfg["ifmap_sram_kib"],
-                   cfg["filter_sram_kib"], cfg["ofmap_sram_kib"], int(cfg["double_buffer"]), int(cfg["on_chip"]),
-                   cfg["bandwidth"], cfg["clock_mhz"], cfg["data_bits"], cfg["acc_bits"], cfg["out_bits"], spec.engine)
+                   cfg["filter_sram_kib"], cfg["ofmap_sram_kib"], int(cfg["double_buffer"]), int(cfg["pipeline"]),
+                   int(cfg["on_chip"]), cfg["bandwidth"], cfg["clock_mhz"], cfg["data_bits"], cfg["acc_bits"],
+                   cfg["out_bits"], spec.engine)
             points.append(PlannedPoint(key, nid, batch, cfg, row, design_key(nspec, batch, cfg, spec.engine)))
     return Plan(spec, networks, tuple(points))
 

@@ -13,6 +13,7 @@ the grid is their cross product. Keys (units in the names; defaults are ``ArrayC
     sram_kib: [{ifmap: 256, filter: 256, ofmap: 128}, "64,64,32", 64]  # per buffer (a mapping, or
                              # IFMAP,FILTER,OFMAP as --sram takes it), or one number for all three
     double_buffer: true
+    pipeline: [true, false]  # folds issued pipelined (default) or serially (docs/microarchitecture.md)
     on_chip: [true, false]   # layers' outputs may stay in the ifmap SRAM (docs/microarchitecture.md)
     bandwidth: [8, 16, 32]   # DRAM bytes per cycle, each direction
     clock_mhz: 1000
@@ -61,9 +62,9 @@ from accelsim.workload.network import Network
 NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 SRAM_BUFFERS = ("ifmap", "filter", "ofmap")
 # Bump when the numbers a point produces change meaning: old rows then no longer match any key.
-RESULT_VERSION = 1
-# ``pipeline`` is not a sweep axis yet (the fast engine prices serial folds): points use ArrayConfig's default.
-_CONFIG_FIELDS = [f.name for f in fields(ArrayConfig) if f.name != "pipeline"]
+# 2: pipelined folds (and the pipeline axis)
+RESULT_VERSION = 2
+_CONFIG_FIELDS = [f.name for f in fields(ArrayConfig)]
 _FLOAT_FIELDS = {f.name for f in fields(ArrayConfig) if f.type in ("float", float)}
 
 
@@ -97,6 +98,7 @@ class SweepSpec:
         (ArrayConfig.ifmap_sram_kib, ArrayConfig.filter_sram_kib, ArrayConfig.ofmap_sram_kib),
     )
     double_buffer: tuple[bool, ...] = (ArrayConfig.double_buffer,)
+    pipeline: tuple[bool, ...] = (ArrayConfig.pipeline,)
     on_chip: tuple[bool, ...] = (ArrayConfig.on_chip,)
     bandwidth: tuple[float, ...] = (ArrayConfig.bandwidth,)
     clock_mhz: tuple[float, ...] = (ArrayConfig.clock_mhz,)
@@ -111,20 +113,22 @@ class SweepSpec:
     def size(self) -> int:
         """Points in the grid (before duplicates are merged)."""
         return len(self.models) * math.prod(
-            len(getattr(self, a)) for a in ("batch", "arrays", "dataflow", "sram_kib", "double_buffer", "on_chip",
-                                           "bandwidth", "clock_mhz", "data_bits", "acc_bits", "out_bits")
+            len(getattr(self, a)) for a in ("batch", "arrays", "dataflow", "sram_kib", "double_buffer", "pipeline",
+                                           "on_chip", "bandwidth", "clock_mhz", "data_bits", "acc_bits", "out_bits")
         )
 
     def configs(self):
         """Every (batch, ArrayConfig field dict) of the grid, in a stable order."""
-        buffers = tuple(itertools.product(self.double_buffer, self.on_chip))  # (product types at most 10 axes)
-        for batch, (rows, cols), df, (si, sf, so), (db, oc), bw, clk, d, a, o in itertools.product(
+        # (itertools.product is typed for at most 10 axes)
+        buffers = tuple(itertools.product(self.double_buffer, self.pipeline, self.on_chip))
+        for batch, (rows, cols), df, (si, sf, so), (db, pipe, oc), bw, clk, d, a, o in itertools.product(
             self.batch, self.arrays, self.dataflow, self.sram_kib, buffers, self.bandwidth,
             self.clock_mhz, self.data_bits, self.acc_bits, self.out_bits,
         ):
             yield batch, canonical_config(
                 rows=rows, cols=cols, dataflow=df, data_bits=d, acc_bits=a, out_bits=o, ifmap_sram_kib=si,
-                filter_sram_kib=sf, ofmap_sram_kib=so, double_buffer=db, on_chip=oc, bandwidth=bw, clock_mhz=clk,
+                filter_sram_kib=sf, ofmap_sram_kib=so, double_buffer=db, pipeline=pipe, on_chip=oc, bandwidth=bw,
+                clock_mhz=clk,
             )
 
 
@@ -204,8 +208,8 @@ def safe_name(name: str, fallback: str = "sweep") -> str:
 
 # ---- parsing ---------------------------------------------------------------------------------
 
-_AXES = ("model", "batch", "array", "rows", "cols", "dataflow", "sram_kib", "double_buffer", "on_chip", "bandwidth",
-         "clock_mhz", "data_bits", "acc_bits", "out_bits")
+_AXES = ("model", "batch", "array", "rows", "cols", "dataflow", "sram_kib", "double_buffer", "pipeline", "on_chip",
+         "bandwidth", "clock_mhz", "data_bits", "acc_bits", "out_bits")
 ALLOWED_KEYS = ("name", *_AXES, "engine", "energy")
 RENAMED_KEYS = {"simulator": "engine"}
 
@@ -331,6 +335,7 @@ _PARSERS = {
     "dataflow": _dataflow,
     "sram_kib": _sram,
     "double_buffer": _bool,
+    "pipeline": _bool,
     "on_chip": _bool,
     "bandwidth": _in_range(MIN_BANDWIDTH, MAX_BANDWIDTH, "1/1024, 2^32"),
     "clock_mhz": _in_range(MIN_CLOCK_MHZ, MAX_CLOCK_MHZ, "1, 100000"),

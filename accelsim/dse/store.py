@@ -48,12 +48,14 @@ from accelsim.workload.files import atomic_write, same_file
 CONFIG_COLUMNS = (
     ("network", "TEXT"), ("network_id", "TEXT"), ("batch", "INTEGER"), ("rows", "INTEGER"), ("cols", "INTEGER"),
     ("dataflow", "TEXT"), ("ifmap_sram_kib", "REAL"), ("filter_sram_kib", "REAL"), ("ofmap_sram_kib", "REAL"),
-    ("double_buffer", "INTEGER"), ("on_chip", "INTEGER"), ("bandwidth_bytes_per_cycle", "REAL"), ("clock_mhz", "REAL"),
-    ("data_bits", "INTEGER"), ("acc_bits", "INTEGER"), ("out_bits", "INTEGER"), ("engine", "TEXT"),
+    ("double_buffer", "INTEGER"), ("pipeline", "INTEGER"), ("on_chip", "INTEGER"),
+    ("bandwidth_bytes_per_cycle", "REAL"), ("clock_mhz", "REAL"), ("data_bits", "INTEGER"), ("acc_bits", "INTEGER"),
+    ("out_bits", "INTEGER"), ("engine", "TEXT"),
 )
 assert tuple(c for c, _ in CONFIG_COLUMNS) == STORE_CONFIG, "store config columns must follow accelsim.columns"
 SORT_COLUMNS = ("network", "batch", "rows", "cols", "dataflow", "ifmap_sram_kib", "filter_sram_kib",
-                "ofmap_sram_kib", "double_buffer", "on_chip", "bandwidth_bytes_per_cycle", "clock_mhz", "data_bits",
+                "ofmap_sram_kib", "double_buffer", "pipeline", "on_chip", "bandwidth_bytes_per_cycle", "clock_mhz",
+                "data_bits",
                 "acc_bits", "out_bits", "engine", "key")
 _REAL = {"utilization", "compute_utilization", "mapping_efficiency", "latency_ms", "inferences_per_second",
          "effective_tops", "peak_tops", "avg_dram_bytes_per_cycle", "peak_dram_bytes_per_cycle",
@@ -61,7 +63,8 @@ _REAL = {"utilization", "compute_utilization", "mapping_efficiency", "latency_ms
 # 2: the names of accelsim.columns; layers carry every column of simulate().layers
 # 3: design_key, accelsim_version and superseded on points (energy table and version in the key)
 # 4: on_chip on points; input_from and output_to on layers (layers that stay on chip)
-SCHEMA_VERSION = "4"
+# 5: pipeline (the fold issue rule) on points
+SCHEMA_VERSION = "5"
 TABLES = ("meta", "networks", "points", "layers")
 
 
@@ -255,6 +258,7 @@ def load_results(path: str | Path, errors: bool = False, superseded: bool = Fals
     _numeric(df, [c for c, t in CONFIG_COLUMNS if t != "TEXT"] + [c for c in POINT_METRICS if _sqltype(c) != "TEXT"],
              path)
     df["double_buffer"] = df["double_buffer"].astype(bool)
+    df["pipeline"] = df["pipeline"].astype(bool)
     df["on_chip"] = df["on_chip"].astype(bool)
     df = df.sort_values(list(SORT_COLUMNS), kind="stable").reset_index(drop=True)
     if not errors:

@@ -51,11 +51,10 @@ class ArrayConfig:
     sizes are KiB (1024 bytes); ``bandwidth`` is DRAM bytes per cycle in each direction;
     ``clock_mhz`` converts cycles to seconds and TOPS. ``pipeline`` is the fold issue rule
     (docs/microarchitecture.md, "Issue"): the next fold's beats begin as soon as the array can take
-    them (true) or the cycle after the previous fold's ``done`` (false, serial); the RTL is the same
-    either way. It stays false by default until the fast model prices pipelined folds too (the
-    contract's default is true). ``on_chip``: a layer's int8 output may stay in the ifmap SRAM for
-    the layers that read it, and the output stage computes the layers fused into it
-    (docs/microarchitecture.md, "Layers that stay on chip"); false: every layer reads its inputs
+    them (true, the default) or the cycle after the previous fold's ``done`` (false, serial); the RTL
+    is the same either way, and both models price either. ``on_chip``: a layer's int8 output may stay
+    in the ifmap SRAM for the layers that read it, and the output stage computes the layers fused into
+    it (docs/microarchitecture.md, "Layers that stay on chip"); false: every layer reads its inputs
     from DRAM and writes its output to DRAM.
     """
 
@@ -71,7 +70,7 @@ class ArrayConfig:
     double_buffer: bool = True
     bandwidth: float = 16.0
     clock_mhz: float = 1000.0
-    pipeline: bool = False
+    pipeline: bool = True
     on_chip: bool = True
 
     def __post_init__(self) -> None:

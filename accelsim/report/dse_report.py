@@ -39,11 +39,12 @@ SELECT_COLUMNS = {
     "network": "network", "batch": "batch", "rows": "rows", "cols": "cols", "dataflow": "dataflow",
     "bandwidth": "bandwidth_bytes_per_cycle", "clock_mhz": "clock_mhz", "ifmap_sram_kib": "ifmap_sram_kib",
     "filter_sram_kib": "filter_sram_kib", "ofmap_sram_kib": "ofmap_sram_kib", "double_buffer": "double_buffer",
+    "pipeline": "pipeline",
 }
 # The settings that stay fixed across the rows x cols heatmap.
 HEATMAP_FIXED = ("network_id", "batch", "dataflow", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib",
-                 "double_buffer", "bandwidth_bytes_per_cycle", "clock_mhz", "data_bits", "acc_bits", "out_bits",
-                 "engine")
+                 "double_buffer", "pipeline", "bandwidth_bytes_per_cycle", "clock_mhz", "data_bits", "acc_bits",
+                 "out_bits", "engine")
 
 
 # ---- a tiny document model rendered to Markdown and HTML ----------------------------------------
@@ -150,6 +151,7 @@ def describe(row) -> str:
     sram_s = "/".join(f"{v:g}" for v in sram)
     return (f"{row['network']} (batch {row['batch']}) on {row['rows']}x{row['cols']} {row['dataflow'].upper()}, "
             f"SRAM {sram_s} KiB (ifmap/filter/ofmap, {'double' if row['double_buffer'] else 'single'}-buffered), "
+            f"{'pipelined' if row['pipeline'] else 'serial'} folds, "
             f"DRAM {row['bandwidth_bytes_per_cycle']:g} B/cycle, {row['clock_mhz']:g} MHz")
 
 
@@ -379,7 +381,7 @@ def findings(points: pd.DataFrame, front: pd.DataFrame) -> list[str]:
     if len(bw) > 1:
         out.append("Median latency by DRAM bandwidth: "
                    + ", ".join(f"{b:g} B/cycle {v:,.2f} ms" for b, v in bw.items()) + ".")
-    others = ["rows", "cols", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "double_buffer",
+    others = ["rows", "cols", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "double_buffer", "pipeline",
               "bandwidth_bytes_per_cycle", "clock_mhz", "data_bits", "acc_bits", "out_bits", "engine"]
     if points["dataflow"].nunique() > 1:
         fastest = points.loc[points.groupby(others)["latency_ms"].idxmin(), "dataflow"].str.upper().value_counts()

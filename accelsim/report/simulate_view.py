@@ -88,7 +88,8 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
     sram = f"{cfg.ifmap_sram_kib:g}/{cfg.filter_sram_kib:g}/{cfg.ofmap_sram_kib:g} KiB"
     notes = [
         (f"{cfg.rows}x{cfg.cols} array, {cfg.dataflow.upper()}, int{cfg.data_bits} operands, int{cfg.acc_bits} "
-         f"accumulators, {cfg.clock_mhz:g} MHz, batch {sim.batch}, {sim.engine} engine."),
+         f"accumulators, {'pipelined' if cfg.pipeline else 'serial'} folds, {cfg.clock_mhz:g} MHz, batch {sim.batch}, "
+         f"{sim.engine} engine."),
         (f"SRAM ifmap/filter/ofmap {sram}, {'double' if cfg.double_buffer else 'single'} buffered; "
          f"DRAM {cfg.bandwidth:g} B/cycle each way."),
         (f"On chip: {_on_chip_note(sim)}" if cfg.on_chip else

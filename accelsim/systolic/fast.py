@@ -7,7 +7,12 @@ bandwidth fraction, and the load/compute/write recurrence evaluated over the nes
 classes (``memory.schedule.schedule_loops``, which extrapolates every loop once its state
 settles). Time and memory grow with the classes and the loop nesting, not with the fold count:
 VGG-19 on a 1x1 array (~1.5e8 folds) is milliseconds a layer. Each fold takes
-``Dataflow.fold_cycles`` of its streaming beats S_f. Numbers (only when operands are given) are
+``Dataflow.fold_cycles`` of its streaming beats S_f (F_f); serial folds (``pipeline`` false)
+occupy the array that long, pipelined ones ``Dataflow.occupancy`` (O_f, the next fold's first beat
+may come that much later) and release their operand buffer after their beats (B_f = T_f), so a
+run of identical folds costs O per fold plus one fill and drain (the contract's "Issue" and
+"Memory"); the per-fold ``fold_cycles`` are O_f for every fold but the layer's last, F_last for
+the last. Numbers (only when operands are given) are
 an exact numpy matmul wrapped to ACC_W (``gemm_numbers``); each element's output cycle is its last
 k-tile fold's start plus the row's offset from ``Dataflow.output_cycles``: those expand the folds.
 Given the layer's output stages (``requant.OutputStage``, one a group), the int8 outputs are the
@@ -69,47 +74,95 @@ def output_cycles(folds: Folds, compute_start: np.ndarray) -> np.ndarray:
     return out
 
 
-def _recorded(runs: FoldRuns, groups: int, F: np.ndarray, L: np.ndarray, W: np.ndarray,
-              double_buffer: bool) -> tuple[Schedule, np.ndarray]:
+def fold_timing(folds: Folds, pipeline: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per fold of one layer (every fold the same ``dataflow`` port and, in OS, the same K): its fold
+    cycles F, occupancy O and release B (int64; serial: O = B = F)."""
+    df = folds.dataflow
+    F = folds.cycles.astype(np.int64)
+    if not pipeline:
+        return F, F, F
+    occupancy = np.asarray(df.occupancy(folds.rows, folds.st), dtype=np.int64)
+    beats = (folds.rows if df.preloads else 0) + folds.st.astype(np.int64)
+    return F, occupancy, beats
+
+
+def column_cycles(F: np.ndarray, occ: np.ndarray) -> np.ndarray:
+    """The per-fold ``fold cycles`` column of a layer's folds: O_f for all but the last, F_last for the last."""
+    out = occ.astype(np.int64, copy=True)
+    if len(out):
+        out[-1] = F[-1]
+    return out
+
+
+def _recorded(runs: FoldRuns, groups: int, timing: tuple[np.ndarray, np.ndarray, np.ndarray], L: np.ndarray,
+              W: np.ndarray, double_buffer: bool, pipeline: bool) -> tuple[Schedule, np.ndarray]:
     """The runs evaluated recording every fold's compute start, and every fold's cycles (O(folds) memory)."""
-    sched = schedule_loops(runs.loops(groups), F, L, W, double_buffer, folds=runs.count * groups)
-    return sched, np.tile(runs.expand().cycles.astype(np.int64), groups)
+    F, occ, B = timing
+    sched = schedule_loops(runs.loops(groups), F, L, W, double_buffer, folds=runs.count * groups, occupancy=occ,
+                           release=B)
+    Ff, Of, _ = fold_timing(runs.expand(), pipeline)
+    return sched, column_cycles(np.tile(Ff, groups), np.tile(Of, groups))
 
 
-def _timeline(runs: FoldRuns, groups: int, F: np.ndarray, L: np.ndarray, W: np.ndarray,
-              double_buffer: bool) -> tuple[np.ndarray, np.ndarray]:
-    sched, fold_cycles = _recorded(runs, groups, F, L, W, double_buffer)
+def _timeline(runs: FoldRuns, groups: int, timing: tuple[np.ndarray, np.ndarray, np.ndarray], L: np.ndarray,
+              W: np.ndarray, double_buffer: bool, pipeline: bool) -> tuple[np.ndarray, np.ndarray]:
+    sched, fold_cycles = _recorded(runs, groups, timing, L, W, double_buffer, pipeline)
     assert sched.compute_start is not None
     return fold_cycles, sched.compute_start
+
+
+def _compute_cycles(runs: FoldRuns, groups: int, F: np.ndarray, occ: np.ndarray) -> int:
+    """``sum_{f < last} O_f + F_last`` over the layer's folds, exactly, from the classes (the last fold is
+    of the last class: every loop's last span)."""
+    if not runs.count:
+        return 0
+    total = sum(int(o) * int(c) for o, c in zip(occ.tolist(), runs.counts.tolist(), strict=True)) * groups
+    return total - int(occ[-1]) + int(F[-1])
+
+
+def _demand(read_bytes: np.ndarray, write_bytes: np.ndarray, F: np.ndarray, occ: np.ndarray,
+            counts: np.ndarray, groups: int) -> float:
+    """The peak of a fold's DRAM bytes over its column cycles (O_f, F for the layer's last fold)."""
+    if not len(F):
+        return 0.0
+    nbytes = read_bytes + write_bytes
+    ratios = [float(nbytes[-1] / F[-1])]
+    others = counts.copy()
+    others[-1] -= 1 if groups == 1 else 0
+    ratios += [float(v) for v in (nbytes / occ)[others > 0]]
+    return max(ratios)
 
 
 def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dataflow=None,
                operands: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
                stages: Sequence[OutputStage] | None = None, ifmap_on_chip: bool = False,
-               output_on_chip: bool = False) -> ArrayRun:
+               output_on_chip: bool = False, pipeline: bool | None = None) -> ArrayRun:
     """Timing (and, given per-group ``operands`` (A, B), the numbers) of ``groups`` (m, k, n) GEMMs;
     with per-group output ``stages`` also the int8 outputs after them. ``ifmap_on_chip`` /
     ``output_on_chip``: the layer's A operand is in the ifmap SRAM / its output stays there
-    (``memory.onchip``).
+    (``memory.onchip``). ``pipeline`` (default ``cfg.pipeline``) picks the issue rule, as in
+    ``step_layer``.
 
     Works on the fold classes and their runs (``mapping.runs_for``), in time and memory independent
     of the fold count; the per-fold ``fold_cycles`` / ``compute_start`` are expanded on first use
     (at once when ``operands`` are given: the output cycles need them).
     """
     df = get(dataflow or cfg.dataflow)
+    pipe = cfg.pipeline if pipeline is None else pipeline
     runs = runs_for(cfg, m, k, n, df)
     reps = runs.classes
     traffic = fold_traffic(cfg, reps, ifmap_on_chip=ifmap_on_chip, output_on_chip=output_on_chip)
-    F = reps.cycles.astype(np.int64)
+    timing = fold_timing(reps, pipe)
+    F, occ, B = timing
     L, W = transfer_cycles(cfg, traffic.read_bytes), transfer_cycles(cfg, traffic.write_bytes)
-    timeline: Timeline = partial(_timeline, runs, groups, F, L, W, cfg.double_buffer)
+    timeline: Timeline = partial(_timeline, runs, groups, timing, L, W, cfg.double_buffer, pipe)
     outputs = cycles = staged = None
     if operands is None:
-        sched = schedule_loops(runs.loops(groups), F, L, W, cfg.double_buffer)
+        sched = schedule_loops(runs.loops(groups), F, L, W, cfg.double_buffer, occupancy=occ, release=B)
     else:
         if len(operands) != groups:
             raise ValueError(f"fast_layer: expected {groups} operand pairs, got {len(operands)}")
-        sched, fold_cycles = _recorded(runs, groups, F, L, W, cfg.double_buffer)
+        sched, fold_cycles = _recorded(runs, groups, timing, L, W, cfg.double_buffer, pipe)
         compute_start = sched.compute_start
         assert compute_start is not None
         timeline = fixed_timeline(fold_cycles, compute_start)
@@ -125,24 +178,27 @@ def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dat
         outputs, cycles = tuple(outs), tuple(cyc)
         if stages is not None:
             staged = tuple(st.apply(out) for st, out in zip(group_stages(stages, groups), outputs, strict=True))
-    demand = float(((traffic.read_bytes + traffic.write_bytes) / F).max()) if len(F) else 0.0
-    return ArrayRun(df.name, m, k, n, groups, runs.count * groups, runs.cycles * groups, sched.cycles,
+    demand = _demand(traffic.read_bytes, traffic.write_bytes, F, occ, runs.counts, groups)
+    return ArrayRun(df.name, m, k, n, groups, runs.count * groups, _compute_cycles(runs, groups, F, occ), sched.cycles,
                     runs.stream_beats * groups, traffic.totals(runs.counts, groups), demand, timeline, outputs, cycles,
                     staged)
 
 
-def per_fold_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dataflow=None) -> ArrayRun:
+def per_fold_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dataflow=None,
+                   pipeline: bool | None = None) -> ArrayRun:
     """``fast_layer``'s timing the way it was evaluated before runs: every fold enumerated, priced and
     scheduled as int64 arrays (memory and time proportional to the folds). The golden for the
     run-based evaluation (tests) and the baseline of ``benchmarks/bench_fold_runs.py``."""
     df = get(dataflow or cfg.dataflow)
+    pipe = cfg.pipeline if pipeline is None else pipeline
     folds = folds_for(cfg, m, k, n, df)
     one = fold_traffic(cfg, folds)
     traffic = one.tile(groups) if groups > 1 else one
-    fold_cycles = np.tile(folds.cycles.astype(np.int64), groups)
-    sched = schedule(fold_cycles, transfer_cycles(cfg, traffic.read_bytes), transfer_cycles(cfg, traffic.write_bytes),
-                     cfg.double_buffer)
+    F, occ, B = (np.tile(x, groups) for x in fold_timing(folds, pipe))
+    sched = schedule(F, transfer_cycles(cfg, traffic.read_bytes), transfer_cycles(cfg, traffic.write_bytes),
+                     cfg.double_buffer, occ, B)
     assert sched.compute_start is not None
+    fold_cycles = column_cycles(F, occ)
     demand = ((traffic.read_bytes + traffic.write_bytes) / fold_cycles).max()
     return ArrayRun(df.name, m, k, n, groups, len(fold_cycles), int(fold_cycles.sum()), sched.cycles,
                     folds.stream_beats * groups, traffic.totals(), float(demand),

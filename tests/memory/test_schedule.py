@@ -1,4 +1,5 @@
-"""The load/compute/write recurrence: by hand, and the run-extrapolating solver against a plain loop."""
+"""The load/compute/write recurrence: by hand, and the run-extrapolating solver against a plain loop, for
+serial folds (O = B = F) and pipelined ones (occupancy O and release B shorter than the fold's F)."""
 
 import numpy as np
 from hypothesis import given, settings
@@ -8,23 +9,20 @@ from accelsim.mapping.folds import Loop
 from accelsim.memory.schedule import schedule, schedule_loops
 
 
-def naive(F, L, W, double):
-    """The contract's recurrence, one fold at a time, written straight from the doc."""
-    le = ce1 = ce2 = we = 0
+def naive(F, L, W, double, occ=None, B=None):
+    """The contract's recurrence, one fold at a time, written straight from the doc (O, B default F: serial)."""
+    occ, B = occ or F, B or F
+    le = nxt = be1 = be2 = we = ce = 0
     cs_all = []
-    for f, l_, w in zip(F, L, W, strict=True):
-        if double:
-            ls = max(le, ce2)
-            le = ls + l_
-            cs = max(ce1, le)
-        else:
-            ls = ce1
-            le = ls + l_
-            cs = le
-        ce2, ce1 = ce1, cs + f
-        we = max(ce1, we) + w
+    for f, o, b, l_, w in zip(F, occ, B, L, W, strict=True):
+        ls = max(le, be2) if double else be1
+        le = ls + l_
+        cs = max(nxt, le)
+        nxt, ce = cs + o, cs + f
+        be2, be1 = be1, cs + b
+        we = max(ce, we) + w
         cs_all.append(cs)
-    return cs_all, ce1, we
+    return cs_all, ce, we
 
 
 def test_double_vs_single_buffering_by_hand():
@@ -66,6 +64,31 @@ def test_run_extrapolation_is_exact(segments, double):
     assert s.compute_end == ce and s.cycles == max(ce, we)
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(segment, min_size=1, max_size=8), st.booleans(), st.integers(0, 2**32 - 1))
+def test_pipelined_run_extrapolation_is_exact(segments, double, seed):
+    """Pipelined folds: occupancy O <= F and release B <= F per run, long runs match a plain loop."""
+    rng = np.random.default_rng(seed)
+    F, occ, B, L, W = [], [], [], [], []
+    for count, f, l_, ws in segments:
+        o, b = int(rng.integers(1, f + 1)), int(rng.integers(1, f + 1))
+        F, occ, B, L = F + [f] * count, occ + [o] * count, B + [b] * count, L + [l_] * count
+        W += [ws[i % len(ws)] for i in range(count)]
+    s = schedule(np.array(F), np.array(L), np.array(W), double, np.array(occ), np.array(B))
+    cs, ce, we = naive(F, L, W, double, occ, B)
+    assert s.compute_start.tolist() == cs
+    assert s.compute_end == ce and s.cycles == max(ce, we)
+
+
+def test_pipelined_run_by_hand():
+    """n identical compute-bound folds: n * O + (F - O) cycles (one fill and drain); loads hide behind O."""
+    s = schedule([10] * 5, [1] * 5, [0] * 5, True, [4] * 5, [6] * 5)
+    assert s.compute_start.tolist() == [1, 5, 9, 13, 17] and s.compute_end == 27
+    # load-bound: the buffer is released B after the first beat, so a load of 7 sets the pace
+    s = schedule([10] * 4, [7] * 4, [0] * 4, True, [4] * 4, [6] * 4)
+    assert s.compute_start.tolist() == [7, 14, 21, 28]
+
+
 def expand(loops, F, L, W):
     """Per-fold F, L, W of nested Loops, by direct expansion."""
     out = ([], [], [])
@@ -94,6 +117,24 @@ classes = st.lists(st.integers(0, 40), min_size=6, max_size=6)
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(nests(), min_size=1, max_size=3), classes.map(lambda v: [x + 1 for x in v]), classes, classes,
+       st.booleans(), st.integers(0, 2**32 - 1))
+def test_nested_loop_extrapolation_is_exact_pipelined(loops, F, L, W, double, seed):
+    """As below with per-class occupancy and release shorter than the fold."""
+    rng = np.random.default_rng(seed)
+    occ = [int(rng.integers(1, f + 1)) for f in F]
+    B = [int(rng.integers(1, f + 1)) for f in F]
+    loops = tuple(loops)
+    f, l_, w = expand(loops, F, L, W)
+    o, b, _ = expand(loops, occ, B, W)
+    cs, ce, we = naive(f, l_, w, double, o, b)
+    s = schedule_loops(loops, F, L, W, double, occupancy=occ, release=B)
+    assert s.compute_start is None and s.compute_end == ce and s.cycles == max(ce, we)
+    r = schedule_loops(loops, F, L, W, double, folds=len(f), occupancy=occ, release=B)
+    assert r.compute_start.tolist() == cs and r.compute_end == ce and r.write_end == s.write_end
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(nests(), min_size=1, max_size=3), classes.map(lambda v: [x + 1 for x in v]), classes, classes,
        st.booleans())
 def test_nested_loop_extrapolation_is_exact(loops, F, L, W, double):
     """The nested evaluation (periods at every level, writes carried as prefix sums) equals a plain loop over
@@ -105,3 +146,23 @@ def test_nested_loop_extrapolation_is_exact(loops, F, L, W, double):
     assert s.compute_start is None and s.compute_end == ce and s.cycles == max(ce, we)
     r = schedule_loops(loops, F, L, W, double, folds=len(f))
     assert r.compute_start.tolist() == cs and r.compute_end == ce and r.write_end == s.write_end
+
+
+def test_a_period_of_two_iterations_is_extrapolated_exactly():
+    """Pipelined folds whose double-buffered loads wait for the release of the fold two back settle to a
+    pattern of two (here 1 and 2 cycles between first beats): a loop of 10^6 such folds, and a loop over an
+    odd body of them, are extrapolated in blocks of two, exactly and at once."""
+    F, occ, B, L, W = [3], [1], [2], [1], [1]
+    n = 10 ** 5
+    s = schedule_loops((Loop(n, 0),), F, L, W, True, folds=n, occupancy=occ, release=B)
+    cs, ce, we = naive(F * n, L * n, W * n, True, occ * n, B * n)
+    assert s.compute_start.tolist() == cs and s.compute_end == ce and s.cycles == max(ce, we)
+    assert cs[:6] == [1, 2, 4, 5, 7, 8]  # fold f starts at 1 + 3f/2 (f even), 2 + 3(f-1)/2 (f odd)
+    huge = 10 ** 12  # only extrapolation gets through this many
+    h = schedule_loops((Loop(huge, 0),), F, L, W, True, occupancy=occ, release=B)
+    assert h.compute_end == 2 + 3 * (huge - 2) // 2 + 3 and h.write_end == h.compute_end + 1
+    nested = (Loop(n // 9, (Loop(9, 0),)),)
+    m = n // 9 * 9
+    cs, ce, we = naive(F * m, L * m, W * m, True, occ * m, B * m)
+    r = schedule_loops(nested, F, L, W, True, occupancy=occ, release=B)
+    assert r.compute_end == ce and r.cycles == max(ce, we)

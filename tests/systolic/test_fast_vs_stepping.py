@@ -3,7 +3,9 @@
 Random GEMM shapes (smaller and larger than the array), array sizes down to 1x1, 1xN, Nx1, all
 three dataflows, groups, single and double buffering, bandwidths from a third of a byte up, and
 SRAMs from the minimum the config accepts to roomy: tiny ofmap SRAMs cut the WS/IS streamed axis
-into chunks of a few beats with a partial last chunk, tiny ifmap/filter SRAMs force refetches.
+into chunks of a few beats with a partial last chunk, tiny ifmap/filter SRAMs force refetches; folds
+issued serially and pipelined (docs/microarchitecture.md, "Issue"). Pipelined never takes more cycles
+than serial, layer by layer.
 """
 
 import numpy as np
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 
 from accelsim.hardware.arith import wrap
 from accelsim.hardware.config import ArrayConfig
+from accelsim.mapping.dataflow import get
 from accelsim.mapping.folds import folds_for, stream_chunk
 from accelsim.systolic.fast import fast_layer
 from accelsim.systolic.stepping import random_operands, step_layer
@@ -38,7 +41,7 @@ def problems(draw, chunked: bool = False):
         data_bits=data_bits, acc_bits=acc_bits, out_bits=draw(st.sampled_from([8, acc_bits])), double_buffer=double,
         ifmap_sram_kib=sram(tile_kib, 4 * tile_kib), filter_sram_kib=sram(tile_kib, 4 * tile_kib),
         ofmap_sram_kib=sram(*psum_kib, roomy=not chunked),
-        bandwidth=draw(st.sampled_from([1 / 3, 0.5, 1.0, 2.5, 7.0, 64.0])),
+        bandwidth=draw(st.sampled_from([1 / 3, 0.5, 1.0, 2.5, 7.0, 64.0])), pipeline=draw(st.booleans()),
     )
     m, k, n = (draw(st.integers(1, 13)) for _ in range(3))
     if chunked:
@@ -62,7 +65,11 @@ def check_fast_equals_stepping(problem):
     assert fast.peak_dram_bytes_per_cycle == step.peak_dram_bytes_per_cycle
     folds = folds_for(cfg, m, k, n)
     assert fast.folds == step.folds == len(folds) * groups
-    assert fast.fold_cycles.tolist() == folds.cycles.tolist() * groups  # the contract's 2R + C + S_f - 1 etc.
+    # the contract's column: fold cycles (2R + C + S_f - 1 etc.) serial; pipelined O_f, the last fold's F
+    F = folds.cycles.tolist() * groups
+    occ = get(cfg.dataflow).occupancy(cfg.rows, folds.st).tolist() * groups if cfg.pipeline else F
+    assert fast.fold_cycles.tolist() == occ[:-1] + F[-1:]
+    assert fast.compute_cycles == sum(occ[:-1]) + F[-1]
     for (A, B), f_out, s_out, f_cyc, s_cyc in zip(ops, fast.outputs, step.outputs, fast.output_cycles,
                                                   step.output_cycles, strict=True):
         want = wrap(np.asarray(A, dtype=np.int64) @ np.asarray(B, dtype=np.int64), cfg.acc_bits)
@@ -70,7 +77,7 @@ def check_fast_equals_stepping(problem):
         assert np.array_equal(f_cyc, s_cyc) and (s_cyc >= 0).all() and (s_cyc < step.cycles).all()
     assert step.cycles >= -(-step.macs // cfg.pes)
     gaps = step.compute_start[1:] - (step.compute_start[:-1] + step.fold_cycles[:-1])
-    event(f"array waits for DRAM between folds: {bool((gaps > 0).any())}")
+    event(f"array waits for DRAM between folds: {bool((gaps > 0).any())}, pipelined: {cfg.pipeline}")
     streamed = folds.dataflow.stream_length(m, k, n)
     chunked = cfg.dataflow != "os" and stream_chunk(cfg) < streamed
     event(f"chunked: {chunked}, partial chunk: {chunked and streamed % stream_chunk(cfg) != 0}")
@@ -98,3 +105,20 @@ def test_timing_without_numbers_matches():
     assert fast.outputs is None and fast.cycles == step.cycles and fast.traffic == step.traffic
     assert fast.folds == 2 * 15 * 3 * 3  # groups x m-chunks x n-tiles x k-tiles
     assert fast.stream_beats == 2 * 30 * 3 * 3 and "psum_dram_bytes" not in fast.traffic
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems(), st.data())
+def test_pipelined_never_slower_than_serial(problem, data):
+    """Per layer (the stepping model on small shapes, the fast model on larger ones): pipelined cycles <=
+    serial cycles, the same traffic, and the same compute cycles when the array has a single fold."""
+    cfg, m, k, n, groups, seed = problem
+    ops = random_operands(cfg, m, k, n, groups, seed)
+    serial, pipe = (step_layer(cfg, ops, pipeline=p) for p in (False, True))
+    assert pipe.cycles <= serial.cycles and pipe.traffic == serial.traffic
+    assert pipe.compute_cycles <= serial.compute_cycles
+    if pipe.folds == 1:
+        assert pipe.cycles == serial.cycles
+    big = [data.draw(st.integers(1, 600)) for _ in range(3)]
+    fs, fp = (fast_layer(cfg, *big, groups, pipeline=p) for p in (False, True))
+    assert fp.cycles <= fs.cycles and fp.compute_cycles <= fs.compute_cycles and fp.traffic == fs.traffic

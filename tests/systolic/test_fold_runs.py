@@ -1,6 +1,6 @@
 """Folds as runs: ``FoldRuns`` is ``enumerate_folds`` compressed, and the run-based fast model equals the
 per-fold evaluation (``per_fold_layer``: every fold enumerated, priced and scheduled as arrays) on every
-number it reports, on random shapes, arrays, SRAMs, bandwidths and buffering."""
+number it reports, on random shapes, arrays, SRAMs, bandwidths and buffering, serial and pipelined."""
 
 import time
 
@@ -79,7 +79,7 @@ def layers(draw):
         ifmap_sram_kib=tile_kib * draw(st.sampled_from([1, 2, 5, 40, 4000])),
         filter_sram_kib=tile_kib * draw(st.sampled_from([1, 2, 5, 40, 4000])),
         ofmap_sram_kib=psum_kib * draw(st.sampled_from([1, 2, 3, 7, 1000])),
-        bandwidth=draw(st.sampled_from([0.01, 1 / 3, 0.5, 1.0, 2.5, 7.0, 64.0, 1e4])),
+        bandwidth=draw(st.sampled_from([0.01, 1 / 3, 0.5, 1.0, 2.5, 7.0, 64.0, 1e4])), pipeline=draw(st.booleans()),
     )
     m, k, n = (draw(st.integers(1, 90)) for _ in range(3))
     return cfg, m, k, n, draw(st.integers(1, 3))
@@ -98,7 +98,7 @@ def test_runs_equal_the_per_fold_evaluation(layer):
     assert "fold_cycles" not in vars(runs) and "_expanded" not in vars(runs)  # nothing per fold until asked
     assert runs.fold_cycles.tolist() == folds.fold_cycles.tolist()
     assert runs.compute_start.tolist() == folds.compute_start.tolist()
-    event(f"stalls: {folds.stall_cycles > 0}, folds > 100: {folds.folds > 100}")
+    event(f"stalls: {folds.stall_cycles > 0}, folds > 100: {folds.folds > 100}, pipelined: {cfg.pipeline}")
     event(f"refetch: {folds.traffic['ifmap_dram_bytes'] > m * k * groups * cfg.data_bytes}")
 
 
@@ -121,5 +121,7 @@ def test_vgg19_on_a_1x1_array_is_runs_not_folds():
         assert sim.totals["folds"] > 10 ** 7 and took < 5, took
         fc6 = sim.runs["fc6"]
         assert isinstance(fc6.compute_cycles, int) and "_expanded" not in vars(fc6)  # no per-fold arrays
-    ws = simulate(net, ArrayConfig(rows=1, cols=1, dataflow="ws")).runs["fc6"]
+    ws = simulate(net, ArrayConfig(rows=1, cols=1, dataflow="ws", pipeline=False)).runs["fc6"]
     assert ws.folds == 25088 * 4096 and ws.compute_cycles == ws.folds * 3  # 2R + C + S_f - 1 = 3, S_f = 1
+    ws = simulate(net, ArrayConfig(rows=1, cols=1, dataflow="ws")).runs["fc6"]
+    assert ws.compute_cycles == ws.folds * 1 + 3 - 1  # pipelined: max(R, S_f) = 1 a fold, one fill and drain
