@@ -6,8 +6,9 @@ For VGG-16 and AlexNet on 32x32 and 128x128 arrays, at the default memory (256/2
 16 B/cycle) and at generous memory (4 MiB SRAMs each, 10^6 B/cycle: the setting the issue measured
 20.7% utilization at, serial), every mode in ``MODES`` runs through ``accelsim.systolic.simulate``
 (the fast model) in this process; the ratios are against the first mode (serial), measured in the
-same run. A mode is a name and the ``ArrayConfig`` fields it sets: add one to ``MODES`` (e.g.
-pipelined folds with layers kept on chip) and it gets its own columns and ratios.
+same run: serial folds, pipelined folds (both with every tensor through DRAM, ``on_chip`` false),
+and pipelined folds with the layers that stay on chip (the default machine). A mode is a name and
+the ``ArrayConfig`` fields it sets: add one to ``MODES`` and it gets its own columns and ratios.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from dataclasses import replace
 
 # (name, ArrayConfig fields the mode sets); the first is the baseline of the ratios.
 MODES: list[tuple[str, dict]] = [
-    ("serial", {"pipeline": False}),
-    ("pipelined", {"pipeline": True}),
+    ("serial", {"pipeline": False, "on_chip": False}),
+    ("pipelined", {"pipeline": True, "on_chip": False}),
+    ("pipelined+on-chip", {"pipeline": True, "on_chip": True}),
 ]
 # (name, ArrayConfig fields of the memory)
 MEMORIES: list[tuple[str, dict]] = [
@@ -29,6 +31,10 @@ MEMORIES: list[tuple[str, dict]] = [
 ]
 NETWORKS = ("vgg16", "alexnet")
 ARRAYS = (32, 128)
+
+
+def _width(name: str) -> int:
+    return max(len(name) + 8, 13)
 
 
 def main(argv=None) -> int:
@@ -42,9 +48,9 @@ def main(argv=None) -> int:
     base = MODES[0][0]
     head = f"{'network':<8}{'array':>8}{'memory':>9}{'flow':>5}"
     for name, _ in MODES:
-        head += f"{name + ' cycles':>20}{'util':>7}{'DRAM MB':>9}"
+        head += f"{name + ' cycles':>{_width(name)}}{'util':>7}{'DRAM MB':>9}"
     for name, _ in MODES[1:]:
-        head += f"{base + '/' + name:>18}{'DRAM x':>8}"
+        head += f"{base + '/' + name:>{len(base) + len(name) + 3}}{'DRAM x':>8}"
     print(head + f"{'map eff':>9}")
     start, worse = time.perf_counter(), 0
     for network in NETWORKS:
@@ -55,16 +61,16 @@ def main(argv=None) -> int:
                     cfg = ArrayConfig(rows=array, cols=array, dataflow=dataflow, **mem_fields)
                     sims = [simulate(net, replace(cfg, **fields)) for _, fields in MODES]
                     line = f"{network:<8}{f'{array}x{array}':>8}{memory:>9}{dataflow:>5}"
-                    for sim in sims:
+                    for (name, _), sim in zip(MODES, sims, strict=True):
                         t = sim.totals
                         dram = t["dram_read_bytes"] + t["dram_write_bytes"]
-                        line += f"{t['cycles']:>20,}{t['utilization']:>7.1%}{dram / 1e6:>9.1f}"
+                        line += f"{t['cycles']:>{_width(name)},}{t['utilization']:>7.1%}{dram / 1e6:>9.1f}"
                     t0 = sims[0].totals
-                    for sim in sims[1:]:
+                    for (name, _), sim in zip(MODES[1:], sims[1:], strict=True):
                         t = sim.totals
                         worse += t["cycles"] > t0["cycles"]
                         d0, d1 = (x["dram_read_bytes"] + x["dram_write_bytes"] for x in (t0, t))
-                        line += f"{t0['cycles'] / t['cycles']:>17.2f}x{d1 / d0:>7.2f}x"
+                        line += f"{t0['cycles'] / t['cycles']:>{len(base) + len(name) + 2}.2f}x{d1 / d0:>7.2f}x"
                     print(line + f"{t0['mapping_efficiency']:>9.1%}")
     print(f"\n{len(NETWORKS) * len(ARRAYS) * len(MEMORIES) * len(args.dataflow) * len(MODES)} simulations in "
           f"{time.perf_counter() - start:.1f} s; modes slower than {base}: {worse}")

@@ -18,9 +18,10 @@ same delta, every later iteration does too, and the rest of the loop is extrapol
 every level of the nesting; likewise when the state after an iteration is the state p iterations
 earlier (p <= 4) shifted by one delta, the loop repeats in blocks of p. The work grows with the
 distinct fold classes and the iterations before the state settles (two or three on every zoo
-network, array and memory tried), not with the fold count. A loop that never settles is stepped through, still exactly. A pipelined run of
-identical folds is thereby one fill, a steady state of max(O, L) cycles per fold (or what the
-buffers allow) and one drain (the last fold's F): the contract's closed form for a run.
+network, array and memory tried), not with the fold count. A loop that never settles is stepped
+through, still exactly. A pipelined run of identical folds is thereby one fill, a steady state of
+max(O, L) cycles per fold (or what the buffers allow) and one drain (the last fold's F): the
+contract's closed form for a run.
 
 The write channel never feeds back into loads or compute; it is carried as the prefix sum P of
 W and ``best = max_j(ce_j - P_{j-1})``, so ``we_last = P_last + max(0, best)``. Both shift
