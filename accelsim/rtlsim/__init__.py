@@ -4,7 +4,8 @@
 - ``build``: one simulator build per (simulator, RTL parameter set, RTL/tool hash), locked.
 - ``cache``: the per-user build cache (location, keys, the stamp that catches a corrupt build).
 - ``job``: what crosses into the simulator's Python (``Job``) and back (``JobResult``).
-- ``tb``: the cocotb testbench (driver, monitor, model, checker).
+- ``tb``: the cocotb testbench (driver, monitor, model, checker), the output stage's int8 rows included.
+- ``stage_tb``: the cocotb unit testbench of ``output_stage`` alone.
 - ``run``: ``run_job`` launches one simulation for a whole list of folds.
 - ``gemm``: GEMMs and network layers as jobs; reassembly of C and the per-GEMM verdict.
 - ``waves``: the model's VCD with the RTL's signal names.

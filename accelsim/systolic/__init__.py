@@ -7,6 +7,8 @@
   ``stream_chunk``/``folds_for``/``runs_for``: the WS/IS streamed-axis chunk a config's ofmap SRAM allows.
 - ``beats``: ``fold_beats`` -> ``Beats``, the per-cycle port values the RTL testbench drives.
 - ``core``: ``ArrayCore``, ``systolic_top`` register by register (the RTL's golden).
+- ``stage``: ``OutputStagePipe``, the output stage at its ports (the RTL stage's golden), and
+  ``stage_lanes``, what a fold's output row puts on its per-lane inputs.
 - ``stepping``: ``step_layer``, a layer clock by clock through ``ArrayCore`` and the memory system.
 - ``fast``: ``fast_layer``, closed-form fold timing plus the stall recurrence over runs of folds (and
   numpy numbers); ``per_fold_layer``, the same evaluated fold by fold (golden and benchmark baseline).

@@ -55,6 +55,9 @@ RTL_MUTANTS = {
     "extra_drain_row": ("systolic_top.v", "drain_left <= DRAIN_REST;", "drain_left <= DRAIN_REST + CNT_ONE;"),
     "skew_off_by_one": ("skew_buffer.v", ".DEPTH(DESKEW != 0 ? LANES - 1 - l : l)",
                         ".DEPTH(DESKEW != 0 ? LANES - 1 - l : (l == 1 ? 2 : l))"),
+    # the output stage: the earlier k-tiles' partial sums lost (WS/IS int8 wrong), every row staged
+    "stage_psum_dropped": ("systolic_top.v", ".psum_in  (psum_in),", ".psum_in  ({COLS*ACC_W{1'b0}}),"),
+    "stage_takes_every_row": ("systolic_top.v", ".in_valid (c_valid && c_final),", ".in_valid (c_valid),"),
 }
 
 
@@ -62,7 +65,8 @@ RTL_MUTANTS = {
 @pytest.mark.parametrize("mutant", sorted(RTL_MUTANTS))
 def test_mutated_rtl_is_caught(mutant, tmp_path, monkeypatch):
     """A copy of the RTL with one small bug (the bit flip hits the first OS drain row, cycle 10), built with
-    Icarus (instant builds) in a scratch build root."""
+    Icarus (instant builds) in a scratch build root. OS then WS folds (WS has k-tiles of 2: partial sums
+    on the output stage's psum_in); the array's mutants fail the first OS fold already."""
     from accelsim.rtlsim import env
 
     rtl = tmp_path / "rtl"
@@ -75,6 +79,7 @@ def test_mutated_rtl_is_caught(mutant, tmp_path, monkeypatch):
     monkeypatch.setenv("ACCELSIM_SIM_BUILD", str(tmp_path / "sim_build"))
     cfg = config((2, 3, 32))
     g = random_gemm(cfg, 4, 7, 5, seed=8)
-    result, _, _ = run_gemms(cfg, [(g, "os")], tmp_path, simulator="icarus")
+    result, _, _ = run_gemms(cfg, [(g, "os"), (g, "ws")], tmp_path, simulator="icarus")
     assert not result.ok
-    assert not result.folds[0].ok
+    assert not result.folds[0].ok or mutant.startswith("stage_")
+    assert any(not f.ok for f in result.folds)
