@@ -20,8 +20,9 @@ The output stage (``rtl/output_stage.v``: bias, requantization, activation; one 
 priced as C x ``output_stage`` synthesized with one lane, for a configuration that has one
 (``ArrayConfig.output_stage``) and while ``systolic_top`` does not instantiate it (once it does, the
 fitted array includes it). One lane synthesized alone carries the stage's per-row control (valid,
-last, clamp bounds) too, so C of them count that control C times: an upper bound (see
-``output_stage_um2``).
+last, clamp bounds) too, so C of them count that control C times: an upper bound. Measured at
+ACC_W=32, OUT_W=8: one lane 10,189.1 um^2 (154 flip-flops), two lanes 20,250.6 (270), so the shared
+control is 127.7 um^2 (38 flip-flops) and C lanes are over-counted by (C-1) x 127.7 um^2, 1.25%.
 """
 
 from __future__ import annotations
