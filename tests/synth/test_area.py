@@ -157,11 +157,18 @@ def test_array_area_grows_with_rows_times_cols(tmp_path):
         prev = s.area_um2
 
 
+def _top_with_stage(folder, monkeypatch, instantiated: bool) -> None:
+    """Point the synthesis at a ``systolic_top.v`` that does or does not instantiate the output stage."""
+    body = "    output_stage #(.COLS(2)) u_stage ();\n" if instantiated else "    // output_stage comes later\n"
+    folder.mkdir(exist_ok=True)
+    (folder / "systolic_top.v").write_text(f"module systolic_top;\n{body}endmodule\n")
+    monkeypatch.setattr(synth_area, "RTL_DIR", folder)
+
+
 def test_the_output_stage_counts_apart_until_the_top_instantiates_it(tmp_path, monkeypatch):
-    assert not synth_area.top_instantiates_output_stage()  # today's rtl/: the stage is a separate module
-    top = "module systolic_top;\n    output_stage #(.COLS(2)) u_stage ();\nendmodule\n"
-    (tmp_path / "systolic_top.v").write_text(top)
-    monkeypatch.setattr(synth_area, "RTL_DIR", tmp_path)
+    _top_with_stage(tmp_path / "without", monkeypatch, instantiated=False)
+    assert not synth_area.top_instantiates_output_stage()
+    _top_with_stage(tmp_path / "with", monkeypatch, instantiated=True)
     assert synth_area.top_instantiates_output_stage()
 
 
@@ -188,6 +195,7 @@ def test_area_cli_json_table_and_errors(monkeypatch, tmp_path):
     nand = CELL_AREA_UM2["NAND2_X1"]
     fake = _fake_synthesize(2000 * nand, (500 * nand, 0, 0, 50 * nand, 60 * nand))
     monkeypatch.setattr(synth_area, "synthesize", fake)
+    _top_with_stage(tmp_path / "rtl", monkeypatch, instantiated=False)  # the stage priced apart
     r = CliRunner().invoke(main, ["area", "--array", "32x16", "--sram", "64,32,16", "--format", "json"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
@@ -206,6 +214,9 @@ def test_area_cli_json_table_and_errors(monkeypatch, tmp_path):
     r16 = CliRunner().invoke(main, ["area", "--array", "4x4", "--acc-bits", "16", "--format", "json"])
     r16 = json.loads(r16.stdout)
     assert r16["output_stage_area_mm2"] == 0
+    _top_with_stage(tmp_path / "rtl2", monkeypatch, instantiated=True)  # the fitted array holds it
+    r32 = json.loads(CliRunner().invoke(main, ["area", "--array", "32x16", "--format", "json"]).stdout)
+    assert r32["output_stage_area_mm2"] == 0 and r32["pe_area_mm2"] == doc["pe_area_mm2"]
     for bad in (["--array", "0x4"], ["--array", "4"], ["--sram", "1,2"], ["--data-bits", "x"],
                 ["--acc-bits", "8", "--data-bits", "16"], ["--format", "json", "-o", str(tmp_path / "a.csv")]):
         r = CliRunner().invoke(main, ["area", *bad])
