@@ -16,13 +16,15 @@ per-edge terms are the edge PEs' unread registers and constant inputs (removed b
 operand/switch skew lanes at the array's left and top; the triangular terms are the skew and deskew
 delay lines (lane i is i stages deep), the constant the control (counters, valid pipe, cycle counter).
 
-The output stage (``rtl/output_stage.v``: bias, requantization, activation; one lane per column) is
-priced as C x ``output_stage`` synthesized with one lane, for a configuration that has one
-(``ArrayConfig.output_stage``) and while ``systolic_top`` does not instantiate it (once it does, the
-fitted array includes it). One lane synthesized alone carries the stage's per-row control (valid,
-last, clamp bounds) too, so C of them count that control C times: an upper bound. Measured at
-ACC_W=32, OUT_W=8: one lane 10,189.1 um^2 (154 flip-flops), two lanes 20,250.6 (270), so the shared
-control is 127.7 um^2 (38 flip-flops) and C lanes are over-counted by (C-1) x 127.7 um^2, 1.25%.
+The output stage (``rtl/output_stage.v``: bias, requantization, activation; one lane per column,
+instantiated by ``systolic_top`` when OUT_W < ACC_W) is priced apart: the arrays above are
+synthesized with OUT_W = ACC_W (no stage), and a configuration with an output stage
+(``ArrayConfig.output_stage``) adds C x ``output_stage`` synthesized with one lane. One lane alone
+carries the stage's per-row control (valid, last, clamp bounds) too, so C of them count that control
+C times: an upper bound. Measured at ACC_W=32, OUT_W=8: one lane 10,189.1 um^2 (154 flip-flops), two
+lanes 20,250.6 (270), so the shared control is 127.7 um^2 (38 flip-flops) and C lanes are
+over-counted by (C-1) x 127.7 um^2, 1.25%. (Synthesizing the stage inside every fitted array would
+cost minutes per lane under YoWASP.)
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -182,7 +183,8 @@ def pe_params(data_bits: int, acc_bits: int) -> dict[str, int]:
 
 
 def array_params(rows: int, cols: int, data_bits: int, acc_bits: int) -> dict[str, int]:
-    return {"ROWS": rows, "COLS": cols, "DATA_W": data_bits, "ACC_W": acc_bits}
+    """The array top's parameters, OUT_W = ACC_W: the array without its output stage (priced apart)."""
+    return {"ROWS": rows, "COLS": cols, "DATA_W": data_bits, "ACC_W": acc_bits, "OUT_W": acc_bits}
 
 
 def _edge_terms(rows: int, cols: int) -> list[float]:
@@ -226,12 +228,6 @@ def fit_array_model(data_bits: int, acc_bits: int, shapes: Iterable[tuple[int, i
     b = np.array([area - r * c * pe.area_um2 for r, c, area in fit])
     coef, *_ = np.linalg.lstsq(a, b, rcond=None)
     return ArrayAreaModel(data_bits, acc_bits, pe, tuple(float(x) for x in coef), tuple(fit))
-
-
-def top_instantiates_output_stage() -> bool:
-    """Whether ``systolic_top`` instantiates ``output_stage`` (then the fitted array already holds it)."""
-    top = RTL_DIR / f"{ARRAY_TOP}.v"
-    return top.is_file() and re.search(rf"^\s*{STAGE_TOP}\s*(#|\w)", top.read_text(), re.MULTILINE) is not None
 
 
 def output_stage_um2(cols: int, acc_bits: int, out_bits: int, cache_dir: Path | None = None,
@@ -299,7 +295,7 @@ def area_breakdown(cfg: ArrayConfig, cache_dir: Path | None = None, notify: Noti
     model = fit_array_model(cfg.data_bits, cfg.acc_bits, cache_dir=cache_dir, notify=notify)
     kib = (cfg.ifmap_sram_kib, cfg.filter_sram_kib, cfg.ofmap_sram_kib)
     stage_um2 = 0.0
-    if cfg.output_stage and not top_instantiates_output_stage():
+    if cfg.output_stage:
         stage_um2 = output_stage_um2(cfg.cols, cfg.acc_bits, cfg.out_bits, cache_dir=cache_dir, notify=notify)
     return AreaBreakdown(
         rows=cfg.rows, cols=cfg.cols, data_bits=cfg.data_bits, acc_bits=cfg.acc_bits,
