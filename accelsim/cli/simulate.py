@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from accelsim.cli.common import (
     fold_bn_option,
@@ -113,6 +114,12 @@ def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, pipeline
     if convention == "scalesim":
         if check or engine != "fast":
             raise ConfigError("convention", "scalesim gives SCALE-Sim's cycle counts only: no --check or --engine")
+        source = click.get_current_context().get_parameter_source
+        flags = (("--pipeline/--no-pipeline", "pipeline"), ("--on-chip/--no-on-chip", "on_chip"))
+        given = [flag for flag, param in flags if source(param) == ParameterSource.COMMANDLINE]
+        if given:
+            raise ConfigError("convention", f"scalesim keeps SCALE-Sim's own timing (serial folds, every layer "
+                              f"through DRAM): {' and '.join(given)} do not apply")
         if fmt == "scalesim":
             from accelsim.compat.scalesim.reports import scalesim_rows
 
@@ -156,8 +163,6 @@ def _array_config(ctx: click.Context, config: str | None, array: str, dataflow: 
         "on_chip": on_chip}
     if config is None:
         return ArrayConfig(**fields)
-    from click.core import ParameterSource
-
     from accelsim.compat.scalesim.config import load_config
 
     scfg = load_config(config)

@@ -254,3 +254,12 @@ def test_cli_convention_scalesim_refuses_check():
     r = subprocess.run([sys.executable, "-m", "accelsim.cli", "simulate", "lenet5", "--convention", "scalesim",
                         "--check"], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and "convention" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("flag", ["--pipeline", "--no-pipeline", "--on-chip", "--no-on-chip"])
+def test_cli_convention_scalesim_refuses_the_machine_flags(flag):
+    """SCALE-Sim's timing is serial and DRAM-only: a flag that asks otherwise is refused, not ignored."""
+    r = subprocess.run([sys.executable, "-m", "accelsim.cli", "simulate", "lenet5", "--convention", "scalesim",
+                        flag], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2 and flag.split("-")[-1] in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
