@@ -150,8 +150,8 @@ def test_the_edge_model_recovers_known_terms(monkeypatch):
 def test_array_area_grows_with_rows_times_cols(tmp_path):
     """2x2, 4x4, 8x8 synthesized fresh at DATA_W=8, ACC_W=32: the contract's flip-flops (within 2%: the
     count formula is exact for ACC_W = 2 DATA_W, at 32 bits synthesis finds a few constant bits), the area
-    close to R C x one PE plus the edges, and the model fitted on the small arrays predicting all three
-    within 2%."""
+    close to R C x one PE plus the edges, and the model fitted on the small arrays predicting the 2x2 and
+    4x4 within 1% and the 8x8 within 3%."""
     model = fit_array_model(8, 32, cache_dir=tmp_path)
     pe = model.pe_um2
     prev = 0.0
@@ -160,7 +160,8 @@ def test_array_area_grows_with_rows_times_cols(tmp_path):
         assert s.flops == pytest.approx(expected_flops(n, n, 8, 32), rel=0.02)
         assert s.area_um2 > prev
         assert 0.8 < s.area_um2 / (n * n * pe) < 1.3  # the PEs are most of it ...
-        assert abs(model.array_um2(n, n) - s.area_um2) / s.area_um2 < 0.02  # ... and the model the rest
+        # ... and the model the rest: 2x2 is fitted, 4x4 and 8x8 extrapolated (measured 0.01%, 0.36%, 1.95%)
+        assert abs(model.array_um2(n, n) - s.area_um2) / s.area_um2 < (0.01 if n <= 4 else 0.03)
         if prev:
             assert 3.5 < s.area_um2 / prev < 4.5  # twice the side: four times the PEs
         prev = s.area_um2
