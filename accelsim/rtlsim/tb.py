@@ -176,6 +176,15 @@ class Checker:
 
     MAX_VALUE_ERRORS = 4
 
+    def _values(self, row_name: str, col_name: str, what: str, rtl: np.ndarray, model: np.ndarray) -> list[str]:
+        """One line per differing value (the first few), then how many differ."""
+        bad = np.argwhere(rtl != model)
+        lines = [f"{row_name} {row} {col_name} {col}: {rtl[row, col]}, model {model[row, col]}"
+                 for row, col in bad[: self.MAX_VALUE_ERRORS]]
+        if len(bad) > self.MAX_VALUE_ERRORS:
+            lines.append(f"... {len(bad)} {what} values differ")
+        return lines
+
     def compare(self, r: FoldResult, expect_count_start: int) -> None:
         e = r.errors
         if r.rtl_done != r.model_done:
@@ -183,11 +192,7 @@ class Checker:
         if r.rtl_out.shape != r.model_out.shape:
             e.append(f"{len(r.rtl_out)} output rows, model {len(r.model_out)}")
         else:
-            bad = np.argwhere(r.rtl_out != r.model_out)
-            for row, col in bad[: self.MAX_VALUE_ERRORS]:
-                e.append(f"output row {row} column {col}: {r.rtl_out[row, col]}, model {r.model_out[row, col]}")
-            if len(bad) > self.MAX_VALUE_ERRORS:
-                e.append(f"... {len(bad)} output values differ")
+            e.extend(self._values("output row", "column", "output", r.rtl_out, r.model_out))
         if not np.array_equal(r.rtl_cycles, r.model_cycles):
             e.append(f"output rows in cycles {_cycles(r.rtl_cycles)}, model {_cycles(r.model_cycles)}")
         if r.cycle_count_start != expect_count_start:
@@ -201,11 +206,7 @@ class Checker:
             if r.rtl_q.shape != r.model_q.shape:
                 e.append(f"{len(r.rtl_q)} rows left the output stage, model {len(r.model_q)}")
             else:
-                bad = np.argwhere(r.rtl_q != r.model_q)
-                for row, col in bad[: self.MAX_VALUE_ERRORS]:
-                    e.append(f"int8 row {row} lane {col}: {r.rtl_q[row, col]}, model {r.model_q[row, col]}")
-                if len(bad) > self.MAX_VALUE_ERRORS:
-                    e.append(f"... {len(bad)} int8 values differ")
+                e.extend(self._values("int8 row", "lane", "int8", r.rtl_q, r.model_q))
             if r.rtl_q_cycles is None or r.model_q_cycles is None or not np.array_equal(r.rtl_q_cycles,
                                                                                          r.model_q_cycles):
                 e.append(f"int8 rows in cycles {_cycles(r.rtl_q_cycles)}, model {_cycles(r.model_q_cycles)}")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -31,17 +32,26 @@ def _cosim(*args: str, env: dict | None = None) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _kill_when(proc: subprocess.Popen, names: tuple[str, ...], timeout_s: float = 240) -> list[psutil.Process]:
-    """Wait for a descendant whose name is in ``names``, kill -9 ``proc``; the descendants seen then."""
+def _name(p: psutil.Process) -> str:
+    """``p``'s name, or "" once it has exited (a compiler may end between listing and asking)."""
+    try:
+        return p.name()
+    except psutil.Error:
+        return ""
+
+
+def _kill_when(proc: subprocess.Popen, names: tuple[str, ...],
+               timeout_s: float = 240) -> tuple[list[psutil.Process], set[str]]:
+    """Wait for a descendant whose name is in ``names``, kill -9 ``proc``; the descendants seen then and the
+    names of those seen while waiting."""
     parent = psutil.Process(proc.pid)
     deadline = time.monotonic() + timeout_s
+    seen: set[str] = set()
     while time.monotonic() < deadline:
-        try:
-            kids = parent.children(recursive=True)
-            if any(k.name() in names for k in kids):
-                break
-        except psutil.NoSuchProcess:
-            pass
+        with contextlib.suppress(psutil.NoSuchProcess):
+            seen |= {_name(k) for k in parent.children(recursive=True)}
+        if seen & set(names):
+            break
         assert proc.poll() is None, "cosim ended before the process to kill appeared"
         time.sleep(0.05)
     else:
@@ -49,30 +59,37 @@ def _kill_when(proc: subprocess.Popen, names: tuple[str, ...], timeout_s: float 
     kids = parent.children(recursive=True)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    return kids
+    return kids, seen
 
 
 def _gone(procs: list[psutil.Process], timeout_s: float = 10) -> list[str]:
     deadline = time.monotonic() + timeout_s
     left = procs
     while time.monotonic() < deadline:
-        left = [p for p in left if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        left = [p for p in left if _running(p)]
         if not left:
             return []
         time.sleep(0.1)
-    return [f"{p.pid} {p.name()}" for p in left]
+    return [f"{p.pid} {_name(p)}" for p in left]
+
+
+def _running(p: psutil.Process) -> bool:
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def test_kill_9_of_cosim_kills_the_simulator():
     proc = _cosim("--gemm", "160x160x160", "--array", "4x4", "--no-progress")
-    kids = _kill_when(proc, ("systolic_top",))
+    kids, _ = _kill_when(proc, ("systolic_top",))
     assert _gone(kids) == []
 
 
 def test_kill_9_during_a_build_kills_make_and_the_compilers(tmp_path):
     proc = _cosim("--gemm", "4x4x4", "--array", "3x5", env={"ACCELSIM_SIM_BUILD": str(tmp_path)})
-    kids = _kill_when(proc, ("make", "cc1plus"))
-    assert any(k.name() == "make" for k in kids) or any(k.name() == "cc1plus" for k in kids)
+    kids, seen = _kill_when(proc, ("make", "cc1plus"))
+    assert seen & {"make", "cc1plus"}
     assert _gone(kids) == []
 
 
