@@ -5,6 +5,7 @@ the flip-flops the contract's registers need. Yosys is the system's when on PATH
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 
 import pytest
@@ -43,10 +44,13 @@ def expected_flops(rows: int, cols: int, data_w: int, acc_w: int, out_w: int | N
 @pytest.mark.parametrize("rows, cols, data_w, acc_w, out_w", [(2, 3, 8, 16, 16), (2, 3, 8, 32, 8)],
                          ids=["r2c3d8a16", "r2c3d8a32o8"])
 def test_yosys_synthesizes_clean(rows, cols, data_w, acc_w, out_w, tmp_path):
-    # Output files by names relative to the run's folder: YoWASP's yosys sees its own /tmp, not the host's.
+    # Every file by its name in the run's folder: YoWASP's yosys sees the folder it runs in, not the host's
+    # whole file system (a checkout under /tmp is invisible to it), so the sources are copied there too.
     netlist, log = tmp_path / "netlist.json", tmp_path / "yosys.log"
+    for src in rtl_sources():
+        shutil.copyfile(src, tmp_path / src.name)
     script = "; ".join([
-        "read_verilog " + " ".join(str(p) for p in rtl_sources()),
+        "read_verilog " + " ".join(src.name for src in rtl_sources()),
         f"chparam -set ROWS {rows} -set COLS {cols} -set DATA_W {data_w} -set ACC_W {acc_w} -set OUT_W {out_w} "
         f"{TOPLEVEL}",
         f"synth -flatten -top {TOPLEVEL}",
