@@ -397,7 +397,7 @@ def test_foreign_schema_store_is_refused(tmp_path):
         con.execute("CREATE TABLE points (key TEXT, x REAL)")
         con.execute("CREATE TABLE meta (name TEXT, value TEXT)")
         con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
-    refused(cli("report", "--from", db, "-o", tmp_path / "rep"), "f.db", "schema")
+    refused(cli("report", "--from", db, "-o", tmp_path / "rep"), "f.db", "schema", "run the sweep again")
     refused(cli("export", db, tmp_path / "x.csv"), "f.db")
     refused(cli("sweep", "--model", "lenet5", "--workers", "0", "-o", db), "f.db")
     assert not (tmp_path / "rep").exists() and not (tmp_path / "x.csv").exists()

@@ -115,7 +115,8 @@ def _check_accelsim(db: sqlite3.Connection, path) -> None:
         raise AccelsimError(f"results: {path}: not an accelsim results database (no schema_version in its metadata)")
     if row[0] != SCHEMA_VERSION:
         raise AccelsimError(f"results: {path} has results schema {row[0]}, this accelsim reads and writes "
-                            f"{SCHEMA_VERSION}")
+                            f"{SCHEMA_VERSION} (its points were priced by another model: run the sweep again "
+                            f"into a new file)")
     missing = [t for t in TABLES if t not in tables]
     if missing:
         raise AccelsimError(f"results: {path}: not an accelsim results database (no table {missing[0]})")
