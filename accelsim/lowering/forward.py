@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -689,11 +689,11 @@ def iter_forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: in
                 raise _unsupported(layer)
             q = quant.quantize(y, ql.out_scale)
         values.put(node, q)
-        recorded = (gemms, acc, stages, tuple(st.apply(a) for st, a in zip(stages, acc, strict=True))) if record \
-            else ((), (), (), ())
-        run = LayerRun(node, q if keep or i == last else None, ql.out_scale, *recorded[:2],
-                       max_abs=_max_abs(q) * ql.out_scale, stages=recorded[2], out=recorded[3])
-        del gemms, acc, stages, recorded  # the caller holds the only reference
+        run = LayerRun(node, q if keep or i == last else None, ql.out_scale, max_abs=_max_abs(q) * ql.out_scale)
+        if record:
+            run = replace(run, gemms=gemms, acc=acc, stages=stages,
+                          out=tuple(st.apply(a) for st, a in zip(stages, acc, strict=True)))
+        del gemms, acc, stages  # the caller holds the only reference
         if progress is not None:
             progress(i + 1, len(network.nodes))
         yield run

@@ -344,9 +344,13 @@ class _Importer:
     def _layer_name(self, node: Any, index: int) -> str:
         name = node.name or node.output[0]
         if name_problem(name) or name == INPUT or name in self.items:
-            name = f"{node.op_type.lower()}_{index}"
-            while name in self.items:
-                name += "_"
+            name = self._unique(f"{node.op_type.lower()}_{index}")
+        return name
+
+    def _unique(self, name: str) -> str:
+        """``name``, with ``_`` appended until no layer has it."""
+        while name in self.items:
+            name += "_"
         return name
 
     def _gemm_producer(self, act: _Act, tensor: str) -> tuple[Conv2d | Linear, list[str]] | None:
@@ -634,9 +638,7 @@ class _Importer:
         if attrs.get("keepdims", 1):
             self._emit(node, GlobalAvgPool2d(name), [x.node])
             return
-        pooled = f"{name}_pool"
-        while pooled in self.items:
-            pooled += "_"
+        pooled = self._unique(f"{name}_pool")
         self.items[pooled] = (GlobalAvgPool2d(pooled), [x.node])
         self.origin[pooled] = (node.name or node.output[0], node.op_type)
         self.out_shapes[pooled] = (*x.shape[:2], 1, 1)
