@@ -10,6 +10,7 @@ The figures of ``accelsim.report.figures`` take these results directly. Bad argu
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -233,11 +234,6 @@ def _fmt(fmt: str) -> str:
     return fmt
 
 
-_HARDWARE_DEFAULTS = {"array": "32x32", "dataflow": "ws", "sram": (256, 256, 128), "bandwidth": 16,
-                      "clock_mhz": 1000, "double_buffer": True, "pipeline": True, "data_bits": 8, "acc_bits": 32,
-                      "out_bits": 8, "on_chip": True}
-
-
 def array_config(array="32x32", dataflow="ws", sram=(256, 256, 128), bandwidth=16, clock_mhz=1000,
                  double_buffer=True, data_bits=8, acc_bits=32, out_bits=8, pipeline=True,
                  on_chip=True) -> ArrayConfig:
@@ -251,6 +247,10 @@ def array_config(array="32x32", dataflow="ws", sram=(256, 256, 128), bandwidth=1
                        pipeline=_flag("pipeline", pipeline),
                        bandwidth=_number("bandwidth", bandwidth), clock_mhz=_number("clock_mhz", clock_mhz),
                        data_bits=data_bits, acc_bits=acc_bits, out_bits=out_bits, on_chip=_flag("on_chip", on_chip))
+
+
+# simulate's hardware arguments at their defaults: array_config's own, so there is one list of them.
+_HARDWARE_DEFAULTS = {name: p.default for name, p in inspect.signature(array_config).parameters.items()}
 
 
 def _number(name: str, value) -> float:
