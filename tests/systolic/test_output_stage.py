@@ -18,6 +18,7 @@ from accelsim.systolic.reference import RefGemm
 from accelsim.systolic.stepping import step_layer
 from accelsim.workload import resolve
 from tests.lowering import tflite_ref as ref
+from tests.systolic.corrupt import corrupt_reference
 
 
 def _golden(a, b, stage: OutputStage, g: int) -> np.ndarray:
@@ -105,17 +106,12 @@ def test_cli_check_compares_int8_after_the_stage(model, monkeypatch):
 
 
 def test_check_reports_an_int8_mismatch_after_the_stage(monkeypatch):
-    real = simulate_mod.reference_gemms
-
-    def corrupted(net, batch, seed, **kw):
-        refs = real(net, batch, seed, **kw)
-        g = refs["conv2"][0]
+    def flip(g: RefGemm) -> RefGemm:
         out = g.out.copy()
         out[2, 1] = 1 - out[2, 1]
-        refs["conv2"] = (RefGemm(g.a, g.b, g.acc, g.stage, out),)
-        return refs
+        return RefGemm(g.a, g.b, g.acc, g.stage, out)
 
-    monkeypatch.setattr(simulate_mod, "reference_gemms", corrupted)
+    corrupt_reference(monkeypatch, "conv2", flip)
     sim = simulate_mod.simulate(resolve("lenet5"), ArrayConfig(rows=8, cols=8), check=True)
     assert len(sim.mismatches) == 1 and "int8 outputs differ after the output stage" in sim.mismatches[0]
     assert "Q[2, 1]" in sim.mismatches[0]

@@ -9,6 +9,7 @@ from accelsim.hardware.config import ArrayConfig
 from accelsim.systolic.reference import RefGemm
 from accelsim.systolic.simulate import simulate
 from accelsim.workload import ZOO, resolve
+from tests.systolic.corrupt import corrupt_reference
 
 
 @pytest.mark.parametrize("name", list(ZOO))
@@ -62,17 +63,12 @@ def test_stepping_equals_fast_on_lenet_with_checked_numbers(df):
 
 
 def test_check_reports_a_mismatch(monkeypatch):
-    real = simulate_mod.reference_gemms
-
-    def corrupted(net, batch, seed, **kw):
-        refs = real(net, batch, seed, **kw)
-        g = refs["conv2"][0]
+    def bump(g: RefGemm) -> RefGemm:
         acc = g.acc.copy()
         acc[3, 5] += 1
-        refs["conv2"] = (RefGemm(g.a, g.b, acc, g.stage, g.out),)
-        return refs
+        return RefGemm(g.a, g.b, acc, g.stage, g.out)
 
-    monkeypatch.setattr(simulate_mod, "reference_gemms", corrupted)
+    corrupt_reference(monkeypatch, "conv2", bump)
     sim = simulate(resolve("lenet5"), ArrayConfig(), check=True)
     assert len(sim.mismatches) == 1 and "conv2 group 0: 1 of" in sim.mismatches[0] and "C[3, 5]" in sim.mismatches[0]
     assert sim.layers.set_index("layer").loc["conv2", "check"] == "1 bad"
