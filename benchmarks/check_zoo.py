@@ -16,7 +16,7 @@ import resource
 import sys
 import time
 
-from accelsim.hardware.config import ArrayConfig
+from accelsim.hardware.config import ArrayConfig, parse_array
 from accelsim.systolic.simulate import simulate
 from accelsim.workload import resolve, zoo
 
@@ -27,7 +27,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dataflows", default="os,ws,is")
     ap.add_argument("--models", default=",".join(zoo.ZOO), help="Comma-separated zoo names.")
     args = ap.parse_args(argv)
-    rows, cols = (int(v) for v in args.array.lower().split("x"))
+    rows, cols = parse_array(args.array)
     print(f"{'network':<19}{'flow':<6}{'checked':>9}{'mismatches':>12}{'wall s':>9}{'peak MB':>9}")
     failed = False
     for name in args.models.split(","):
