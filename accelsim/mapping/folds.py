@@ -290,18 +290,19 @@ class FoldRuns:
         """Folds of each class in one GEMM (int64)."""
         return np.array([a.count * b.count * c.count for a, b, c in self._combinations()], dtype=np.int64)
 
-    def _total(self, values: np.ndarray) -> int:
+    def total(self, values: np.ndarray) -> int:
+        """``values`` (one per class) summed over every fold of one GEMM, exactly."""
         return sum(int(v) * int(c) for v, c in zip(values.tolist(), self.counts.tolist(), strict=True))
 
     @property
     def cycles(self) -> int:
         """Cycles of all folds (``Dataflow.fold_cycles`` of each fold's S_f), summed exactly."""
-        return self._total(self.classes.cycles)
+        return self.total(self.classes.cycles)
 
     @property
     def stream_beats(self) -> int:
         """Streaming beats of all folds."""
-        return self._total(self.classes.st)
+        return self.total(self.classes.st)
 
     def loops(self, groups: int = 1) -> tuple[Loop, ...]:
         """The fold sequence of ``groups`` such GEMMs run back to back, as nested Loops over the classes."""

@@ -82,7 +82,7 @@ def fold_timing(folds: Folds, pipeline: bool) -> tuple[np.ndarray, np.ndarray, n
     if not pipeline:
         return F, F, F
     occupancy = np.asarray(df.occupancy(folds.rows, folds.st), dtype=np.int64)
-    beats = (folds.rows if df.preloads else 0) + folds.st.astype(np.int64)
+    beats = df.beats(folds.rows, 0) + folds.st.astype(np.int64)  # T_f: preload beats plus S_f
     return F, occupancy, beats
 
 
@@ -95,12 +95,14 @@ def column_cycles(F: np.ndarray, occ: np.ndarray) -> np.ndarray:
 
 
 def _recorded(runs: FoldRuns, groups: int, timing: tuple[np.ndarray, np.ndarray, np.ndarray], L: np.ndarray,
-              W: np.ndarray, double_buffer: bool, pipeline: bool) -> tuple[Schedule, np.ndarray]:
-    """The runs evaluated recording every fold's compute start, and every fold's cycles (O(folds) memory)."""
+              W: np.ndarray, double_buffer: bool, pipeline: bool,
+              folds: Folds | None = None) -> tuple[Schedule, np.ndarray]:
+    """The runs evaluated recording every fold's compute start, and every fold's cycles (O(folds) memory;
+    ``folds``: ``runs.expand()`` when the caller already has it)."""
     F, occ, B = timing
     sched = schedule_loops(runs.loops(groups), F, L, W, double_buffer, folds=runs.count * groups, occupancy=occ,
                            release=B)
-    Ff, Of, _ = fold_timing(runs.expand(), pipeline)
+    Ff, Of, _ = fold_timing(runs.expand() if folds is None else folds, pipeline)
     return sched, column_cycles(np.tile(Ff, groups), np.tile(Of, groups))
 
 
@@ -116,7 +118,7 @@ def _compute_cycles(runs: FoldRuns, groups: int, F: np.ndarray, occ: np.ndarray)
     of the last class: every loop's last span)."""
     if not runs.count:
         return 0
-    total = sum(int(o) * int(c) for o, c in zip(occ.tolist(), runs.counts.tolist(), strict=True)) * groups
+    total = runs.total(occ) * groups
     return total - int(occ[-1]) + int(F[-1])
 
 
@@ -162,11 +164,11 @@ def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dat
     else:
         if len(operands) != groups:
             raise ValueError(f"fast_layer: expected {groups} operand pairs, got {len(operands)}")
-        sched, fold_cycles = _recorded(runs, groups, timing, L, W, cfg.double_buffer, pipe)
+        folds = runs.expand()
+        sched, fold_cycles = _recorded(runs, groups, timing, L, W, cfg.double_buffer, pipe, folds)
         compute_start = sched.compute_start
         assert compute_start is not None
         timeline = fixed_timeline(fold_cycles, compute_start)
-        folds = runs.expand()
         outs, cyc = [], []
         for g, (A, B) in enumerate(operands):
             A = check_operand("A", A, cfg.data_bits, as_int64=False)
