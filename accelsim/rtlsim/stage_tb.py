@@ -23,7 +23,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
 from accelsim.lowering.requant import INT32_MAX, INT32_MIN, OUT_STAGE_CYCLES, activation_bounds, output_stage, qmax
-from accelsim.rtlsim.tb import pack, unpack
+from accelsim.rtlsim.tb import StageMonitor, pack, stage_ports
 from accelsim.systolic.stage import OutputStagePipe, StageRow
 
 SEED_ENV, CYCLES_ENV = "ACCELSIM_STAGE_SEED", "ACCELSIM_STAGE_CYCLES"
@@ -92,24 +92,8 @@ class Driver:
         d.in_valid.value = int(valid)
         d.in_last.value = int(last)
         d.acc_in.value = pack(np.asarray(acc)[None, :], self.acc_w)[0]
-        d.psum_in.value = pack(np.asarray(psum)[None, :], self.acc_w)[0]
-        d.bias.value = pack(np.asarray(row.bias)[None, :], 32)[0]
-        d.m0.value = pack(np.asarray(row.m0)[None, :], 32)[0]
-        d.shift.value = pack(np.asarray(row.shift)[None, :], 6)[0]
-        d.act_min.value = row.act_min & ((1 << self.out_w) - 1)
-        d.act_max.value = row.act_max & ((1 << self.out_w) - 1)
-
-
-class Monitor:
-    """Samples the DUT's outputs during the current cycle."""
-
-    def __init__(self, dut, cols: int, out_w: int):
-        self.dut, self.cols, self.out_w = dut, cols, out_w
-
-    def sample(self) -> tuple[bool, bool, np.ndarray]:
-        d = self.dut
-        return (bool(int(d.out_valid.value)), bool(int(d.out_last.value)),
-                unpack(d.q_out.value.to_unsigned(), self.cols, self.out_w))
+        for port, value in stage_ports(row, psum, self.acc_w, self.out_w).items():
+            getattr(d, port).value = value
 
 
 class Checker:
@@ -146,7 +130,7 @@ async def output_stage_random_rows(dut):
     cols, acc_w, out_w = params["COLS"], params["ACC_W"], params["OUT_W"]
     cycles = int(os.environ.get(CYCLES_ENV, "2000"))
     stim = Stimulus(cols, out_w, int(os.environ.get(SEED_ENV, "0")))
-    driver, monitor, model, checker = Driver(dut, cols, acc_w, out_w), Monitor(dut, cols, out_w), \
+    driver, monitor, model, checker = Driver(dut, cols, acc_w, out_w), StageMonitor(dut, cols, out_w), \
         OutputStagePipe(cols), Checker()
     falling = FallingEdge(dut.clk)
     Clock(dut.clk, 10, unit="ns").start()
@@ -157,7 +141,7 @@ async def output_stage_random_rows(dut):
     history: list = []
     for t in range(cycles + OUT_STAGE_CYCLES):
         await falling
-        seen = monitor.sample()
+        seen = (*monitor.sample(), monitor.row())
         inputs = stim.row() if t < cycles else (False, False, *stim.row()[2:])
         driver.present(*inputs)
         out = model.step(*inputs)

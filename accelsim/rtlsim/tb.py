@@ -56,6 +56,16 @@ def pack(lanes: np.ndarray, width: int) -> list[int]:
     return out
 
 
+def stage_ports(row: StageRow, psum, acc_w: int, out_w: int) -> dict[str, int]:
+    """The output stage's per-row input ports (``psum_in``, ``bias``, ``m0``, ``shift``, the clamp) as port values."""
+    def lanes(x, width: int) -> int:
+        return pack(np.asarray(x)[None, :], width)[0]
+
+    mask = (1 << out_w) - 1
+    return {"psum_in": lanes(psum, acc_w), "bias": lanes(row.bias, 32), "m0": lanes(row.m0, 32),
+            "shift": lanes(row.shift, 6), "act_min": row.act_min & mask, "act_max": row.act_max & mask}
+
+
 def unpack(value: int, lanes: int, width: int) -> np.ndarray:
     """A port's integer as ``lanes`` signed width-bit values."""
     mask = (1 << width) - 1
@@ -98,12 +108,8 @@ class Driver:
             return
         row, psum = final
         self.put("c_final", 1)
-        self.put("psum_in", pack(np.asarray(psum)[None, :], acc_w)[0])
-        self.put("bias", pack(np.asarray(row.bias)[None, :], 32)[0])
-        self.put("m0", pack(np.asarray(row.m0)[None, :], 32)[0])
-        self.put("shift", pack(np.asarray(row.shift)[None, :], 6)[0])
-        self.put("act_min", row.act_min & ((1 << out_w) - 1))
-        self.put("act_max", row.act_max & ((1 << out_w) - 1))
+        for port, value in stage_ports(row, psum, acc_w, out_w).items():
+            self.put(port, value)
 
     def reset(self) -> None:
         for p in INPUTS:
