@@ -53,12 +53,15 @@ DDR3_R_ON_OHM = 34.0
 DDR3_BUS_MHZ = 800.0
 DDR3_X64_SIGNAL_IOS = 64 + 16 + 25 + 2
 
+# The table in log-log space, computed once: each row's log(KiB) and the logs of its three values.
+_LOG_TABLE = tuple(tuple(math.log(v) for v in row) for row in SRAM_CACTI45)
+
 
 def _loglog(kib: float, column: int) -> float:
     """The table's ``column`` at ``kib``, log-log interpolated between anchors (end segments extended)."""
     if not (math.isfinite(kib) and kib > 0):
         raise ValueError(f"SRAM size must be > 0 KiB, got {kib}")
-    points = [(math.log(row[0]), math.log(row[column])) for row in SRAM_CACTI45]
+    points = [(row[0], row[column]) for row in _LOG_TABLE]
     x = math.log(kib)
     i = 1
     while i < len(points) - 1 and x > points[i][0]:

@@ -36,6 +36,8 @@ def render_area(b: AreaBreakdown, fmt: str) -> str:
     record = b.record()
     if fmt == "json":
         return json.dumps(record, indent=2) + "\n"
+    if fmt == "csv":
+        return render(fmt, [record], {}, COLUMNS, None, "")
     notes = [
         f"Array: yosys cells of the RTL (DATA_W={b.data_bits}, ACC_W={b.acc_bits}) x {LIBRARY} areas; "
         f"PEs = R x C x one synthesized PE, the rest a per-edge fit over {len(FIT_SHAPES)} small synthesized "
@@ -45,7 +47,5 @@ def render_area(b: AreaBreakdown, fmt: str) -> str:
         "DRAM interface: CACTI-IO's DDR3 IO area. Sources: accelsim/synth/cells.py, accelsim/hardware/memory_area.py.",
     ]
     total = {"part": "Total", "area_mm2": b.area_mm2, "share": 1.0}
-    if fmt == "csv":
-        return render(fmt, [record], {}, COLUMNS, None, "")
     return render(fmt, area_rows(b), {}, COLUMNS, total,
                   f"Area of a {b.rows}x{b.cols} array with its SRAMs (45 nm)", notes)

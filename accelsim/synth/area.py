@@ -148,7 +148,8 @@ def synthesize(top: str, params: Mapping[str, int], sources: Sequence[Path] | No
         raise SynthError(f"synthesis of {top}: two sources share a file name: {', '.join(sorted(names))}")
     script = synth_script(names, top, params)
     key = _key(sources, top, params, script)
-    name = "-".join([top, *(f"{k}{v}" for k, v in sorted(params.items())), key[:16]])
+    label = "-".join([top, *(f"{k}{v}" for k, v in sorted(params.items()))])
+    name = f"{label}-{key[:16]}"
     folder = cache_dir or synth_cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -163,11 +164,11 @@ def synthesize(top: str, params: Mapping[str, int], sources: Sequence[Path] | No
                 return Synthesis(top, tuple(sorted(params.items())), doc["cells"], doc["yosys"], doc["seconds"],
                                  key, cached=True)
         if notify:
-            notify(f"synthesizing {name.rsplit('-', 1)[0]} with yosys (cached afterwards)")
+            notify(f"synthesizing {label} with yosys (cached afterwards)")
         with tempfile.TemporaryDirectory(prefix="accelsim-synth-") as tmp:
             for p in sources:
                 shutil.copyfile(p, Path(tmp) / p.name)
-            run = run_script(script, Path(tmp), name.rsplit("-", 1)[0])
+            run = run_script(script, Path(tmp), label)
             cells = _parse_stat(Path(tmp) / "stat.json", top)
         cell_area_um2(cells)  # every type has a library cell, or say which does not
         doc = {"key": key, "top": top, "params": dict(sorted(params.items())), "cells": cells,
