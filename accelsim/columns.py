@@ -123,7 +123,8 @@ _DEFINITIONS = (
     ("rf_pJ", "pJ", "energy of the PEs' register traffic"),
     ("sram_pJ", "pJ", "energy of the SRAM accesses"),
     ("dram_pJ", "pJ", "energy of the DRAM bytes"),
-    ("total_pJ", "pJ", "mac_pJ + vector_pJ + rf_pJ + sram_pJ + dram_pJ"),
+    ("leakage_pJ", "pJ", "static power (leakage) x the time; the static power comes from the chip's area"),
+    ("total_pJ", "pJ", "mac_pJ + vector_pJ + rf_pJ + sram_pJ + dram_pJ + leakage_pJ"),
     ("energy_per_inference_uJ", "uJ", "total_pJ / 10^6 / batch"),
     # ---- area (accelsim area; 45 nm) ----------------------------------------------------------------
     ("pe_unit_area_um2", "um^2", "one synthesized PE: yosys cells x NanGate 45 nm cell areas"),
@@ -268,7 +269,7 @@ SCALESIM_LAYERS = _group(
 SCALESIM_TOTALS = _group("macs", "folds", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles",
                          "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes", "dram_write_bytes",
                          "dram_read_bytes", "utilization", "latency_ms")
-ENERGY = _group("mac_pJ", "vector_pJ", "rf_pJ", "sram_pJ", "dram_pJ", "total_pJ")
+ENERGY = _group("mac_pJ", "vector_pJ", "rf_pJ", "sram_pJ", "dram_pJ", "leakage_pJ", "total_pJ")
 ENERGY_LAYERS = _group("layer", *ENERGY)
 ENERGY_TOTALS = _group(*ENERGY, "energy_per_inference_uJ")
 CONFIG = _group("rows", "cols", "dataflow", "data_bits", "acc_bits", "out_bits", "ifmap_sram_kib",

@@ -64,7 +64,7 @@ _REAL = {"utilization", "compute_utilization", "mapping_efficiency", "latency_ms
 # 3: design_key, accelsim_version and superseded on points (energy table and version in the key)
 # 4: on_chip on points; input_from and output_to on layers (layers that stay on chip)
 # 5: pipeline (the fold issue rule) on points
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 TABLES = ("meta", "networks", "points", "layers")
 
 

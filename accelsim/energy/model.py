@@ -1,7 +1,7 @@
 """Per-layer and per-network energy from the simulator's access counts, by level.
 
-What each level counts (per layer; dynamic energy only: no leakage or clock tree, idle PEs and
-padding lanes are free). Counts are those of ``accelsim.systolic.simulate`` (see
+What each level counts (per layer; no clock tree; idle PEs and padding lanes cost only their
+leakage). Counts are those of ``accelsim.systolic.simulate`` (see
 ``accelsim.memory.traffic``):
 
 - ``mac_pJ``: the layer's MACs x ``mac_pJ`` (conv and linear layers, on the array).
@@ -16,6 +16,8 @@ padding lanes are free). Counts are those of ``accelsim.systolic.simulate`` (see
   the per-byte cost of its buffer's bank: a double-buffered SRAM is two banks of half its size,
   a single-buffered one is one bank. The vector unit streams from DRAM and skips the SRAMs.
 - ``dram_pJ``: DRAM bytes read and written (array and vector unit) x ``dram_pJ_per_byte``.
+- ``leakage_pJ``: the chip's static power ``leakage_mW`` (the caller's: it depends on the area)
+  x the layer's time, ``cycles`` at ``clock_mhz``.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from accelsim.columns import ENERGY
 from accelsim.energy.table import DEFAULT_TABLE, EnergyTable
 from accelsim.hardware.config import ArrayConfig
 
-ENERGY_COLUMNS = ("mac_pJ", "vector_pJ", "rf_pJ", "sram_pJ", "dram_pJ", "total_pJ")
+ENERGY_COLUMNS = ENERGY  # mac_pJ .. leakage_pJ, then total_pJ (``accelsim.columns``)
 BUFFERS = ("ifmap", "filter", "ofmap")
 
 
@@ -43,13 +46,19 @@ def _col(layers: Mapping[str, Any] | pd.DataFrame, name: str, n: int) -> np.ndar
     return np.asarray(layers[name], dtype=float) if name in layers else np.zeros(n)
 
 
+def leakage_pJ(cycles, cfg: ArrayConfig, leakage_mW: float):
+    """Static energy of ``cycles`` at ``cfg.clock_mhz`` with ``leakage_mW`` of static power (mW x ms = uJ)."""
+    return np.asarray(cycles, dtype=float) * (leakage_mW * 1e3 / cfg.clock_mhz)
+
+
 def energy_arrays(
-    layers: Mapping[str, Any] | pd.DataFrame, n: int, cfg: ArrayConfig, table: EnergyTable = DEFAULT_TABLE
+    layers: Mapping[str, Any] | pd.DataFrame, n: int, cfg: ArrayConfig, table: EnergyTable = DEFAULT_TABLE,
+    leakage_mW: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """``ENERGY_COLUMNS`` as arrays for ``n`` layers given as column -> array (or a DataFrame).
 
-    Uses ``macs``, ``vector_ops``, ``dram_read_bytes``, ``dram_write_bytes``,
-    and the per-buffer SRAM counts; a missing column counts as zero.
+    Uses ``macs``, ``vector_ops``, ``dram_read_bytes``, ``dram_write_bytes``, the per-buffer SRAM
+    counts and (for leakage) ``cycles``; a missing column counts as zero.
     """
     cost = {b: table.sram_cost(bank_kib(cfg, b)) for b in BUFFERS}
     elem = {"ifmap": cfg.data_bytes, "filter": cfg.data_bytes, "ofmap": cfg.acc_bytes}
@@ -65,8 +74,9 @@ def energy_arrays(
         "rf_pJ": macs * (2 * cfg.data_bytes + 2 * cfg.acc_bytes) * table.rf_pJ_per_byte,
         "sram_pJ": sram,
         "dram_pJ": (_col(layers, "dram_read_bytes", n) + wr) * table.dram_pJ_per_byte,
+        "leakage_pJ": leakage_pJ(_col(layers, "cycles", n), cfg, leakage_mW),
     }
-    out["total_pJ"] = out["mac_pJ"] + out["vector_pJ"] + out["rf_pJ"] + out["sram_pJ"] + out["dram_pJ"]
+    out["total_pJ"] = sum((out[c] for c in ENERGY_COLUMNS[:-1]), np.zeros(n))
     return out
 
 
