@@ -46,7 +46,7 @@ def _col(layers: Mapping[str, Any] | pd.DataFrame, name: str, n: int) -> np.ndar
     return np.asarray(layers[name], dtype=float) if name in layers else np.zeros(n)
 
 
-def leakage_pJ(cycles, cfg: ArrayConfig, leakage_mW: float):
+def leakage_pJ(cycles: Any, cfg: ArrayConfig, leakage_mW: float) -> np.ndarray:
     """Static energy of ``cycles`` at ``cfg.clock_mhz`` with ``leakage_mW`` of static power (mW x ms = uJ)."""
     return np.asarray(cycles, dtype=float) * (leakage_mW * 1e3 / cfg.clock_mhz)
 
