@@ -1,2 +1,3 @@
 """Mapping of GEMMs onto the array: one ``Dataflow`` per OS/WS/IS with its fold-timing rule
-(``dataflow``), and the fold enumeration and streamed-axis chunking (``folds``)."""
+(``dataflow``), a layer's ``Mapping`` (dataflow, fold order, chunk S: ``space``), and the fold
+enumeration and streamed-axis chunking under a mapping (``folds``)."""

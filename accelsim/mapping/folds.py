@@ -9,6 +9,10 @@ streamed, one beat per cycle:
 - WS: k by ROWS, n by COLS, M streamed in chunks of S rows; order m-chunk, n-tile, k-tile.
 - IS: k by ROWS, m by COLS, N streamed in chunks of S columns; order n-chunk, m-tile, k-tile.
 
+Those are the fixed mapping's orders; a ``Mapping`` (``mapping.space``) may swap the two outer loops
+(the k-tile loop stays innermost) and pick a chunk S from 1 to ``stream_chunk(cfg)``. Every function
+here takes a ``Mapping``, a dataflow name (its fixed order) or, with a config, None (the config's).
+
 The chunk S (``stream_chunk``) is the most beats whose S x COLS block of ACC_W partial sums fits
 the usable ofmap SRAM, so the partial sums of the k-tiles of a C block never leave the chip;
 chunks are cut at multiples of S from 0, the last one possibly partial. With ``stream_chunk=None``
@@ -39,8 +43,9 @@ from itertools import product
 
 import numpy as np
 
-from accelsim.hardware.config import ArrayConfig
-from accelsim.mapping.dataflow import Dataflow, get
+from accelsim.hardware.config import ArrayConfig, ConfigError
+from accelsim.mapping.dataflow import Dataflow
+from accelsim.mapping.space import Mapping, as_mapping
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,8 @@ def stream_chunk(cfg: ArrayConfig) -> int:
 class Folds:
     """Every fold of ``C[m, n] = A[m, k] @ B[k, n]`` on a rows x cols array, in execution order.
 
-    ``chunk``: the S the streamed axis was cut by (its whole length when unchunked, always in OS).
+    ``chunk``: the S the streamed axis was cut by (its whole length when unchunked, always in OS);
+    ``order``: the fold loops, outermost first (default: the dataflow's fixed order).
     """
 
     dataflow: Dataflow
@@ -101,10 +107,18 @@ class Folds:
     n0: np.ndarray
     nt: np.ndarray
     chunk: int | None = None
+    order: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.chunk is None:
             object.__setattr__(self, "chunk", max(1, self.dataflow.stream_length(self.m, self.k, self.n)))
+        if self.order is None:
+            object.__setattr__(self, "order", self.dataflow.order)
+
+    @property
+    def mapping(self) -> Mapping:
+        """The mapping these folds run (the chunk actually used; None in OS)."""
+        return _mapping_of(self.dataflow, self.order, self.chunk)
 
     def __len__(self) -> int:
         return len(self.m0)
@@ -168,6 +182,10 @@ class Folds:
         return self.m * self.k * self.n
 
 
+def _mapping_of(df: Dataflow, order: tuple[str, ...] | None, chunk: int | None) -> Mapping:
+    return Mapping(df.name, order, chunk if df.chunked else None)
+
+
 def _chunk(df: Dataflow, streamed: int, stream_chunk: int | None) -> int:
     """The streamed axis's chunk: ``stream_chunk`` (WS/IS) capped at the axis, else the whole axis (at least 1)."""
     chunk = streamed
@@ -178,19 +196,28 @@ def _chunk(df: Dataflow, streamed: int, stream_chunk: int | None) -> int:
     return max(chunk, 1)
 
 
-def enumerate_folds(dataflow: str | Dataflow, m: int, k: int, n: int, rows: int, cols: int,
+def _loops(mapping: Mapping) -> tuple[str, str, str]:
+    """The three fold loops, outermost first (OS: the single streamed k-tile, then the mapping's order)."""
+    order = tuple(mapping.order or ())
+    loops = order if len(order) == 3 else (mapping.flow.streamed, *order)
+    return loops[0], loops[1], loops[2]
+
+
+def enumerate_folds(mapping: Mapping | str | Dataflow, m: int, k: int, n: int, rows: int, cols: int,
                     stream_chunk: int | None = None) -> Folds:
-    """All folds of an (m, k, n) GEMM under ``dataflow`` in the contract's order.
+    """All folds of an (m, k, n) GEMM under ``mapping`` (or a dataflow's fixed mapping) in its order.
 
     ``stream_chunk``: S, the WS/IS streamed axis is cut into chunks of S beats (``None``: one chunk,
-    the whole axis). OS ignores it: its partial sums live in the PEs, so it always streams all of K.
+    the whole axis); a Mapping's own ``chunk`` wins over it. OS ignores it: its partial sums live in
+    the PEs, so it always streams all of K.
     """
-    df = get(dataflow)
+    mp = as_mapping(mapping)
+    df = mp.flow
     length = {"m": m, "k": k, "n": n}
-    chunk = _chunk(df, length[df.streamed], stream_chunk)
+    chunk = _chunk(df, length[df.streamed], mp.chunk if mp.chunk is not None else stream_chunk)
     size = {df.rows: rows, df.cols: cols, df.streamed: chunk}
     cut = {ax: tiles(length[ax], size[ax]) for ax in "mkn"}
-    loops = df.order if len(df.order) == 3 else (df.streamed, *df.order)
+    loops = _loops(mp)
     counts = [len(cut[ax][0]) for ax in loops]
     idx = np.unravel_index(np.arange(int(np.prod(counts)), dtype=np.int64), counts)
     pick = dict(zip(loops, idx, strict=True))
@@ -198,12 +225,34 @@ def enumerate_folds(dataflow: str | Dataflow, m: int, k: int, n: int, rows: int,
     for ax in "mkn":
         starts, lens = cut[ax]
         arrays[f"{ax}0"], arrays[f"{ax}t"] = starts[pick[ax]], lens[pick[ax]]
-    return Folds(df, m, k, n, rows, cols, **arrays, chunk=chunk)
+    return Folds(df, m, k, n, rows, cols, **arrays, chunk=chunk, order=mp.order)
 
 
-def folds_for(cfg: ArrayConfig, m: int, k: int, n: int, dataflow: str | Dataflow | None = None) -> Folds:
-    """The folds the simulators run for an (m, k, n) GEMM on ``cfg``: chunked by ``stream_chunk(cfg)``."""
-    return enumerate_folds(dataflow or cfg.dataflow, m, k, n, cfg.rows, cfg.cols, stream_chunk(cfg))
+def mapping_for(cfg: ArrayConfig, mapping: Mapping | str | Dataflow | None = None, *,
+                dataflow: str | Dataflow | None = None) -> Mapping:
+    """``mapping`` on ``cfg`` with its chunk resolved: None is the config's dataflow's fixed mapping, a
+    dataflow name its fixed mapping (``dataflow=``: the older keyword of the layer APIs, the same; not
+    both); an unset chunk is ``stream_chunk(cfg)`` (WS/IS). A chunk above ``stream_chunk(cfg)`` is a
+    ConfigError naming ``mapping.chunk``: its S x COLS block of partial sums would not fit the usable
+    ofmap SRAM."""
+    if mapping is not None and dataflow is not None:
+        raise ValueError("give mapping= or dataflow=, not both")
+    mp = as_mapping(mapping if mapping is not None else dataflow, cfg.dataflow)
+    if not mp.flow.chunked:
+        return mp
+    cap = stream_chunk(cfg)
+    if mp.chunk is None:
+        return Mapping(mp.dataflow, mp.order, cap)
+    if mp.chunk > cap:
+        raise ConfigError("mapping.chunk", f"S={mp.chunk} exceeds the {cap} beats whose {cap} x {cfg.cols} partial "
+                                           f"sums fit the usable ofmap SRAM (stream_chunk)")
+    return mp
+
+
+def folds_for(cfg: ArrayConfig, m: int, k: int, n: int, mapping: Mapping | str | Dataflow | None = None) -> Folds:
+    """The folds the simulators run for an (m, k, n) GEMM on ``cfg`` under ``mapping`` (``mapping_for``:
+    None is the config's fixed mapping; WS/IS chunked by the mapping's S, default ``stream_chunk(cfg)``)."""
+    return enumerate_folds(mapping_for(cfg, mapping), m, k, n, cfg.rows, cfg.cols)
 
 
 @dataclass(frozen=True)
@@ -243,7 +292,7 @@ class Loop:
 class FoldRuns:
     """The folds of ``enumerate_folds`` for the same arguments, compressed (module docstring).
 
-    ``axes``: the loops' axes, outermost first (OS: the single streamed k-tile, then m, n);
+    ``axes``: the loops' axes, outermost first (OS: the single streamed k-tile, then the order's two);
     ``spans``: each loop's spans. Fold class ``c`` is the spans ``(i0, i1, i2)`` with
     ``c = (i0 * len(spans[1]) + i1) * len(spans[2]) + i2``.
     """
@@ -283,7 +332,18 @@ class FoldRuns:
                 arrays[f"{ax}0"].append(sp.index * size)
                 arrays[f"{ax}t"].append(sp.size)
         return Folds(self.dataflow, self.m, self.k, self.n, self.rows, self.cols,
-                     **{key: np.array(v, dtype=np.int64) for key, v in arrays.items()}, chunk=self.chunk)
+                     **{key: np.array(v, dtype=np.int64) for key, v in arrays.items()}, chunk=self.chunk,
+                     order=self.order)
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """The mapping's fold order, outermost first (OS: two loops, WS/IS: three)."""
+        return self.axes if self.dataflow.chunked else self.axes[1:]
+
+    @property
+    def mapping(self) -> Mapping:
+        """The mapping these folds run (the chunk actually used; None in OS)."""
+        return _mapping_of(self.dataflow, self.order, self.chunk)
 
     @cached_property
     def counts(self) -> np.ndarray:
@@ -319,22 +379,22 @@ class FoldRuns:
 
     def expand(self) -> Folds:
         """Every fold, as arrays (memory proportional to ``len(self)``)."""
-        return enumerate_folds(self.dataflow, self.m, self.k, self.n, self.rows, self.cols,
-                               self.chunk if self.dataflow.chunked else None)
+        return enumerate_folds(self.mapping, self.m, self.k, self.n, self.rows, self.cols)
 
 
-def fold_runs(dataflow: str | Dataflow, m: int, k: int, n: int, rows: int, cols: int,
+def fold_runs(mapping: Mapping | str | Dataflow, m: int, k: int, n: int, rows: int, cols: int,
               stream_chunk: int | None = None) -> FoldRuns:
     """``enumerate_folds``'s sequence as ``FoldRuns``, in O(1) time and memory (same arguments)."""
-    df = get(dataflow)
+    mp = as_mapping(mapping)
+    df = mp.flow
     length = {"m": m, "k": k, "n": n}
-    chunk = _chunk(df, length[df.streamed], stream_chunk)
+    chunk = _chunk(df, length[df.streamed], mp.chunk if mp.chunk is not None else stream_chunk)
     size = {df.rows: rows, df.cols: cols, df.streamed: chunk}
-    axes = df.order if len(df.order) == 3 else (df.streamed, *df.order)
+    axes = _loops(mp)
     a, b, c = (spans(length[ax], size[ax]) for ax in axes)
-    return FoldRuns(df, m, k, n, rows, cols, chunk, (axes[0], axes[1], axes[2]), (a, b, c))
+    return FoldRuns(df, m, k, n, rows, cols, chunk, axes, (a, b, c))
 
 
-def runs_for(cfg: ArrayConfig, m: int, k: int, n: int, dataflow: str | Dataflow | None = None) -> FoldRuns:
+def runs_for(cfg: ArrayConfig, m: int, k: int, n: int, mapping: Mapping | str | Dataflow | None = None) -> FoldRuns:
     """``folds_for``'s sequence as ``FoldRuns``."""
-    return fold_runs(dataflow or cfg.dataflow, m, k, n, cfg.rows, cfg.cols, stream_chunk(cfg))
+    return fold_runs(mapping_for(cfg, mapping), m, k, n, cfg.rows, cfg.cols)

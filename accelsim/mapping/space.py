@@ -80,3 +80,15 @@ class Mapping:
         s = self.chunk if self.chunk is not None else chunk
         order = ">".join(self.order or ())
         return f"{self.dataflow.upper()} {order}" + (f" S={s}" if self.flow.chunked and s is not None else "")
+
+
+def as_mapping(mapping: Mapping | str | Dataflow | None, default: str | None = None) -> Mapping:
+    """A Mapping from itself, a dataflow (its fixed mapping) or None (``default``'s fixed mapping: a config's
+    dataflow), so every API that took ``dataflow=`` takes a mapping too."""
+    if isinstance(mapping, Mapping):
+        return mapping
+    if mapping is None:
+        if default is None:
+            raise ConfigError("mapping", "no mapping given and no dataflow to default to")
+        mapping = default
+    return Mapping.fixed(get(mapping).name)

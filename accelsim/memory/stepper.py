@@ -28,8 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accelsim.hardware.config import ArrayConfig
-from accelsim.mapping.dataflow import Dataflow, get
+from accelsim.mapping.dataflow import Dataflow
 from accelsim.mapping.folds import Fold
+from accelsim.mapping.space import Mapping, as_mapping
+from accelsim.memory.traffic import outer_axis
 
 
 @dataclass(frozen=True)
@@ -73,13 +75,15 @@ class _Channel:
 
 
 class MemorySystem:
-    """Buffers and DRAM channels for one layer's folds (all groups, in order) under ``dataflow``."""
+    """Buffers and DRAM channels for one layer's folds (all groups, in order) under ``mapping`` (a Mapping, a
+    dataflow's fixed one, or None: the config's); its order decides which operand is reused block by block."""
 
-    def __init__(self, cfg: ArrayConfig, requests: list[FoldRequest], dataflow: str | Dataflow | None = None, *,
-                 ifmap_on_chip: bool = False, output_on_chip: bool = False):
+    def __init__(self, cfg: ArrayConfig, requests: list[FoldRequest], mapping: Mapping | str | Dataflow | None = None,
+                 *, ifmap_on_chip: bool = False, output_on_chip: bool = False):
         self.cfg, self.requests = cfg, requests
         self.ifmap_on_chip, self.output_on_chip = ifmap_on_chip, output_on_chip
-        self.dataflow = get(dataflow or cfg.dataflow)
+        self.mapping = as_mapping(mapping, cfg.dataflow)
+        self.dataflow = self.mapping.flow
         for r in requests:
             f = r.fold
             if not (f.first_k and f.last_k) and not self._fits("ofmap", f.mt * f.nt * cfg.acc_bytes):
@@ -103,7 +107,7 @@ class MemorySystem:
         """Elements of A and B this fold must fetch, updating residency (tiles whose footprint fits stay)."""
         cfg, f = self.cfg, r.fold
         # what the fold order reuses: the outer loop's block of one operand (all of K), the other whole
-        by_m = self.dataflow.order[0] == "m"
+        by_m = outer_axis(self.mapping.order) == "m"
         a_foot = f.mt * r.k if by_m else r.m * r.k
         b_foot = r.k * r.n if by_m else r.k * f.nt
         out = []

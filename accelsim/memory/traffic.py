@@ -11,15 +11,15 @@ SRAM counts (elements, real ones only, padding excluded):
   read-modify-write of every k-tile after the first;
 - ``ifmap_sram_writes`` / ``filter_sram_writes``: elements filled from DRAM.
 
-DRAM reads, per operand and per GEMM, judged on what the fold order reuses. The outermost fold
-loop (m-tile in OS, m-chunk in WS, n-chunk in IS) splits one operand into blocks, all of K each:
+DRAM reads, per operand and per GEMM, judged on what the fold order (the mapping's, ``Folds.order``)
+reuses. The outermost fold loop splits one operand into blocks, all of K each:
 
-- the *outer operand* (A in OS and WS, B in IS) is reused block by block: the fold's block is the
-  A rows ``[m0, m0+mt)`` x all of K (OS, WS) or the B columns all of K x ``[n0, n0+nt)`` (IS),
-  used by every fold of that outer iteration (all n-tiles in OS and WS, all m-tiles in IS) and
-  by no later one;
-- the *other operand* (B in OS and WS, A in IS) is reused whole (K x N, M x K) by every outer
-  iteration.
+- the *outer operand* is reused block by block: outermost loop over m (OS ``m>n``, WS ``m>n>k``,
+  IS ``m>n>k``): A, the fold's block the A rows ``[m0, m0+mt)`` x all of K; over n (OS ``n>m``,
+  WS ``n>m>k``, IS ``n>m>k``): B, the fold's block all of K x the B columns ``[n0, n0+nt)``. The
+  block is used by every fold of that outer iteration and by no later one;
+- the *other operand* (B after an m loop, A after an n loop) is reused whole (K x N, M x K) by
+  every outer iteration.
 
 Rule for each fold's tile of each operand: if the operand's reuse footprint for that fold (its
 block, or the whole operand; ``DATA_W/8`` bytes an element) fits the usable part of its SRAM
@@ -67,9 +67,16 @@ def reuse_footprints(folds: Folds) -> tuple[np.ndarray, np.ndarray]:
     m, k, n = folds.m, folds.k, folds.n
     whole_a = np.full(len(folds), m * k, dtype=np.int64)
     whole_b = np.full(len(folds), k * n, dtype=np.int64)
-    if folds.dataflow.order[0] == "m":  # OS, WS: A by m-tile / m-chunk, B whole
+    if outer_axis(folds.order) == "m":  # A by m-tile / m-chunk, B whole
         return folds.mt * k, whole_b
-    return whole_a, k * folds.nt        # IS: B by n-chunk, A whole
+    return whole_a, k * folds.nt        # B by n-tile / n-chunk, A whole
+
+
+def outer_axis(order: tuple[str, ...] | None) -> str:
+    """The outermost fold loop's axis, ``"m"`` or ``"n"`` (the k-tile loop is never outermost)."""
+    if not order or order[0] not in ("m", "n"):
+        raise ValueError(f"outer_axis: a fold order starts with m or n, got {order!r}")
+    return order[0]
 
 
 @dataclass(frozen=True, eq=False)

@@ -4,13 +4,14 @@
 - ``dataflow``: one ``Dataflow`` per OS/WS/IS with its mapping and fold-timing rule.
 - ``mapping``: ``enumerate_folds`` -> ``Folds`` (a GEMM's tiles in execution order, as arrays);
   ``fold_runs`` -> ``FoldRuns`` (the same sequence as nested loops over at most 27 fold classes);
-  ``stream_chunk``/``folds_for``/``runs_for``: the WS/IS streamed-axis chunk a config's ofmap SRAM allows.
+  ``stream_chunk``/``folds_for``/``runs_for``: the WS/IS streamed-axis chunk a config's ofmap SRAM allows;
+  every one takes a ``Mapping`` (``mapping.space``: dataflow, fold order, chunk S) or a dataflow name.
 - ``beats``: ``fold_beats`` -> ``Beats``, the per-cycle port values the RTL testbench drives.
 - ``core``: ``ArrayCore``, ``systolic_top`` register by register (the RTL's golden).
 - ``stage``: ``OutputStagePipe``, the output stage at its ports (the RTL stage's golden), and
   ``stage_lanes``, what a fold's output row puts on its per-lane inputs.
-- ``stepping``: ``step_layer``, a layer clock by clock through ``ArrayCore`` and the memory system.
-- ``fast``: ``fast_layer``, closed-form fold timing plus the stall recurrence over runs of folds (and
+- ``stepping``: ``step_layer(..., mapping=)``, a layer clock by clock through ``ArrayCore`` and the memory system.
+- ``fast``: ``fast_layer(..., mapping=)``, closed-form fold timing plus the stall recurrence over runs of folds (and
   numpy numbers); ``per_fold_layer``, the same evaluated fold by fold (golden and benchmark baseline).
 - ``vector``: the vector unit for pooling, activations, LRN and softmax.
 - ``simulate``: ``simulate(net, cfg, ...)`` -> ``Simulation`` (per-layer DataFrame + totals).

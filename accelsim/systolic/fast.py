@@ -29,8 +29,9 @@ import numpy as np
 from accelsim.hardware.arith import check_operand, wrap
 from accelsim.hardware.config import ArrayConfig
 from accelsim.lowering.requant import OutputStage
-from accelsim.mapping.dataflow import get
-from accelsim.mapping.folds import FoldRuns, Folds, folds_for, runs_for
+from accelsim.mapping.dataflow import Dataflow
+from accelsim.mapping.folds import FoldRuns, Folds, folds_for, mapping_for, runs_for
+from accelsim.mapping.space import Mapping
 from accelsim.memory.schedule import Schedule, schedule, schedule_loops
 from accelsim.memory.traffic import fold_traffic
 from accelsim.systolic.beats import scatter
@@ -135,23 +136,26 @@ def _demand(read_bytes: np.ndarray, write_bytes: np.ndarray, F: np.ndarray, occ:
     return max(ratios)
 
 
-def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dataflow=None,
+def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *,
+               mapping: Mapping | str | Dataflow | None = None, dataflow: str | Dataflow | None = None,
                operands: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
                stages: Sequence[OutputStage] | None = None, ifmap_on_chip: bool = False,
                output_on_chip: bool = False, pipeline: bool | None = None) -> ArrayRun:
     """Timing (and, given per-group ``operands`` (A, B), the numbers) of ``groups`` (m, k, n) GEMMs;
-    with per-group output ``stages`` also the int8 outputs after them. ``ifmap_on_chip`` /
-    ``output_on_chip``: the layer's A operand is in the ifmap SRAM / its output stays there
-    (``memory.onchip``). ``pipeline`` (default ``cfg.pipeline``) picks the issue rule, as in
+    with per-group output ``stages`` also the int8 outputs after them. ``mapping``: the layer's Mapping
+    (or a dataflow's fixed one; ``dataflow=`` is the older spelling; default the config's fixed mapping).
+    ``ifmap_on_chip`` / ``output_on_chip``: the layer's A operand is in the ifmap SRAM / its output stays
+    there (``memory.onchip``). ``pipeline`` (default ``cfg.pipeline``) picks the issue rule, as in
     ``step_layer``.
 
     Works on the fold classes and their runs (``mapping.runs_for``), in time and memory independent
     of the fold count; the per-fold ``fold_cycles`` / ``compute_start`` are expanded on first use
     (at once when ``operands`` are given: the output cycles need them).
     """
-    df = get(dataflow or cfg.dataflow)
+    mp = mapping_for(cfg, mapping, dataflow=dataflow)
+    df = mp.flow
     pipe = cfg.pipeline if pipeline is None else pipeline
-    runs = runs_for(cfg, m, k, n, df)
+    runs = runs_for(cfg, m, k, n, mp)
     reps = runs.classes
     traffic = fold_traffic(cfg, reps, ifmap_on_chip=ifmap_on_chip, output_on_chip=output_on_chip)
     timing = fold_timing(reps, pipe)
@@ -183,17 +187,19 @@ def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dat
     demand = _demand(traffic.read_bytes, traffic.write_bytes, F, occ, runs.counts, groups)
     return ArrayRun(df.name, m, k, n, groups, runs.count * groups, _compute_cycles(runs, groups, F, occ), sched.cycles,
                     runs.stream_beats * groups, traffic.totals(runs.counts, groups), demand, timeline, outputs, cycles,
-                    staged)
+                    staged, mp)
 
 
-def per_fold_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *, dataflow=None,
+def per_fold_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *,
+                   mapping: Mapping | str | Dataflow | None = None, dataflow: str | Dataflow | None = None,
                    pipeline: bool | None = None) -> ArrayRun:
     """``fast_layer``'s timing the way it was evaluated before runs: every fold enumerated, priced and
     scheduled as int64 arrays (memory and time proportional to the folds). The golden for the
     run-based evaluation (tests) and the baseline of ``benchmarks/bench_fold_runs.py``."""
-    df = get(dataflow or cfg.dataflow)
+    mp = mapping_for(cfg, mapping, dataflow=dataflow)
+    df = mp.flow
     pipe = cfg.pipeline if pipeline is None else pipeline
-    folds = folds_for(cfg, m, k, n, df)
+    folds = folds_for(cfg, m, k, n, mp)
     one = fold_traffic(cfg, folds)
     traffic = one.tile(groups) if groups > 1 else one
     F, occ, B = (np.tile(x, groups) for x in fold_timing(folds, pipe))
@@ -204,4 +210,4 @@ def per_fold_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *,
     demand = ((traffic.read_bytes + traffic.write_bytes) / fold_cycles).max()
     return ArrayRun(df.name, m, k, n, groups, len(fold_cycles), int(fold_cycles.sum()), sched.cycles,
                     folds.stream_beats * groups, traffic.totals(), float(demand),
-                    fixed_timeline(fold_cycles, sched.compute_start))
+                    fixed_timeline(fold_cycles, sched.compute_start), mapping=mp)

@@ -9,6 +9,7 @@ from functools import cached_property, partial
 import numpy as np
 
 from accelsim.lowering.requant import OUT_STAGE_CYCLES, OutputStage
+from accelsim.mapping.space import Mapping
 
 Timeline = Callable[[], tuple[np.ndarray, np.ndarray]]
 
@@ -41,7 +42,8 @@ class ArrayRun:
     M x N int64, wrapped to ACC_W) and ``output_cycles`` (the cycle each element's final value
     leaves the array) are present when numbers were asked for; ``stage_outputs`` (per group, M x N
     int8) when the output stages were given too: each element leaves the stage ``OUT_STAGE_CYCLES``
-    after it leaves the array (``stage_output_cycles``).
+    after it leaves the array (``stage_output_cycles``). ``mapping``: the mapping the folds ran (its
+    chunk resolved: ``mapping.folds.mapping_for``).
     """
 
     dataflow: str
@@ -59,6 +61,7 @@ class ArrayRun:
     outputs: tuple[np.ndarray, ...] | None = None
     output_cycles: tuple[np.ndarray, ...] | None = None
     stage_outputs: tuple[np.ndarray, ...] | None = None
+    mapping: Mapping | None = None
 
     @property
     def stage_output_cycles(self) -> tuple[np.ndarray, ...] | None:

@@ -24,8 +24,9 @@ import numpy as np
 from accelsim.hardware.arith import check_operand, wrap
 from accelsim.hardware.config import ArrayConfig
 from accelsim.lowering.requant import OutputStage
-from accelsim.mapping.dataflow import get
-from accelsim.mapping.folds import folds_for
+from accelsim.mapping.dataflow import Dataflow
+from accelsim.mapping.folds import folds_for, mapping_for
+from accelsim.mapping.space import Mapping
 from accelsim.memory.stepper import FoldRequest, MemorySystem
 from accelsim.progress import ProgressCallback
 from accelsim.systolic.beats import fold_beats
@@ -43,7 +44,8 @@ def random_operands(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, s
     return [(rng.integers(lo, hi, (m, k)), rng.integers(lo, hi, (k, n))) for _ in range(groups)]
 
 
-def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray]], *, dataflow=None,
+def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray]], *,
+               mapping: Mapping | str | Dataflow | None = None, dataflow: str | Dataflow | None = None,
                stages: Sequence[OutputStage] | None = None, pipeline: bool | None = None,
                ifmap_on_chip: bool = False, output_on_chip: bool = False,
                progress: ProgressCallback | None = None) -> ArrayRun:
@@ -52,11 +54,14 @@ def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray
     With per-group output ``stages``, each C block's final values also pass its group's stage as its last
     k-tile's rows leave the array (the block's columns take their channels' bias): ``stage_outputs``.
 
-    ``pipeline`` (default ``cfg.pipeline``) picks the issue rule; ``ifmap_on_chip`` / ``output_on_chip``:
-    the layer's A operand is in the ifmap SRAM / its output stays there (``memory.onchip``);
+    ``mapping``: the layer's Mapping (or a dataflow's fixed one; ``dataflow=`` is the older spelling; default
+    the config's fixed mapping). ``pipeline`` (default ``cfg.pipeline``) picks the issue rule;
+    ``ifmap_on_chip`` / ``output_on_chip``: the layer's A operand is in the ifmap SRAM / its output stays there
+    (``memory.onchip``);
     ``progress(done, total)`` is called as folds complete.
     """
-    df = get(dataflow or cfg.dataflow)
+    mp = mapping_for(cfg, mapping, dataflow=dataflow)
+    df = mp.flow
     pipe = cfg.pipeline if pipeline is None else pipeline
     R, C = cfg.rows, cfg.cols
     ops = [(check_operand("A", A, cfg.data_bits), check_operand("B", B, cfg.data_bits)) for A, B in operands]
@@ -66,9 +71,9 @@ def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray
     n = ops[0][1].shape[1]
     if any(A.shape != (m, k) or B.shape != (k, n) for A, B in ops):
         raise ValueError("step_layer: every group must be an (m, k) @ (k, n) GEMM of the same shape")
-    folds = folds_for(cfg, m, k, n, df)
+    folds = folds_for(cfg, m, k, n, mp)
     requests = [FoldRequest(g, f, m, k, n) for g in range(len(ops)) for f in folds]
-    mem = MemorySystem(cfg, requests, df, ifmap_on_chip=ifmap_on_chip, output_on_chip=output_on_chip)
+    mem = MemorySystem(cfg, requests, mp, ifmap_on_chip=ifmap_on_chip, output_on_chip=output_on_chip)
     core = ArrayCore(R, C, cfg.data_bits, cfg.acc_bits)
     drv = FoldDriver(R, C, pipe)
     outputs = [np.zeros((m, n), dtype=np.int64) for _ in ops]
@@ -129,4 +134,4 @@ def step_layer(cfg: ArrayConfig, operands: Sequence[tuple[np.ndarray, np.ndarray
     demand = max((r + w) / c for r, w, c in zip(mem.read_bytes, mem.write_bytes, lengths, strict=True))
     return ArrayRun(df.name, m, k, n, len(ops), len(fold_cycles), int(fold_cycles.sum()), t, stream, traffic,
                     float(demand), fixed_timeline(fold_cycles, np.array(starts, dtype=np.int64)), tuple(outputs),
-                    tuple(out_cycles), None if staged is None else tuple(staged))
+                    tuple(out_cycles), None if staged is None else tuple(staged), mp)

@@ -5,7 +5,8 @@ three dataflows, groups, single and double buffering, bandwidths from a third of
 SRAMs from the minimum the config accepts to roomy: tiny ofmap SRAMs cut the WS/IS streamed axis
 into chunks of a few beats with a partial last chunk, tiny ifmap/filter SRAMs force refetches; folds
 issued serially and pipelined (docs/microarchitecture.md, "Issue"). Pipelined never takes more cycles
-than serial, layer by layer.
+than serial, layer by layer. The same over random mappings (docs/microarchitecture.md, "Mappings"): any
+dataflow, either fold order, any chunk S from 1 to ``stream_chunk``.
 """
 
 import numpy as np
@@ -14,8 +15,8 @@ from hypothesis import strategies as st
 
 from accelsim.hardware.arith import wrap
 from accelsim.hardware.config import ArrayConfig
-from accelsim.mapping.dataflow import get
 from accelsim.mapping.folds import folds_for, stream_chunk
+from accelsim.mapping.space import Mapping, orders
 from accelsim.systolic.fast import fast_layer
 from accelsim.systolic.stepping import random_operands, step_layer
 
@@ -52,22 +53,36 @@ def problems(draw, chunked: bool = False):
     return cfg, m, k, n, draw(st.integers(1, 2)), draw(st.integers(0, 2**32 - 1))
 
 
-def check_fast_equals_stepping(problem):
+@st.composite
+def mappings(draw, cfg: ArrayConfig):
+    """A random legal mapping on ``cfg``: any dataflow, either order, a chunk from 1 to ``stream_chunk(cfg)``
+    (or unset: the most)."""
+    df = draw(st.sampled_from(["os", "ws", "is"]))
+    order = draw(st.sampled_from(orders(df)))
+    chunk = None if df == "os" else draw(st.none() | st.integers(1, stream_chunk(cfg)))
+    return Mapping(df, order, chunk)
+
+
+def check_fast_equals_stepping(problem, mapping: Mapping | None = None):
     cfg, m, k, n, groups, seed = problem
     ops = random_operands(cfg, m, k, n, groups, seed)
-    fast = fast_layer(cfg, m, k, n, groups, operands=ops)
-    step = step_layer(cfg, ops)
+    fast = fast_layer(cfg, m, k, n, groups, operands=ops, mapping=mapping)
+    step = step_layer(cfg, ops, mapping=mapping)
     assert fast.cycles == step.cycles
     assert fast.compute_cycles == step.compute_cycles and fast.stall_cycles == step.stall_cycles
     assert fast.compute_start.tolist() == step.compute_start.tolist()
     assert fast.fold_cycles.tolist() == step.fold_cycles.tolist()
     assert fast.traffic == step.traffic and fast.stream_beats == step.stream_beats
     assert fast.peak_dram_bytes_per_cycle == step.peak_dram_bytes_per_cycle
-    folds = folds_for(cfg, m, k, n)
+    folds = folds_for(cfg, m, k, n, mapping)
+    assert fast.mapping is not None and fast.mapping == step.mapping
+    assert (fast.mapping.dataflow, fast.mapping.order) == (folds.dataflow.name, folds.order)
+    if mapping is not None:
+        assert fast.mapping.order == mapping.order and mapping.chunk in (None, fast.mapping.chunk)
     assert fast.folds == step.folds == len(folds) * groups
     # the contract's column: fold cycles (2R + C + S_f - 1 etc.) serial; pipelined O_f, the last fold's F
     F = folds.cycles.tolist() * groups
-    occ = get(cfg.dataflow).occupancy(cfg.rows, folds.st).tolist() * groups if cfg.pipeline else F
+    occ = folds.dataflow.occupancy(cfg.rows, folds.st).tolist() * groups if cfg.pipeline else F
     assert fast.fold_cycles.tolist() == occ[:-1] + F[-1:]
     assert fast.compute_cycles == sum(occ[:-1]) + F[-1]
     for (A, B), f_out, s_out, f_cyc, s_cyc in zip(ops, fast.outputs, step.outputs, fast.output_cycles,
@@ -79,8 +94,8 @@ def check_fast_equals_stepping(problem):
     gaps = step.compute_start[1:] - (step.compute_start[:-1] + step.fold_cycles[:-1])
     event(f"array waits for DRAM between folds: {bool((gaps > 0).any())}, pipelined: {cfg.pipeline}")
     streamed = folds.dataflow.stream_length(m, k, n)
-    chunked = cfg.dataflow != "os" and stream_chunk(cfg) < streamed
-    event(f"chunked: {chunked}, partial chunk: {chunked and streamed % stream_chunk(cfg) != 0}")
+    chunked = folds.dataflow.chunked and folds.chunk < streamed
+    event(f"chunked: {chunked}, partial chunk: {chunked and streamed % folds.chunk != 0}")
     refetch = (step.traffic["ifmap_dram_bytes"] > m * k * groups * cfg.data_bytes
                or step.traffic["filter_dram_bytes"] > k * n * groups * cfg.data_bytes)
     event(f"refetch: {refetch}")
@@ -96,6 +111,25 @@ def test_fast_equals_stepping_and_numpy(problem):
 @given(problems(chunked=True))
 def test_fast_equals_stepping_with_small_partial_chunks(problem):
     check_fast_equals_stepping(problem)
+
+
+@settings(max_examples=150, deadline=None)
+@given(problems(), st.data())
+def test_fast_equals_stepping_under_random_mappings(problem, data):
+    """Any dataflow (whatever the config's), either fold order, any chunk: cycles, compute cycles, every fold's
+    start and cycles, every output and its cycle, every traffic column."""
+    mapping = data.draw(mappings(problem[0]))
+    event(f"mapping: {mapping.dataflow} {'fixed' if mapping.default_order else 'swapped'} order")
+    check_fast_equals_stepping(problem, mapping)
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems(chunked=True), st.data())
+def test_fast_equals_stepping_with_swapped_orders_and_small_chunks(problem, data):
+    """The swapped order of the config's WS/IS with a chunk below the most: several chunks, a partial last one."""
+    cfg = problem[0]
+    chunk = data.draw(st.integers(1, stream_chunk(cfg)))
+    check_fast_equals_stepping(problem, Mapping(cfg.dataflow, orders(cfg.dataflow)[1], chunk))
 
 
 def test_timing_without_numbers_matches():

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.folds import Loop, enumerate_folds, fold_runs, runs_for, spans, stream_chunk
+from accelsim.mapping.space import Mapping, orders
 from accelsim.memory.traffic import first_use, fold_traffic
 from accelsim.systolic.fast import fast_layer, per_fold_layer
 from accelsim.systolic.simulate import simulate
@@ -38,12 +39,14 @@ def test_spans_by_hand(length, size, want):
 
 @settings(max_examples=200, deadline=None)
 @given(st.sampled_from(["os", "ws", "is"]), st.integers(1, 40), st.integers(1, 40), st.integers(1, 40),
-       st.integers(1, 7), st.integers(1, 7), st.none() | st.integers(1, 9), st.integers(1, 3))
-def test_fold_runs_compress_enumerate_folds(df, m, k, n, R, C, chunk, groups):
+       st.integers(1, 7), st.integers(1, 7), st.none() | st.integers(1, 9), st.integers(1, 3), st.booleans())
+def test_fold_runs_compress_enumerate_folds(df, m, k, n, R, C, chunk, groups, swapped):
     """Every fold's class representative has its tile lengths, k-tile flags and first uses of its A and B tiles,
-    and the Loops list the folds' classes in fold order."""
-    runs = fold_runs(df, m, k, n, R, C, chunk)
-    folds = enumerate_folds(df, m, k, n, R, C, chunk)
+    and the Loops list the folds' classes in fold order; under either fold order of the mapping."""
+    mapping = Mapping(df, orders(df)[int(swapped)])
+    runs = fold_runs(mapping, m, k, n, R, C, chunk)
+    folds = enumerate_folds(mapping, m, k, n, R, C, chunk)
+    assert runs.order == folds.order == mapping.order and runs.expand().order == mapping.order
     expanded = runs.expand()
     assert len(runs) == len(folds) == int(runs.counts.sum()) and runs.chunk == folds.chunk
     for ax in ("m0", "mt", "k0", "kt", "n0", "nt"):
@@ -82,15 +85,20 @@ def layers(draw):
         bandwidth=draw(st.sampled_from([0.01, 1 / 3, 0.5, 1.0, 2.5, 7.0, 64.0, 1e4])), pipeline=draw(st.booleans()),
     )
     m, k, n = (draw(st.integers(1, 90)) for _ in range(3))
-    return cfg, m, k, n, draw(st.integers(1, 3))
+    df = draw(st.sampled_from(["os", "ws", "is"]))
+    chunk = None if df == "os" else draw(st.none() | st.integers(1, stream_chunk(cfg)))
+    mapping = draw(st.none() | st.just(Mapping(df, draw(st.sampled_from(orders(df))), chunk)))
+    return cfg, m, k, n, draw(st.integers(1, 3)), mapping
 
 
 @settings(max_examples=250, deadline=None)
 @given(layers())
 def test_runs_equal_the_per_fold_evaluation(layer):
-    cfg, m, k, n, groups = layer
-    runs = fast_layer(cfg, m, k, n, groups)
-    folds = per_fold_layer(cfg, m, k, n, groups)
+    """The config's fixed mapping or a random one (any dataflow, either order, any chunk)."""
+    cfg, m, k, n, groups, mapping = layer
+    runs = fast_layer(cfg, m, k, n, groups, mapping=mapping)
+    folds = per_fold_layer(cfg, m, k, n, groups, mapping=mapping)
+    assert runs.mapping == folds.mapping
     assert runs.cycles == folds.cycles and runs.compute_cycles == folds.compute_cycles
     assert runs.stall_cycles == folds.stall_cycles and runs.folds == folds.folds
     assert runs.traffic == folds.traffic and runs.stream_beats == folds.stream_beats
