@@ -126,7 +126,9 @@ _DEFINITIONS = (
     ("leakage_pJ", "pJ", "static power (leakage) x the time; the static power comes from the chip's area"),
     ("total_pJ", "pJ", "mac_pJ + vector_pJ + rf_pJ + sram_pJ + dram_pJ + leakage_pJ"),
     ("energy_per_inference_uJ", "uJ", "total_pJ / 10^6 / batch"),
-    # ---- area (accelsim area; 45 nm) ----------------------------------------------------------------
+    # ---- area and static power (accelsim area; 45 nm figures, scaled to tech_node_nm) -----------------
+    ("tech_node_nm", "nm", ("technology node: the 45 nm figures scaled by Stillmaker & Baas 2017 "
+                            "(accelsim/energy/table.py)")),
     ("pe_unit_area_um2", "um^2", "one synthesized PE: yosys cells x NanGate 45 nm cell areas"),
     ("pe_area_mm2", "mm^2", "all PEs: rows x cols x pe_unit_area_um2"),
     ("array_rest_area_mm2", "mm^2", ("the array's skews, deskew and control (per-edge model fitted to "
@@ -141,6 +143,9 @@ _DEFINITIONS = (
     ("dram_interface_area_mm2", "mm^2", "DRAM interface IO circuits (CACTI-IO, one DDR3-1600 x64 channel)"),
     ("area_mm2", "mm^2", "total: array_area_mm2 + sram_area_mm2 + dram_interface_area_mm2"),
     ("sram_leakage_mW", "mW", "leakage power of the three SRAMs (CACTI 7, 45 nm, ITRS-HP)"),
+    ("logic_leakage_mW", "mW", ("leakage power of the array and the output stage: synthesized cells x NanGate 45 nm "
+                                "Liberty cell leakage")),
+    ("leakage_mW", "mW", "static power of the chip: logic_leakage_mW + sram_leakage_mW"),
     ("cell_library", "", "the standard-cell library whose cell areas price the synthesized cells"),
     # ---- configuration ----------------------------------------------------------------------------
     ("batch", "count", "images per inference"),
@@ -292,11 +297,12 @@ COSIM_GEMMS = _group("layer", "gemm_m", "gemm_k", "gemm_n", "folds", "mismatched
                      "int8_outputs", "wrong_int8", "model_cycles", "rtl_cycles", "ok")
 COSIM_TOTALS = _group("jobs", "folds", "folds_run", "mismatched_folds", "wrong_elements", "int8_outputs", "wrong_int8",
                       "model_cycles", "rtl_cycles", "sim_seconds", "cycles_per_second")
-AREA = _group("rows", "cols", "pe_count", "data_bits", "acc_bits", "ifmap_sram_kib", "filter_sram_kib",
+AREA = _group("rows", "cols", "pe_count", "data_bits", "acc_bits", "tech_node_nm", "ifmap_sram_kib", "filter_sram_kib",
               "ofmap_sram_kib", "pe_unit_area_um2", "pe_area_mm2", "array_rest_area_mm2", "output_stage_area_mm2",
               "array_area_mm2",
               "ifmap_sram_area_mm2", "filter_sram_area_mm2", "ofmap_sram_area_mm2", "sram_area_mm2",
-              "dram_interface_area_mm2", "area_mm2", "sram_leakage_mW", "cell_library")
+              "dram_interface_area_mm2", "area_mm2", "logic_leakage_mW", "sram_leakage_mW", "leakage_mW",
+              "cell_library")
 SWEEP_TOTALS = _group("point_count", "evaluated", "already_done", "failed", "wall_seconds")
 
 TABLES: dict[str, tuple[str, ...]] = {

@@ -121,5 +121,17 @@ pipeline_option = click.option(
     "--pipeline/--no-pipeline", default=True, show_default=True,
     help="Issue folds pipelined (the next fold's beats as soon as the array can take them) or serially "
          "(after the previous fold's done).")
+def _tech_node(ctx, param, value):
+    """The node as a ``Technology`` (validated there: one line naming tech_node_nm and the nodes offered).
+    Imported here, not at the top: ``accelsim.energy`` brings pandas, which --help and --version do without."""
+    from accelsim.energy.table import Technology
+
+    return Technology(value)
+
+
+tech_node_option = click.option(
+    "--tech-node", "tech", type=int, default=45, show_default=True, metavar="NM", callback=_tech_node,
+    help="Technology node in nm (45, 32, 20, 16, 14, 10 or 7): the 45 nm area, energy and leakage figures scaled "
+         "by Stillmaker & Baas 2017 (accelsim/energy/table.py).")
 output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
                              help="Write to FILE (.txt table, .csv, .json or .md).")

@@ -27,6 +27,29 @@ Sources and choices (45 nm, 0.9 V unless stated); the names say the unit:
 Absolute Horowitz numbers are used for MAC, SRAM and DRAM because Eyeriss's ratios are
 normalized to a 16-bit MAC in 65 nm; mixing the two for SRAM/DRAM would not be one technology.
 Every value can be overridden from a sweep spec's ``energy:`` mapping.
+
+**Static power** (``leakage_pJ`` = static power x time, ``accelsim.energy.model``) is not a per-access
+cost: it comes from the design's area model, ``accelsim.synth.area.AreaBreakdown.leakage_mW`` (logic:
+the synthesized cells x the NanGate 45 nm Liberty leakage, ``accelsim.synth.cells``; SRAMs: CACTI 7,
+``accelsim.hardware.memory_area``).
+
+**Technology node** (``Technology``, ``tech_node_nm``): every figure above and the area and leakage
+figures are 45 nm. Another node scales them by A. Stillmaker and B. Baas, "Scaling equations for the
+accurate prediction of CMOS device performance from 180 nm to 7 nm", Integration, the VLSI Journal 58
+(2017) 74-81 (their fitted HSPICE results of PTM and PTM-MG high-performance models):
+
+- area x ``AREA_FACTOR`` (their table of area scaling factors, the 45 nm row): logic cells and SRAMs;
+- dynamic energy per access (MAC, vector op, register file, SRAM) x E(node) / E(45), E the paper's
+  energy polynomial ``a V^2 + b V + c`` of the node at its nominal supply (``NODE_FIT``);
+- static power (logic and SRAM leakage) x P(node) / P(45), P the paper's power polynomial likewise
+  (the paper fits power dissipation as a whole, it does not separate leakage: an approximation);
+- not scaled: DRAM energy per byte and the DRAM interface's area (the DRAM chips and the off-chip
+  signalling are not built in the accelerator's node).
+
+Nodes offered: the paper's high-performance ones, 45, 32, 20, 16, 14, 10 and 7 nm, each at its nominal
+supply (PTM 45/32 nm: 1.0/0.9 V; PTM-MG 20/16/14/10/7 nm: 0.9/0.85/0.8/0.75/0.7 V). Factors
+(45 nm = 1): area 0.46, 0.21, 0.19, 0.17, 0.1, 0.059; energy 0.531, 0.233, 0.161, 0.112, 0.0816,
+0.0555; power 0.524, 0.357, 0.234, 0.157, 0.118, 0.0805 (32 ... 7 nm; ``Technology.describe()``).
 """
 
 from __future__ import annotations
@@ -40,6 +63,27 @@ from typing import Any
 from accelsim.errors import AccelsimError
 
 HOROWITZ_SRAM_PJ_PER_BYTE = ((8.0, 1.25), (32.0, 2.5), (1024.0, 12.5))
+
+BASE_NODE_NM = 45  # the node of every figure here, of the NanGate cells and of the CACTI SRAMs
+# Stillmaker & Baas 2017, high-performance models: node nm -> (nominal V, energy a, b, c, power a, b, c);
+# E(V) = a V^2 + b V + c (their energy table), P(V) likewise (their power table).
+NODE_FIT: dict[int, tuple[float, tuple[float, float, float], tuple[float, float, float]]] = {
+    45: (1.0, (1.018, -0.3107, 0.1539), (5462.0, -1760.0, 522.4)),
+    32: (0.9, (0.8367, -0.4341, 0.1701), (4001.0, -1733.0, 533.6)),
+    20: (0.9, (0.373, -0.1582, 0.04104), (2922.0, -1286.0, 299.9)),
+    16: (0.85, (0.2958, -0.1241, 0.03024), (2133.0, -882.6, 197.7)),
+    14: (0.8, (0.2363, -0.09675, 0.02239), (1675.0, -711.0, 159.0)),
+    10: (0.75, (0.2068, -0.09311, 0.02375), (1456.0, -621.6, 143.8)),
+    7: (0.7, (0.1776, -0.09097, 0.02447), (1179.0, -515.7, 123.4)),
+}
+# Their area scaling factors from 45 nm to each node.
+AREA_FACTOR: dict[int, float] = {45: 1.0, 32: 0.46, 20: 0.21, 16: 0.19, 14: 0.17, 10: 0.1, 7: 0.059}
+TECH_NODES_NM = tuple(sorted(NODE_FIT, reverse=True))
+
+
+def _poly(coef: tuple[float, float, float], v: float) -> float:
+    a, b, c = coef
+    return a * v * v + b * v + c
 
 
 class EnergyError(AccelsimError):
@@ -120,9 +164,56 @@ class EnergyTable:
         return cls(**kwargs)
 
 
+@dataclass(frozen=True)
+class Technology:
+    """A technology node: the factors that take the 45 nm figures to ``tech_node_nm`` (module docstring)."""
+
+    tech_node_nm: int = BASE_NODE_NM
+
+    def __post_init__(self) -> None:
+        n = self.tech_node_nm
+        if isinstance(n, bool) or not isinstance(n, int) or n not in NODE_FIT:
+            raise EnergyError("tech_node_nm", f"must be one of {', '.join(map(str, TECH_NODES_NM))} (nm), got {n!r}")
+
+    @property
+    def area_factor(self) -> float:
+        """On-chip area (logic cells, SRAMs) relative to 45 nm."""
+        return AREA_FACTOR[self.tech_node_nm]
+
+    @property
+    def energy_factor(self) -> float:
+        """Dynamic energy per on-chip access relative to 45 nm, each node at its nominal supply."""
+        v, e, _ = NODE_FIT[self.tech_node_nm]
+        v0, e0, _ = NODE_FIT[BASE_NODE_NM]
+        return _poly(e, v) / _poly(e0, v0)
+
+    @property
+    def leakage_factor(self) -> float:
+        """Static power relative to 45 nm (the paper's power fit), each node at its nominal supply."""
+        v, _, p = NODE_FIT[self.tech_node_nm]
+        v0, _, p0 = NODE_FIT[BASE_NODE_NM]
+        return _poly(p, v) / _poly(p0, v0)
+
+    def energy_table(self, base: EnergyTable | None = None) -> EnergyTable:
+        """``base`` (45 nm figures; default DEFAULT_TABLE) at this node: on-chip costs scaled, DRAM kept."""
+        base = base or DEFAULT_TABLE
+        if self.tech_node_nm == BASE_NODE_NM:
+            return base
+        f = self.energy_factor
+        return EnergyTable(mac_pJ=base.mac_pJ * f, vector_op_pJ=base.vector_op_pJ * f,
+                           rf_pJ_per_byte=base.rf_pJ_per_byte * f,
+                           sram_pJ_per_byte=tuple((k, v * f) for k, v in base.sram_pJ_per_byte),
+                           dram_pJ_per_byte=base.dram_pJ_per_byte)
+
+    def describe(self) -> str:
+        return (f"{self.tech_node_nm} nm (from 45 nm: area x{self.area_factor:.3g}, dynamic energy "
+                f"x{self.energy_factor:.3g}, leakage x{self.leakage_factor:.3g}; Stillmaker & Baas 2017)")
+
+
 def _loglog(k0: float, e0: float, k1: float, e1: float, k: float) -> float:
     t = math.log(k / k0) / math.log(k1 / k0)
     return math.exp(math.log(e0) + t * (math.log(e1) - math.log(e0)))
 
 
 DEFAULT_TABLE = EnergyTable()
+DEFAULT_TECHNOLOGY = Technology()

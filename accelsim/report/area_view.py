@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from accelsim.energy.table import BASE_NODE_NM, Technology
 from accelsim.hardware.memory_area import DDR3_X64_SIGNAL_IOS
 from accelsim.report.tables import Column, decimal, percent, render
 from accelsim.synth.area import FIT_SHAPES, AreaBreakdown
@@ -43,9 +44,14 @@ def render_area(b: AreaBreakdown, fmt: str) -> str:
         f"PEs = R x C x one synthesized PE, the rest a per-edge fit over {len(FIT_SHAPES)} small synthesized "
         f"arrays (max error {100 * b.model_fit_error:.2f}% on them). Cells only: no wiring, sizing or utilization."
         + (" Output stage: cols x rtl/output_stage.v synthesized with one lane." if b.output_stage_area_mm2 else ""),
-        f"SRAMs: CACTI 7 at 45 nm (scratchpad, 1 bank); leakage {b.sram_leakage_mW:,.1f} mW (ITRS-HP). "
-        "DRAM interface: CACTI-IO's DDR3 IO area. Sources: accelsim/synth/cells.py, accelsim/hardware/memory_area.py.",
+        "SRAMs: CACTI 7 at 45 nm (scratchpad, 1 bank). DRAM interface: CACTI-IO's DDR3 IO area. Sources: "
+        "accelsim/synth/cells.py, accelsim/hardware/memory_area.py.",
+        f"Static power {b.leakage_mW:,.1f} mW: logic {b.logic_leakage_mW:,.2f} mW (the synthesized cells x the NanGate "
+        f"Liberty leakage, typical corner, 25 C), SRAMs {b.sram_leakage_mW:,.1f} mW (CACTI, ITRS-HP cells, 360 K); "
+        "the DRAM interface's is not counted.",
+        (f"Technology: {Technology(b.tech_node_nm).describe()}; the DRAM interface is not scaled."
+         if b.tech_node_nm != BASE_NODE_NM else "Technology: 45 nm (the figures' own node)."),
     ]
     total = {"part": "Total", "area_mm2": b.area_mm2, "share": 1.0}
     return render(fmt, area_rows(b), {}, COLUMNS, total,
-                  f"Area of a {b.rows}x{b.cols} array with its SRAMs (45 nm)", notes)
+                  f"Area of a {b.rows}x{b.cols} array with its SRAMs ({b.tech_node_nm} nm)", notes)

@@ -12,6 +12,16 @@ library has as single X1 cells (``abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX,AOI3,OAI3,
 legalized to plain positive-edge D flip-flops, their reset and enable becoming gates), and each
 generic gate counts as its X1 equivalent below. That is a generic-cell count times the library's
 equivalent cell area: no sizing for timing, no buffering, no placement utilization or wiring.
+
+Leakage (``CELL_LEAKAGE_NW``): each cell's ``cell_leakage_power`` (nW; the library's
+``leakage_power_unit`` is 1nW, the average over its input states) in the same library's Liberty file,
+``NangateOpenCellLibrary_typical.lib`` (corner "typical": process TypTyp, 1.1 V, 25 C; Nangate
+NGLibraryCharacterizer v2011.01, dated 10 Feb 2011), as OpenSTA ships it
+(github.com/The-OpenROAD-Project/OpenSTA ``examples/nangate45_typ.lib.gz``, commit b04def2de07e of
+that file); its ``area`` values are the LEF areas below. The tie cells LOGIC0_X1/LOGIC1_X1 have no
+leakage figure (physical cells): 0. 25 C is a cool corner: leakage grows several-fold at the
+operating temperatures of a busy chip, so these figures are a lower end for logic (the SRAM figures of
+``accelsim.hardware.memory_area`` are CACTI's at 360 K with high-performance transistors, an upper end).
 """
 
 from __future__ import annotations
@@ -36,6 +46,25 @@ CELL_AREA_UM2: dict[str, float] = {
     "DFF_X1": 3.23 * 1.4,     # 4.522
     "LOGIC0_X1": 0.38 * 1.4,  # 0.532 (tie cells, for constant outputs)
     "LOGIC1_X1": 0.38 * 1.4,  # 0.532
+}
+
+# X1 cell leakage (nW), cell_leakage_power of NangateOpenCellLibrary_typical.lib (typical, 1.1 V, 25 C).
+CELL_LEAKAGE_NW: dict[str, float] = {
+    "INV_X1": 14.353185,
+    "AND2_X1": 25.066064,
+    "NAND2_X1": 17.39336,
+    "OR2_X1": 22.694975,
+    "NOR2_X1": 21.199545,
+    "XOR2_X1": 36.163718,
+    "XNOR2_X1": 36.441009,
+    "MUX2_X1": 35.92839,
+    "AOI21_X1": 27.858395,
+    "OAI21_X1": 22.619394,
+    "AOI22_X1": 32.611944,
+    "OAI22_X1": 34.026125,
+    "DFF_X1": 79.112308,
+    "LOGIC0_X1": 0.0,  # no cell_leakage_power in the library (a physical tie cell)
+    "LOGIC1_X1": 0.0,
 }
 
 # yosys generic gate -> the library cell of the same function.

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from accelsim.energy import DEFAULT_TABLE, ENERGY_COLUMNS, EnergyTable, layer_energy, network_energy
-from accelsim.energy.model import bank_kib
-from accelsim.energy.table import EnergyError
+from accelsim.energy.model import bank_kib, energy_arrays
+from accelsim.energy.table import TECH_NODES_NM, EnergyError, Technology
 from accelsim.hardware.config import ArrayConfig
 
 
@@ -81,3 +81,63 @@ def test_layer_energy_by_hand():
 def test_single_buffered_sram_is_one_bank():
     cfg = ArrayConfig(rows=4, cols=4, ifmap_sram_kib=16, double_buffer=False)
     assert bank_kib(cfg, "ifmap") == 16
+
+
+# ---- technology node ----------------------------------------------------------------------------
+
+def test_technology_nodes_follow_stillmaker_and_baas():
+    """The factors are the paper's fits at each node's nominal supply, by hand for 7 nm and 32 nm; the documented
+    rounded values for the rest; 45 nm is the identity."""
+    e45 = 1.018 * 1.0**2 - 0.3107 * 1.0 + 0.1539
+    p45 = 5462 * 1.0**2 - 1760 * 1.0 + 522.4
+    t7 = Technology(7)
+    assert t7.area_factor == 0.059
+    assert t7.energy_factor == pytest.approx((0.1776 * 0.7**2 - 0.09097 * 0.7 + 0.02447) / e45)
+    assert t7.leakage_factor == pytest.approx((1179 * 0.7**2 - 515.7 * 0.7 + 123.4) / p45)
+    assert Technology(32).energy_factor == pytest.approx((0.8367 * 0.81 - 0.4341 * 0.9 + 0.1701) / e45)
+    documented = {32: (0.46, 0.531, 0.524), 20: (0.21, 0.233, 0.357), 16: (0.19, 0.161, 0.234),
+                  14: (0.17, 0.112, 0.157), 10: (0.1, 0.0816, 0.118), 7: (0.059, 0.0555, 0.0805)}
+    for node, (a, e, p) in documented.items():
+        t = Technology(node)
+        assert (t.area_factor, t.energy_factor, t.leakage_factor) == pytest.approx((a, e, p), rel=5e-3)  # 3 digits
+    nodes = sorted(TECH_NODES_NM, reverse=True)
+    for f in ("area_factor", "energy_factor"):  # smaller node, smaller figures
+        values = [getattr(Technology(n), f) for n in nodes]
+        assert values == sorted(values, reverse=True)
+    t45 = Technology()
+    assert (t45.area_factor, t45.energy_factor, t45.leakage_factor) == (1.0, 1.0, 1.0)
+    assert t45.energy_table() is DEFAULT_TABLE
+
+
+def test_technology_scales_on_chip_energy_and_keeps_dram():
+    t = Technology(14)
+    f = t.energy_factor
+    table = t.energy_table()
+    assert table.mac_pJ == pytest.approx(DEFAULT_TABLE.mac_pJ * f)
+    assert table.vector_op_pJ == pytest.approx(DEFAULT_TABLE.vector_op_pJ * f)
+    assert table.rf_pJ_per_byte == pytest.approx(DEFAULT_TABLE.rf_pJ_per_byte * f)
+    for kib in (1, 8, 100, 4096):
+        assert table.sram_cost(kib) == pytest.approx(DEFAULT_TABLE.sram_cost(kib) * f)
+    assert table.dram_pJ_per_byte == DEFAULT_TABLE.dram_pJ_per_byte  # off-chip: not the accelerator's node
+    custom = EnergyTable.from_mapping({"mac_pJ": 1.0})
+    assert t.energy_table(custom).mac_pJ == pytest.approx(f)
+
+
+@pytest.mark.parametrize("node", [22, 0, "7", 7.0, True, None])
+def test_a_node_without_figures_is_one_line_naming_the_field(node):
+    with pytest.raises(EnergyError) as e:
+        Technology(node)
+    assert e.value.key == "tech_node_nm" and "\n" not in str(e.value) and "45, 32, 20, 16, 14, 10, 7" in str(e.value)
+
+
+# ---- leakage ------------------------------------------------------------------------------------
+
+def test_leakage_is_static_power_times_time():
+    """leakage_pJ = leakage_mW x cycles / clock: 500 mW for 2,000 cycles at 1 GHz is 1 uJ."""
+    cfg = ArrayConfig(rows=4, cols=4, clock_mhz=1000)
+    layers = pd.DataFrame([{"macs": 10, "cycles": 2000}, {"macs": 0, "cycles": 500}])
+    e = energy_arrays(layers, 2, cfg, DEFAULT_TABLE, leakage_mW=500.0)
+    assert e["leakage_pJ"].tolist() == pytest.approx([1e6, 0.25e6])
+    assert e["total_pJ"] == pytest.approx(energy_arrays(layers, 2, cfg)["total_pJ"] + e["leakage_pJ"])
+    slow = energy_arrays(layers, 2, ArrayConfig(rows=4, cols=4, clock_mhz=500), DEFAULT_TABLE, leakage_mW=500.0)
+    assert slow["leakage_pJ"] == pytest.approx(2 * e["leakage_pJ"])  # the same cycles take twice the time
