@@ -35,8 +35,8 @@ from accelsim.report.profile_view import render_profile
 from accelsim.report.simulate_view import config_summary, render_simulation
 from accelsim.report.tables import to_json
 from accelsim.rtlsim import Gemm, build, random_gemm, simulator_missing
-from accelsim.rtlsim.gemm import check_gemm_sizes, iter_network_gemms, network_shapes
-from accelsim.rtlsim.session import cosim_config, run_cosim
+from accelsim.rtlsim.gemm import check_gemm_sizes, iter_network_gemms, network_mappings, network_shapes
+from accelsim.rtlsim.session import cosim_config, cosim_mapping, run_cosim
 from accelsim.systolic.simulate import Simulation
 from accelsim.systolic.simulate import simulate as _simulate
 from accelsim.workload import Network, resolve
@@ -362,11 +362,15 @@ def _gemm(value) -> tuple[int, int, int]:
 def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws", acc_bits: int = 32, seed: int = 0,
           simulator: str = "verilator", waves: bool = False, golden: str | None = None,
           progress: Callable[[int, int], None] | None = None, input_size=None,
-          pipeline: bool = True) -> CosimResult:
+          pipeline: bool = True, order: str | Sequence[str] | None = None, chunk: int | None = None,
+          mappings: Mapping | None = None) -> CosimResult:
     """Co-simulate the Verilog RTL against the stepping model, every fold bit- and cycle-exact.
 
     Give ``gemm`` (``"MxKxN"`` or ``(m, k, n)``: seeded random operands) or ``model`` (a zoo network:
     every conv/linear GEMM of its int8 forward pass, on ``input_size`` if given, e.g. ``"3x32x32"``).
+    ``order`` (e.g. ``"n>m>k"``) and ``chunk`` (S) pick the mapping of ``dataflow`` every GEMM runs
+    (docs/microarchitecture.md, "Mappings"); ``mappings`` (model only, e.g. ``Simulation.mappings``) gives
+    layers by name their own mapping instead.
     A large network runs as several simulator jobs one after another (``run_cosim``). The simulator
     (``verilator`` or ``icarus``) is built on first use. ``progress(done, total)`` is called as folds
     complete. ``pipeline``: folds issued pipelined (the default) or serially
@@ -382,6 +386,9 @@ def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws"
     if dataflow not in DATAFLOWS:
         raise AccelsimError(f"dataflow: must be one of {', '.join(DATAFLOWS)}, got {dataflow!r}")
     cfg = cosim_config(rows, cols, dataflow, acc_bits, pipeline)
+    mapping = cosim_mapping(cfg, order, chunk)
+    if mappings is not None and (gemm is not None or mapping is not None):
+        raise AccelsimError("cosim: mappings= names a model's layers: give it with model=, without order/chunk")
     reason = simulator_missing(simulator)
     if reason:
         raise AccelsimError(f"cosim: simulator {simulator!r}: {reason}")
@@ -390,7 +397,8 @@ def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws"
         if input_size is not None:
             raise AccelsimError("input_size: applies to model=, not to gemm=")
         m, k, n = _gemm(gemm)
-        check_gemm_sizes(cfg, [("gemm", m, k, n)])
+        chosen = [mapping]
+        check_gemm_sizes(cfg, [("gemm", m, k, n)], chosen)
         gemms, workload, shapes = [random_gemm(cfg, m, k, n, seed)], f"gemm {m}x{k}x{n}", [(m, k, n)]
     else:
         if acc_bits != 32:
@@ -400,13 +408,15 @@ def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws"
         shape = None if input_size is None else parse_input_shape(input_size, "input_size")
         load(name, input_size=shape)  # a clear error for a bad name or size before any build
         named = network_shapes(name, input_shape=shape)
-        check_gemm_sizes(cfg, named)
+        per_layer = dict(mappings) if mappings is not None else mapping
+        chosen = network_mappings(name, per_layer, input_shape=shape)
+        check_gemm_sizes(cfg, named, chosen)
         shapes = [s[1:] for s in named]
-        gemms = iter_network_gemms(cfg, name, seed, input_shape=shape)
+        gemms = iter_network_gemms(cfg, name, seed, input_shape=shape, mappings=per_layer)
         workload = name if shape is None else f"{name} {'x'.join(map(str, shape))}"
     build(simulator, cfg.rtl_parameters())
     return CosimResult(run_cosim(cfg, gemms, workload, simulator=simulator, seed=seed, golden=golden, waves=waves,
-                                 progress=progress, shapes=shapes))
+                                 progress=progress, shapes=shapes, mappings=chosen))
 
 
 # ---- sweep --------------------------------------------------------------------------------------

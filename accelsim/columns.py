@@ -153,6 +153,8 @@ _DEFINITIONS = (
     ("rows", "count", "array rows (PEs)"),
     ("cols", "count", "array columns (PEs)"),
     ("dataflow", "", "os, ws or is (output, weight, input stationary)"),
+    ("mapping", "", ("a layer's mapping: dataflow, fold order (outermost loop first) and WS/IS chunk S, e.g. "
+                     "WS n>m>k S=16 (docs/microarchitecture.md, Mappings)")),
     ("ifmap_sram_kib", "KiB", "ifmap SRAM size"),
     ("filter_sram_kib", "KiB", "filter SRAM size"),
     ("ofmap_sram_kib", "KiB", "ofmap SRAM size"),
@@ -293,7 +295,7 @@ POINT_METRICS = _group(
 STORE_POINTS = _group("key", *STORE_CONFIG, "status", "error", *POINT_METRICS, "design_key", "accelsim_version",
                       "superseded")
 STORE_LAYERS = _group("key", "layer_index", *SIMULATE_LAYERS, *ENERGY)
-COSIM_GEMMS = _group("layer", "gemm_m", "gemm_k", "gemm_n", "folds", "mismatched_folds", "wrong_elements",
+COSIM_GEMMS = _group("layer", "mapping", "gemm_m", "gemm_k", "gemm_n", "folds", "mismatched_folds", "wrong_elements",
                      "int8_outputs", "wrong_int8", "model_cycles", "rtl_cycles", "ok")
 COSIM_TOTALS = _group("jobs", "folds", "folds_run", "mismatched_folds", "wrong_elements", "int8_outputs", "wrong_int8",
                       "model_cycles", "rtl_cycles", "sim_seconds", "cycles_per_second")

@@ -48,10 +48,11 @@ def _render(s: dict) -> None:
     mode = "pipelined" if s.get("pipeline") else "serial"
     table = Table(box=box.SIMPLE_HEAD, title=f"accelsim cosim: {s['workload']} on {s['array']} {s['dataflow'].upper()} "
                                            f"({s['simulator']}, {mode} folds)")
-    for head in ("GEMM", "MxKxN", "tiles", "mismatched", "wrong C", "wrong int8", "model cycles", "RTL cycles", ""):
-        table.add_column(head, justify="left" if head in ("GEMM", "MxKxN", "") else "right")
+    for head in ("GEMM", "mapping", "MxKxN", "tiles", "mismatched", "wrong C", "wrong int8", "model cycles",
+                 "RTL cycles", ""):
+        table.add_column(head, justify="left" if head in ("GEMM", "mapping", "MxKxN", "") else "right")
     for g in s["gemms"]:
-        table.add_row(g["layer"], f"{g['gemm_m']}x{g['gemm_k']}x{g['gemm_n']}", f"{g['folds']:,}",
+        table.add_row(g["layer"], g.get("mapping", ""), f"{g['gemm_m']}x{g['gemm_k']}x{g['gemm_n']}", f"{g['folds']:,}",
                       f"{g['mismatched_folds']:,}",
                       f"{g['wrong_elements']:,}",
                       f"{g['wrong_int8']:,}/{g['int8_outputs']:,}" if g["int8_outputs"] else "-",
@@ -87,6 +88,11 @@ def _render(s: dict) -> None:
 @input_size_option
 @click.option("--array", default="8x8", show_default=True, metavar="RxC", help="Array rows x columns.")
 @click.option("--dataflow", type=click.Choice(DATAFLOWS), default="ws", show_default=True)
+@click.option("--order", default=None, metavar="ORDER",
+              help="Fold loop order, outermost first: os m>n or n>m; ws m>n>k or n>m>k; is n>m>k or m>n>k "
+                   "[default: the dataflow's fixed order] (docs/microarchitecture.md, Mappings).")
+@click.option("--chunk", type=int, default=None, metavar="S",
+              help="WS/IS streamed-axis chunk S, 1 to the most the ofmap SRAM holds [default: that most].")
 @click.option("--acc-bits", type=int, default=32, show_default=True, help="Accumulator width ACC_W (--gemm only).")
 @click.option("--seed", type=click.IntRange(0, 2 ** 63 - 1), default=0, show_default=True,
               help="Seed of the operands / network (0 to 2^63-1).")
@@ -102,20 +108,21 @@ def _render(s: dict) -> None:
               help="Model to check the RTL against, with ArrayCore's interface [default: ArrayCore].")
 @pipeline_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def cosim(gemm, model, input_size, array, dataflow, acc_bits, seed, simulator, waves, waves_limit, keep_run_dir,
-          progress, golden, pipeline, fmt):
+def cosim(gemm, model, input_size, array, dataflow, order, chunk, acc_bits, seed, simulator, waves, waves_limit,
+          keep_run_dir, progress, golden, pipeline, fmt):
     """Co-simulate the RTL against the stepping model: every tile bit- and cycle-exact.
 
     All tiles run back to back, in one simulator run or, for a large network, in several one after
     another (each job's folds and results under 128 MiB) through the same build. Exit code 0 only when every
     tile's outputs and output cycles match the model and the assembled results equal the integer reference;
-    1 on any mismatch; 2 when the job cannot run.
+    1 on any mismatch; 2 when the job cannot run. --order and --chunk pick the mapping (every layer's, with
+    --model).
     """
     from accelsim.progress import format_duration, stderr_progress
     from accelsim.rtlsim import Gemm, build, random_gemm, simulator_missing
     from accelsim.rtlsim.build import build_name
     from accelsim.rtlsim.run import estimate_seconds, estimate_waves_bytes, job_cycles, seconds_per_cycle
-    from accelsim.rtlsim.session import cosim_config, run_cosim
+    from accelsim.rtlsim.session import cosim_config, cosim_mapping, run_cosim
 
     if (gemm is None) == (model is None):
         raise AccelsimError("cosim: give exactly one of --gemm MxKxN or --model MODEL")
@@ -123,17 +130,19 @@ def cosim(gemm, model, input_size, array, dataflow, acc_bits, seed, simulator, w
         raise AccelsimError(f"cosim: --golden: expected MODULE:CLASS, got {golden!r}")
     rows, cols = parse_array(array)
     cfg = cosim_config(rows, cols, dataflow, acc_bits, pipeline)
+    mapping = cosim_mapping(cfg, order, chunk)
     reason = simulator_missing(simulator)
     if reason:
         raise AccelsimError(f"cosim: --simulator {simulator}: {reason}")
-    from accelsim.rtlsim.gemm import check_gemm_sizes, iter_network_gemms, job_plan, network_shapes
+    from accelsim.rtlsim.gemm import check_gemm_sizes, iter_network_gemms, job_plan, network_mappings, network_shapes
 
     gemms: Iterable[Gemm]
     if gemm is not None:
         if input_size is not None:
             raise AccelsimError("cosim: --input-size applies to --model (a zoo network), not to --gemm")
         m, k, n = parse_gemm(gemm)
-        check_gemm_sizes(cfg, [("--gemm", m, k, n)])
+        mappings = [mapping]
+        check_gemm_sizes(cfg, [("--gemm", m, k, n)], mappings)
         gemms, workload = [random_gemm(cfg, m, k, n, seed)], f"gemm {m}x{k}x{n}"
         shapes = [(m, k, n)]
     else:
@@ -141,26 +150,28 @@ def cosim(gemm, model, input_size, array, dataflow, acc_bits, seed, simulator, w
             raise AccelsimError("cosim: --model runs the int8 forward pass, whose accumulators are 32-bit; "
                                 "drop --acc-bits")
         named = network_shapes(model, input_shape=input_size)
-        check_gemm_sizes(cfg, named)
+        mappings = network_mappings(model, mapping, input_shape=input_size)
+        check_gemm_sizes(cfg, named, mappings)
         shapes = [s[1:] for s in named]
         # GEMMs come layer by layer from the int8 forward pass as the jobs consume them
-        gemms = iter_network_gemms(cfg, model, seed, input_shape=input_size)
+        gemms = iter_network_gemms(cfg, model, seed, input_shape=input_size, mappings=mapping)
         workload = model if input_size is None else f"{model} {'x'.join(map(str, input_size))}"
-    jobs = len(job_plan(cfg, shapes))
+    jobs = len(job_plan(cfg, shapes, mappings=mappings))
     limit = parse_size("--waves-limit", waves_limit)
     if waves:
         if jobs > 1:
             raise AccelsimError(f"cosim: --waves writes the waves of a run of one simulator job; this one needs "
                                 f"{jobs}: co-simulate fewer or smaller GEMMs")
-        size = estimate_waves_bytes(cfg, shapes)
+        size = estimate_waves_bytes(cfg, shapes, mappings)
         if size > limit:
             raise AccelsimError(f"cosim: --waves would write about {format_mb(size)} (estimate), above --waves-limit "
                                 f"{format_mb(limit)}: raise --waves-limit or co-simulate a smaller GEMM")
         click.echo(f"cosim: --waves will write about {format_mb(size)} (estimate)", err=True)
-    seconds = estimate_seconds(cfg, shapes, simulator, jobs)
+    seconds = estimate_seconds(cfg, shapes, simulator, jobs, mappings)
     if seconds > LONG_RUN_SECONDS:
         per_cycle, measured = seconds_per_cycle(cfg, simulator)
-        click.echo(f"cosim: this run is estimated at {format_duration(seconds)} ({job_cycles(cfg, shapes)[0]:,} "
+        cycles = job_cycles(cfg, shapes, mappings)[0]
+        click.echo(f"cosim: this run is estimated at {format_duration(seconds)} ({cycles:,} "
                    f"cycles in {jobs:,} simulator job{'s' if jobs > 1 else ''} at {1 / per_cycle:,.0f} cycles/s, "
                    f"{'measured on this build' if measured else 'a default rate'}); Ctrl-C stops it", err=True)
     with stderr_progress(f"building {build_name(simulator, cfg.rtl_parameters())}", None, enabled=progress,
@@ -168,7 +179,7 @@ def cosim(gemm, model, input_size, array, dataflow, acc_bits, seed, simulator, w
         build(simulator, cfg.rtl_parameters())
     with stderr_progress("simulating tiles", None, enabled=progress, transient=fmt == "json") as bar:
         s = run_cosim(cfg, gemms, workload, simulator=simulator, seed=seed, golden=golden, waves=waves,
-                      progress=bar, keep_run_dir=keep_run_dir, shapes=shapes)
+                      progress=bar, keep_run_dir=keep_run_dir, shapes=shapes, mappings=mappings)
     if fmt == "json":
         click.echo(json.dumps(s, indent=2))
     else:

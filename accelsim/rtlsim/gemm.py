@@ -19,10 +19,10 @@ from accelsim.errors import AccelsimError
 from accelsim.hardware.arith import check_operand, wrap
 from accelsim.hardware.config import ArrayConfig
 from accelsim.lowering.requant import ACTIVATIONS, OutputStage, qmax
-from accelsim.mapping.folds import Folds, folds_for
+from accelsim.mapping.folds import Folds, folds_for, mapping_for, runs_for
+from accelsim.mapping.space import Mapping
 from accelsim.rtlsim.job import FoldResult, JobResult
 from accelsim.systolic.beats import Beats, fold_beats
-from accelsim.systolic.simulate import fold_count
 
 # A network's co-simulation runs as several simulator jobs, one after another through the same build:
 # each job's folds (their per-cycle port values, built by the host, pickled and loaded by the
@@ -39,7 +39,7 @@ FOLD_OBJECT_BYTES = 2048  # a fold's Beats, Fold and FoldResult objects and thei
 class Gemm:
     """One GEMM to co-simulate: int operands and the integer reference C (already wrapped to ACC_W); with
     its output ``stage``, also the int8 reference ``out`` after it (the int8 forward's own result for a
-    network layer)."""
+    network layer). ``mapping``: the mapping its folds run (None: the configuration's fixed mapping)."""
 
     name: str
     a: np.ndarray
@@ -47,6 +47,7 @@ class Gemm:
     reference: np.ndarray
     stage: OutputStage | None = None
     out: np.ndarray | None = None
+    mapping: Mapping | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -68,6 +69,7 @@ class GemmCheck:
     int8_outputs: int = 0
     wrong_int8: int = 0
     rtl_q: np.ndarray | None = field(default=None, repr=False)
+    mapping: str = ""
 
     @property
     def ok(self) -> bool:
@@ -75,16 +77,26 @@ class GemmCheck:
                 and self.rtl_cycles == self.model_cycles)
 
 
-def gemm_bytes(cfg: ArrayConfig, m: int, k: int, n: int) -> int:
+def gemm_bytes(cfg: ArrayConfig, m: int, k: int, n: int, mapping: Mapping | None = None) -> int:
     """Bytes one GEMM holds while its folds run: int64 A, B, reference, C and a tile, and its fold arrays."""
-    return 8 * (m * k + k * n + 3 * m * n) + fold_count(cfg, m, k, n) * FOLD_ARRAY_BYTES
+    return 8 * (m * k + k * n + 3 * m * n) + runs_for(cfg, m, k, n, mapping).count * FOLD_ARRAY_BYTES
 
 
-def check_gemm_sizes(cfg: ArrayConfig, shapes) -> None:
+def per_gemm(mappings: Sequence[Mapping | str | None] | None, count: int) -> list[Mapping | str | None]:
+    """One mapping per GEMM (None: the configuration's fixed one), checked against the GEMMs' count."""
+    if mappings is None:
+        return [None] * count
+    if len(mappings) != count:
+        raise ValueError(f"expected one mapping per GEMM ({count}), got {len(mappings)}")
+    return list(mappings)
+
+
+def check_gemm_sizes(cfg: ArrayConfig, shapes, mappings: Sequence[Mapping | None] | None = None) -> None:
     """One line, before anything is allocated, for a GEMM of ``[(name, m, k, n), ...]`` above ``MAX_GEMM_BYTES``
-    (a network of many GEMMs is split into jobs instead: ``job_plan``)."""
-    for name, m, k, n in shapes:
-        need = gemm_bytes(cfg, m, k, n)
+    (a network of many GEMMs is split into jobs instead: ``job_plan``); ``mappings``: one per GEMM (their
+    chunks are checked against the ofmap SRAM here too)."""
+    for (name, m, k, n), mp in zip(shapes, per_gemm(mappings, len(shapes)), strict=True):
+        need = gemm_bytes(cfg, m, k, n, mapping_for(cfg, mp))
         if need > MAX_GEMM_BYTES:
             raise AccelsimError(
                 f"cosim: GEMM {name} ({m}x{k}x{n} on {cfg.rows}x{cfg.cols}) would hold ~{need / 2 ** 30:,.1f} GiB of "
@@ -102,24 +114,25 @@ def fold_job_bytes(cfg: ArrayConfig, folds: Folds) -> np.ndarray:
             + FOLD_OBJECT_BYTES)
 
 
-def job_plan(cfg: ArrayConfig, shapes, limit_bytes: int | None = None) -> list[int]:
-    """Folds per simulator job for the GEMMs ``[(m, k, n), ...]`` back to back: folds in order, a new job
-    whenever the next C block (its k-tiles, consecutive folds; ``fold_job_bytes``) would take the job over
-    ``limit_bytes`` (default ``MAX_JOB_BYTES``; a block alone always runs). Jobs are cut between blocks only,
-    so the partial sums the output stage reads with a block's last k-tile (the testbench's ofmap buffer)
-    never cross a job."""
+def job_plan(cfg: ArrayConfig, shapes, limit_bytes: int | None = None,
+             mappings: Sequence[Mapping | None] | None = None) -> list[int]:
+    """Folds per simulator job for the GEMMs ``[(m, k, n), ...]`` back to back (``mappings``: one per GEMM,
+    None: the configuration's fixed one): folds in order, a new job whenever the next C block (its k-tiles,
+    consecutive folds; ``fold_job_bytes``) would take the job over ``limit_bytes`` (default
+    ``MAX_JOB_BYTES``; a block alone always runs). Jobs are cut between blocks only, so the partial sums
+    the output stage reads with a block's last k-tile (the testbench's ofmap buffer) never cross a job."""
     limit_bytes = MAX_JOB_BYTES if limit_bytes is None else limit_bytes
     jobs: list[int] = []
     folds_in = bytes_in = 0
-    sizes: dict[tuple[int, int, int], tuple[list[int], list[int]]] = {}  # identical GEMMs (a depthwise layer's groups)
-    for m, k, n in shapes:
-        if (m, k, n) not in sizes:
-            folds = folds_for(cfg, m, k, n)
+    sizes: dict[tuple, tuple[list[int], list[int]]] = {}  # identical GEMMs (a depthwise layer's groups)
+    for (m, k, n), mp in zip(shapes, per_gemm(mappings, len(shapes)), strict=True):
+        key = (m, k, n, mp)
+        if key not in sizes:
+            folds = folds_for(cfg, m, k, n, mp)
             costs = fold_job_bytes(cfg, folds)
             starts = np.flatnonzero(folds.k0 == 0)  # each C block's first k-tile
-            sizes[(m, k, n)] = (np.add.reduceat(costs, starts).tolist(),
-                                np.diff(np.append(starts, len(costs))).tolist())
-        block_bytes, block_folds = sizes[(m, k, n)]
+            sizes[key] = (np.add.reduceat(costs, starts).tolist(), np.diff(np.append(starts, len(costs))).tolist())
+        block_bytes, block_folds = sizes[key]
         total = sum(block_bytes)
         if bytes_in + total <= limit_bytes:
             folds_in, bytes_in = folds_in + sum(block_folds), bytes_in + total
@@ -134,9 +147,8 @@ def job_plan(cfg: ArrayConfig, shapes, limit_bytes: int | None = None) -> list[i
     return jobs
 
 
-def network_shapes(model: str, batch: int = 1, input_shape=None) -> list[tuple[str, int, int, int]]:
-    """(name, m, k, n) of every conv/linear GEMM of ``model`` (one per group, named as ``iter_network_gemms``
-    names them), without running it."""
+def _network_gemms(model: str, batch: int, input_shape) -> list[tuple[str, str, int, int, int]]:
+    """(GEMM name, layer name, m, k, n) of every conv/linear GEMM of ``model``, one per group."""
     from accelsim.workload import resolve
     from accelsim.workload.gemm import gemm_shape
 
@@ -145,8 +157,31 @@ def network_shapes(model: str, batch: int = 1, input_shape=None) -> list[tuple[s
         shape = gemm_shape(node, batch)
         if shape is not None:
             name = node.layer.name
-            out += [(name + (f"/g{i}" if shape[3] > 1 else ""), shape[0], shape[1], shape[2]) for i in range(shape[3])]
+            out += [(name + (f"/g{i}" if shape[3] > 1 else ""), name, shape[0], shape[1], shape[2])
+                    for i in range(shape[3])]
     return out
+
+
+def network_shapes(model: str, batch: int = 1, input_shape=None) -> list[tuple[str, int, int, int]]:
+    """(name, m, k, n) of every conv/linear GEMM of ``model`` (one per group, named as ``iter_network_gemms``
+    names them), without running it."""
+    return [(name, m, k, n) for name, _, m, k, n in _network_gemms(model, batch, input_shape)]
+
+
+def network_mappings(model: str, mappings: dict[str, Mapping] | Mapping | None, batch: int = 1,
+                     input_shape=None) -> list[Mapping | None]:
+    """The mapping of every conv/linear GEMM of ``model`` (in ``network_shapes``'s order): ``mappings`` per layer
+    name (``Simulation.mappings``; a layer not named runs the configuration's fixed mapping), one Mapping for
+    every layer, or None (all fixed). A name that is no conv/linear layer of the network is an error."""
+    gemms = _network_gemms(model, batch, input_shape)
+    if mappings is None or isinstance(mappings, Mapping):
+        return [mappings] * len(gemms)
+    layers = {layer for _, layer, *_ in gemms}
+    unknown = sorted(set(mappings) - layers)
+    if unknown:
+        raise AccelsimError(f"cosim: mappings: {unknown[0]!r} is not a conv/linear layer of {model}"
+                            + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
+    return [mappings.get(layer) for _, layer, *_ in gemms]
 
 
 def random_gemm(cfg: ArrayConfig, m: int, k: int, n: int, seed: int = 0, name: str | None = None) -> Gemm:
@@ -189,19 +224,23 @@ def reference_product(a: np.ndarray, b: np.ndarray, acc_bits: int) -> np.ndarray
     return np.vectorize(lambda x: ((int(x) + half) % mod) - half, otypes=[np.int64])(exact)
 
 
-def gemm_folds(cfg: ArrayConfig, dataflow: str, g: Gemm) -> list[Beats]:
-    """The beats of every fold the simulators run for ``g`` (``mapping.folds_for``: WS/IS stream in chunks)."""
+def gemm_folds(cfg: ArrayConfig, mapping: Mapping | str | None, g: Gemm) -> list[Beats]:
+    """The beats of every fold the simulators run for ``g`` under ``mapping`` (a Mapping, a dataflow's fixed one,
+    or None: ``g.mapping``, else the configuration's; ``mapping.folds_for``: WS/IS stream in chunks)."""
     m, k, n = g.shape
-    return [fold_beats(cfg, dataflow, g.a, g.b, f) for f in folds_for(cfg, m, k, n, dataflow)]
+    folds = folds_for(cfg, m, k, n, g.mapping if mapping is None else mapping)
+    return [fold_beats(cfg, folds.dataflow, g.a, g.b, f) for f in folds]
 
 
 class GemmTally:
     """One GEMM's verdict built fold by fold, in fold order, as job results come back (its folds may
     span several jobs). C is reassembled as the ofmap buffer accumulates it: each fold's output rows
-    in its C block, the k-tile partial sums of WS/IS added with ACC_W wrap."""
+    in its C block, the k-tile partial sums of WS/IS added with ACC_W wrap. ``mapping``: what its folds
+    ran, for the verdict."""
 
-    def __init__(self, cfg: ArrayConfig, g: Gemm, folds: int):
+    def __init__(self, cfg: ArrayConfig, g: Gemm, folds: int, mapping: Mapping | str | None = None):
         self.cfg, self.gemm, self.folds = cfg, g, folds
+        self.mapping = mapping_for(cfg, g.mapping if mapping is None else mapping)
         m, _, n = g.shape
         self.c: np.ndarray | None = np.zeros((m, n), dtype=np.int64)
         self.q: np.ndarray | None = np.zeros((m, n), dtype=np.int64) if g.stage is not None else None
@@ -263,7 +302,7 @@ class GemmTally:
             int8 = m * n
             wrong_q = int(np.count_nonzero(q != g.out)) if q is not None and g.out is not None else m * n
         return GemmCheck(g.name, g.shape, self.folds, self.mismatched + missing, wrong, self.rtl_cycles,
-                         self.model_cycles, rtl_c, int8, wrong_q, q)
+                         self.model_cycles, rtl_c, int8, wrong_q, q, self.mapping.describe())
 
 
 def job_stages(cfg: ArrayConfig, gemms: Sequence[Gemm]) -> list[OutputStage] | None:
@@ -275,11 +314,13 @@ def job_stages(cfg: ArrayConfig, gemms: Sequence[Gemm]) -> list[OutputStage] | N
     return [st for st in stages if st is not None]
 
 
-def check_gemms(cfg: ArrayConfig, gemms: list[Gemm], beats: list[list[Beats]], result: JobResult) -> list[GemmCheck]:
-    """Split a job's fold results back into its GEMMs and judge each one."""
+def check_gemms(cfg: ArrayConfig, gemms: list[Gemm], beats: list[list[Beats]], result: JobResult,
+                mappings: Sequence[Mapping | str | None] | None = None) -> list[GemmCheck]:
+    """Split a job's fold results back into its GEMMs and judge each one (``mappings``: what each GEMM's beats
+    were built with, as given to ``gemm_folds``; None: each GEMM's own)."""
     checks, at = [], 0
-    for g, bl in zip(gemms, beats, strict=True):
-        tally = GemmTally(cfg, g, len(bl))
+    for g, bl, mp in zip(gemms, beats, per_gemm(mappings, len(gemms)), strict=True):
+        tally = GemmTally(cfg, g, len(bl), mapping_for(cfg, g.mapping if mp is None else mp))
         for bt, f in zip(bl, result.folds[at: at + len(bl)], strict=False):  # folds that never ran: missing
             tally.add(bt, f)
         at += len(bl)
@@ -288,15 +329,16 @@ def check_gemms(cfg: ArrayConfig, gemms: list[Gemm], beats: list[list[Beats]], r
 
 
 def network_gemms(cfg: ArrayConfig, model: str = "lenet5", seed: int = 0, batch: int = 1,
-                  input_shape=None) -> list[Gemm]:
+                  input_shape=None, mappings: dict[str, Mapping] | Mapping | None = None) -> list[Gemm]:
     """Every conv/linear GEMM (one per group) of ``model``'s bit-exact int8 forward pass (``iter_network_gemms``)."""
-    return list(iter_network_gemms(cfg, model, seed, batch, input_shape))
+    return list(iter_network_gemms(cfg, model, seed, batch, input_shape, mappings))
 
 
 def iter_network_gemms(cfg: ArrayConfig, model: str = "lenet5", seed: int = 0, batch: int = 1,
-                       input_shape=None) -> Iterator[Gemm]:
+                       input_shape=None, mappings: dict[str, Mapping] | Mapping | None = None) -> Iterator[Gemm]:
     """Every conv/linear GEMM (one per group) of ``model``'s bit-exact int8 forward pass, layer by layer
-    as the pass computes them (one layer's operands at a time; ``input_shape`` as for ``resolve``).
+    as the pass computes them (one layer's operands at a time; ``input_shape`` as for ``resolve``), each
+    with its layer's mapping (``network_mappings``).
 
     The reference is the pass's own integer accumulator (exact int32 ``A @ B`` before bias), so the
     configuration must be the pass's: 8-bit operands and a 32-bit accumulator. With the output stage
@@ -309,6 +351,7 @@ def iter_network_gemms(cfg: ArrayConfig, model: str = "lenet5", seed: int = 0, b
         raise ValueError(f"network_gemms: the int8 forward accumulates int8 x int8 in int32; "
                          f"the array has DATA_W={cfg.data_bits}, ACC_W={cfg.acc_bits}")
     net = resolve(model, input_shape=input_shape)
+    chosen = iter(network_mappings(model, mappings, batch, input_shape))
     qnet = quantize_network(net, batch=batch, seed=seed)
     for lr in iter_forward_int(qnet, batch=batch, seed=seed, record=True, keep=False):
         stages = lr.stages if cfg.output_stage else (None,) * len(lr.gemms)
@@ -317,4 +360,4 @@ def iter_network_gemms(cfg: ArrayConfig, model: str = "lenet5", seed: int = 0, b
             name = lr.node.layer.name + (f"/g{gi}" if len(lr.gemms) > 1 else "")
             a, b = check_operand("A", gm.a, 8), check_operand("B", gm.b, 8)
             yield Gemm(name, a, b, np.asarray(acc, dtype=np.int64), st,
-                       None if out is None else np.asarray(out, dtype=np.int64))
+                       None if out is None else np.asarray(out, dtype=np.int64), next(chosen))

@@ -21,6 +21,7 @@ from pathlib import Path
 from accelsim.hardware.config import ArrayConfig
 from accelsim.lowering.requant import OutputStage
 from accelsim.mapping.folds import runs_for
+from accelsim.mapping.space import Mapping
 from accelsim.rtlsim.build import build, build_dir
 from accelsim.rtlsim.env import TOPLEVEL, CosimError, setup_env
 from accelsim.rtlsim.job import DEFAULT_MODEL, JOB_ENV, Job, JobResult
@@ -36,12 +37,14 @@ RTL_WAVES_BYTES_PER_CYCLE = (2100, 340)
 MODEL_WAVES_BYTES_PER_CYCLE = (210, 44)
 
 
-def job_cycles(cfg: ArrayConfig, shapes: Sequence[tuple[int, int, int]]) -> tuple[int, int]:
-    """(compute cycles, folds) of the GEMMs ``shapes`` back to back on ``cfg``, from the fold timing rule
-    (what the model and the RTL take), without building any beats."""
+def job_cycles(cfg: ArrayConfig, shapes: Sequence[tuple[int, int, int]],
+               mappings: Sequence[Mapping | None] | None = None) -> tuple[int, int]:
+    """(compute cycles, folds) of the GEMMs ``shapes`` back to back on ``cfg`` (``mappings``: one per GEMM,
+    None: the fixed one), from the fold timing rule (what the model and the RTL take), without building any
+    beats."""
     cycles = folds = 0
-    for m, k, n in shapes:
-        runs = runs_for(cfg, m, k, n)
+    for (m, k, n), mp in zip(shapes, mappings or [None] * len(shapes), strict=True):
+        runs = runs_for(cfg, m, k, n, mp)
         cycles += runs.cycles
         folds += runs.count
     return cycles, folds
@@ -65,14 +68,15 @@ def seconds_per_cycle(cfg: ArrayConfig, simulator: str = "verilator") -> tuple[f
 
 
 def estimate_seconds(cfg: ArrayConfig, shapes: Sequence[tuple[int, int, int]], simulator: str = "verilator",
-                     jobs: int = 1) -> float:
+                     jobs: int = 1, mappings: Sequence[Mapping | None] | None = None) -> float:
     """Wall seconds a run of the GEMMs ``shapes`` in ``jobs`` simulator runs should take once the DUT is built."""
-    return jobs * START_SECONDS + job_cycles(cfg, shapes)[0] * seconds_per_cycle(cfg, simulator)[0]
+    return jobs * START_SECONDS + job_cycles(cfg, shapes, mappings)[0] * seconds_per_cycle(cfg, simulator)[0]
 
 
-def estimate_waves_bytes(cfg: ArrayConfig, shapes: Sequence[tuple[int, int, int]]) -> int:
+def estimate_waves_bytes(cfg: ArrayConfig, shapes: Sequence[tuple[int, int, int]],
+                         mappings: Sequence[Mapping | None] | None = None) -> int:
     """Bytes of RTL VCD plus model VCD that a run of ``shapes`` with waves writes (Icarus's FST is smaller)."""
-    cycles = sum(job_cycles(cfg, shapes))  # plus one reset cycle a fold, a bound on the idle ones
+    cycles = sum(job_cycles(cfg, shapes, mappings))  # plus one reset cycle a fold, a bound on the idle ones
     per_cycle = sum(a + b * cfg.pes for a, b in (RTL_WAVES_BYTES_PER_CYCLE, MODEL_WAVES_BYTES_PER_CYCLE))
     return cycles * per_cycle
 

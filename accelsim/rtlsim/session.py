@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from accelsim.hardware.config import ArrayConfig
-from accelsim.mapping.folds import folds_for
+from accelsim.mapping.folds import folds_for, mapping_for
+from accelsim.mapping.space import Mapping
 from accelsim.rtlsim.build import build_dir
 from accelsim.rtlsim.env import CosimError
-from accelsim.rtlsim.gemm import Gemm, GemmCheck, GemmTally, job_plan, job_stages
+from accelsim.rtlsim.gemm import Gemm, GemmCheck, GemmTally, job_plan, job_stages, per_gemm
 from accelsim.rtlsim.job import DEFAULT_MODEL, FoldResult, JobResult
 from accelsim.rtlsim.run import run_job
 from accelsim.rtlsim.waves import first_divergence
@@ -34,11 +35,23 @@ def cosim_config(rows: int, cols: int, dataflow: str, acc_bits: int = 32, pipeli
                        out_bits=8 if acc_bits == 32 else acc_bits, pipeline=pipeline)
 
 
+def cosim_mapping(cfg: ArrayConfig, order: str | Sequence[str] | None = None,
+                  chunk: int | None = None) -> Mapping | None:
+    """The mapping ``accelsim cosim --order ORDER --chunk S`` (and ``accelsim.cosim(order=, chunk=)``) runs: of
+    ``cfg.dataflow``, ``order`` as ``n>m>k`` or a sequence of axes, its chunk checked against the ofmap SRAM
+    (``mapping_for``); None (the fixed mapping) when neither is given."""
+    if order is None and chunk is None:
+        return None
+    axes = None if order is None else tuple(
+        a.strip().lower() for a in (order.split(">") if isinstance(order, str) else order))
+    return mapping_for(cfg, Mapping(cfg.dataflow, axes, chunk))
+
+
 def run_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, simulator: str = "verilator", seed: int = 0,
               golden: str | None = None, waves: bool = False,
               progress: Callable[[int, int], None] | None = None, keep_run_dir: bool = False,
               shapes: Sequence[tuple[int, int, int]] | None = None,
-              job_limit_bytes: int | None = None) -> dict:
+              job_limit_bytes: int | None = None, mappings: Sequence[Mapping | None] | None = None) -> dict:
     """Run ``gemms`` back to back on the RTL of ``cfg`` (built first if needed) and summarize the verdict.
 
     The folds run as one simulator job or, when they take more than ``job_limit_bytes`` (default
@@ -50,12 +63,20 @@ def run_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, simulat
     carries the process id so two identical runs at once stay out of each other's way; it is removed
     afterwards unless ``keep_run_dir`` or ``waves`` (``run_dir`` is then empty); a run of several jobs
     keeps one folder per job under it. ``waves`` needs a run of one job.
+
+    Each GEMM runs its own mapping (``mappings``, one per GEMM, parallel to ``shapes``; None: each GEMM's
+    ``Gemm.mapping`` when ``gemms`` is a list, else the configuration's fixed mapping): its folds follow the
+    mapping's order and chunk, and a GEMM whose dataflow's port differs from the previous fold's starts
+    after that fold's ``done`` (the contract's issue rule).
     """
     model = golden or DEFAULT_MODEL
     if shapes is None:
         gemms = list(gemms)
         shapes = [g.shape for g in gemms]
-    plan = job_plan(cfg, shapes, job_limit_bytes)
+        if mappings is None:
+            mappings = [g.mapping for g in gemms]
+    chosen = [mapping_for(cfg, mp) for mp in per_gemm(mappings, len(shapes))]
+    plan = job_plan(cfg, shapes, job_limit_bytes, chosen)
     if waves and len(plan) > 1:
         raise CosimError(f"cosim: waves are written for a run of one simulator job; this one needs {len(plan)}: "
                          "co-simulate fewer or smaller GEMMs")
@@ -66,14 +87,17 @@ def run_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, simulat
     run = _Run(cfg, simulator, model, waves, keep_run_dir, progress, total)
     pending: list[tuple[GemmTally, Beats]] = []
     at = 0
-    for g, shape in zip(gemms, shapes, strict=True):
+    for g, shape, mp in zip(gemms, shapes, chosen, strict=True):
         if g.shape != tuple(shape):
             raise CosimError(f"cosim: GEMM {g.name} is {g.shape}, the plan expected {tuple(shape)}")
-        folds = folds_for(cfg, *g.shape)
-        tally = GemmTally(cfg, g, len(folds))
+        if g.mapping is not None and mapping_for(cfg, g.mapping) != mp:
+            raise CosimError(f"cosim: GEMM {g.name} carries the mapping {g.mapping.describe()}, the plan "
+                             f"{mp.describe()}")
+        folds = folds_for(cfg, *g.shape, mp)
+        tally = GemmTally(cfg, g, len(folds), mp)
         run.open.append(tally)
         for fold in folds:
-            pending.append((tally, fold_beats(cfg, cfg.dataflow, g.a, g.b, fold)))
+            pending.append((tally, fold_beats(cfg, folds.dataflow, g.a, g.b, fold)))
             if len(pending) == plan[at]:
                 run.job(pending, None if len(plan) == 1 else parent / f"job{at:04d}", name)
                 pending, at = [], at + 1
@@ -96,7 +120,8 @@ def run_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, simulat
         "seed": seed,
         "golden": model,
         "gemms": [
-            {"layer": c.name, "gemm_m": c.shape[0], "gemm_k": c.shape[1], "gemm_n": c.shape[2], "folds": c.folds,
+            {"layer": c.name, "mapping": c.mapping, "gemm_m": c.shape[0], "gemm_k": c.shape[1],
+             "gemm_n": c.shape[2], "folds": c.folds,
              "mismatched_folds": c.mismatched_folds, "wrong_elements": c.wrong_elements,
              "int8_outputs": c.int8_outputs, "wrong_int8": c.wrong_int8,
              "model_cycles": c.model_cycles, "rtl_cycles": c.rtl_cycles, "ok": c.ok}

@@ -64,8 +64,8 @@ def contract_occupancy(dataflow: str, rows: int, stream: int, next_stream: int) 
 
 
 def run_gemms(cfg: ArrayConfig, jobs, tmp_path, **kw):
-    """Run ``[(gemm, dataflow), ...]`` back to back in one simulation; (result, checks, beats per job)."""
+    """Run ``[(gemm, dataflow or Mapping), ...]`` back to back in one simulation; (result, checks, beats per job)."""
     beats = [gemm_folds(cfg, df, g) for g, df in jobs]
     kw.setdefault("stages", job_stages(cfg, [g for (g, _), bl in zip(jobs, beats, strict=True) for _ in bl]))
     result = run_job(cfg, [b for bl in beats for b in bl], run_dir=tmp_path / "run", **kw)
-    return result, check_gemms(cfg, [g for g, _ in jobs], beats, result), beats
+    return result, check_gemms(cfg, [g for g, _ in jobs], beats, result, [df for _, df in jobs]), beats

@@ -39,6 +39,19 @@ def test_gemm_json_with_waves():
     assert "verilator-r4c8-d8-a32" in s["run_dir"]
 
 
+def test_gemm_under_a_given_order_and_chunk():
+    """--order/--chunk: IS with its swapped order m>n>k and S = 3 (N = 10: chunks 3, 3, 3, 1)."""
+    r = _run("--gemm", "9x7x10", "--array", "4x8", "--dataflow", "is", "--order", "m>n>k", "--chunk", "3",
+             "--format", "json")
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    assert s["ok"] and s["gemms"][0]["mapping"] == "IS m>n>k S=3"
+    t = s["totals"]
+    assert t["folds"] == 2 * 4 * 2 and t["wrong_elements"] == t["wrong_int8"] == 0 and t["int8_outputs"] == 90
+    # pipelined: per m-tile, chunks 3, 3, 3, 1 each of two k-tiles: occupancy max(R, S_f) = 4, the last fold's F
+    assert t["rtl_cycles"] == t["model_cycles"] == 15 * 4 + contract_fold_cycles("is", 4, 8, 1)
+
+
 def test_mismatch_exits_1_and_points_into_the_waves():
     r = _run("--gemm", "6x9x10", "--array", "4x8", "--dataflow", "os", "--waves", "--format", "json",
              "--golden", "tests.rtl.mutants:SkewOffByOneCore")
@@ -64,6 +77,10 @@ def test_narrow_accumulator_table():
     (["--model", "lenet5", "--acc-bits", "16"], "--acc-bits"),
     (["--gemm", "2x2x2", "--array", "8by8"], "array"),
     (["--gemm", "2x2x2", "--golden", "ArrayCore"], "--golden"),
+    (["--gemm", "2x2x2", "--order", "k>m>n"], "mapping.order: WS allows m>n>k or n>m>k, got k>m>n"),
+    (["--gemm", "2x2x2", "--dataflow", "os", "--chunk", "4"], "mapping.chunk: OS streams all of K"),
+    (["--gemm", "2x2x2", "--chunk", "100000"], "mapping.chunk: S=100000 exceeds"),
+    (["--gemm", "2x2x2", "--chunk", "0"], "mapping.chunk: must be a positive integer"),
 ])
 def test_bad_arguments_exit_2_without_simulating(args, message):
     r = _run(*args)

@@ -13,16 +13,20 @@ import pytest
 
 from accelsim.lowering.requant import INT32_MAX, INT32_MIN, OutputStage
 from accelsim.mapping.folds import enumerate_folds, stream_chunk
+from accelsim.mapping.space import Mapping, orders
 from accelsim.rtlsim import gemm_folds, make_gemm, random_gemm, run_job
 from accelsim.systolic.beats import fold_beats
 from accelsim.systolic.core import ArrayCore
+from accelsim.systolic.fast import fast_layer
 from tests.rtl.common import (
     DATAFLOWS,
+    QUICK_SHAPES,
     config,
     contract_fold_cycles,
     contract_occupancy,
     contract_output_cycles,
     run_gemms,
+    shape_id,
     shapes,
 )
 
@@ -89,6 +93,31 @@ def test_random_tiles_every_dataflow(shape, chunking, mode, tmp_path):
         assert starts[i] - starts[i - 1] == want + (gaps[i] if gaps else 0)
     if mode == "pipelined":
         assert starts[-1] < sum(contract_fold_cycles(df, R, C, b.stream) for df, b in flat[:-1])
+
+
+@pytest.mark.parametrize("shape", [s for s in QUICK_SHAPES if s[0] * s[1] < 256], ids=shape_id)
+@pytest.mark.parametrize("mode", ["pipelined", "serial"])
+def test_swapped_orders_and_small_chunks(shape, mode, tmp_path):
+    """The swapped fold order of every dataflow (docs/microarchitecture.md, "Mappings"), WS/IS with a chunk
+    below the most the ofmap SRAM holds (a partial last chunk), then the fixed order with chunk 1, in one run:
+    bit- and cycle-exact against the model, C against the exact product, the int8 rows after the stage, and
+    each GEMM's RTL cycles against the fast model's closed form for that mapping."""
+    cfg = config(shape).with_(pipeline=mode == "pipelined")
+    R, C = cfg.rows, cfg.cols
+    g = random_gemm(cfg, 2 * R + 3, R + 2, 2 * C + 1, seed=R * 31 + C)
+    m, k, n = g.shape
+    small = 2 if stream_chunk(cfg) > 2 else 1
+    maps = [Mapping("os", orders("os")[1]), Mapping("ws", orders("ws")[1], small),
+            Mapping("is", orders("is")[1], small + 1), Mapping("ws", chunk=1), Mapping("is", chunk=1)]
+    result, checks, beats = run_gemms(cfg, [(g, mp) for mp in maps], tmp_path, pipeline=cfg.pipeline)
+    _assert_clean(result, checks, cfg)
+    for mp, bl, c in zip(maps, beats, checks, strict=True):
+        assert c.mapping == mp.describe() and len(bl) == c.folds
+        outer = [getattr(b.fold, f"{mp.order[0]}0") for b in bl]
+        assert outer == sorted(outer) and len(set(outer)) > 1  # the mapping's outermost loop really is outermost
+        if mp.chunk is not None:
+            assert {b.stream for b in bl} == {mp.chunk, (m if mp.dataflow == "ws" else n) % mp.chunk or mp.chunk}
+        assert c.rtl_cycles == c.model_cycles == fast_layer(cfg, m, k, n, mapping=mp).compute_cycles
 
 
 @shapes
