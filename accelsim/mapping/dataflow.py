@@ -11,6 +11,9 @@ WS    B       K        N        M, chunked  R (preload) + S_f + R+C-1   m-chunk,
 IS    A       K        M        N, chunked  R (preload) + S_f + R+C-1   n-chunk, m-tile, k-tile
 ====  ======  =======  =======  ==========  ==========================  ========================
 
+The fold order is the fixed mapping's; a ``Mapping`` (``mapping.space``) may swap the two tile loops
+and pick a smaller chunk (docs/microarchitecture.md, "Mappings").
+
 S_f is fold f's number of streaming beats: all of K in OS; in WS/IS the length of the fold's
 chunk of the streamed axis, cut at multiples of the chunk S (``mapping.stream_chunk``: the most
 beats whose S x COLS block of ACC_W partial sums fits the usable ofmap SRAM), the last chunk
@@ -36,8 +39,8 @@ class Dataflow:
 
     ``rows``/``cols``: the GEMM axis (``"m"``, ``"k"``, ``"n"``) cut into ROWS/COLS-sized tiles;
     ``streamed``: the axis presented one beat per cycle (whole in OS, cut into chunks in WS/IS);
-    ``order``: the fold loops, outermost first (WS/IS: the streamed axis's chunks, then the two
-    tile loops); ``port``: the RTL ``dataflow`` input (IS runs on the WS datapath).
+    ``order``: the fixed mapping's fold loops, outermost first (WS/IS: the streamed axis's chunks, then
+    the two tile loops); ``port``: the RTL ``dataflow`` input (IS runs on the WS datapath).
     """
 
     name: str
