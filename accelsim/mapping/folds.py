@@ -193,7 +193,7 @@ def _chunk(df: Dataflow, streamed: int, stream_chunk: int | None) -> int:
         if isinstance(stream_chunk, bool) or not isinstance(stream_chunk, (int, np.integer)) or stream_chunk < 1:
             raise ValueError(f"enumerate_folds: stream_chunk must be a positive integer or None, got {stream_chunk!r}")
         chunk = min(int(stream_chunk), chunk)
-    return max(chunk, 1)
+    return max(int(chunk), 1)
 
 
 def _loops(mapping: Mapping) -> tuple[str, str, str]:
