@@ -126,6 +126,8 @@ _DEFINITIONS = (
     ("leakage_pJ", "pJ", "static power (leakage) x the time; the static power comes from the chip's area"),
     ("total_pJ", "pJ", "mac_pJ + vector_pJ + rf_pJ + sram_pJ + dram_pJ + leakage_pJ"),
     ("energy_per_inference_uJ", "uJ", "total_pJ / 10^6 / batch"),
+    ("edp_uJ_ms", "uJ x ms", "energy-delay product: energy_per_inference_uJ x latency_ms"),
+    ("pJ_per_mac", "pJ/MAC", "total_pJ / macs (all the network's energy over its MACs)"),
     # ---- area and static power (accelsim area; 45 nm figures, scaled to tech_node_nm) -----------------
     ("tech_node_nm", "nm", ("technology node: the 45 nm figures scaled by Stillmaker & Baas 2017 "
                             "(accelsim/energy/table.py)")),
@@ -168,6 +170,8 @@ _DEFINITIONS = (
     ("acc_bits", "bits", "accumulator width"),
     ("out_bits", "bits", "output element width (DRAM)"),
     ("engine", "", "timing engine: fast (closed form) or stepping (cycle by cycle)"),
+    ("mapper", "", "each layer's mapping: fixed (the dataflow's one) or search (the best for the objective)"),
+    ("objective", "", "what the mapping search minimizes: cycles, energy or edp; empty with mapper fixed"),
     ("convention", "", "timing convention of the view: accelsim or scalesim"),
     # ---- results store ----------------------------------------------------------------------------
     ("key", "", ("SHA-256 of a design point's full configuration, energy table and accelsim version included "
@@ -285,12 +289,13 @@ CONFIG = _group("rows", "cols", "dataflow", "data_bits", "acc_bits", "out_bits",
 # The sweep store: a point's configuration, then its metrics; its layers are SIMULATE_LAYERS + ENERGY.
 STORE_CONFIG = _group("network", "network_id", "batch", "rows", "cols", "dataflow", "ifmap_sram_kib",
                       "filter_sram_kib", "ofmap_sram_kib", "double_buffer", "pipeline", "on_chip",
-                      "bandwidth_bytes_per_cycle", "clock_mhz", "data_bits", "acc_bits", "out_bits", "engine")
+                      "bandwidth_bytes_per_cycle", "clock_mhz", "data_bits", "acc_bits", "out_bits", "engine",
+                      "mapper", "objective")
 POINT_METRICS = _group(
-    "pe_count", "macs", "vector_ops", "folds", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles",
+    "pe_count", "area_mm2", "macs", "vector_ops", "folds", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles",
     "vector_cycles", "utilization", "latency_ms", "inferences_per_second", "effective_tops", "peak_tops",
     "dram_read_bytes", "dram_write_bytes", "dram_bytes", "sram_read_bytes", "sram_write_bytes",
-    "peak_dram_bytes_per_cycle", *ENERGY, "energy_per_inference_uJ",
+    "peak_dram_bytes_per_cycle", *ENERGY, "energy_per_inference_uJ", "edp_uJ_ms", "pJ_per_mac",
 )
 STORE_POINTS = _group("key", *STORE_CONFIG, "status", "error", *POINT_METRICS, "design_key", "accelsim_version",
                       "superseded")

@@ -4,30 +4,50 @@ This is the only place the sweep calls the array simulator (``accelsim.systolic.
 point it records (names and units in ``accelsim.columns``): cycles (compute + stall) and ideal
 cycles (conv and linear layers on the array, the rest on the vector unit), latency at the clock,
 inferences per second, effective TOPS (2 x MACs / latency), utilization (MACs / (PEs x cycles)),
-DRAM and SRAM traffic, energy by level (``accelsim.energy``) and the PE count as an area proxy;
-per layer every column of ``simulate().layers`` (same names, same order) and its energy.
+DRAM and SRAM traffic, energy by level with leakage (``accelsim.energy``), energy per inference,
+pJ/MAC, EDP, and the chip's area from synthesis (computed once per variant by the planner and
+handed in with its static power); per layer every column of ``simulate().rows`` (same names, same
+order) and its energy.
+
+A point is a few milliseconds: it works on ``simulate``'s row dicts (no DataFrame) and hands back
+plain Python tuples, ready for SQLite and cheap to send from a Dask worker.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from accelsim.columns import POINT_METRICS, SIMULATE_LAYERS
+from accelsim.columns import POINT_METRICS, STORE_LAYERS
 from accelsim.energy import ENERGY_COLUMNS, EnergyTable
 from accelsim.energy.model import energy_arrays
+from accelsim.errors import AccelsimError
 from accelsim.hardware.config import ArrayConfig
 from accelsim.systolic.simulate import simulate
 from accelsim.workload.network import Network
 
-# The store's columns (``accelsim.columns``): a point's metrics, and per layer the simulation's own
-# columns (same names, same order as ``simulate().layers``) followed by the layer's energy.
-LAYER_METRICS = ("layer_index", *SIMULATE_LAYERS, *ENERGY_COLUMNS)
+# The store's per-layer columns (``accelsim.columns.STORE_LAYERS`` without the point's key): the
+# position, the simulation's own columns (same names, same order as ``simulate().rows``), the energy.
+LAYER_METRICS = STORE_LAYERS[1:]
 # the text columns of LAYER_METRICS (the store types them TEXT)
 TEXT_COLUMNS = ("layer", "type", "unit", "input_from", "output_to")
+_SIM_COLUMNS = LAYER_METRICS[1:-len(ENERGY_COLUMNS)]
+_ELEM = ("ifmap", "filter", "ofmap")
+
+
+@dataclass(frozen=True)
+class PointSpec:
+    """One point to evaluate: its key, batch, ArrayConfig fields, mapping search, and the chip's area and
+    static power (from ``accelsim.synth.area``, once per variant; ``cost_error`` says why they are missing)."""
+
+    key: str
+    batch: int
+    config: dict
+    mapper: str = "fixed"
+    objective: str = ""
+    area_mm2: float | None = None
+    leakage_mW: float = 0.0
+    cost_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,25 +58,30 @@ class Job:
     network: Network
     engine: str
     energy: EnergyTable
-    points: tuple[tuple[str, int, dict], ...]  # (key, batch, ArrayConfig fields)
+    points: tuple[PointSpec, ...]
 
 
-def evaluate(net: Network, cfg: ArrayConfig, batch: int, energy: EnergyTable, engine: str = "fast"):
-    """(point metrics dict, per-layer column arrays in LAYER_METRICS order) of ``net`` on ``cfg``."""
+def evaluate(net: Network, cfg: ArrayConfig, batch: int, energy: EnergyTable, engine: str = "fast", *,
+             mapper: str = "fixed", objective: str = "", area_mm2: float | None = None,
+             leakage_mW: float = 0.0) -> tuple[dict[str, Any], list[tuple]]:
+    """(point metrics by ``POINT_METRICS`` name, per-layer rows as tuples in ``LAYER_METRICS`` order) of
+    ``net`` on ``cfg``; ``leakage_mW`` is the chip's static power, ``area_mm2`` its area (both from synthesis)."""
+    if mapper != "fixed":
+        raise AccelsimError(f"mapper {mapper}: not available in this accelsim")  # until the mapping search lands
     sim = simulate(net, cfg, batch=batch, engine=engine)
-    df = sim.layers
-    n = len(df)
-    lay: dict = {c: df[c].tolist() for c in TEXT_COLUMNS}
-    lay.update({c: df[c].to_numpy() for c in SIMULATE_LAYERS if c not in TEXT_COLUMNS})
-    lay["layer_index"] = np.arange(n)
-    on_array = lay["macs"] > 0
-    lay.update(energy_arrays(lay, n, cfg, energy))
+    rows = sim.rows
+    n = len(rows)
+    counts = {c: [r[c] for r in rows] for c in ("macs", "vector_ops", "cycles", "dram_read_bytes", "dram_write_bytes",
+                                                *(f"{b}_sram_{rw}" for b in _ELEM for rw in ("reads", "writes")))}
+    e = {c: v.tolist() for c, v in energy_arrays(counts, n, cfg, energy, leakage_mW).items()}
+    layers = [(i, *(r[c] for c in _SIM_COLUMNS), *(e[c][i] for c in ENERGY_COLUMNS)) for i, r in enumerate(rows)]
 
     t = sim.totals
-    latency_s = t["cycles"] / (cfg.clock_mhz * 1e6)
+    latency_ms = t["latency_ms"]
     elem = {"ifmap": cfg.data_bytes, "filter": cfg.data_bytes, "ofmap": cfg.acc_bytes}
-    point = {
+    point: dict[str, Any] = {
         "pe_count": cfg.pes,
+        "area_mm2": area_mm2,
         "macs": t["macs"],
         "vector_ops": t["vector_ops"],
         "folds": t["folds"],
@@ -64,51 +89,45 @@ def evaluate(net: Network, cfg: ArrayConfig, batch: int, energy: EnergyTable, en
         "compute_cycles": t["compute_cycles"],
         "stall_cycles": t["stall_cycles"],
         "ideal_cycles": t["ideal_cycles"],
-        "vector_cycles": int(lay["cycles"][~on_array].sum()),
+        "vector_cycles": sum(c for c, m in zip(counts["cycles"], counts["macs"], strict=True) if not m),
         "utilization": t["utilization"],
-        "latency_ms": latency_s * 1e3,
-        "inferences_per_second": batch / latency_s if latency_s else 0.0,
-        "effective_tops": 2 * t["macs"] / latency_s / 1e12 if latency_s else 0.0,
+        "latency_ms": latency_ms,
+        "inferences_per_second": t["inferences_per_second"],
+        "effective_tops": t["effective_tops"],
         "peak_tops": 2 * cfg.pes * cfg.clock_mhz * 1e6 / 1e12,
         "dram_read_bytes": t["dram_read_bytes"],
         "dram_write_bytes": t["dram_write_bytes"],
         "dram_bytes": t["dram_read_bytes"] + t["dram_write_bytes"],
-        "sram_read_bytes": sum(t[f"{b}_sram_reads"] * e for b, e in elem.items()),
-        "sram_write_bytes": sum(t[f"{b}_sram_writes"] * e for b, e in elem.items()),
+        "sram_read_bytes": sum(t[f"{b}_sram_reads"] * e_ for b, e_ in elem.items()),
+        "sram_write_bytes": sum(t[f"{b}_sram_writes"] * e_ for b, e_ in elem.items()),
         "peak_dram_bytes_per_cycle": t["peak_dram_bytes_per_cycle"],
-        **{c: float(lay[c].sum()) for c in ENERGY_COLUMNS},
+        **{c: float(sum(e[c])) for c in ENERGY_COLUMNS},
     }
     point["energy_per_inference_uJ"] = point["total_pJ"] / 1e6 / batch
-    return {k: _py(point[k]) for k in POINT_METRICS}, {k: lay[k] for k in LAYER_METRICS}
+    point["edp_uJ_ms"] = point["energy_per_inference_uJ"] * latency_ms
+    point["pJ_per_mac"] = point["total_pJ"] / t["macs"] if t["macs"] else None
+    return {k: _sql(point[k]) for k in POINT_METRICS}, layers
 
 
 def run_job(job: Job) -> list[dict]:
     """Evaluate every point of ``job``; a failing point becomes an error record, the rest go on."""
     out = []
-    for key, batch, fields_ in job.points:
-        rec: dict[str, Any] = {"key": key, "status": "ok", "error": None, "metrics": None, "layers": None}
+    for p in job.points:
+        rec: dict[str, Any] = {"key": p.key, "status": "ok", "error": None, "metrics": None, "layers": None}
+        if p.cost_error:
+            out.append({**rec, "status": "error", "error": p.cost_error})
+            continue
         try:
-            cfg = ArrayConfig(**fields_)
-            metrics, layers = evaluate(job.network, cfg, batch, job.energy, job.engine)
-            rec["metrics"] = metrics
-            rec["layers"] = list(zip(*(_pylist(layers[c]) for c in LAYER_METRICS), strict=True))
+            cfg = ArrayConfig(**p.config)
+            rec["metrics"], rec["layers"] = evaluate(job.network, cfg, p.batch, job.energy, job.engine,
+                                                     mapper=p.mapper, objective=p.objective, area_mm2=p.area_mm2,
+                                                     leakage_mW=p.leakage_mW)
         except Exception as e:  # noqa: BLE001 - a point's failure is data, recorded with its reason
             rec.update(status="error", error=f"{type(e).__name__}: {e}")
         out.append(rec)
     return out
 
 
-def _py(v):
-    if isinstance(v, np.generic):
-        v = v.item()
-    return None if isinstance(v, float) and math.isnan(v) else v
-
-
-def _pylist(values) -> list:
-    """Plain Python values for SQLite: ints, floats (NaN -> None), strings."""
-    if isinstance(values, list):
-        return values
-    values = np.asarray(values)
-    if values.dtype.kind == "f":
-        return [None if math.isnan(v) else v for v in values.tolist()]
-    return values.tolist()
+def _sql(v):
+    """NaN as None (SQLite stores NaN as NULL anyway; the metrics dict says so too)."""
+    return None if isinstance(v, float) and v != v else v

@@ -23,14 +23,24 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from accelsim.dse.evaluate import Job, run_job
-from accelsim.dse.spec import SweepSpec, design_key, digest, network_spec, point_key
+from accelsim.dse.evaluate import Job, PointSpec, run_job
+from accelsim.dse.spec import (
+    DEFAULT_MAPPER,
+    NO_OBJECTIVE,
+    SweepSpec,
+    design_key,
+    digest,
+    network_spec,
+    point_key,
+)
 from accelsim.dse.store import ResultStore
 from accelsim.errors import AccelsimError
+from accelsim.hardware.config import ArrayConfig, ConfigError
+from accelsim.synth.area import area_breakdown
 from accelsim.progress import ProgressCallback, stderr_progress
 from accelsim.workload import ZOO, Network, resolve
 
@@ -49,15 +59,60 @@ class PlannedPoint:
     config: dict
     row: tuple  # the store's CONFIG_COLUMNS values
     design: str = ""  # the design key (the point's identity without energy table and version)
+    mapper: str = DEFAULT_MAPPER
+    objective: str = NO_OBJECTIVE
+
+    def task(self, cost: VariantCost) -> PointSpec:
+        return PointSpec(self.key, self.batch, self.config, self.mapper, self.objective, cost.area_mm2,
+                         cost.leakage_mW, cost.error)
+
+
+@dataclass(frozen=True)
+class VariantCost:
+    """A hardware variant's area and static power (``synth.area.area_breakdown``), or why there are none."""
+
+    area_mm2: float | None = None
+    leakage_mW: float = 0.0
+    error: str | None = None
+
+
+# The ArrayConfig fields a chip's area and static power depend on (``synth.area.area_breakdown``): points
+# that differ only elsewhere (dataflow, bandwidth, clock, buffering, mapping) share one synthesis lookup.
+AREA_FIELDS = ("rows", "cols", "data_bits", "acc_bits", "out_bits", "ifmap_sram_kib", "filter_sram_kib",
+               "ofmap_sram_kib")
 
 
 @dataclass(frozen=True)
 class Plan:
-    """A spec expanded: its networks (by id) and its unique points in grid order."""
+    """A spec expanded: its networks (by id), its unique points in grid order, and each hardware variant's
+    cost (area and static power, by ``variant(config)``)."""
 
     spec: SweepSpec
     networks: dict[str, tuple[Network, dict]]
     points: tuple[PlannedPoint, ...]
+    costs: dict[tuple, VariantCost] = field(default_factory=dict)
+
+    def cost(self, q: PlannedPoint) -> VariantCost:
+        return self.costs[variant(q.config)]
+
+
+def variant(config: dict) -> tuple:
+    """The hardware variant of an ArrayConfig field dict: what its area depends on (``AREA_FIELDS``)."""
+    return tuple(config[f] for f in AREA_FIELDS)
+
+
+def variant_cost(config: dict, notify: Callable[[str], None] | None = None) -> VariantCost:
+    """Area and static power of one variant (synthesized once, then read from the synthesis cache); a
+    variant that cannot be priced (no yosys, a failed synthesis) is an error its points record."""
+    try:
+        cfg = ArrayConfig(**config)
+    except ConfigError:
+        return VariantCost()  # no such array: its points fail on evaluation, saying why
+    try:
+        b = area_breakdown(cfg, notify=notify)
+    except AccelsimError as e:
+        return VariantCost(error=f"{type(e).__name__}: area: {e}")
+    return VariantCost(b.area_mm2, b.sram_leakage_mW)
 
 
 @dataclass(frozen=True)
@@ -87,8 +142,9 @@ def _resolve(model: str, base_dir: str) -> Network:
     return resolve(model)
 
 
-def plan(spec: SweepSpec) -> Plan:
-    """Resolve the networks and expand the grid; duplicate points (same key) are kept once."""
+def plan(spec: SweepSpec, notify: Callable[[str], None] | None = None) -> Plan:
+    """Resolve the networks, expand the grid (duplicate points, same key, are kept once) and price each
+    hardware variant's area and static power once."""
     networks: dict[str, tuple[Network, dict]] = {}
     order: list[str] = []
     errors: list[AccelsimError] = []
@@ -106,19 +162,28 @@ def plan(spec: SweepSpec) -> Plan:
     if errors:
         raise errors[0] if len(errors) == 1 else AccelsimError("\n".join(map(str, errors)))
     points, seen = [], set()
+    costs: dict[tuple, VariantCost] = {}
+    searches = spec.searches()
+    energy_id = digest(spec.energy.to_dict())
     for nid in order:
-        net, nspec = networks[nid]
+        net, _ = networks[nid]
         for batch, cfg in spec.configs():
-            key = point_key(nspec, batch, cfg, spec.energy, spec.engine)
-            if key in seen:
-                continue
-            seen.add(key)
-            row = (net.name, nid, batch, cfg["rows"], cfg["cols"], cfg["dataflow"], cfg["ifmap_sram_kib"],
-                   cfg["filter_sram_kib"], cfg["ofmap_sram_kib"], int(cfg["double_buffer"]), int(cfg["pipeline"]),
-                   int(cfg["on_chip"]), cfg["bandwidth"], cfg["clock_mhz"], cfg["data_bits"], cfg["acc_bits"],
-                   cfg["out_bits"], spec.engine)
-            points.append(PlannedPoint(key, nid, batch, cfg, row, design_key(nspec, batch, cfg, spec.engine)))
-    return Plan(spec, networks, tuple(points))
+            v = variant(cfg)
+            if v not in costs:
+                costs[v] = variant_cost(cfg, notify)
+            for mapper, objective in searches:
+                key = point_key(nid, batch, cfg, energy_id, spec.engine, mapper, objective)
+                if key in seen:
+                    continue
+                seen.add(key)
+                row = (net.name, nid, batch, cfg["rows"], cfg["cols"], cfg["dataflow"], cfg["ifmap_sram_kib"],
+                       cfg["filter_sram_kib"], cfg["ofmap_sram_kib"], int(cfg["double_buffer"]), int(cfg["pipeline"]),
+                       int(cfg["on_chip"]), cfg["bandwidth"], cfg["clock_mhz"], cfg["data_bits"], cfg["acc_bits"],
+                       cfg["out_bits"], spec.engine, mapper, objective)
+                points.append(PlannedPoint(key, nid, batch, cfg, row,
+                                           design_key(nid, batch, cfg, spec.engine, mapper, objective),
+                                           mapper, objective))
+    return Plan(spec, networks, tuple(points), costs)
 
 
 def default_chunk_size(n_points: int, n_workers: int) -> int:
@@ -135,7 +200,7 @@ def make_jobs(p: Plan, points, chunk_size: int) -> list[Job]:
         if current:
             net = p.networks[current[0].network_id][0]
             jobs.append(Job(current[0].network_id, net, p.spec.engine, p.spec.energy,
-                            tuple((q.key, q.batch, q.config) for q in current)))
+                            tuple(q.task(p.cost(q)) for q in current)))
             current.clear()
 
     for q in points:
@@ -155,7 +220,7 @@ def spec_record(spec: SweepSpec) -> dict:
 
 def _failed(job: Job, exc: BaseException) -> list[dict]:
     msg = f"task failed: {type(exc).__name__}: {exc}"
-    return [{"key": k, "status": "error", "error": msg, "metrics": None, "layers": None} for k, _, _ in job.points]
+    return [{"key": q.key, "status": "error", "error": msg, "metrics": None, "layers": None} for q in job.points]
 
 
 SCHEMES = ("tcp://", "tls://", "ws://", "wss://", "inproc://", "ucx://")
@@ -384,7 +449,7 @@ def run_sweep(
     or with ``keep_superseded`` kept apart (tagged ``superseded``).
     """
     start = time.perf_counter()
-    p = plan(spec)
+    p = plan(spec, notes)
     with ResultStore(output, keep_superseded=keep_superseded) as store:
         for nid, (net, nspec) in p.networks.items():
             store.add_network(nid, net.name, nspec)

@@ -19,6 +19,8 @@ the grid is their cross product. Keys (units in the names; defaults are ``ArrayC
     clock_mhz: 1000
     data_bits: 8             # also acc_bits, out_bits
     engine: fast             # timing engine: fast (closed form) or stepping (cycle by cycle)
+    mapper: [fixed, search]  # each layer's mapping: the dataflow's fixed one, or searched per layer
+    objective: [edp, cycles] # what the search minimizes: cycles, energy or edp (default); not with fixed
     energy: {mac_pJ: 0.3, dram_pJ_per_byte: 160, sram_pJ_per_byte: {8: 1.25, 32: 2.5, 1024: 12.5}}
 
 Malformed input (unknown key, wrong type, empty list, a value out of range) is a ``SpecError``
@@ -45,12 +47,14 @@ from accelsim.errors import AccelsimError
 from accelsim.hardware.config import (
     DATAFLOWS,
     ENGINES,
+    MAPPERS,
     MAX_BANDWIDTH,
     MAX_BATCH,
     MAX_CLOCK_MHZ,
     MAX_SRAM_KIB,
     MIN_BANDWIDTH,
     MIN_CLOCK_MHZ,
+    OBJECTIVES,
     ArrayConfig,
     ConfigError,
     parse_array,
@@ -63,7 +67,10 @@ NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 SRAM_BUFFERS = ("ifmap", "filter", "ofmap")
 # Bump when the numbers a point produces change meaning: old rows then no longer match any key.
 # 2: pipelined folds (and the pipeline axis)
-RESULT_VERSION = 2
+# 3: mapper and objective, area and leakage from synthesis
+RESULT_VERSION = 3
+DEFAULT_MAPPER, DEFAULT_OBJECTIVE = "fixed", "edp"
+NO_OBJECTIVE = ""  # the objective of a fixed-mapping point: nothing is searched
 _CONFIG_FIELDS = [f.name for f in fields(ArrayConfig)]
 _FLOAT_FIELDS = {f.name for f in fields(ArrayConfig) if f.type in ("float", float)}
 
@@ -105,17 +112,24 @@ class SweepSpec:
     data_bits: tuple[int, ...] = (ArrayConfig.data_bits,)
     acc_bits: tuple[int, ...] = (ArrayConfig.acc_bits,)
     out_bits: tuple[int, ...] = (ArrayConfig.out_bits,)
+    mapper: tuple[str, ...] = (DEFAULT_MAPPER,)
+    objective: tuple[str, ...] = (DEFAULT_OBJECTIVE,)
     engine: str = "fast"
     energy: EnergyTable = DEFAULT_TABLE
     base_dir: str = field(default=".", compare=False)
 
     @property
     def size(self) -> int:
-        """Points in the grid (before duplicates are merged)."""
-        return len(self.models) * math.prod(
+        """Points in the grid (before duplicates are merged: a fixed mapping is one point for every objective)."""
+        return len(self.models) * len(self.searches()) * math.prod(
             len(getattr(self, a)) for a in ("batch", "arrays", "dataflow", "sram_kib", "double_buffer", "pipeline",
                                            "on_chip", "bandwidth", "clock_mhz", "data_bits", "acc_bits", "out_bits")
         )
+
+    def searches(self) -> tuple[tuple[str, str], ...]:
+        """The distinct (mapper, objective) pairs of the grid; a fixed mapping has no objective (``NO_OBJECTIVE``)."""
+        pairs = dict.fromkeys((m, NO_OBJECTIVE if m == "fixed" else o) for m in self.mapper for o in self.objective)
+        return tuple(pairs)
 
     def configs(self):
         """Every (batch, ArrayConfig field dict) of the grid, in a stable order."""
@@ -176,20 +190,25 @@ def digest(obj) -> str:
     return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
 
 
-def design_key(net_spec: dict, batch: int, config: dict, engine: str) -> str:
-    """The identity of one design: network, batch, array and engine (not how it is priced)."""
-    return digest({"network": net_spec, "batch": batch, "array": config, "simulator": engine})
+def design_key(network_id: str, batch: int, config: dict, engine: str, mapper: str = DEFAULT_MAPPER,
+               objective: str = NO_OBJECTIVE) -> str:
+    """The identity of one design: network (its id, ``digest(network_spec(net))``), batch, array, engine and
+    mapping search (not how it is priced)."""
+    return digest({"network": network_id, "batch": batch, "array": config, "simulator": engine,
+                   "mapper": mapper, "objective": objective})
 
 
-def point_key(net_spec: dict, batch: int, config: dict, energy: EnergyTable, engine: str) -> str:
-    """The identity of one point: everything that determines its numbers, the energy table and the
-    accelsim version included (a row computed otherwise is superseded, never mixed in). The engine
-    is hashed under its old name, ``simulator``."""
+def point_key(network_id: str, batch: int, config: dict, energy: EnergyTable | str, engine: str,
+              mapper: str = DEFAULT_MAPPER, objective: str = NO_OBJECTIVE) -> str:
+    """The identity of one point: everything that determines its numbers, the energy table (or its
+    ``digest(energy.to_dict())``, computed once per sweep) and the accelsim version included (a row computed
+    otherwise is superseded, never mixed in). The engine is hashed under its old name, ``simulator``."""
     from accelsim import __version__
 
+    energy_id = energy if isinstance(energy, str) else digest(energy.to_dict())
     return digest({
-        "version": RESULT_VERSION, "accelsim": __version__, "network": net_spec, "batch": batch, "array": config,
-        "energy": energy.to_dict(), "simulator": engine,
+        "version": RESULT_VERSION, "accelsim": __version__, "network": network_id, "batch": batch, "array": config,
+        "energy": energy_id, "simulator": engine, "mapper": mapper, "objective": objective,
     })
 
 
@@ -209,7 +228,7 @@ def safe_name(name: str, fallback: str = "sweep") -> str:
 # ---- parsing ---------------------------------------------------------------------------------
 
 _AXES = ("model", "batch", "array", "rows", "cols", "dataflow", "sram_kib", "double_buffer", "pipeline", "on_chip",
-         "bandwidth", "clock_mhz", "data_bits", "acc_bits", "out_bits")
+         "bandwidth", "clock_mhz", "data_bits", "acc_bits", "out_bits", "mapper", "objective")
 ALLOWED_KEYS = ("name", *_AXES, "engine", "energy")
 RENAMED_KEYS = {"simulator": "engine"}
 
@@ -308,10 +327,15 @@ def _array(where, key, v):
     return (_positive_int(where, key, rows, 1024), _positive_int(where, key, cols, 1024))
 
 
-def _dataflow(where, key, v):
-    if not isinstance(v, str) or v.lower() not in DATAFLOWS:
-        raise SpecError(where, key, f"expected one of {', '.join(DATAFLOWS)}, got {v!r}")
-    return v.lower()
+def _choice(choices: tuple[str, ...]):
+    def parse(where, key, v):
+        if not isinstance(v, str) or v.lower() not in choices:
+            raise SpecError(where, key, f"expected one of {', '.join(choices)}, got {v!r}")
+        return v.lower()
+    return parse
+
+
+_dataflow = _choice(DATAFLOWS)
 
 
 def _bool(where, key, v):
@@ -342,6 +366,8 @@ _PARSERS = {
     "data_bits": _bits,
     "acc_bits": _bits,
     "out_bits": _bits,
+    "mapper": _choice(MAPPERS),
+    "objective": _choice(OBJECTIVES),
 }
 
 

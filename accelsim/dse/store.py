@@ -3,8 +3,9 @@
 Tables:
 
 - ``points``: one row per point, PRIMARY KEY ``key`` = SHA-256 of the canonical JSON of (network,
-  batch, ArrayConfig, energy table, engine); the config columns, ``status`` (``ok``/``error``),
-  ``error`` and the metrics of ``accelsim.columns.POINT_METRICS``.
+  batch, ArrayConfig, energy table, engine, mapper, objective); the config columns, ``status``
+  (``ok``/``error``), ``error`` and the metrics of ``accelsim.columns.POINT_METRICS`` (``area_mm2``
+  from synthesis, ``edp_uJ_ms``, ``pJ_per_mac`` among them).
 - ``layers``: per-layer rows of every ``ok`` point, PRIMARY KEY (``key``, ``layer_index``): the
   columns of ``simulate().layers`` (same names and order) and the layer's energy.
 - ``networks``: each network's layer list as JSON, so reports need no model file.
@@ -12,7 +13,7 @@ Tables:
   ``accelsim_version`` (the version that last wrote).
 
 Each point also records ``design_key`` (the hash of the design alone: network, batch, array,
-simulator) and the ``accelsim_version`` that computed it. The key includes the energy table and
+simulator, mapper, objective) and the ``accelsim_version`` that computed it. The key includes the energy table and
 the version, so a re-run with a changed energy table (or a newer accelsim) computes new rows;
 when they are written, the rows of the same design under the old key are deleted, or with
 ``keep_superseded`` kept apart with ``superseded = 1``. Readers never see superseded rows unless
@@ -50,21 +51,24 @@ CONFIG_COLUMNS = (
     ("dataflow", "TEXT"), ("ifmap_sram_kib", "REAL"), ("filter_sram_kib", "REAL"), ("ofmap_sram_kib", "REAL"),
     ("double_buffer", "INTEGER"), ("pipeline", "INTEGER"), ("on_chip", "INTEGER"),
     ("bandwidth_bytes_per_cycle", "REAL"), ("clock_mhz", "REAL"), ("data_bits", "INTEGER"), ("acc_bits", "INTEGER"),
-    ("out_bits", "INTEGER"), ("engine", "TEXT"),
+    ("out_bits", "INTEGER"), ("engine", "TEXT"), ("mapper", "TEXT"), ("objective", "TEXT"),
 )
 assert tuple(c for c, _ in CONFIG_COLUMNS) == STORE_CONFIG, "store config columns must follow accelsim.columns"
 SORT_COLUMNS = ("network", "batch", "rows", "cols", "dataflow", "ifmap_sram_kib", "filter_sram_kib",
                 "ofmap_sram_kib", "double_buffer", "pipeline", "on_chip", "bandwidth_bytes_per_cycle", "clock_mhz",
                 "data_bits",
-                "acc_bits", "out_bits", "engine", "key")
+                "acc_bits", "out_bits", "engine", "mapper", "objective", "key")
 _REAL = {"utilization", "compute_utilization", "mapping_efficiency", "latency_ms", "inferences_per_second",
          "effective_tops", "peak_tops", "avg_dram_bytes_per_cycle", "peak_dram_bytes_per_cycle",
-         "energy_per_inference_uJ", "intensity_macs_per_dram_byte", "attained_macs_per_cycle"}
+         "energy_per_inference_uJ", "intensity_macs_per_dram_byte", "attained_macs_per_cycle", "area_mm2",
+         "edp_uJ_ms", "pJ_per_mac"}
 # 2: the names of accelsim.columns; layers carry every column of simulate().layers
 # 3: design_key, accelsim_version and superseded on points (energy table and version in the key)
 # 4: on_chip on points; input_from and output_to on layers (layers that stay on chip)
 # 5: pipeline (the fold issue rule) on points
-SCHEMA_VERSION = "6"
+# 6: leakage_pJ
+# 7: mapper and objective on points; area_mm2 (synthesis), edp_uJ_ms, pJ_per_mac
+SCHEMA_VERSION = "7"
 TABLES = ("meta", "networks", "points", "layers")
 
 

@@ -11,6 +11,8 @@ from accelsim.errors import AccelsimError
 
 DATAFLOWS = ("os", "ws", "is")
 ENGINES = ("fast", "stepping")  # timing engines: closed form per fold, or every register every cycle
+MAPPERS = ("fixed", "search")  # one mapping per dataflow, or the best mapping per layer (systolic.mapper)
+OBJECTIVES = ("cycles", "energy", "edp")  # what the mapping search minimizes
 MIN_BANDWIDTH, MAX_BANDWIDTH = 2.0 ** -10, 2.0 ** 32  # DRAM bytes per cycle
 MIN_CLOCK_MHZ, MAX_CLOCK_MHZ = 1.0, 100_000.0  # 1 MHz to 100 GHz
 MAX_SRAM_KIB = 2.0 ** 30  # 1 TiB per buffer: byte counts stay exact integers well inside int64

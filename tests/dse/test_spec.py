@@ -7,13 +7,13 @@ from click.testing import CliRunner
 
 from accelsim.cli import main
 from accelsim.dse import load_spec, plan, spec_from_mapping
-from accelsim.dse.spec import point_key
+from accelsim.dse.spec import digest, point_key
 from accelsim.energy import EnergyTable
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.mark.parametrize("name, size", [("vgg16", 324), ("cnn", 504), ("lenet5", 30)])
+@pytest.mark.parametrize("name, size", [("vgg16", 648), ("cnn", 504), ("lenet5", 30)])
 def test_examples_load(name, size):
     spec = load_spec(EXAMPLES / f"{name}-sweep.yaml")
     assert spec.size == size == len(plan(spec).points)
@@ -36,12 +36,39 @@ def test_key_covers_the_whole_config():
     p = plan(spec_from_mapping({"model": "lenet5", "bandwidth": [8, 16], "dataflow": ["os", "ws"]}))
     assert len({q.key for q in p.points}) == 4
     q = p.points[0]
-    nspec = p.networks[q.network_id][1]
-    assert point_key(nspec, 1, q.config, EnergyTable(), "fast") == q.key
-    assert point_key(nspec, 2, q.config, EnergyTable(), "fast") != q.key
-    assert point_key(nspec, 1, q.config, EnergyTable(dram_pJ_per_byte=1), "fast") != q.key
-    assert point_key(nspec, 1, q.config, EnergyTable(), "stepping") != q.key
-    assert point_key(nspec, 1, {**q.config, "clock_mhz": 500.0}, EnergyTable(), "fast") != q.key
+    nid = q.network_id
+    assert nid == digest(p.networks[nid][1])  # the network's layer list, hashed
+    assert point_key(nid, 1, q.config, EnergyTable(), "fast") == q.key
+    assert point_key(nid, 2, q.config, EnergyTable(), "fast") != q.key
+    assert point_key(nid, 1, q.config, EnergyTable(dram_pJ_per_byte=1), "fast") != q.key
+    assert point_key(nid, 1, q.config, EnergyTable(), "stepping") != q.key
+    assert point_key(nid, 1, {**q.config, "clock_mhz": 500.0}, EnergyTable(), "fast") != q.key
+    assert point_key(nid, 1, q.config, EnergyTable(), "fast", "search", "edp") != q.key
+    assert point_key(nid, 1, q.config, EnergyTable(), "fast", "search", "edp") != point_key(
+        nid, 1, q.config, EnergyTable(), "fast", "search", "cycles")
+
+
+def test_mapper_and_objective_are_axes_of_the_point_key():
+    s = spec_from_mapping({"model": "lenet5", "mapper": ["fixed", "search"], "objective": ["edp", "cycles"]})
+    # a fixed mapping searches nothing: one point for every objective, its objective empty
+    assert s.searches() == (("fixed", ""), ("search", "edp"), ("search", "cycles"))
+    p = plan(s)
+    assert s.size == len(p.points) == 3 and len({q.key for q in p.points}) == 3
+    assert [(q.mapper, q.objective) for q in p.points] == list(s.searches())
+    assert [q.row[-2:] for q in p.points] == list(s.searches())  # the store's mapper and objective columns
+    assert len({q.design for q in p.points}) == 3
+    default = spec_from_mapping({"model": "lenet5"})
+    assert (default.mapper, default.objective, default.searches()) == (("fixed",), ("edp",), (("fixed", ""),))
+    assert spec_from_mapping({"model": "lenet5", "mapper": "SEARCH"}).searches() == (("search", "edp"),)
+
+
+def test_each_hardware_variant_is_priced_once():
+    s = spec_from_mapping({"model": ["lenet5", "alexnet"], "array": ["4x4", "8x8"], "dataflow": ["os", "ws", "is"],
+                           "bandwidth": [4, 8], "clock_mhz": [500, 1000]})
+    p = plan(s)
+    assert len(p.points) == 48 and len(p.costs) == 2  # the area depends on the array, not dataflow or clock
+    for q in p.points:
+        assert p.cost(q).area_mm2 > 0 and p.cost(q).leakage_mW > 0
 
 
 def _run(tmp_path, *args):
@@ -72,6 +99,9 @@ BAD_SPECS = [
     ("model: lenet5\nenergy: {dram_pJ: 1}\n", "key 'energy.dram_pJ': unknown key"),
     ("model: lenet5\nenergy: {mac_pJ: -1}\n", "key 'energy.mac_pJ': must be > 0"),
     ("model: lenet5\nengine: slow\n", "key 'engine': expected one of fast, stepping"),
+    ("model: lenet5\nmapper: greedy\n", "s.yaml:2: key 'mapper': expected one of fixed, search, got 'greedy'"),
+    ("model: lenet5\nobjective: [edp, power]\n",
+     "s.yaml:2: key 'objective': expected one of cycles, energy, edp, got 'power'"),
     ("model: lenet5\nsimulator: fast\n", "s.yaml:2: key 'simulator': renamed: use 'engine' (engine: fast or stepping)"),
     ("model: lenet5\nsram_kib: '256,256'\n",
      "key 'sram_kib': expected IFMAP,FILTER,OFMAP sizes in KiB such as 256,256,128"),
@@ -106,6 +136,8 @@ def test_malformed_spec_is_one_line_exit_2(tmp_path, text, message):
     (["--model", "lenet5", "--sram", "256,256,128,64"], "command line: key 'sram_kib': expected IFMAP,FILTER,OFMAP"),
     (["--model", "lenet5", "--sram", "64"], "command line: key 'sram_kib': expected IFMAP,FILTER,OFMAP"),
     (["--model", "lenet5", "--engine", "slow"], "'slow' is not one of 'fast', 'stepping'"),
+    (["--model", "lenet5", "--mapper", "fixed,best"], "command line: key 'mapper': expected one of fixed, search"),
+    (["--model", "lenet5", "--objective", "area"], "command line: key 'objective': expected one of cycles, energy"),
     (["--model", "lenet5", "--simulator", "stepping"], "No such option '--simulator'"),
 ])
 def test_malformed_flags_are_one_line_exit_2(tmp_path, args, message):

@@ -16,6 +16,7 @@ from accelsim.dse import load_layers, load_results, plan, run_sweep, spec_from_m
 from accelsim.dse.store import load_meta
 from accelsim.energy import ENERGY_COLUMNS
 from accelsim.hardware.config import ArrayConfig
+from accelsim.synth.area import area_breakdown
 from accelsim.systolic.simulate import simulate
 from accelsim.workload import resolve
 
@@ -73,9 +74,18 @@ def test_points_and_layers_are_consistent(tmp_path):
     assert row["utilization"] == pytest.approx(row["macs"] / (64 * row["cycles"]))
     assert row["dram_bytes"] == row["dram_read_bytes"] + row["dram_write_bytes"] > 0
     assert row["total_pJ"] == pytest.approx(row["mac_pJ"] + row["vector_pJ"] + row["rf_pJ"] + row["sram_pJ"]
-                                           + row["dram_pJ"])
+                                           + row["dram_pJ"] + row["leakage_pJ"])
     assert row["mac_pJ"] == pytest.approx(416_520 * 0.3)
-    sim = simulate(resolve("lenet5"), ArrayConfig(rows=8, cols=8, dataflow="ws", bandwidth=8.0), 1, "fast")
+    cfg = ArrayConfig(rows=8, cols=8, dataflow="ws", bandwidth=8.0)
+    area = area_breakdown(cfg)
+    assert row["area_mm2"] == pytest.approx(area.area_mm2, rel=1e-12)
+    # leakage: the variant's static power for the network's time (mW x ms = uJ)
+    assert row["leakage_pJ"] > 0 and row["leakage_pJ"] == pytest.approx(area.sram_leakage_mW * row["latency_ms"] * 1e6)
+    assert row["energy_per_inference_uJ"] == pytest.approx(row["total_pJ"] / 1e6)
+    assert row["edp_uJ_ms"] == pytest.approx(row["energy_per_inference_uJ"] * row["latency_ms"])
+    assert row["pJ_per_mac"] == pytest.approx(row["total_pJ"] / 416_520)
+    assert (row["mapper"], row["objective"]) == ("fixed", "")
+    sim = simulate(resolve("lenet5"), cfg, 1, "fast")
     assert (row["cycles"], row["stall_cycles"], row["dram_bytes"]) == (
         sim.totals["cycles"], sim.totals["stall_cycles"],
         sim.totals["dram_read_bytes"] + sim.totals["dram_write_bytes"])
