@@ -23,6 +23,7 @@ from accelsim.energy import ENERGY_COLUMNS, EnergyTable
 from accelsim.energy.model import energy_arrays
 from accelsim.errors import AccelsimError
 from accelsim.hardware.config import ArrayConfig
+from accelsim.systolic.fast import memoized
 from accelsim.systolic.simulate import simulate
 from accelsim.workload.network import Network
 
@@ -112,20 +113,23 @@ def evaluate(net: Network, cfg: ArrayConfig, batch: int, energy: EnergyTable, en
 def run_job(job: Job) -> list[dict]:
     """Evaluate every point of ``job``; a failing point becomes an error record, the rest go on."""
     out = []
-    for p in job.points:
-        rec: dict[str, Any] = {"key": p.key, "status": "ok", "error": None, "metrics": None, "layers": None}
-        if p.cost_error:
-            out.append({**rec, "status": "error", "error": p.cost_error})
-            continue
-        try:
-            cfg = ArrayConfig(**p.config)
-            rec["metrics"], rec["layers"] = evaluate(job.network, cfg, p.batch, job.energy, job.engine,
-                                                     mapper=p.mapper, objective=p.objective, area_mm2=p.area_mm2,
-                                                     leakage_mW=p.leakage_mW)
-        except Exception as e:  # noqa: BLE001 - a point's failure is data, recorded with its reason
-            rec.update(status="error", error=f"{type(e).__name__}: {e}")
-        out.append(rec)
+    with memoized():  # points repeat layers: a layer on a config that differs only in clock, on_chip or
+        for p in job.points:  # bandwidth reuses what the fast model computed (systolic.fast.memoized)
+            out.append(_run_point(job, p))
     return out
+
+
+def _run_point(job: Job, p: PointSpec) -> dict:
+    rec: dict[str, Any] = {"key": p.key, "status": "ok", "error": None, "metrics": None, "layers": None}
+    if p.cost_error:
+        return {**rec, "status": "error", "error": p.cost_error}
+    try:
+        cfg = ArrayConfig(**p.config)
+        rec["metrics"], rec["layers"] = evaluate(job.network, cfg, p.batch, job.energy, job.engine, mapper=p.mapper,
+                                                 objective=p.objective, area_mm2=p.area_mm2, leakage_mW=p.leakage_mW)
+    except Exception as e:  # noqa: BLE001 - a point's failure is data, recorded with its reason
+        rec.update(status="error", error=f"{type(e).__name__}: {e}")
+    return rec
 
 
 def _sql(v):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 from fractions import Fraction
 from typing import Any
 
@@ -140,7 +141,7 @@ class ArrayConfig:
     def pes(self) -> int:
         return self.rows * self.cols
 
-    @property
+    @cached_property  # every layer's transfers ask for it; a frozen config computes it once
     def bandwidth_fraction(self) -> Fraction:
         """The bandwidth as an exact fraction, so stepping and fast models round identically."""
         return Fraction(self.bandwidth).limit_denominator(1 << 16)

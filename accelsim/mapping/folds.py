@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import product
 
 import numpy as np
@@ -395,6 +395,7 @@ def fold_runs(mapping: Mapping | str | Dataflow, m: int, k: int, n: int, rows: i
     return FoldRuns(df, m, k, n, rows, cols, chunk, axes, (a, b, c))
 
 
+@lru_cache(maxsize=4096)  # callers ask again for the same layer (a network's size check, then its run; sweeps)
 def runs_for(cfg: ArrayConfig, m: int, k: int, n: int, mapping: Mapping | str | Dataflow | None = None) -> FoldRuns:
-    """``folds_for``'s sequence as ``FoldRuns``."""
+    """``folds_for``'s sequence as ``FoldRuns`` (immutable: one object per arguments, shared)."""
     return fold_runs(mapping_for(cfg, mapping), m, k, n, cfg.rows, cfg.cols)

@@ -21,8 +21,12 @@ stage applied to those numbers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import fields
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,10 +34,10 @@ from accelsim.hardware.arith import check_operand, wrap
 from accelsim.hardware.config import ArrayConfig
 from accelsim.lowering.requant import OutputStage
 from accelsim.mapping.dataflow import Dataflow
-from accelsim.mapping.folds import FoldRuns, Folds, folds_for, mapping_for, runs_for
+from accelsim.mapping.folds import FoldRuns, Folds, Loop, folds_for, mapping_for, runs_for
 from accelsim.mapping.space import Mapping
 from accelsim.memory.schedule import Schedule, schedule, schedule_loops
-from accelsim.memory.traffic import fold_traffic
+from accelsim.memory.traffic import FoldTraffic, fold_traffic
 from accelsim.systolic.beats import scatter
 from accelsim.systolic.result import ArrayRun, Timeline, fixed_timeline, group_stages
 
@@ -42,6 +46,53 @@ def transfer_cycles(cfg: ArrayConfig, nbytes: np.ndarray) -> np.ndarray:
     """``ceil(nbytes / bandwidth)`` with the bandwidth as its exact fraction."""
     bw = cfg.bandwidth_fraction
     return -(-np.asarray(nbytes, dtype=np.int64) * bw.denominator // bw.numerator)
+
+
+# ``memoized()``: fast_layer's timing-only results, and their bandwidth-independent part, kept per process.
+# A layer's result depends on the config only through these fields (plus the bandwidth, for the timing;
+# the mapping, resolved from ``dataflow``, and the issue rule, from ``pipeline``, are keyed themselves):
+# not on the clock, nor on ``on_chip`` (the caller passes the layer's own on-chip flags).
+PLAN_FIELDS = tuple(f.name for f in fields(ArrayConfig)
+                    if f.name not in ("bandwidth", "clock_mhz", "on_chip", "dataflow", "pipeline"))
+MEMO_ENTRIES = 20_000  # a few KB each: a bounded cache (least recently used entries go first)
+
+
+class _LRU:
+    def __init__(self, entries: int):
+        self.entries = entries
+        self.data: OrderedDict = OrderedDict()
+
+    def get(self, key):
+        value = self.data.get(key)
+        if value is not None:
+            self.data.move_to_end(key)
+        return value
+
+    def put(self, key, value):
+        self.data[key] = value
+        if len(self.data) > self.entries:
+            self.data.popitem(last=False)
+        return value
+
+
+_MEMO: _LRU | None = None
+_KEPT: _LRU | None = None  # the cache kept between blocks of one process
+
+
+@contextmanager
+def memoized(entries: int = MEMO_ENTRIES) -> Iterator[None]:
+    """Within the block, ``fast_layer`` without operands returns the same (shared, read-only) ``ArrayRun``
+    for the same layer on a config that differs only in clock or ``on_chip``, and reuses the folds, traffic
+    and fold timing across bandwidths. For design-space sweeps (``accelsim.dse``), whose points repeat
+    layers: the cache lives on in the process for the next block (at most ``entries`` entries)."""
+    global _MEMO, _KEPT
+    if _KEPT is None or _KEPT.entries != entries:
+        _KEPT = _LRU(entries)
+    outer, _MEMO = _MEMO, _KEPT
+    try:
+        yield
+    finally:
+        _MEMO = outer
 
 
 def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -153,41 +204,78 @@ def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *,
     (at once when ``operands`` are given: the output cycles need them).
     """
     mp = mapping_for(cfg, mapping, dataflow=dataflow)
-    df = mp.flow
     pipe = cfg.pipeline if pipeline is None else pipeline
+    if operands is None and _MEMO is not None:
+        key = (tuple(getattr(cfg, f) for f in PLAN_FIELDS), m, k, n, groups, mp, pipe, ifmap_on_chip, output_on_chip)
+        run = _MEMO.get((key, cfg.bandwidth))
+        if run is None:
+            plan = _MEMO.get(key)
+            if plan is None:
+                plan = _MEMO.put(key, _plan(cfg, m, k, n, groups, mp, pipe, ifmap_on_chip, output_on_chip))
+            run = _MEMO.put((key, cfg.bandwidth), _timed(cfg, plan, m, k, n, groups, pipe, mp))
+        return run
+    plan = _plan(cfg, m, k, n, groups, mp, pipe, ifmap_on_chip, output_on_chip)
+    if operands is None:
+        return _timed(cfg, plan, m, k, n, groups, pipe, mp)
+    runs, traffic, timing = plan.runs, plan.traffic, plan.timing
+    L, W = transfer_cycles(cfg, traffic.read_bytes), transfer_cycles(cfg, traffic.write_bytes)
+    if len(operands) != groups:
+        raise ValueError(f"fast_layer: expected {groups} operand pairs, got {len(operands)}")
+    folds = runs.expand()
+    sched, fold_cycles = _recorded(runs, groups, timing, L, W, cfg.double_buffer, pipe, folds)
+    compute_start = sched.compute_start
+    assert compute_start is not None
+    outs, cyc = [], []
+    for g, (A, B) in enumerate(operands):
+        A = check_operand("A", A, cfg.data_bits, as_int64=False)
+        B = check_operand("B", B, cfg.data_bits, as_int64=False)
+        if A.shape != (m, k) or B.shape != (k, n):
+            raise ValueError(f"fast_layer: operands {A.shape} @ {B.shape} are not ({m}, {k}) @ ({k}, {n})")
+        outs.append(gemm_numbers(cfg, A, B))
+        cyc.append(output_cycles(folds, compute_start[g * len(folds):(g + 1) * len(folds)]))
+    outputs = tuple(outs)
+    staged = None
+    if stages is not None:
+        staged = tuple(st.apply(out) for st, out in zip(group_stages(stages, groups), outputs, strict=True))
+    return ArrayRun(mp.flow.name, m, k, n, groups, runs.count * groups, plan.compute_cycles, sched.cycles,
+                    runs.stream_beats * groups, plan.totals, plan.demand, fixed_timeline(fold_cycles, compute_start),
+                    outputs, tuple(cyc), staged, mp)
+
+
+class _Plan(NamedTuple):
+    """A layer's folds, traffic and fold timing: everything ``fast_layer`` computes before the bandwidth
+    turns bytes into cycles."""
+
+    runs: FoldRuns
+    traffic: FoldTraffic
+    timing: tuple[np.ndarray, np.ndarray, np.ndarray]
+    compute_cycles: int
+    totals: dict[str, int]
+    demand: float
+    loops: tuple[Loop, ...]  # runs.loops(groups)
+
+
+def _plan(cfg: ArrayConfig, m: int, k: int, n: int, groups: int, mp: Mapping, pipe: bool, ifmap_on_chip: bool,
+          output_on_chip: bool) -> _Plan:
     runs = runs_for(cfg, m, k, n, mp)
     reps = runs.classes
     traffic = fold_traffic(cfg, reps, ifmap_on_chip=ifmap_on_chip, output_on_chip=output_on_chip)
     timing = fold_timing(reps, pipe)
+    F, occ, _ = timing
+    return _Plan(runs, traffic, timing, _compute_cycles(runs, groups, F, occ), traffic.totals(runs.counts, groups),
+                 _demand(traffic.read_bytes, traffic.write_bytes, F, occ, runs.counts, groups), runs.loops(groups))
+
+
+def _timed(cfg: ArrayConfig, plan: _Plan, m: int, k: int, n: int, groups: int, pipe: bool,
+           mp: Mapping) -> ArrayRun:
+    """The timing-only ``ArrayRun`` of a planned layer at ``cfg``'s bandwidth (the load/compute recurrence)."""
+    runs, traffic, timing = plan.runs, plan.traffic, plan.timing
     F, occ, B = timing
     L, W = transfer_cycles(cfg, traffic.read_bytes), transfer_cycles(cfg, traffic.write_bytes)
+    sched = schedule_loops(plan.loops, F, L, W, cfg.double_buffer, occupancy=occ, release=B)
     timeline: Timeline = partial(_timeline, runs, groups, timing, L, W, cfg.double_buffer, pipe)
-    outputs = cycles = staged = None
-    if operands is None:
-        sched = schedule_loops(runs.loops(groups), F, L, W, cfg.double_buffer, occupancy=occ, release=B)
-    else:
-        if len(operands) != groups:
-            raise ValueError(f"fast_layer: expected {groups} operand pairs, got {len(operands)}")
-        folds = runs.expand()
-        sched, fold_cycles = _recorded(runs, groups, timing, L, W, cfg.double_buffer, pipe, folds)
-        compute_start = sched.compute_start
-        assert compute_start is not None
-        timeline = fixed_timeline(fold_cycles, compute_start)
-        outs, cyc = [], []
-        for g, (A, B) in enumerate(operands):
-            A = check_operand("A", A, cfg.data_bits, as_int64=False)
-            B = check_operand("B", B, cfg.data_bits, as_int64=False)
-            if A.shape != (m, k) or B.shape != (k, n):
-                raise ValueError(f"fast_layer: operands {A.shape} @ {B.shape} are not ({m}, {k}) @ ({k}, {n})")
-            outs.append(gemm_numbers(cfg, A, B))
-            cyc.append(output_cycles(folds, compute_start[g * len(folds):(g + 1) * len(folds)]))
-        outputs, cycles = tuple(outs), tuple(cyc)
-        if stages is not None:
-            staged = tuple(st.apply(out) for st, out in zip(group_stages(stages, groups), outputs, strict=True))
-    demand = _demand(traffic.read_bytes, traffic.write_bytes, F, occ, runs.counts, groups)
-    return ArrayRun(df.name, m, k, n, groups, runs.count * groups, _compute_cycles(runs, groups, F, occ), sched.cycles,
-                    runs.stream_beats * groups, traffic.totals(runs.counts, groups), demand, timeline, outputs, cycles,
-                    staged, mp)
+    return ArrayRun(mp.flow.name, m, k, n, groups, runs.count * groups, plan.compute_cycles, sched.cycles,
+                    runs.stream_beats * groups, plan.totals, plan.demand, timeline, mapping=mp)
 
 
 def per_fold_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *,
