@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        stale = [p for p in folder.glob("*.db")]
+        stale = list(folder.glob("*.db"))
         if stale:
             print(f"{folder} holds stores ({stale[0].name}, ...): the sweeps would skip their points", file=sys.stderr)
             return 2

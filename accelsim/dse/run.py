@@ -40,8 +40,8 @@ from accelsim.dse.spec import (
 from accelsim.dse.store import ResultStore
 from accelsim.errors import AccelsimError
 from accelsim.hardware.config import ArrayConfig, ConfigError
-from accelsim.synth.area import area_breakdown
 from accelsim.progress import ProgressCallback, stderr_progress
+from accelsim.synth.area import area_breakdown
 from accelsim.workload import ZOO, Network, resolve
 
 MAX_CHUNK = 32

@@ -21,6 +21,7 @@ stage applied to those numbers.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -75,8 +76,12 @@ class _LRU:
         return value
 
 
-_MEMO: _LRU | None = None
-_KEPT: _LRU | None = None  # the cache kept between blocks of one process
+class _Local(threading.local):
+    memo: _LRU | None = None  # the cache in use (inside a ``memoized`` block)
+    kept: _LRU | None = None  # the cache kept between blocks
+
+
+_LOCAL = _Local()  # per thread: a Dask worker may run tasks in several threads
 
 
 @contextmanager
@@ -84,15 +89,15 @@ def memoized(entries: int = MEMO_ENTRIES) -> Iterator[None]:
     """Within the block, ``fast_layer`` without operands returns the same (shared, read-only) ``ArrayRun``
     for the same layer on a config that differs only in clock or ``on_chip``, and reuses the folds, traffic
     and fold timing across bandwidths. For design-space sweeps (``accelsim.dse``), whose points repeat
-    layers: the cache lives on in the process for the next block (at most ``entries`` entries)."""
-    global _MEMO, _KEPT
-    if _KEPT is None or _KEPT.entries != entries:
-        _KEPT = _LRU(entries)
-    outer, _MEMO = _MEMO, _KEPT
+    layers: the cache (one per thread) lives on for the thread's next block (at most ``entries`` entries)."""
+    local = _LOCAL
+    if local.kept is None or local.kept.entries != entries:
+        local.kept = _LRU(entries)
+    outer, local.memo = local.memo, local.kept
     try:
         yield
     finally:
-        _MEMO = outer
+        local.memo = outer
 
 
 def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -205,14 +210,15 @@ def fast_layer(cfg: ArrayConfig, m: int, k: int, n: int, groups: int = 1, *,
     """
     mp = mapping_for(cfg, mapping, dataflow=dataflow)
     pipe = cfg.pipeline if pipeline is None else pipeline
-    if operands is None and _MEMO is not None:
+    memo = _LOCAL.memo
+    if operands is None and memo is not None:
         key = (tuple(getattr(cfg, f) for f in PLAN_FIELDS), m, k, n, groups, mp, pipe, ifmap_on_chip, output_on_chip)
-        run = _MEMO.get((key, cfg.bandwidth))
+        run = memo.get((key, cfg.bandwidth))
         if run is None:
-            plan = _MEMO.get(key)
+            plan = memo.get(key)
             if plan is None:
-                plan = _MEMO.put(key, _plan(cfg, m, k, n, groups, mp, pipe, ifmap_on_chip, output_on_chip))
-            run = _MEMO.put((key, cfg.bandwidth), _timed(cfg, plan, m, k, n, groups, pipe, mp))
+                plan = memo.put(key, _plan(cfg, m, k, n, groups, mp, pipe, ifmap_on_chip, output_on_chip))
+            run = memo.put((key, cfg.bandwidth), _timed(cfg, plan, m, k, n, groups, pipe, mp))
         return run
     plan = _plan(cfg, m, k, n, groups, mp, pipe, ifmap_on_chip, output_on_chip)
     if operands is None:

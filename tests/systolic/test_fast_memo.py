@@ -51,8 +51,24 @@ def test_the_memo_is_used_only_inside_the_block_and_is_bounded():
         assert other_bw is not first and other_bw.cycles <= first.cycles
         for i in range(8):
             fast_layer(cfg, 64 + i, 72, 40)
-        assert len(fast._KEPT.data) == 4
-    assert fast._MEMO is None
+        assert len(fast._LOCAL.kept.data) == 4
+    assert fast._LOCAL.memo is None
+
+
+def test_threads_keep_their_own_memo():
+    """A Dask worker with several threads runs several tasks at once: each thread has its own cache."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cfgs = [ArrayConfig(rows=r, cols=8, dataflow=d, bandwidth=b)
+            for r in (4, 8) for d in ("os", "ws") for b in (1.0, 3.0)]
+
+    def work(cfg):
+        with memoized(entries=16):
+            return [fast_layer(cfg, 60 + i, 50, 30).cycles for i in range(30)]
+
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(work, cfgs * 4))
+    assert got == [[fast_layer(c, 60 + i, 50, 30).cycles for i in range(30)] for c in cfgs * 4]
 
 
 def test_a_network_simulates_the_same_with_the_memo():
