@@ -290,7 +290,7 @@ CONFIG = _group("rows", "cols", "dataflow", "data_bits", "acc_bits", "out_bits",
 STORE_CONFIG = _group("network", "network_id", "batch", "rows", "cols", "dataflow", "ifmap_sram_kib",
                       "filter_sram_kib", "ofmap_sram_kib", "double_buffer", "pipeline", "on_chip",
                       "bandwidth_bytes_per_cycle", "clock_mhz", "data_bits", "acc_bits", "out_bits", "engine",
-                      "mapper", "objective")
+                      "mapper", "objective", "tech_node_nm")
 POINT_METRICS = _group(
     "pe_count", "area_mm2", "macs", "vector_ops", "folds", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles",
     "vector_cycles", "utilization", "latency_ms", "inferences_per_second", "effective_tops", "peak_tops",

@@ -139,7 +139,7 @@ def test_api_cli_and_store_agree_on_the_layer_columns(tmp_path):
     assert list(store.columns) == [*sim.layers.columns, *columns.ENERGY]
     pd.testing.assert_frame_equal(store[list(sim.layers.columns)], sim.layers, check_dtype=False)
     # energy with the chip's static power from its area model (the sweep prices each variant once)
-    leakage_mW = area_breakdown(sim.config).sram_leakage_mW
+    leakage_mW = area_breakdown(sim.config).leakage_mW
     want = pd.DataFrame(energy_arrays(sim.layers, len(sim.layers), sim.config, leakage_mW=leakage_mW))
     pd.testing.assert_frame_equal(store[list(columns.ENERGY)], want[list(columns.ENERGY)], check_dtype=False)
     plain = [c for c in columns.ENERGY if c not in ("leakage_pJ", "total_pJ")]  # the dynamic energy as the api's

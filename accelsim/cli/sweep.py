@@ -20,7 +20,7 @@ AXIS_FLAGS = {
     "on_chip": "on_chip",
     "bandwidth": "bandwidth",
     "clock_mhz": "clock_mhz", "data_bits": "data_bits", "acc_bits": "acc_bits", "out_bits": "out_bits",
-    "engine": "engine", "mapper": "mapper", "objective": "objective",
+    "engine": "engine", "mapper": "mapper", "objective": "objective", "tech_node_nm": "tech_node_nm",
 }
 
 
@@ -101,6 +101,7 @@ def _axis(flag: str, help_: str):
 @_axis("out_bits", "Output element width in bits (DRAM).")
 @_axis("mapper", "Each layer's mapping: fixed (the dataflow's, default), search (the best per layer).")
 @_axis("objective", "What the mapping search minimizes: cycles, energy, edp (default).")
+@_axis("tech_node_nm", "Technology nodes in nm (45 default, 32, 20, 16, 14, 10, 7): area, leakage, energy scaled.")
 @click.option("--engine", type=click.Choice(ENGINES), default=None,
               help="Timing engine: fast (closed form, default) or stepping (cycle by cycle).")
 @click.option("--name", default=None, help="Sweep name (default: the spec's, else 'sweep').")

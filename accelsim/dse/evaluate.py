@@ -21,6 +21,7 @@ from typing import Any
 from accelsim.columns import POINT_METRICS, STORE_LAYERS
 from accelsim.energy import ENERGY_COLUMNS, EnergyTable
 from accelsim.energy.model import energy_arrays
+from accelsim.energy.table import BASE_NODE_NM, Technology
 from accelsim.errors import AccelsimError
 from accelsim.hardware.config import ArrayConfig
 from accelsim.systolic.fast import memoized
@@ -46,6 +47,7 @@ class PointSpec:
     config: dict
     mapper: str = "fixed"
     objective: str = ""
+    tech_node_nm: int = BASE_NODE_NM
     area_mm2: float | None = None
     leakage_mW: float = 0.0
     cost_error: str | None = None
@@ -53,7 +55,8 @@ class PointSpec:
 
 @dataclass(frozen=True)
 class Job:
-    """One task's worth of points, all of one network (so a task ships one network)."""
+    """One task's worth of points, all of one network (so a task ships one network); ``energy`` is the
+    sweep's table (45 nm figures, scaled to each point's ``tech_node_nm``)."""
 
     network_id: str
     network: Network
@@ -125,7 +128,8 @@ def _run_point(job: Job, p: PointSpec) -> dict:
         return {**rec, "status": "error", "error": p.cost_error}
     try:
         cfg = ArrayConfig(**p.config)
-        rec["metrics"], rec["layers"] = evaluate(job.network, cfg, p.batch, job.energy, job.engine, mapper=p.mapper,
+        energy = job.energy if p.tech_node_nm == BASE_NODE_NM else Technology(p.tech_node_nm).energy_table(job.energy)
+        rec["metrics"], rec["layers"] = evaluate(job.network, cfg, p.batch, energy, job.engine, mapper=p.mapper,
                                                  objective=p.objective, area_mm2=p.area_mm2, leakage_mW=p.leakage_mW)
     except Exception as e:  # noqa: BLE001 - a point's failure is data, recorded with its reason
         rec.update(status="error", error=f"{type(e).__name__}: {e}")

@@ -38,6 +38,7 @@ from accelsim.dse.spec import (
     point_key,
 )
 from accelsim.dse.store import ResultStore
+from accelsim.energy.table import BASE_NODE_NM
 from accelsim.errors import AccelsimError
 from accelsim.hardware.config import ArrayConfig, ConfigError
 from accelsim.progress import ProgressCallback, stderr_progress
@@ -61,10 +62,11 @@ class PlannedPoint:
     design: str = ""  # the design key (the point's identity without energy table and version)
     mapper: str = DEFAULT_MAPPER
     objective: str = NO_OBJECTIVE
+    tech_node_nm: int = BASE_NODE_NM
 
     def task(self, cost: VariantCost) -> PointSpec:
-        return PointSpec(self.key, self.batch, self.config, self.mapper, self.objective, cost.area_mm2,
-                         cost.leakage_mW, cost.error)
+        return PointSpec(self.key, self.batch, self.config, self.mapper, self.objective, self.tech_node_nm,
+                         cost.area_mm2, cost.leakage_mW, cost.error)
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,9 @@ class VariantCost:
     error: str | None = None
 
 
-# The ArrayConfig fields a chip's area and static power depend on (``synth.area.area_breakdown``): points
-# that differ only elsewhere (dataflow, bandwidth, clock, buffering, mapping) share one synthesis lookup.
+# The ArrayConfig fields a chip's area and static power depend on (``synth.area.area_breakdown``, with the
+# technology node): points that differ only elsewhere (dataflow, bandwidth, clock, buffering, mapping)
+# share one lookup.
 AREA_FIELDS = ("rows", "cols", "data_bits", "acc_bits", "out_bits", "ifmap_sram_kib", "filter_sram_kib",
                "ofmap_sram_kib")
 
@@ -85,7 +88,7 @@ AREA_FIELDS = ("rows", "cols", "data_bits", "acc_bits", "out_bits", "ifmap_sram_
 @dataclass(frozen=True)
 class Plan:
     """A spec expanded: its networks (by id), its unique points in grid order, and each hardware variant's
-    cost (area and static power, by ``variant(config)``)."""
+    cost (area and static power, by ``variant(config, tech_node_nm)``)."""
 
     spec: SweepSpec
     networks: dict[str, tuple[Network, dict]]
@@ -93,26 +96,27 @@ class Plan:
     costs: dict[tuple, VariantCost] = field(default_factory=dict)
 
     def cost(self, q: PlannedPoint) -> VariantCost:
-        return self.costs[variant(q.config)]
+        return self.costs[variant(q.config, q.tech_node_nm)]
 
 
-def variant(config: dict) -> tuple:
-    """The hardware variant of an ArrayConfig field dict: what its area depends on (``AREA_FIELDS``)."""
-    return tuple(config[f] for f in AREA_FIELDS)
+def variant(config: dict, tech_node_nm: int = BASE_NODE_NM) -> tuple:
+    """The hardware variant of an ArrayConfig field dict at a node: what its area depends on (``AREA_FIELDS``)."""
+    return (*(config[f] for f in AREA_FIELDS), tech_node_nm)
 
 
-def variant_cost(config: dict, notify: Callable[[str], None] | None = None) -> VariantCost:
-    """Area and static power of one variant (synthesized once, then read from the synthesis cache); a
-    variant that cannot be priced (no yosys, a failed synthesis) is an error its points record."""
+def variant_cost(config: dict, tech_node_nm: int = BASE_NODE_NM,
+                 notify: Callable[[str], None] | None = None) -> VariantCost:
+    """Area and static power of one variant (synthesized once, then read from the synthesis snapshot or
+    cache); a variant that cannot be priced (no yosys, a failed synthesis) is an error its points record."""
     try:
         cfg = ArrayConfig(**config)
     except ConfigError:
         return VariantCost()  # no such array: its points fail on evaluation, saying why
     try:
-        b = area_breakdown(cfg, notify=notify)
+        b = area_breakdown(cfg, notify=notify, tech=tech_node_nm)
     except AccelsimError as e:
         return VariantCost(error=f"{type(e).__name__}: area: {e}")
-    return VariantCost(b.area_mm2, b.sram_leakage_mW)
+    return VariantCost(b.area_mm2, b.leakage_mW)
 
 
 @dataclass(frozen=True)
@@ -168,21 +172,22 @@ def plan(spec: SweepSpec, notify: Callable[[str], None] | None = None) -> Plan:
     for nid in order:
         net, _ = networks[nid]
         for batch, cfg in spec.configs():
-            v = variant(cfg)
-            if v not in costs:
-                costs[v] = variant_cost(cfg, notify)
-            for mapper, objective in searches:
-                key = point_key(nid, batch, cfg, energy_id, spec.engine, mapper, objective)
-                if key in seen:
-                    continue
-                seen.add(key)
-                row = (net.name, nid, batch, cfg["rows"], cfg["cols"], cfg["dataflow"], cfg["ifmap_sram_kib"],
-                       cfg["filter_sram_kib"], cfg["ofmap_sram_kib"], int(cfg["double_buffer"]), int(cfg["pipeline"]),
-                       int(cfg["on_chip"]), cfg["bandwidth"], cfg["clock_mhz"], cfg["data_bits"], cfg["acc_bits"],
-                       cfg["out_bits"], spec.engine, mapper, objective)
-                points.append(PlannedPoint(key, nid, batch, cfg, row,
-                                           design_key(nid, batch, cfg, spec.engine, mapper, objective),
-                                           mapper, objective))
+            for tech in spec.tech_node_nm:
+                v = variant(cfg, tech)
+                if v not in costs:
+                    costs[v] = variant_cost(cfg, tech, notify)
+                for mapper, objective in searches:
+                    key = point_key(nid, batch, cfg, energy_id, spec.engine, mapper, objective, tech)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    row = (net.name, nid, batch, cfg["rows"], cfg["cols"], cfg["dataflow"], cfg["ifmap_sram_kib"],
+                           cfg["filter_sram_kib"], cfg["ofmap_sram_kib"], int(cfg["double_buffer"]),
+                           int(cfg["pipeline"]), int(cfg["on_chip"]), cfg["bandwidth"], cfg["clock_mhz"],
+                           cfg["data_bits"], cfg["acc_bits"], cfg["out_bits"], spec.engine, mapper, objective, tech)
+                    points.append(PlannedPoint(key, nid, batch, cfg, row,
+                                               design_key(nid, batch, cfg, spec.engine, mapper, objective, tech),
+                                               mapper, objective, tech))
     return Plan(spec, networks, tuple(points), costs)
 
 

@@ -21,7 +21,9 @@ the grid is their cross product. Keys (units in the names; defaults are ``ArrayC
     engine: fast             # timing engine: fast (closed form) or stepping (cycle by cycle)
     mapper: [fixed, search]  # each layer's mapping: the dataflow's fixed one, or searched per layer
     objective: [edp, cycles] # what the search minimizes: cycles, energy or edp (default); not with fixed
+    tech_node_nm: [45, 7]    # technology node: area, static power and on-chip energy scaled from 45 nm
     energy: {mac_pJ: 0.3, dram_pJ_per_byte: 160, sram_pJ_per_byte: {8: 1.25, 32: 2.5, 1024: 12.5}}
+                             # (45 nm figures; at another tech_node_nm scaled by energy.table.Technology)
 
 Malformed input (unknown key, wrong type, empty list, a value out of range) is a ``SpecError``
 naming the file, line and key; a spec with several problems raises ``SpecErrors`` listing every
@@ -42,7 +44,7 @@ from typing import Any
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from accelsim.energy.table import DEFAULT_TABLE, EnergyError, EnergyTable
+from accelsim.energy.table import BASE_NODE_NM, DEFAULT_TABLE, TECH_NODES_NM, EnergyError, EnergyTable
 from accelsim.errors import AccelsimError
 from accelsim.hardware.config import (
     DATAFLOWS,
@@ -114,6 +116,7 @@ class SweepSpec:
     out_bits: tuple[int, ...] = (ArrayConfig.out_bits,)
     mapper: tuple[str, ...] = (DEFAULT_MAPPER,)
     objective: tuple[str, ...] = (DEFAULT_OBJECTIVE,)
+    tech_node_nm: tuple[int, ...] = (BASE_NODE_NM,)
     engine: str = "fast"
     energy: EnergyTable = DEFAULT_TABLE
     base_dir: str = field(default=".", compare=False)
@@ -121,7 +124,7 @@ class SweepSpec:
     @property
     def size(self) -> int:
         """Points in the grid (before duplicates are merged: a fixed mapping is one point for every objective)."""
-        return len(self.models) * len(self.searches()) * math.prod(
+        return len(self.models) * len(self.searches()) * len(self.tech_node_nm) * math.prod(
             len(getattr(self, a)) for a in ("batch", "arrays", "dataflow", "sram_kib", "double_buffer", "pipeline",
                                            "on_chip", "bandwidth", "clock_mhz", "data_bits", "acc_bits", "out_bits")
         )
@@ -191,15 +194,15 @@ def digest(obj) -> str:
 
 
 def design_key(network_id: str, batch: int, config: dict, engine: str, mapper: str = DEFAULT_MAPPER,
-               objective: str = NO_OBJECTIVE) -> str:
-    """The identity of one design: network (its id, ``digest(network_spec(net))``), batch, array, engine and
-    mapping search (not how it is priced)."""
+               objective: str = NO_OBJECTIVE, tech_node_nm: int = BASE_NODE_NM) -> str:
+    """The identity of one design: network (its id, ``digest(network_spec(net))``), batch, array, engine,
+    mapping search and technology node (not how it is priced)."""
     return digest({"network": network_id, "batch": batch, "array": config, "simulator": engine,
-                   "mapper": mapper, "objective": objective})
+                   "mapper": mapper, "objective": objective, "tech_node_nm": tech_node_nm})
 
 
 def point_key(network_id: str, batch: int, config: dict, energy: EnergyTable | str, engine: str,
-              mapper: str = DEFAULT_MAPPER, objective: str = NO_OBJECTIVE) -> str:
+              mapper: str = DEFAULT_MAPPER, objective: str = NO_OBJECTIVE, tech_node_nm: int = BASE_NODE_NM) -> str:
     """The identity of one point: everything that determines its numbers, the energy table (or its
     ``digest(energy.to_dict())``, computed once per sweep) and the accelsim version included (a row computed
     otherwise is superseded, never mixed in). The engine is hashed under its old name, ``simulator``."""
@@ -209,6 +212,7 @@ def point_key(network_id: str, batch: int, config: dict, energy: EnergyTable | s
     return digest({
         "version": RESULT_VERSION, "accelsim": __version__, "network": network_id, "batch": batch, "array": config,
         "energy": energy_id, "simulator": engine, "mapper": mapper, "objective": objective,
+        "tech_node_nm": tech_node_nm,
     })
 
 
@@ -228,7 +232,7 @@ def safe_name(name: str, fallback: str = "sweep") -> str:
 # ---- parsing ---------------------------------------------------------------------------------
 
 _AXES = ("model", "batch", "array", "rows", "cols", "dataflow", "sram_kib", "double_buffer", "pipeline", "on_chip",
-         "bandwidth", "clock_mhz", "data_bits", "acc_bits", "out_bits", "mapper", "objective")
+         "bandwidth", "clock_mhz", "data_bits", "acc_bits", "out_bits", "mapper", "objective", "tech_node_nm")
 ALLOWED_KEYS = ("name", *_AXES, "engine", "energy")
 RENAMED_KEYS = {"simulator": "engine"}
 
@@ -344,6 +348,12 @@ def _bool(where, key, v):
     return v
 
 
+def _tech_node(where, key, v):
+    if isinstance(v, bool) or not isinstance(v, int) or v not in TECH_NODES_NM:
+        raise SpecError(where, key, f"expected a node in nm, one of {', '.join(map(str, TECH_NODES_NM))}, got {v!r}")
+    return v
+
+
 def _model(where, key, v):
     if not isinstance(v, str) or not v:
         raise SpecError(where, key, f"expected a zoo name or a model file path, got {v!r}")
@@ -368,6 +378,7 @@ _PARSERS = {
     "out_bits": _bits,
     "mapper": _choice(MAPPERS),
     "objective": _choice(OBJECTIVES),
+    "tech_node_nm": _tech_node,
 }
 
 

@@ -3,7 +3,7 @@
 Tables:
 
 - ``points``: one row per point, PRIMARY KEY ``key`` = SHA-256 of the canonical JSON of (network,
-  batch, ArrayConfig, energy table, engine, mapper, objective); the config columns, ``status``
+  batch, ArrayConfig, energy table, engine, mapper, objective, tech_node_nm); the config columns, ``status``
   (``ok``/``error``), ``error`` and the metrics of ``accelsim.columns.POINT_METRICS`` (``area_mm2``
   from synthesis, ``edp_uJ_ms``, ``pJ_per_mac`` among them).
 - ``layers``: per-layer rows of every ``ok`` point, PRIMARY KEY (``key``, ``layer_index``): the
@@ -51,13 +51,13 @@ CONFIG_COLUMNS = (
     ("dataflow", "TEXT"), ("ifmap_sram_kib", "REAL"), ("filter_sram_kib", "REAL"), ("ofmap_sram_kib", "REAL"),
     ("double_buffer", "INTEGER"), ("pipeline", "INTEGER"), ("on_chip", "INTEGER"),
     ("bandwidth_bytes_per_cycle", "REAL"), ("clock_mhz", "REAL"), ("data_bits", "INTEGER"), ("acc_bits", "INTEGER"),
-    ("out_bits", "INTEGER"), ("engine", "TEXT"), ("mapper", "TEXT"), ("objective", "TEXT"),
+    ("out_bits", "INTEGER"), ("engine", "TEXT"), ("mapper", "TEXT"), ("objective", "TEXT"), ("tech_node_nm", "INTEGER"),
 )
 assert tuple(c for c, _ in CONFIG_COLUMNS) == STORE_CONFIG, "store config columns must follow accelsim.columns"
 SORT_COLUMNS = ("network", "batch", "rows", "cols", "dataflow", "ifmap_sram_kib", "filter_sram_kib",
                 "ofmap_sram_kib", "double_buffer", "pipeline", "on_chip", "bandwidth_bytes_per_cycle", "clock_mhz",
                 "data_bits",
-                "acc_bits", "out_bits", "engine", "mapper", "objective", "key")
+                "acc_bits", "out_bits", "engine", "mapper", "objective", "tech_node_nm", "key")
 _REAL = {"utilization", "compute_utilization", "mapping_efficiency", "latency_ms", "inferences_per_second",
          "effective_tops", "peak_tops", "avg_dram_bytes_per_cycle", "peak_dram_bytes_per_cycle",
          "energy_per_inference_uJ", "intensity_macs_per_dram_byte", "attained_macs_per_cycle", "area_mm2",
@@ -67,7 +67,7 @@ _REAL = {"utilization", "compute_utilization", "mapping_efficiency", "latency_ms
 # 4: on_chip on points; input_from and output_to on layers (layers that stay on chip)
 # 5: pipeline (the fold issue rule) on points
 # 6: leakage_pJ
-# 7: mapper and objective on points; area_mm2 (synthesis), edp_uJ_ms, pJ_per_mac
+# 7: mapper, objective and tech_node_nm on points; area_mm2 (synthesis), edp_uJ_ms, pJ_per_mac
 SCHEMA_VERSION = "7"
 TABLES = ("meta", "networks", "points", "layers")
 

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from accelsim.cli import main
-from accelsim.dse import load_spec, plan, spec_from_mapping
+from accelsim.dse import SpecError, load_spec, plan, spec_from_mapping
 from accelsim.dse.spec import digest, point_key
 from accelsim.energy import EnergyTable
 
@@ -55,11 +55,24 @@ def test_mapper_and_objective_are_axes_of_the_point_key():
     p = plan(s)
     assert s.size == len(p.points) == 3 and len({q.key for q in p.points}) == 3
     assert [(q.mapper, q.objective) for q in p.points] == list(s.searches())
-    assert [q.row[-2:] for q in p.points] == list(s.searches())  # the store's mapper and objective columns
+    assert [q.row[-3:-1] for q in p.points] == list(s.searches())  # the store's mapper and objective columns
     assert len({q.design for q in p.points}) == 3
     default = spec_from_mapping({"model": "lenet5"})
     assert (default.mapper, default.objective, default.searches()) == (("fixed",), ("edp",), (("fixed", ""),))
     assert spec_from_mapping({"model": "lenet5", "mapper": "SEARCH"}).searches() == (("search", "edp"),)
+
+
+def test_the_technology_node_is_an_axis_priced_per_variant():
+    s = spec_from_mapping({"model": "lenet5", "array": ["8x8", "16x16"], "bandwidth": [4, 8], "tech_node_nm": [45, 7]})
+    p = plan(s)
+    assert s.size == len(p.points) == 8 and len(p.costs) == 4 and len({q.key for q in p.points}) == 8
+    by = {(q.config["rows"], q.config["bandwidth"], q.tech_node_nm): p.cost(q) for q in p.points}
+    for rows in (8, 16):
+        old, new = by[(rows, 4.0, 45)], by[(rows, 4.0, 7)]
+        assert new.area_mm2 < old.area_mm2 and new.leakage_mW < old.leakage_mW
+        assert by[(rows, 8.0, 7)] is new  # one lookup per variant and node
+    with pytest.raises(SpecError, match="key 'tech_node_nm': expected a node in nm, one of 45, 32"):
+        spec_from_mapping({"model": "lenet5", "tech_node_nm": 28})
 
 
 def test_each_hardware_variant_is_priced_once():

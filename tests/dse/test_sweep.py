@@ -15,6 +15,8 @@ from accelsim.cli import main
 from accelsim.dse import load_layers, load_results, plan, run_sweep, spec_from_mapping
 from accelsim.dse.store import load_meta
 from accelsim.energy import ENERGY_COLUMNS
+from accelsim.energy.model import energy_arrays
+from accelsim.energy.table import Technology
 from accelsim.hardware.config import ArrayConfig
 from accelsim.synth.area import area_breakdown
 from accelsim.systolic.simulate import simulate
@@ -80,7 +82,7 @@ def test_points_and_layers_are_consistent(tmp_path):
     area = area_breakdown(cfg)
     assert row["area_mm2"] == pytest.approx(area.area_mm2, rel=1e-12)
     # leakage: the variant's static power for the network's time (mW x ms = uJ)
-    assert row["leakage_pJ"] > 0 and row["leakage_pJ"] == pytest.approx(area.sram_leakage_mW * row["latency_ms"] * 1e6)
+    assert row["leakage_pJ"] > 0 and row["leakage_pJ"] == pytest.approx(area.leakage_mW * row["latency_ms"] * 1e6)
     assert row["energy_per_inference_uJ"] == pytest.approx(row["total_pJ"] / 1e6)
     assert row["edp_uJ_ms"] == pytest.approx(row["energy_per_inference_uJ"] * row["latency_ms"])
     assert row["pJ_per_mac"] == pytest.approx(row["total_pJ"] / 416_520)
@@ -108,6 +110,31 @@ def test_a_failing_point_is_recorded_and_the_rest_go_on(tmp_path):
     assert run_sweep(spec, db, workers=0, progress=False).evaluated == 0
     retry = run_sweep(spec, db, workers=0, progress=False, retry_errors=True)
     assert (retry.evaluated, retry.failed) == (1, 1) and _count(db) == 2
+
+
+@pytest.mark.parametrize("node", [45, 7])
+def test_a_points_area_is_accelsim_areas_and_its_energy_follows_the_node(tmp_path, node):
+    """The sweep prices a variant as `accelsim area` does; at another node with the scaled energy table."""
+    import json
+
+    db = tmp_path / "r.db"
+    r = CliRunner().invoke(main, ["sweep", "--model", "lenet5", "--array", "16x8", "--sram", "32,64,16",
+                                  "--out-bits", "8", "--tech-node-nm", str(node), "-o", str(db), "--workers", "0",
+                                  "--no-progress"])
+    assert r.exit_code == 0, r.output
+    (row,) = load_results(db).to_dict("records")
+    a = CliRunner().invoke(main, ["area", "--array", "16x8", "--sram", "32,64,16", "--tech-node", str(node),
+                                  "--format", "json"])
+    assert a.exit_code == 0, a.output
+    doc = json.loads(a.stdout)
+    assert row["tech_node_nm"] == node and row["area_mm2"] == pytest.approx(doc["area_mm2"], rel=1e-12)
+    cfg = ArrayConfig(rows=16, cols=8, ifmap_sram_kib=32, filter_sram_kib=64, ofmap_sram_kib=16, out_bits=8)
+    sim = simulate(resolve("lenet5"), cfg)
+    table = Technology(node).energy_table()
+    want = energy_arrays(sim.layers, len(sim.layers), cfg, table, leakage_mW=area_breakdown(cfg, tech=node).leakage_mW)
+    for c in ENERGY_COLUMNS:
+        assert row[c] == pytest.approx(want[c].sum(), rel=1e-12), c
+    assert row["mac_pJ"] == pytest.approx(row["macs"] * 0.3 * Technology(node).energy_factor)
 
 
 def test_export_csv_and_parquet(tmp_path):
