@@ -11,6 +11,7 @@ from accelsim.cli.simulate import parse_sram
 from accelsim.cli.sweep import invocation
 from accelsim.errors import AccelsimError
 from accelsim.hardware.config import DATAFLOWS, ConfigError, parse_array
+from accelsim.report.formats import SELECT_BY
 
 
 def _array(ctx, param, value):
@@ -47,13 +48,17 @@ def _sram(ctx, param, value):
 @rejected_option("--sram-kib", "is gone: give --sram IFMAP,FILTER,OFMAP (KiB per buffer)")
 @click.option("--double-buffer/--single-buffer", default=None, help="Select double or single buffering.")
 @click.option("--pipeline/--no-pipeline", default=None, help="Select pipelined or serial folds.")
+@click.option("--select-by", type=click.Choice(SELECT_BY), default="edp", show_default=True,
+              help="Which of the selected points the report details: the lowest energy-delay product, the knee of "
+                   "the latency-energy front, or the lowest latency.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress on stderr.")
 def report(results, output, network, batch, array, dataflow, bandwidth, clock_mhz, sram, double_buffer, pipeline,
-           progress):
-    """Write the design-space report of the sweep results in --from: per-layer cycles and utilization
-    of one design point (the lowest-latency one among those the flags select), its roofline, the
-    Pareto fronts, a utilization heatmap, per-layer memory and parameters. Markdown, a
-    self-contained HTML page and PNG figures."""
+           select_by, progress):
+    """Write the design-space report of the sweep results in --from: the Pareto fronts of latency vs
+    energy, latency vs area, energy vs area and EDP vs area; per-layer cycles, utilization and mappings
+    of one design point (by --select-by among those the other flags select) and why it was chosen; its
+    roofline, a utilization heatmap, per-layer memory and parameters. Markdown, a self-contained HTML
+    page, and every figure as PNG, SVG and PDF."""
     from accelsim.dse.store import load_meta
     from accelsim.progress import stderr_progress
     from accelsim.report.dse_report import REPORT_STEPS, build_report
@@ -71,7 +76,7 @@ def report(results, output, network, batch, array, dataflow, bandwidth, clock_mh
         output = str(Path("reports") / safe_name(str(name), safe_name(Path(results).stem)))
     try:
         with stderr_progress("report (steps)", REPORT_STEPS, enabled=progress) as bar:
-            paths = build_report(results, output, select, command=invocation(), progress=bar)
+            paths = build_report(results, output, select, command=invocation(), progress=bar, select_by=select_by)
     except OSError as e:
         raise AccelsimError(f"report: cannot write {e.filename or output}: {e.strerror or e}") from None
     click.echo(f"wrote {len(paths)} files to {output}/ ({', '.join(p.name for p in paths)})", err=True)

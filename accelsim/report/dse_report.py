@@ -1,29 +1,40 @@
-"""The design-space report: Markdown + self-contained HTML (figures embedded as base64) + PNGs.
+"""The design-space report: Markdown + self-contained HTML (figures embedded as base64) + figures.
 
 ``build_report(db, out_dir)`` reads a results database (``accelsim.dse``), picks one design point
-(the lowest-latency one, or the one narrowed down by ``select``) and writes:
+(by default the lowest energy-delay product; ``select_by="knee"`` the knee of the latency-energy
+front, ``"latency"`` the fastest; among those narrowed down by ``select``), says why, and writes
+every figure as PNG, SVG and PDF (``figures.FORMATS``):
 
-- ``layers.png``: per-layer cycles (busy vs memory stall) and PE utilization of that point;
-- ``roofline.png``: its layers on the array's roofline (MACs per DRAM byte);
-- ``pareto_pes.png`` / ``pareto_energy.png``: latency against PE count and against energy, with
-  the Pareto fronts, over every point of the network;
-- ``heatmap.png``: utilization over array rows x cols at the point's other settings;
-- ``memory.png``: per-layer activation memory and parameters (``accelsim.workload.profile``);
-- ``report.md`` (links the PNGs) and ``report.html`` (one file, images inline).
+- ``pareto_latency_energy``, ``pareto_latency_area``, ``pareto_energy_area``, ``pareto_edp_area``:
+  the four Pareto fronts over every point of the network, dominated points faded, the selected
+  point starred;
+- ``layers``: per-layer cycles (busy vs memory stall) and PE utilization of the selected point;
+- ``roofline``: its layers on the array's roofline (MACs per DRAM byte);
+- ``heatmap``: utilization over array rows x cols at the point's other settings;
+- ``memory``: per-layer activation memory and parameters (``accelsim.workload.profile``);
+- ``report.md`` (links the PNGs, SVGs and PDFs) and ``report.html`` (one file, PNGs inline).
+
+The selected point's layer table names the mapping each layer ran (``mapping``) and, for a sweep
+with ``mapper: search``, its cost next to the fixed mapping's (``fixed_cycles``, ``fixed_dram_bytes``,
+``fixed_total_pJ``).
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import math
 import re
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
+from accelsim.columns import STORE_CONFIG
 from accelsim.dse.pareto import pareto_front
 from accelsim.dse.spec import network_from_spec
 from accelsim.dse.store import load_layers, load_meta, load_networks, load_results
@@ -31,6 +42,7 @@ from accelsim.energy import DEFAULT_TABLE, EnergyTable
 from accelsim.errors import AccelsimError
 from accelsim.progress import ProgressCallback
 from accelsim.report import figures
+from accelsim.report.formats import SELECT_BY
 from accelsim.workload.counts import DTYPE_BYTES
 from accelsim.workload.files import atomic_folder
 from accelsim.workload.profile import profile
@@ -41,10 +53,15 @@ SELECT_COLUMNS = {
     "filter_sram_kib": "filter_sram_kib", "ofmap_sram_kib": "ofmap_sram_kib", "double_buffer": "double_buffer",
     "pipeline": "pipeline",
 }
-# The settings that stay fixed across the rows x cols heatmap.
-HEATMAP_FIXED = ("network_id", "batch", "dataflow", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib",
-                 "double_buffer", "pipeline", "bandwidth_bytes_per_cycle", "clock_mhz", "data_bits", "acc_bits",
-                 "out_bits", "engine")
+# The settings that stay fixed across the rows x cols heatmap: every configuration column but the shape.
+HEATMAP_FIXED = tuple(c for c in STORE_CONFIG if c not in ("network", "rows", "cols"))
+# The four fronts: (file stem, x column, y column, title), both columns minimized.
+FRONTS = (
+    ("pareto_latency_energy", "energy_per_inference_uJ", "latency_ms", "latency vs energy"),
+    ("pareto_latency_area", "area_mm2", "latency_ms", "latency vs area"),
+    ("pareto_energy_area", "area_mm2", "energy_per_inference_uJ", "energy vs area"),
+    ("pareto_edp_area", "area_mm2", "edp_uJ_ms", "EDP vs area"),
+)
 
 
 # ---- a tiny document model rendered to Markdown and HTML ----------------------------------------
@@ -87,7 +104,9 @@ def to_markdown(blocks: list[Block]) -> str:
             lines += ["| " + " | ".join(r) + " |" for r in b.rows]
             lines.append("")
         elif isinstance(b, Figure):
-            lines += [f"![{b.caption}]({b.file})", "", f"*{b.caption}*", ""]
+            stem = Path(b.file).stem
+            lines += [f"![{b.caption}]({b.file})", "",
+                      f"*{b.caption}* ([SVG]({stem}.svg), [PDF]({stem}.pdf))", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -118,8 +137,12 @@ def to_html(blocks: list[Block], images: dict[str, bytes], title: str) -> str:
             )
             parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         elif isinstance(b, Figure):
-            data = base64.b64encode(images[b.file]).decode()
-            parts.append(f"<figure><img alt='{html.escape(b.caption)}' src='data:image/png;base64,{data}'>"
+            png = images[b.file]
+            data = base64.b64encode(png).decode()
+            # shown at 150 px per inch of the figure's print size (the PNG has figures.DPI)
+            width = round(struct.unpack(">I", png[16:20])[0] * 150 / figures.DPI)
+            parts.append(f"<figure><img alt='{html.escape(b.caption)}' width='{width}' "
+                         f"src='data:image/png;base64,{data}'>"
                          f"<figcaption>{_html_inline(b.caption)}</figcaption></figure>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
@@ -139,42 +162,97 @@ def _pct(v) -> str:
     return f"{100 * float(v):.1f}%"
 
 
+def _sig(v: float) -> str:
+    """Three significant digits, thousands separated: 0.0123, 1.23, 12.3, 123, 1,234."""
+    a = abs(v)
+    if a >= 100 or a == 0:
+        return f"{v:,.0f}"
+    return f"{v:.{2 - math.floor(math.log10(a))}f}"
+
+
+def _f3(factor: float):
+    return lambda v: f"{float(v) / factor:,.3f}"
+
+
+def _in(factor: float):
+    return lambda v: _sig(float(v) / factor)
+
+
 def _table(df: pd.DataFrame, cols: list[tuple[str, str, Callable[[Any], str] | None]]) -> Table:
     """``cols``: (column, header, formatter or None for text)."""
     rows = tuple(tuple(str(r[c]) if fmt is None else fmt(r[c]) for c, _, fmt in cols) for _, r in df.iterrows())
     return Table(tuple(h for _, h, _ in cols), rows, tuple(fmt is not None for _, _, fmt in cols))
 
 
+def _mapper(row) -> str:
+    if "mapper" not in row or not row["mapper"]:
+        return ""
+    if row["mapper"] == "search" and row.get("objective"):
+        return f", mapper search (objective {row['objective']})"
+    return f", mapper {row['mapper']}"
+
+
 def describe(row) -> str:
-    """One design point in words: network, array, dataflow, memories, clock."""
-    sram = (row["ifmap_sram_kib"], row["filter_sram_kib"], row["ofmap_sram_kib"])
-    sram_s = "/".join(f"{v:g}" for v in sram)
+    """One design point in words: network, array, dataflow, memories, clock (and mapper, if recorded)."""
     return (f"{row['network']} (batch {row['batch']}) on {row['rows']}x{row['cols']} {row['dataflow'].upper()}, "
-            f"SRAM {sram_s} KiB (ifmap/filter/ofmap, {'double' if row['double_buffer'] else 'single'}-buffered), "
+            f"SRAM {row['sram']} KiB (ifmap/filter/ofmap, {'double' if row['double_buffer'] else 'single'}-buffered), "
             f"{'pipelined' if row['pipeline'] else 'serial'} folds, "
-            f"DRAM {row['bandwidth_bytes_per_cycle']:g} B/cycle, {row['clock_mhz']:g} MHz")
+            f"DRAM {row['bandwidth_bytes_per_cycle']:g} B/cycle, {row['clock_mhz']:g} MHz{_mapper(row)}")
 
 
-POINT_TABLE = [
-    ("network", "Network", None), ("array", "Array", None), ("dataflow_u", "Dataflow", None),
-    ("bandwidth_bytes_per_cycle", "DRAM B/cycle", _f(0)), ("pe_count", "PEs", _n),
-    ("cycles", "Cycles", _n), ("latency_ms", "Latency ms", _f(3)), ("effective_tops", "Eff. TOPS", _f(3)),
-    ("utilization", "Util.", _pct), ("dram_mb", "DRAM MB", _f(2)), ("energy_per_inference_uJ", "Energy uJ", _f(1)),
-]
+def point_columns(df: pd.DataFrame, network: bool = False) -> list[tuple[str, str, Callable[[Any], str] | None]]:
+    """The columns of a table of design points, each quantity in the unit that suits ``df``'s values."""
+    lf, lu = figures.scale_for(df["latency_ms"], "ms")
+    ef, eu = figures.scale_for(df["energy_per_inference_uJ"], "uJ")
+    pf, pu = figures.scale_for(df["edp_uJ_ms"], "uJ_ms")
+    bf, bu = figures.scale_for(df["dram_bytes"], "bytes")
+    cols: list[tuple[str, str, Callable[[Any], str] | None]] = [("network", "Network", None)] if network else []
+    cols += [("array", "Array", None), ("dataflow_u", "Dataflow", None)]
+    if "mapper" in df and df["mapper"].nunique() > 1:
+        cols.append(("mapper", "Mapper", None))
+    cols += [
+        ("sram", "SRAM KiB", None), ("bandwidth_bytes_per_cycle", "DRAM B/cycle", _f(0)),
+        ("area_mm2", "Area mm²", _in(1.0)), ("latency_ms", f"Latency {lu}", _in(lf)),
+        ("energy_per_inference_uJ", f"Energy {eu}", _in(ef)), ("edp_uJ_ms", f"EDP {pu}", _in(pf)),
+        ("utilization", "Util.", _pct), ("dram_bytes", f"DRAM {bu}", _in(bf)),
+    ]
+    return cols
 
 
 def _with_labels(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     df["array"] = df["rows"].astype(str) + "x" + df["cols"].astype(str)
     df["dataflow_u"] = df["dataflow"].str.upper()
-    df["dram_mb"] = df["dram_bytes"] / 1e6
+    df["sram"] = [f"{a:g}/{b:g}/{c:g}" for a, b, c in
+                  df[["ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib"]].to_numpy()]
     return df
+
+
+def _short(row) -> str:
+    """A point in a few words for running text: ``32x64 WS, 256/256/128 KiB, 16 B/cycle``."""
+    return (f"{row['rows']}x{row['cols']} {row['dataflow'].upper()}, {row['sram']} KiB, "
+            f"{row['bandwidth_bytes_per_cycle']:g} B/cycle")
 
 
 # ---- selection --------------------------------------------------------------------------------
 
-def select_point(df: pd.DataFrame, select: dict) -> pd.Series:
-    """The lowest-latency point among those matching ``select`` (ties: fewer PEs, less energy)."""
+def knee(front: pd.DataFrame, x: str = "energy_per_inference_uJ", y: str = "latency_ms") -> pd.Series:
+    """The knee of a two-objective front: the point nearest the ideal corner (the front's lowest x and
+    lowest y) once each objective's log is scaled to [0, 1] over the front. Ties: the lower ``y``."""
+    if front.empty:
+        raise AccelsimError("report: knee: the front is empty")
+    f = front.sort_values([y, x], kind="stable")
+    dist = np.zeros(len(f))
+    for col in (x, y):
+        v = np.log(f[col].to_numpy(dtype=float))
+        span = v.max() - v.min()
+        if span > 0:
+            dist += ((v - v.min()) / span) ** 2
+    return f.iloc[int(np.argmin(dist))]
+
+
+def narrow(df: pd.DataFrame, select: dict) -> pd.DataFrame:
+    """The points matching every ``select`` key (SELECT_COLUMNS) or one line saying which key matched none."""
     cand = df
     for key, value in select.items():
         if value is None:
@@ -184,8 +262,42 @@ def select_point(df: pd.DataFrame, select: dict) -> pd.Series:
         if cand.empty:
             have = ", ".join(str(v) for v in sorted(df[col].unique()))
             raise AccelsimError(f"report: {key}: no point with {value!r} among the selected results (have: {have})")
-    order = cand.sort_values(["latency_ms", "pe_count", "energy_per_inference_uJ"], kind="stable")
-    return order.iloc[0]
+    return cand
+
+
+def select_point(df: pd.DataFrame, select: dict, by: str = "edp") -> pd.Series:
+    """The point among those matching ``select``: the lowest EDP (``by="edp"``; ties: lower latency, less
+    area), the knee of their latency-energy front (``"knee"``) or the lowest latency (``"latency"``; ties:
+    fewer PEs, less energy)."""
+    if by not in SELECT_BY:
+        raise AccelsimError(f"report: select_by: {by!r} is not one of {', '.join(SELECT_BY)}")
+    cand = narrow(df, select)
+    if by == "knee":
+        return knee(pareto_front(cand, ["latency_ms", "energy_per_inference_uJ"]))
+    keys = (["edp_uJ_ms", "latency_ms", "area_mm2"] if by == "edp"
+            else ["latency_ms", "pe_count", "energy_per_inference_uJ"])
+    return cand.sort_values(keys, kind="stable").iloc[0]
+
+
+def why_chosen(cand: pd.DataFrame, best: pd.Series, by: str) -> str:
+    """Why ``best`` is the detailed point, in numbers (``cand``: the points it was chosen among)."""
+    if len(cand) == 1:
+        return "the only such point"
+    fastest = cand.sort_values(["latency_ms", "energy_per_inference_uJ"], kind="stable").iloc[0]
+    frugal = cand.sort_values(["energy_per_inference_uJ", "latency_ms"], kind="stable").iloc[0]
+    pf, pu = figures.scale_for(cand["edp_uJ_ms"], "uJ_ms")
+    if by == "edp":
+        return (f"the lowest energy-delay product of the {len(cand)} points ({_sig(best['edp_uJ_ms'] / pf)} {pu}); "
+                f"the fastest point ({_short(fastest)}) has {fastest['edp_uJ_ms'] / best['edp_uJ_ms']:,.2f}x its EDP, "
+                f"the lowest-energy point ({_short(frugal)}) {frugal['edp_uJ_ms'] / best['edp_uJ_ms']:,.2f}x")
+    if by == "knee":
+        front = pareto_front(cand, ["latency_ms", "energy_per_inference_uJ"])
+        return (f"the knee of the latency-energy front of the {len(cand)} points ({len(front)} front points): the "
+                f"front point nearest its ideal corner (lowest latency, lowest energy) with each axis's log scaled to "
+                f"[0, 1]; {best['latency_ms'] / front['latency_ms'].min():,.2f}x the front's lowest latency, "
+                f"{best['energy_per_inference_uJ'] / front['energy_per_inference_uJ'].min():,.2f}x its lowest energy")
+    return (f"the lowest latency of the {len(cand)} points; the lowest-EDP point has "
+            f"{cand['edp_uJ_ms'].min() / best['edp_uJ_ms']:,.2f}x its EDP")
 
 
 def _dtype(bits: int) -> str:
@@ -212,14 +324,16 @@ def _memory_notes(prof: pd.DataFrame) -> list[str]:
 
 # ---- the report -------------------------------------------------------------------------------
 
-REPORT_STEPS = 8  # loading, six figures, the pages
+REPORT_STEPS = 10  # loading, eight figures, the pages
+FIGURE_FILES = (*(f for f, *_ in FRONTS), "layers", "roofline", "heatmap", "memory")
 
 
 def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None, command: str | None = None,
-                 progress: ProgressCallback | None = None) -> list[Path]:
+                 progress: ProgressCallback | None = None, select_by: str = "edp") -> list[Path]:
     """Write the report files for ``db`` into ``out_dir``; returns their paths.
 
-    ``progress(done, REPORT_STEPS)`` is called after loading, after each figure and at the end.
+    ``select`` narrows the points (SELECT_COLUMNS keys); ``select_by`` (SELECT_BY) picks the detailed one
+    among them. ``progress(done, REPORT_STEPS)`` is called after loading, after each figure and at the end.
     """
     done = 0
 
@@ -233,58 +347,62 @@ def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None
     for key in select:
         if key not in SELECT_COLUMNS:
             raise AccelsimError(f"report: unknown selection key {key!r}")
+    if select_by not in SELECT_BY:
+        raise AccelsimError(f"report: select_by: {select_by!r} is not one of {', '.join(SELECT_BY)}")
     everything = load_results(db, errors=True)
-    df = _with_labels(load_results(db))
+    df = _with_labels(_with_cost(load_results(db)))
     if df.empty:
         raise AccelsimError(f"results: {db}: no successful points to report ({len(everything)} failed)")
     meta = load_meta(db)
     name = meta.get("last_sweep", Path(db).stem)
-    best = select_point(df, select)
+    best = select_point(df, select, select_by)
+    cand = narrow(df, select)
+    cand = cand[(cand["network_id"] == best["network_id"]) & (cand["batch"] == best["batch"])]
     net_points = df[(df["network_id"] == best["network_id"]) & (df["batch"] == best["batch"])]
     layers = load_layers(db, best["key"])
     net = network_from_spec(load_networks(db)[best["network_id"]])
     dtype = _dtype(best["data_bits"])
     prof = profile(net, batch=int(best["batch"]), dtype=dtype)
+    fronts = {stem: pareto_front(net_points, [x, y]) for stem, x, y, _ in FRONTS}
+    same = net_points
+    for col in HEATMAP_FIXED:
+        if col in same:
+            same = same[same[col] == best[col]]
+    grid = same.pivot_table(index="rows", columns="cols", values="utilization", aggfunc="first")
+    how = why_chosen(cand, best, select_by)
+    if select:
+        how = "chosen by " + ", ".join(f"`{k}={v}`" for k, v in select.items()) + ", then " + how
     step()
 
     files: list[str] = []
+    where = (f"{best['network']} on {best['rows']}x{best['cols']} {best['dataflow'].upper()}, "
+             f"{best['bandwidth_bytes_per_cycle']:g} B/cycle")
+    marker = {"edp": "best EDP", "knee": "knee", "latency": "fastest"}[select_by]
 
     def fill(out: Path) -> None:
         images: dict[str, bytes] = {}
 
-        def put(fig, file):
-            figures.save(fig, out / file)
-            images[file] = (out / file).read_bytes()
+        def put(fig, stem: str) -> None:
+            figures.save(fig, out / f"{stem}.png", figures.FORMATS)
+            images[f"{stem}.png"] = (out / f"{stem}.png").read_bytes()
+            files.extend(f"{stem}.{ext}" for ext in figures.FORMATS)
             step()
 
-        put(figures.layer_cycles(layers, f"Per-layer cycles and utilization: {best['network']} on {best['rows']}x"
-                                         f"{best['cols']} {best['dataflow'].upper()}, "
-                                         f"{best['bandwidth_bytes_per_cycle']:g} B/cycle"), "layers.png")
+        for stem, x, y, what in FRONTS:
+            put(figures.pareto(net_points, fronts[stem], x, y, title=f"{best['network']}: {what} "
+                               f"({len(net_points)} points)", highlight=best, highlight_label=marker), stem)
+        put(figures.layer_cycles(layers, f"Per-layer cycles and utilization: {where}"), "layers")
         put(figures.roofline(layers, int(best["pe_count"]), float(best["bandwidth_bytes_per_cycle"]),
-                             f"Roofline: {best['network']} on {best['rows']}x{best['cols']} "
-                             f"{best['dataflow'].upper()}, {best['bandwidth_bytes_per_cycle']:g} B/cycle each way"),
-            "roofline.png")
-        put(figures.pareto(net_points, front_pes, "pe_count", "latency_ms", "PE count (area proxy)", "latency (ms)",
-                           f"{best['network']}: latency vs PE count ({len(net_points)} points)"), "pareto_pes.png")
-        put(figures.pareto(net_points, front_energy, "energy_per_inference_uJ", "latency_ms",
-                           "energy per inference (uJ)", "latency (ms)",
-                           f"{best['network']}: latency vs energy ({len(net_points)} points)"), "pareto_energy.png")
+                             f"Roofline: {where} each way"), "roofline")
         put(figures.heatmap(grid, f"Utilization over array shape: {best['network']}, {best['dataflow'].upper()}, "
-                                  f"{best['bandwidth_bytes_per_cycle']:g} B/cycle"), "heatmap.png")
+                                  f"{best['sram']} KiB, {best['bandwidth_bytes_per_cycle']:g} B/cycle"), "heatmap")
         put(figures.memory_and_params(prof, f"{net.name}: per-layer activation memory and parameters", dtype),
-            "memory.png")
-        blocks = _blocks(name, meta, everything, df, best, layers, net_points, front_pes, front_energy, grid, prof,
-                         select, command)
+            "memory")
+        blocks = _blocks(name, meta, everything, df, best, how, layers, net_points, fronts, grid, prof, command)
         (out / "report.md").write_text(to_markdown(blocks))
         (out / "report.html").write_text(to_html(blocks, images, f"accelsim DSE: {name}"))
-        files[:] = ["report.md", "report.html", *images]
+        files[:0] = ["report.md", "report.html"]
 
-    front_pes = pareto_front(net_points, ["latency_ms", "pe_count"])
-    front_energy = pareto_front(net_points, ["latency_ms", "energy_per_inference_uJ"])
-    same = net_points
-    for col in HEATMAP_FIXED:
-        same = same[same[col] == best[col]]
-    grid = same.pivot_table(index="rows", columns="cols", values="utilization", aggfunc="first")
     # Everything is written into a temporary folder beside out_dir and renamed into place at the end:
     # a failure halfway leaves no half-written report (and the previous one, if any, untouched).
     atomic_folder(out_dir, fill, "report")
@@ -293,17 +411,33 @@ def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None
     return [out / f for f in files]
 
 
-def _blocks(name, meta, everything, df, best, layers, net_points, front_pes, front_energy, grid, prof, select, command):
+def _with_cost(df: pd.DataFrame) -> pd.DataFrame:
+    """EDP and chip area for points of a store that does not record them."""
+    df = df.copy()
+    if "edp_uJ_ms" not in df:
+        df["edp_uJ_ms"] = df["energy_per_inference_uJ"] * df["latency_ms"]
+    if "area_mm2" not in df and not df.empty:
+        from accelsim.hardware.config import ArrayConfig
+        from accelsim.synth.area import area_breakdown
+
+        keys = ["rows", "cols", "data_bits", "acc_bits", "out_bits", "ifmap_sram_kib", "filter_sram_kib",
+                "ofmap_sram_kib", "double_buffer"]
+        area = {k: area_breakdown(ArrayConfig(**dict(zip(keys, k, strict=True)))).area_mm2
+                for k in map(tuple, df[keys].drop_duplicates().itertuples(index=False))}
+        df["area_mm2"] = [area[tuple(k)] for k in df[keys].itertuples(index=False)]
+    return df
+
+
+def _blocks(name, meta, everything, df, best, how, layers, net_points, fronts, grid, prof, command):
     failed = int((everything["status"] != "ok").sum())
     axes = []
     for col, title in (("network", "networks"), ("array", "arrays"), ("dataflow_u", "dataflows"),
-                       ("bandwidth_bytes_per_cycle", "DRAM bytes/cycle"), ("clock_mhz", "clock MHz"),
+                       ("sram", "SRAM KiB (ifmap/filter/ofmap)"), ("bandwidth_bytes_per_cycle", "DRAM bytes/cycle"),
+                       ("mapper", "mapper"), ("objective", "objective"), ("clock_mhz", "clock MHz"),
                        ("batch", "batch")):
-        vals = list(dict.fromkeys(df[col].tolist()))
-        axes.append(f"{title}: {', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in vals)}")
-    srams = df[["ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib"]].drop_duplicates()
-    axes.append("SRAM KiB (ifmap/filter/ofmap): " + ", ".join("/".join(f"{v:g}" for v in r) for r in srams.to_numpy()))
-    how = "chosen by " + ", ".join(f"`{k}={v}`" for k, v in select.items()) if select else "the lowest latency"
+        if col in df:
+            vals = list(dict.fromkeys(df[col].tolist()))
+            axes.append(f"{title}: {', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in vals)}")
     blocks: list[Block] = [("h1", f"Design-space exploration: {name}")]
     if meta.get(f"command:{name}"):
         blocks.append(("p", f"Sweep: `{meta[f'command:{name}']}`."))
@@ -317,83 +451,127 @@ def _blocks(name, meta, everything, df, best, layers, net_points, front_pes, fro
     ]
     best_rows = []
     for _, g in df.groupby("network_id", sort=False):
-        for metric, what in (("latency_ms", "lowest latency"), ("energy_per_inference_uJ", "lowest energy"),
+        knee_row = knee(pareto_front(g, ["latency_ms", "energy_per_inference_uJ"]))
+        for metric, what in (("edp_uJ_ms", "lowest EDP"), ("latency_ms", "lowest latency"),
+                             ("energy_per_inference_uJ", "lowest energy"), ("area_mm2", "smallest area"),
                              ("utilization", "highest utilization")):
             r = g.sort_values([metric, "latency_ms", "pe_count"], ascending=[metric != "utilization", True, True],
                               kind="stable").iloc[0]
             best_rows.append({**r.to_dict(), "what": what})
-    blocks.append(_table(pd.DataFrame(best_rows), [("what", "Best by", None), *POINT_TABLE]))
-    blocks += [("h2", f"Findings for {best['network']}"), ("ul", findings(net_points, front_pes))]
+        best_rows.append({**knee_row.to_dict(), "what": "latency-energy knee"})
+    best_df = pd.DataFrame(best_rows)
+    blocks.append(_table(best_df, [("what", "Best by", None), *point_columns(best_df, network=True)]))
+    blocks += [("h2", f"Findings for {best['network']}"), ("ul", findings(net_points, fronts))]
+    lf, lu = figures.scale_for(best["latency_ms"], "ms")
+    ef, eu = figures.scale_for(best["energy_per_inference_uJ"], "uJ")
+    pf, pu = figures.scale_for(best["edp_uJ_ms"], "uJ_ms")
     blocks += [
         ("h2", "The selected design point"),
-        ("p", (f"**{describe(best)}**, {how}: {int(best['cycles']):,} cycles = {best['latency_ms']:.3f} ms, "
-              f"{best['inferences_per_second']:,.1f} inferences/s, {best['effective_tops']:.3f} effective TOPS of "
-              f"{best['peak_tops']:.3f} peak, utilization {best['utilization']:.1%}, DRAM "
-              f"{best['dram_bytes'] / 1e6:,.2f} MB, {best['energy_per_inference_uJ']:,.1f} uJ per inference.")),
+        ("p", (f"**{describe(best)}**, {how}.")),
+        ("p", (f"{int(best['cycles']):,} cycles = {_sig(best['latency_ms'] / lf)} {lu}, "
+               f"{best['inferences_per_second']:,.1f} inferences/s, {best['effective_tops']:.3f} effective TOPS of "
+               f"{best['peak_tops']:.3f} peak, utilization {best['utilization']:.1%}, DRAM "
+               f"{best['dram_bytes'] / 1e6:,.2f} MB, {_sig(best['energy_per_inference_uJ'] / ef)} {eu} per inference, "
+               f"EDP {_sig(best['edp_uJ_ms'] / pf)} {pu}, chip area {best['area_mm2']:,.2f} mm².")),
+        *_mapping_blocks(layers, best),
         _layer_table(layers),
         _energy_table(best),
         Figure("layers.png", "Per-layer cycles (busy and memory stall) and PE utilization of the selected point."),
         Figure("roofline.png", "Roofline of the selected point: peak = PEs MACs/cycle, memory roof = 2 x bandwidth "
                                "x intensity (read and write channels); each dot is a layer."),
         ("h2", "Pareto fronts"),
-        ("p", (f"Over all {len(net_points)} points of {best['network']} (batch {best['batch']}); "
-               "a point is on the front "
-              "when no other point is at least as good in both objectives and better in one (both minimized).")),
-        Figure("pareto_pes.png", "Latency against PE count (area proxy): the Pareto front."),
-        _table(_with_labels(front_pes), POINT_TABLE),
-        Figure("pareto_energy.png", "Latency against energy per inference: the Pareto front."),
-        _table(_with_labels(front_energy), POINT_TABLE),
+        ("p", (f"Over all {len(net_points)} points of {best['network']} (batch {best['batch']}); a point is on a "
+               "front when no other point is at least as good in both objectives and better in one (both "
+               "minimized). Dominated points are faded, the selected point is the star.")),
+    ]
+    for stem, x, y, what in FRONTS:
+        f = fronts[stem]
+        blocks += [("h3", f"{what[0].upper()}{what[1:]}: {len(f)} of {len(net_points)} points on the front"),
+                   Figure(f"{stem}.png", f"{what[0].upper()}{what[1:]} ({y} against {x}): the Pareto front."),
+                   _table(f, point_columns(f))]
+    blocks += [
         ("h2", "Utilization over array shape"),
         ("p", f"{grid.notna().to_numpy().sum()} array shapes at the selected point's other settings."),
         Figure("heatmap.png", "PE utilization (%) by array rows x cols."),
         ("h2", "Where the memory and the parameters are"),
         ("ul", _memory_notes(prof)),
-        Figure("memory.png", "Per-layer output activation memory (MB = 10^6 bytes) and parameters (millions) of "
-                             "the conv, pooling and FC layers (in-place activations left out)."),
+        Figure("memory.png", "Per-layer output activation memory and parameters of the conv, pooling and FC layers "
+                             "(in-place activations left out)."),
         ("h2", "Definitions"),
         ("ul", [
-            "latency_ms = cycles / clock; inferences_per_second = batch / latency; "
+            "latency = cycles / clock; inferences_per_second = batch / latency; "
             "effective TOPS = 2 x MACs / latency / 10^12.",
-            "utilization = MACs / (PEs x cycles); PE count = rows x cols is the area proxy.",
+            "utilization = MACs / (PEs x cycles).",
+            "energy-delay product (EDP, `edp_uJ_ms`) = energy per inference (µJ) x latency (ms); lower is better.",
+            ("chip area (`area_mm2`, `accelsim area`) = the array (yosys synthesis of the RTL, NanGate 45 nm cell "
+             "areas) + the three SRAMs (CACTI 7) + the DRAM interface (CACTI-IO); see the README's Area section."),
             "DRAM traffic counts bytes read and written; MB = 10^6 bytes, KiB = 1024 bytes.",
             _energy_line(meta.get(f"sweep:{name}", {}).get("energy")),
-            ("Energy is dynamic only (no leakage, no clock tree): idle PEs cost nothing, so a large array is not "
-            "charged for its size in energy; the PE count is the separate area axis."),
+            _leakage_line(df),
         ]),
     ]
     return blocks
 
 
-def findings(points: pd.DataFrame, front: pd.DataFrame) -> list[str]:
-    """Observations computed from one network's points (so the text never goes stale)."""
+def _leakage_line(df: pd.DataFrame) -> str:
+    if "leakage_pJ" in df and float(df["leakage_pJ"].max()) > 0:
+        share = (df["leakage_pJ"] / df["total_pJ"]).median()
+        return (f"Energy includes leakage: the chip's static power (from its area: logic and SRAMs) x latency "
+                f"(`leakage_pJ`; {share:.0%} of the median point's energy), so a large, idle array pays for its "
+                f"size in energy too.")
+    return ("Energy is dynamic only (no leakage, no clock tree): idle PEs cost nothing, so a large array is not "
+            "charged for its size in energy; area is the separate axis.")
+
+
+def _front_line(f: pd.DataFrame, x: str, y: str, what: str) -> str:
+    ends = f.sort_values([x, y], kind="stable")
+    lo, hi = ends.iloc[0], ends.iloc[-1]
+    xf, xu = figures.scale_for(f[x], figures.AXES[x][1])
+    yf, yu = figures.scale_for(f[y], figures.AXES[y][1])
+    text = f"{what[0].upper()}{what[1:]}: {len(f)} front points"
+    if len(f) == 1:
+        return text + f", one design beats every other on both: {_short(lo)}."
+    return (text + f", from {_short(lo)} ({_sig(lo[x] / xf)} {xu}, {_sig(lo[y] / yf)} {yu}) to {_short(hi)} "
+            f"({_sig(hi[x] / xf)} {xu}, {_sig(hi[y] / yf)} {yu}): {hi[x] / lo[x]:,.2f}x the "
+            f"{figures.AXES[x][0]} for {lo[y] / hi[y]:,.2f}x less {figures.AXES[y][0]}.")
+
+
+def findings(points: pd.DataFrame, fronts: dict[str, pd.DataFrame]) -> list[str]:
+    """Observations computed from one network's points and its fronts (``FRONTS`` stems), so the text
+    never goes stale."""
+    points = points if "sram" in points else _with_labels(points)
     out = []
-    f = front.sort_values("pe_count")
-    lo, hi = f.iloc[0], f.iloc[-1]
-    out.append(
-        f"The latency / PE-count front has {len(f)} points, from {lo['rows']}x{lo['cols']} {lo['dataflow'].upper()} "
-        f"({lo['latency_ms']:,.2f} ms, utilization {lo['utilization']:.1%}) to {hi['rows']}x{hi['cols']} "
-        f"{hi['dataflow'].upper()} ({hi['latency_ms']:,.2f} ms, {hi['utilization']:.1%}): "
-        f"{hi['pe_count'] / lo['pe_count']:,.0f}x the PEs for {lo['latency_ms'] / hi['latency_ms']:,.1f}x the speed."
-    )
+    for stem, x, y, what in FRONTS:
+        f = fronts[stem]
+        out.append(_front_line(f if "sram" in f else _with_labels(f), x, y, what))
     stall = (points["stall_cycles"] / points["cycles"]).median()
     out.append(f"The median point spends {stall:.0%} of its cycles waiting for DRAM.")
     bw = points.groupby("bandwidth_bytes_per_cycle")["latency_ms"].median()
     if len(bw) > 1:
+        lf, lu = figures.scale_for(bw, "ms")
         out.append("Median latency by DRAM bandwidth: "
-                   + ", ".join(f"{b:g} B/cycle {v:,.2f} ms" for b, v in bw.items()) + ".")
-    others = ["rows", "cols", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "double_buffer", "pipeline",
-              "bandwidth_bytes_per_cycle", "clock_mhz", "data_bits", "acc_bits", "out_bits", "engine"]
+                   + ", ".join(f"{b:g} B/cycle {_sig(v / lf)} {lu}" for b, v in bw.items()) + ".")
+    if points["sram"].nunique() > 1:
+        by = points.groupby("sram", sort=False)
+        ef, eu = figures.scale_for(points["energy_per_inference_uJ"], "uJ")
+        out.append("Median energy and area by SRAM KiB (ifmap/filter/ofmap): "
+                   + ", ".join(f"{s} {_sig(e / ef)} {eu}, {a:,.2f} mm²" for s, e, a in
+                               zip(by.groups, by["energy_per_inference_uJ"].median(), by["area_mm2"].median(),
+                                   strict=True)) + ".")
+    others = [c for c in HEATMAP_FIXED if c in points and c not in ("network_id", "batch", "dataflow")]
+    others += ["rows", "cols"]
     if points["dataflow"].nunique() > 1:
         fastest = points.loc[points.groupby(others)["latency_ms"].idxmin(), "dataflow"].str.upper().value_counts()
         total = int(fastest.sum())
         out.append(f"Fastest dataflow over the {total} combinations of the other settings: "
                    + ", ".join(f"{d} in {n}" for d, n in fastest.items()) + ".")
-    e = points.iloc[int(points["energy_per_inference_uJ"].argmin())]
-    shares = {lvl: e[c] / e["total_pJ"] for lvl, c in (("DRAM", "dram_pJ"), ("SRAM", "sram_pJ"),
-                                                        ("register file", "rf_pJ"), ("MAC", "mac_pJ"))}
-    out.append(f"Lowest energy: {e['rows']}x{e['cols']} {e['dataflow'].upper()} at "
-               f"{e['energy_per_inference_uJ']:,.1f} uJ per inference, of which "
-               + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()) + ".")
+    e = points.sort_values(["energy_per_inference_uJ", "latency_ms", "pe_count"], kind="stable").iloc[0]
+    levels = [("DRAM", "dram_pJ"), ("SRAM", "sram_pJ"), ("register file", "rf_pJ"), ("MAC", "mac_pJ")]
+    if "leakage_pJ" in e and e["leakage_pJ"] > 0:
+        levels.append(("leakage", "leakage_pJ"))
+    ef, eu = figures.scale_for(e["energy_per_inference_uJ"], "uJ")
+    out.append(f"Lowest energy: {_short(e)} at {_sig(e['energy_per_inference_uJ'] / ef)} {eu} per inference, of which "
+               + ", ".join(f"{k} {e[c] / e['total_pJ']:.0%}" for k, c in levels) + ".")
     return out
 
 
@@ -408,24 +586,77 @@ def _energy_line(table: dict | None) -> str:
             f"{t.dram_pJ_per_byte:g} pJ/byte; sources in `accelsim/energy/table.py`.")
 
 
+def _has_mappings(layers: pd.DataFrame) -> bool:
+    return "mapping" in layers and bool((layers["mapping"].fillna("") != "").any())
+
+
+def _searched(layers: pd.DataFrame) -> bool:
+    return {"fixed_cycles", "fixed_dram_bytes", "fixed_total_pJ"} <= set(layers.columns) and bool(
+        layers["fixed_cycles"].notna().any())
+
+
+def _change(new: float, old: float) -> str:
+    return "" if not old or pd.isna(old) else f"{(new - old) / old:+.1%}"
+
+
+def _mapping_blocks(layers: pd.DataFrame, best) -> list[Block]:
+    """What the layers' mappings are and, after a mapping search, what it gained over the fixed mapping."""
+    if not _has_mappings(layers):
+        return []
+    arr = layers[layers["unit"] == "array"]
+    counts = arr["mapping"].value_counts()
+    text = (f"Mappings of the {len(arr)} array layers: " + ", ".join(f"`{m}` {n}" for m, n in counts.items()) + ".")
+    if not _searched(layers):
+        return [("p", text)]
+    s = arr[arr["fixed_cycles"].notna()]
+    dram = s["dram_read_bytes"] + s["dram_write_bytes"]
+    objective = str(best.get("objective") or "edp")
+    cost = {"cycles": (s["cycles"], s["fixed_cycles"]), "energy": (s["total_pJ"], s["fixed_total_pJ"]),
+            "edp": (s["cycles"] * s["total_pJ"], s["fixed_cycles"] * s["fixed_total_pJ"])}[objective]
+    better = int((cost[0] < cost[1]).sum())
+    bf, bu = figures.scale_for(s["fixed_dram_bytes"].sum(), "bytes")
+    ef, eu = figures.scale_for(s["fixed_total_pJ"].sum() / 1e6, "uJ")
+    text += (f" The search (objective {objective}) beat the fixed mapping in {better} of {len(s)} layers; over "
+             f"the array layers: cycles {int(s['cycles'].sum()):,} vs {int(s['fixed_cycles'].sum()):,} fixed "
+             f"({_change(s['cycles'].sum(), s['fixed_cycles'].sum())}), DRAM {_sig(dram.sum() / bf)} vs "
+             f"{_sig(s['fixed_dram_bytes'].sum() / bf)} {bu} ({_change(dram.sum(), s['fixed_dram_bytes'].sum())}), "
+             f"energy {_sig(s['total_pJ'].sum() / 1e6 / ef)} vs {_sig(s['fixed_total_pJ'].sum() / 1e6 / ef)} {eu} "
+             f"({_change(s['total_pJ'].sum(), s['fixed_total_pJ'].sum())}).")
+    return [("p", text)]
+
+
 def _layer_table(layers: pd.DataFrame) -> Table:
     lay = layers[layers["cycles"] > 0].copy()
     on_array = lay["unit"] == "array"
     lay["gemm"] = (lay["gemm_m"].astype(str) + "x" + lay["gemm_k"].astype(str) + "x" + lay["gemm_n"].astype(str)).where(
         on_array, "vector unit")
-    lay["dram_mb"] = (lay["dram_read_bytes"] + lay["dram_write_bytes"]) / 1e6
-    lay["energy_uj"] = lay["total_pJ"] / 1e6
+    lay["dram"] = lay["dram_read_bytes"] + lay["dram_write_bytes"]
     lay["util"] = lay["utilization"].map(_pct).where(on_array, "")
     lay["intensity"] = lay["intensity_macs_per_dram_byte"].map(lambda v: "" if pd.isna(v) else f"{v:,.1f}")
-    return _table(lay, [("layer", "Layer", None), ("gemm", "GEMM MxKxN", None), ("cycles", "Cycles", _n),
-                        ("stall_cycles", "Stall cycles", _n), ("util", "Util.", str), ("dram_mb", "DRAM MB", _f(3)),
-                        ("intensity", "MACs/DRAM byte", str), ("energy_uj", "Energy uJ", _f(2))])
+    cols: list[tuple[str, str, Callable[[Any], str] | None]] = [("layer", "Layer", None), ("gemm", "GEMM MxKxN", None)]
+    if _has_mappings(layers):
+        lay["mapping"] = lay["mapping"].fillna("")
+        cols.append(("mapping", "Mapping", None))
+    bf, bu = figures.scale_for(lay["dram"].max(), "bytes")
+    ef, eu = figures.scale_for(lay["total_pJ"].max(), "pJ")
+    cols += [("cycles", "Cycles", _n), ("stall_cycles", "Stall cycles", _n), ("util", "Util.", str),
+             ("dram", f"DRAM {bu}", _f3(bf)), ("intensity", "MACs/DRAM byte", str),
+             ("total_pJ", f"Energy {eu}", _f3(ef))]
+    if _searched(layers):
+        for new, old, head in (("cycles", "fixed_cycles", "Cycles vs fixed"), ("dram", "fixed_dram_bytes",
+                                                                              "DRAM vs fixed"),
+                               ("total_pJ", "fixed_total_pJ", "Energy vs fixed")):
+            lay[head] = [_change(a, b) for a, b in zip(lay[new], lay[old], strict=True)]
+            cols.append((head, head, str))
+    return _table(lay, cols)
 
 
 def _energy_table(best) -> Table:
     total = float(best["total_pJ"])
+    levels = [("MAC", "mac_pJ"), ("vector unit", "vector_pJ"), ("register file", "rf_pJ"), ("SRAM", "sram_pJ"),
+              ("DRAM", "dram_pJ")]
+    if "leakage_pJ" in best:
+        levels.append(("leakage", "leakage_pJ"))
     rows = tuple((lvl, f"{float(best[c]) / 1e6:,.2f}", f"{float(best[c]) / total:.1%}")
-                 for lvl, c in (("MAC", "mac_pJ"), ("vector unit", "vector_pJ"), ("register file", "rf_pJ"),
-                                ("SRAM", "sram_pJ"),
-                                ("DRAM", "dram_pJ"), ("total", "total_pJ")))
-    return Table(("Energy level", "uJ", "share"), rows, (False, True, True))
+                 for lvl, c in (*levels, ("total", "total_pJ")))
+    return Table(("Energy level", "µJ", "share"), rows, (False, True, True))

@@ -1,14 +1,24 @@
-"""Matplotlib figures of a design-space sweep (Agg backend, PNG at ~100 dpi).
+"""Matplotlib figures of a design-space sweep, sized and lettered for a paper (Agg backend).
 
 Each function takes a result of the Python API (``accelsim.simulate(...)``, ``accelsim.profile(...)``,
 ``accelsim.sweep(...)``: anything with ``.layers`` / ``.points``) or the DataFrame itself (from
 ``accelsim.systolic.simulate``, ``accelsim.workload.profile`` or the results store, which share the
-names of ``accelsim.columns``) and returns a ``Figure``; ``save`` writes it.
+names of ``accelsim.columns``) and returns a ``Figure``; ``save`` writes it (PNG, SVG and/or PDF).
+
+Figures are drawn at their print size: one column (``COLUMN_IN`` = 3.5 in) or, for the per-layer
+bar charts, two columns (``WIDE_IN``), with 7-8 pt text and 5.5-6 pt layer names, so tick labels stay
+readable when the figure is placed at that width. Axes show scaled units (k/M/G for counts, µJ/mJ,
+µs/ms/s, kB/MB, mm²; ``scale_for``) and plain tick numbers, never offsets or powers of ten.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+import textwrap
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -18,15 +28,117 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from accelsim.dse.pareto import pareto_front
 from accelsim.errors import AccelsimError
 
-DPI = 100
+DPI = 200  # PNG resolution: a 3.5 in figure is 700 px wide
+FORMATS = ("png", "svg", "pdf")
+COLUMN_IN = 3.5  # one column of a two-column paper
+WIDE_IN = 7.16  # both columns (IEEE text width)
+PAPER_RC: dict[Any, Any] = {
+    "font.size": 7.5, "axes.titlesize": 8, "axes.labelsize": 7.5, "xtick.labelsize": 7, "ytick.labelsize": 7,
+    "legend.fontsize": 6.5, "axes.linewidth": 0.6, "xtick.major.width": 0.6, "ytick.major.width": 0.6,
+    "xtick.minor.width": 0.4, "ytick.minor.width": 0.4, "lines.linewidth": 1.0, "grid.linewidth": 0.4,
+    "legend.handlelength": 1.4, "legend.borderpad": 0.3, "legend.labelspacing": 0.3,
+}
+# Written into every saved file the same way, so a regenerated report differs only where the data does.
+_SAVE_RC: dict[Any, Any] = {"svg.hashsalt": "accelsim", "pdf.fonttype": 42}
+_METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None},
+             "pdf": {"CreationDate": None, "Creator": None, "Producer": None}}
+ROOFLINE_LABELS = 8  # clusters of layers named on the roofline (the first ones, in layer order)
+LAYER_LABELS_MAX = 70  # more layers than this: every k-th layer named on the two-column bar charts
+TITLE_CHARS = 46  # characters per title line over a one-column figure's axes at 8 pt
+
 DATAFLOW_COLORS = {"os": "tab:blue", "ws": "tab:orange", "is": "tab:green"}
 TYPE_COLORS = {"conv2d": "tab:blue", "linear": "tab:red"}
 IN_PLACE = ("relu", "tanh", "sigmoid", "flatten", "softmax")
+
+# Unit ladders: (factor in the column's unit, name), largest first.
+UNITS: dict[str, tuple[tuple[float, str], ...]] = {
+    "count": ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")),
+    "bytes": ((1e9, "GB"), (1e6, "MB"), (1e3, "kB"), (1.0, "B")),
+    "ms": ((1e3, "s"), (1.0, "ms"), (1e-3, "µs")),
+    "uJ": ((1e6, "J"), (1e3, "mJ"), (1.0, "µJ"), (1e-3, "nJ")),
+    "pJ": ((1e6, "µJ"), (1e3, "nJ"), (1.0, "pJ")),
+    "uJ_ms": ((1e6, "J·ms"), (1e3, "mJ·ms"), (1.0, "µJ·ms"), (1e-3, "nJ·ms")),
+    "mm2": ((1.0, "mm²"), (1e-6, "µm²")),
+}
+# Point columns drawn on the Pareto axes: (quantity, unit ladder).
+AXES = {
+    "latency_ms": ("latency", "ms"), "energy_per_inference_uJ": ("energy per inference", "uJ"),
+    "area_mm2": ("chip area", "mm2"), "edp_uJ_ms": ("energy-delay product", "uJ_ms"), "pe_count": ("PEs", "count"),
+    "cycles": ("cycles", "count"), "dram_bytes": ("DRAM traffic", "bytes"), "pJ_per_mac": ("energy per MAC", "pJ"),
+    "total_pJ": ("energy", "pJ"),
+}
+
+
+def scale_for(values, ladder: str) -> tuple[float, str]:
+    """(factor, unit name) of ``UNITS[ladder]`` for ``values``: the largest unit not above the
+    geometric middle of their positive magnitudes, so the numbers read mostly between 1 and 1000."""
+    v = np.abs(np.asarray(values, dtype=float).ravel())
+    v = v[np.isfinite(v) & (v > 0)]
+    ref = math.sqrt(float(v.min()) * float(v.max())) if len(v) else 1.0
+    steps = UNITS[ladder]
+    for factor, name in steps:
+        if ref >= factor:
+            return factor, name
+    return steps[-1]
+
+
+def axis_label(quantity: str, unit: str) -> str:
+    """``quantity (unit)``; a count without a prefix has no unit."""
+    return f"{quantity} ({unit})" if unit else quantity
+
+
+def _scaled(values, column: str, quantity: str | None = None) -> tuple[np.ndarray, float, str]:
+    """The values of a point column in their scaled unit, the factor, and the axis label."""
+    what, ladder = AXES.get(column, (column, "count"))
+    factor, unit = scale_for(values, ladder)
+    return np.asarray(values, dtype=float) / factor, factor, axis_label(quantity or what, unit)
+
+
+def _num(v: float, _pos=None) -> str:
+    """A tick number as written: 0.5, 20, 1,000 (no offset, no 10^x)."""
+    return f"{v:,.6g}"
+
+
+def _axis(ax, which: str, values, log: bool | None = None) -> bool:
+    """Linear or (``log`` None: if the values span 10x or more) log scale with plain tick numbers;
+    returns whether it is log."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    span = float(v.max() / v.min()) if len(v) else 1.0
+    if log is None:
+        log = span >= 10
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    if log:
+        (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+        decades = math.log10(span) if span > 0 else 0
+        subs = (1.0,) if decades > 3.5 else (1.0, 2.0, 5.0) if decades > 0.8 else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
+        axis.set_major_locator(LogLocator(base=10, subs=subs))
+        axis.set_minor_locator(LogLocator(base=10, subs=[float(i) for i in range(2, 10)]))
+        axis.set_minor_formatter(NullFormatter())
+    else:
+        axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+    axis.set_major_formatter(FuncFormatter(_num))
+    return bool(log)
+
+
+def _wrap(title: str, chars: int = TITLE_CHARS) -> str:
+    return "\n".join(textwrap.wrap(title, chars)) if len(title) > chars else title
+
+
+def _paper(fn):
+    """Build the figure with the paper's font sizes and line widths."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with plt.rc_context(PAPER_RC):
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 def _frame(obj, attr: str = "layers") -> pd.DataFrame:
@@ -49,44 +161,67 @@ def _title(df: pd.DataFrame, what: str) -> str:
     return f"{what}: {network}" if network else what
 
 
-def save(fig: Figure, path: str | Path) -> Path:
+def save(fig: Figure, path: str | Path, formats: Sequence[str] | None = None) -> Path:
+    """Write ``fig`` to ``path`` (format from its extension) and, for each of ``formats`` (e.g.
+    ``FORMATS``), beside it with that extension; returns ``path``. Closes the figure."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    exts = [path.suffix.lstrip(".").lower() or "png"]
+    exts += [f for f in (formats or ()) if f not in exts]
+    with plt.rc_context(_SAVE_RC):
+        for ext in exts:
+            fig.savefig(path.with_suffix("." + ext), dpi=DPI, format=ext, metadata=_METADATA.get(ext))
+            fig.set_layout_engine("none")  # laid out by the first save: the others reuse it (half the time)
     plt.close(fig)
     return path
 
 
+def _layer_ticks(ax, names: Sequence[str]) -> None:
+    """Layer names under the bars, every k-th of them when there are more than LAYER_LABELS_MAX."""
+    k = max(1, math.ceil(len(names) / LAYER_LABELS_MAX))
+    x = list(range(0, len(names), k))
+    ax.set_xticks(x, [names[i] for i in x], rotation=90, fontsize=5.5)
+    ax.set_xlim(-0.7, len(names) - 0.3)
+    if k > 1:
+        ax.set_xlabel(f"layers (one in {k} named)", fontsize=6.5)
+
+
+@_paper
 def layer_cycles(layers, title: str | None = None) -> Figure:
     """Per-layer cycles (busy and memory stall stacked) and PE utilization of one design point
     (a simulation result, its ``.layers``, or a point's layers from the results store).
 
     Layers with no cycles (flatten) are left out; vector-unit layers (pooling, activations) are
-    drawn in their own colour and have no PE utilization.
+    drawn in their own colour and have no PE utilization. Two columns wide.
     """
     layers = _frame(layers)
     title = title or _title(layers, "Per-layer cycles and utilization")
     layers = layers[layers["cycles"] > 0].reset_index(drop=True)
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True, height_ratios=(2, 1))
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(WIDE_IN, 3.9), sharex=True, height_ratios=(2, 1),
+                                   layout="constrained")
     x = np.arange(len(layers))
     array = (layers["unit"] == "array").to_numpy()
     busy = (layers["cycles"] - layers["stall_cycles"]).to_numpy()
     stall = layers["stall_cycles"].to_numpy()
-    ax1.bar(x[array], busy[array], color="tab:blue", label="array: busy")
-    ax1.bar(x[~array], busy[~array], color="tab:purple", label="vector unit: busy")
-    ax1.bar(x, stall, bottom=busy, color="tab:gray", label="waiting for DRAM")
-    ax1.set_ylabel("cycles")
-    ax1.set_title(title, fontsize=10)
-    ax1.legend(loc="upper right", fontsize=8)
-    ax1.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
-    ax2.bar(x[array], 100 * layers["utilization"].to_numpy()[array], color="tab:green")
-    ax2.set_ylabel("PE utilization (%)")
+    factor, unit = scale_for(layers["cycles"].max(), "count")
+    width = 0.8
+    ax1.bar(x[array], busy[array] / factor, width, color="tab:blue", label="array: busy")
+    ax1.bar(x[~array], busy[~array] / factor, width, color="tab:purple", label="vector unit: busy")
+    ax1.bar(x, stall / factor, width, bottom=busy / factor, color="tab:gray", label="waiting for DRAM")
+    ax1.set_ylabel(axis_label("cycles", unit))
+    ax1.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+    ax1.yaxis.set_major_formatter(FuncFormatter(_num))
+    ax1.set_title(_wrap(title, TITLE_CHARS + 14), loc="left")
+    ax1.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, frameon=False, borderaxespad=0.2)
+    ax2.bar(x[array], 100 * layers["utilization"].to_numpy()[array], width, color="tab:green")
+    ax2.set_ylabel("PE util. (%)")
     ax2.set_ylim(0, 100)
-    ax2.set_xticks(x, layers["layer"], rotation=75, ha="right", fontsize=7)
-    fig.tight_layout()
+    ax2.set_yticks([0, 50, 100])
+    _layer_ticks(ax2, list(layers["layer"]))
     return fig
 
 
+@_paper
 def roofline(layers, pe_count: int | None = None, bandwidth_bytes_per_cycle: float | None = None,
              title: str | None = None) -> Figure:
     """Roofline in MACs/cycle: the array's peak (one MAC per PE per cycle) against DRAM bandwidth.
@@ -105,37 +240,39 @@ def roofline(layers, pe_count: int | None = None, bandwidth_bytes_per_cycle: flo
         pe_count = cfg.pes if pe_count is None else pe_count
         bandwidth_bytes_per_cycle = cfg.bandwidth if bandwidth_bytes_per_cycle is None else bandwidth_bytes_per_cycle
     title = title or _title(layers, "Roofline")
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 3.0), layout="constrained")
     lay = layers[layers["intensity_macs_per_dram_byte"].notna()]
     lo = min(0.05, float(lay["intensity_macs_per_dram_byte"].min()) / 2) if len(lay) else 0.05
     hi = 1e4
     if len(lay):
         hi = max(pe_count / bandwidth_bytes_per_cycle * 20, float(lay["intensity_macs_per_dram_byte"].max()) * 2)
     xi = np.logspace(np.log10(lo), np.log10(hi), 200)
-    ax.plot(xi, np.minimum(pe_count, 2 * bandwidth_bytes_per_cycle * xi), color="black", lw=2, label="roof")
+    roof = np.minimum(pe_count, 2 * bandwidth_bytes_per_cycle * xi)
+    factor, unit = scale_for([roof.min(), pe_count], "count")
+    ax.plot(xi, roof / factor, color="black", lw=1.5, label="roof")
     ridge = pe_count / (2 * bandwidth_bytes_per_cycle)
-    ax.axvline(ridge, color="gray", ls=":", lw=1)
-    ax.annotate(f"ridge {ridge:,.1f} MACs/byte", (ridge, pe_count), textcoords="offset points", xytext=(4, -14),
-                fontsize=8, color="gray")
+    ax.axvline(ridge, color="gray", ls=":", lw=0.8)
+    ax.annotate(f"ridge {ridge:,.1f}", (ridge, 0.02), xycoords=("data", "axes fraction"), textcoords="offset points",
+                xytext=(3, 0), fontsize=6, color="gray")
     for kind, grp in lay.groupby("type"):
-        ax.scatter(grp["intensity_macs_per_dram_byte"], grp["attained_macs_per_cycle"], s=30, zorder=3,
+        ax.scatter(grp["intensity_macs_per_dram_byte"], grp["attained_macs_per_cycle"] / factor, s=12, zorder=3,
                    color=TYPE_COLORS.get(kind, "tab:purple"), label=kind)
+    _axis(ax, "x", xi, log=True)
+    _axis(ax, "y", np.concatenate([roof, lay["attained_macs_per_cycle"].to_numpy(dtype=float)]) / factor, log=True)
+    ax.autoscale_view()
     clusters = _clusters(lay["intensity_macs_per_dram_byte"], lay["attained_macs_per_cycle"], lay["layer"])
-    for i, ((x, y), names) in enumerate(clusters):
-        label = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
-        ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4 if i % 2 else -11), fontsize=7)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    for i, ((cx, cy), names) in enumerate(clusters[:ROOFLINE_LABELS]):
+        label = names[0] + (f" +{len(names) - 1}" if len(names) > 1 else "")
+        _place(ax, (cx, cy / factor), label, dy=-7 if i % 2 else 5)
     ax.set_xlabel("arithmetic intensity (MACs per DRAM byte)")
-    ax.set_ylabel("attained MACs per cycle")
-    ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(True, which="both", alpha=0.2)
-    fig.tight_layout()
+    ax.set_ylabel(axis_label("attained MACs per cycle", unit))
+    ax.set_title(_wrap(title))
+    ax.legend(loc="upper left")
+    ax.grid(True, which="major", alpha=0.25)
     return fig
 
 
-def _clusters(xs, ys, names, decades: float = 0.25):
+def _clusters(xs, ys, names, decades: float = 0.5):
     """Points closer than ``decades`` (log10) in both axes share one label, at the first point."""
     out: list[tuple[tuple[float, float], list[str]]] = []
     for x, y, name in zip(xs, ys, names, strict=True):
@@ -148,40 +285,104 @@ def _clusters(xs, ys, names, decades: float = 0.25):
     return out
 
 
+def design_label(row) -> str:
+    """A design point in a few characters: ``32x64 WS``, and its DRAM bandwidth and SRAM total when
+    the points vary them (columns ``_bw``/``_sram`` set by ``pareto``)."""
+    parts = []
+    if "rows" in row and "cols" in row:
+        parts.append(f"{int(row['rows'])}x{int(row['cols'])}")
+    if "dataflow" in row:
+        parts.append(str(row["dataflow"]).upper())
+    if row.get("_bw") is not None:
+        parts.append(f"{row['_bw']:g} B/c")
+    if row.get("_sram") is not None:
+        parts.append(f"{row['_sram']:g} KiB")
+    return " ".join(parts)
+
+
+def _place(ax, xy, text: str, bold: bool = False, dy: float = 0) -> None:
+    """Label a point with ``text`` on the side of it that faces the middle of the axes (``dy`` points
+    above it); the label stays out of the layout so it never shrinks the axes."""
+    fx, fy = ax.transAxes.inverted().transform(ax.transData.transform(xy))
+    right = fx < 0.6
+    va = "bottom" if fy < 0.15 else "top" if fy > 0.85 else "center"
+    ann = ax.annotate(text, xy, textcoords="offset points", xytext=(6 if right else -6, dy),
+                      ha="left" if right else "right", va=va, fontsize=6, fontweight="bold" if bold else "normal",
+                      bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75}, zorder=5)
+    ann.set_in_layout(False)
+
+
+@_paper
 def pareto(points, front: pd.DataFrame | None = None, x: str = "pe_count", y: str = "latency_ms",
            xlabel: str | None = None, ylabel: str | None = None, title: str | None = None,
-           logx: bool = True) -> Figure:
-    """Every point (by dataflow) with the Pareto front of (x, y), both minimized, drawn as a staircase.
+           logx: bool | None = None, logy: bool | None = None, highlight=None,
+           highlight_label: str = "selected") -> Figure:
+    """Every point with the Pareto front of (x, y), both minimized: dominated points faded, front
+    points solid (colour by dataflow) on a staircase, its two ends named; ``highlight`` (a point's
+    row) drawn as a star and named. One column wide; axes in scaled units, log when a column spans
+    10x or more (``logx``/``logy`` force it).
 
     ``points``: a sweep result (its ``.points``) or the store's points; ``front`` defaults to their
-    Pareto front of (x, y)."""
-    points = _frame(points, "points")
+    Pareto front of (x, y) (its index must be ``points``' index)."""
+    points = _frame(points, "points").copy()
     if front is None:
         front = pareto_front(points, [x, y])
-    xlabel, ylabel, title = xlabel or x, ylabel or y, title or f"{y} vs {x} ({len(points)} points)"
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    for df_name, grp in points.groupby("dataflow"):
-        ax.scatter(grp[x], grp[y], s=14, alpha=0.45, color=DATAFLOW_COLORS.get(df_name, "tab:gray"),
-                   label=f"{df_name.upper()} points")
-    f = front.sort_values(x)
-    ax.step(f[x], f[y], where="post", color="black", lw=1.2)
-    ax.scatter(f[x], f[y], s=46, facecolors="none", edgecolors="black", zorder=3, label="Pareto front")
-    if logx:
-        ax.set_xscale("log")
-        ticks = np.unique(points[x].to_numpy())
-        if len(ticks) <= 12 and np.all(ticks == np.round(ticks)):
-            ax.set_xticks(ticks, [f"{int(t):,}" for t in ticks])
-            ax.minorticks_off()
-    ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    ax.grid(True, which="both", alpha=0.2)
-    fig.tight_layout()
+    # name the bandwidth / SRAM in point labels only when the points vary them
+    for col, key in (("bandwidth_bytes_per_cycle", "_bw"), ("ifmap_sram_kib", "_sram")):
+        if col in points and points[col].nunique() > 1:
+            points[key] = (points[col] if col != "ifmap_sram_kib" else
+                           points[["ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib"]].sum(axis=1))
+    xs, fx, auto_xlabel = _scaled(points[x], x)
+    ys, fy, auto_ylabel = _scaled(points[y], y)
+    on_front = points.index.isin(front.index)
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 3.0), layout="constrained")
+    flows = points["dataflow"].to_numpy() if "dataflow" in points else np.array([""] * len(points))
+    handles = []
+    for flow in sorted(set(flows)):
+        color = DATAFLOW_COLORS.get(flow, "tab:gray")
+        sel = flows == flow
+        ax.scatter(xs[sel & ~on_front], ys[sel & ~on_front], s=7, color=color, alpha=0.2, linewidths=0, zorder=2,
+                   gid="dominated")
+        ax.scatter(xs[sel & on_front], ys[sel & on_front], s=20, color=color, edgecolors="black", linewidths=0.5,
+                   zorder=4, gid="front")
+        handles.append(Line2D([], [], ls="", marker="o", ms=4, color=color, mec="black", mew=0.5,
+                              label=flow.upper() or "points"))
+    order = np.argsort(xs[on_front], kind="stable")
+    fxs, fys = xs[on_front][order], ys[on_front][order]
+    ax.step(fxs, fys, where="post", color="black", lw=0.9, zorder=3)
+    handles.append(Line2D([], [], color="black", lw=0.9, marker="o", ms=3, mfc="white",
+                          label=f"Pareto front ({int(on_front.sum())})"))
+    handles.append(Line2D([], [], ls="", marker="o", ms=3, color="gray", alpha=0.35,
+                          label=f"dominated ({int((~on_front).sum())})"))
+    _axis(ax, "x", xs, logx)
+    _axis(ax, "y", ys, logy)
+    ax.grid(True, which="major", alpha=0.25)
+    ax.autoscale_view()
+    named = set()
+    if highlight is not None:
+        hx, hy = float(highlight[x]) / fx, float(highlight[y]) / fy
+        ax.scatter([hx], [hy], s=80, marker="*", color="gold", edgecolors="black", linewidths=0.6, zorder=6,
+                   gid="selected")
+        handles.append(Line2D([], [], ls="", marker="*", ms=8, color="gold", mec="black", mew=0.6,
+                              label=highlight_label))
+        row = points.loc[highlight.name] if highlight.name in points.index else highlight
+        _place(ax, (hx, hy), design_label(row), bold=True)
+        named.add((hx, hy))
+    if on_front.any():
+        ends = points[on_front].iloc[order[[0, -1]]] if on_front.sum() > 1 else points[on_front]
+        for _, row in ends.iterrows():
+            xy = (float(row[x]) / fx, float(row[y]) / fy)
+            if xy not in named:
+                _place(ax, xy, design_label(row))
+                named.add(xy)
+    ax.set_xlabel(xlabel or auto_xlabel)
+    ax.set_ylabel(ylabel or auto_ylabel)
+    ax.set_title(_wrap(title or f"{y} vs {x} ({len(points)} points)"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3), frameon=False)
     return fig
 
 
+@_paper
 def heatmap(grid, title: str | None = None, label: str = "PE utilization (%)", value: str = "utilization") -> Figure:
     """``grid``: rows index x cols columns of fractions (NaN = not in the sweep); or a sweep result (or its
     points) with one point per array shape, whose ``value`` column is drawn."""
@@ -194,42 +395,48 @@ def heatmap(grid, title: str | None = None, label: str = "PE utilization (%)", v
         grid = points.pivot(index="rows", columns="cols", values=value).sort_index().sort_index(axis=1)
         title = title or f"{value} by array shape"
     title = title or "PE utilization"
-    fig, ax = plt.subplots(figsize=(1.2 * len(grid.columns) + 2.5, 0.8 * len(grid.index) + 1.8))
+    ncol, nrow = len(grid.columns), len(grid.index)
+    width = COLUMN_IN if ncol <= 8 else WIDE_IN
+    fig, ax = plt.subplots(figsize=(width, min(8.0, 0.3 * nrow + 1.4)), layout="constrained")
     vals = 100 * grid.to_numpy(dtype=float)
     im = ax.imshow(np.ma.masked_invalid(vals), cmap="viridis", vmin=0, vmax=100, origin="lower", aspect="auto")
-    ax.set_xticks(range(len(grid.columns)), [str(c) for c in grid.columns])
-    ax.set_yticks(range(len(grid.index)), [str(r) for r in grid.index])
+    ax.set_xticks(range(ncol), [str(c) for c in grid.columns])
+    ax.set_yticks(range(nrow), [str(r) for r in grid.index])
     ax.set_xlabel("array columns")
     ax.set_ylabel("array rows")
     for i in range(vals.shape[0]):
         for j in range(vals.shape[1]):
             if np.isfinite(vals[i, j]):
-                ax.text(j, i, f"{vals[i, j]:.0f}", ha="center", va="center", fontsize=8,
+                ax.text(j, i, f"{vals[i, j]:.0f}", ha="center", va="center", fontsize=6,
                         color="white" if vals[i, j] < 60 else "black")
-    fig.colorbar(im, ax=ax, label=label)
-    ax.set_title(title)
-    fig.tight_layout()
+    fig.colorbar(im, ax=ax, label=label, ticks=[0, 25, 50, 75, 100])
+    ax.set_title(_wrap(title))
     return fig
 
 
+@_paper
 def memory_and_params(prof, title: str | None = None, dtype: str | None = None) -> Figure:
-    """Per-layer output activation memory (MB = 10^6 bytes) and parameters (millions) of the layers
+    """Per-layer output activation memory (bytes, scaled to kB/MB) and parameters (k/M) of the layers
     that make a new tensor (in-place activations, flatten and softmax are left out); ``prof`` is a
-    profile result or its ``.layers``."""
+    profile result or its ``.layers``. Two columns wide."""
     prof = _frame(prof)
     dtype = dtype or prof.attrs.get("dtype", "")
     title = title or _title(prof, "Activation memory and parameters")
     prof = prof[~prof["type"].isin(IN_PLACE)].reset_index(drop=True)
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True)
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(WIDE_IN, 3.9), sharex=True, layout="constrained")
     x = np.arange(len(prof))
     colors = [TYPE_COLORS.get(t, "tab:gray") for t in prof["type"]]
-    ax1.bar(x, prof["output_bytes"] / 1e6, color=colors)
-    ax1.set_ylabel(f"output activations (MB, {dtype})")
-    ax1.set_title(title)
-    ax2.bar(x, prof["params"] / 1e6, color=colors)
-    ax2.set_ylabel("parameters (millions)")
-    ax2.set_xticks(x, prof["layer"], rotation=75, ha="right", fontsize=7)
+    bf, bunit = scale_for(prof["output_bytes"].max(), "bytes")
+    pf, punit = scale_for(max(1, prof["params"].max()), "count")
+    ax1.bar(x, prof["output_bytes"] / bf, 0.8, color=colors)
+    ax1.set_ylabel(f"output activations\n({bunit}{', ' + dtype if dtype else ''})")
+    ax1.set_title(_wrap(title, 2 * TITLE_CHARS))
+    ax2.bar(x, prof["params"] / pf, 0.8, color=colors)
+    ax2.set_ylabel(axis_label("parameters", punit))
+    for ax in (ax1, ax2):
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+        ax.yaxis.set_major_formatter(FuncFormatter(_num))
+    _layer_ticks(ax2, list(prof["layer"]))
     handles = [Rectangle((0, 0), 1, 1, color=c) for c in (*TYPE_COLORS.values(), "tab:gray")]
-    ax1.legend(handles, ["conv", "linear (FC)", "pooling, LRN"], fontsize=8, loc="upper right")
-    fig.tight_layout()
+    ax1.legend(handles, ["conv", "linear (FC)", "pooling, LRN, other"], loc="upper right")
     return fig
