@@ -18,10 +18,12 @@ MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "svg": b"<?xml", "pdf": b"%PDF-"}
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    """A small sweep with real trade-offs: array shapes, SRAM sizes and DRAM bandwidths (72 points)."""
-    db = tmp_path_factory.mktemp("sweep") / "lenet.db"
-    spec = spec_from_mapping({"name": "tiny-dse", "model": "lenet5", "rows": [4, 8, 16], "cols": [4, 16],
-                              "dataflow": ["os", "ws"], "bandwidth": [2, 8], "sram_kib": [4, 16, 64]})
+    """A small sweep with real trade-offs (120 points, ~2 s): array shapes, dataflows, DRAM bandwidths and SRAM
+    sizes (a larger SRAM re-reads less from DRAM but costs more per access and leaks more)."""
+    db = tmp_path_factory.mktemp("sweep") / "alexnet.db"
+    spec = spec_from_mapping({"name": "tiny-dse", "model": "alexnet", "rows": [32, 128], "cols": [32, 128],
+                              "dataflow": ["os", "ws", "is"], "bandwidth": [8, 32],
+                              "sram_kib": [32, 64, 128, 256, 512]})
     run_sweep(spec, db, workers=0, progress=False)
     return db
 
@@ -55,7 +57,7 @@ def test_report_writes_markdown_html_and_figures(default_report):
     assert page.count("src='data:image/png;base64,") == len(FIGURE_FILES)
     assert not re.search(r"src=['\"](?!data:)", page)  # nothing outside the file
     assert "## Pareto fronts" in md and "| Best by |" in md and "MB = 10^6 bytes" in md
-    assert "72 design points simulated" in md
+    assert "120 design points simulated" in md
     assert f"wrote {2 + 3 * len(FIGURE_FILES)} files to " in stderr
 
 
@@ -65,7 +67,7 @@ def test_each_front_has_three_points_and_the_report_counts_them(default_report, 
         front = pareto_front(points, [x, y])
         distinct = front[[x, y]].drop_duplicates()
         assert len(distinct) >= 3, (what, front[[x, y]])
-        assert f"{what[0].upper()}{what[1:]}: {len(front)} of 72 points on the front" in md
+        assert f"{what[0].upper()}{what[1:]}: {len(front)} of 120 points on the front" in md
 
 
 def test_default_detail_is_the_lowest_edp_point(default_report, points):
@@ -73,10 +75,10 @@ def test_default_detail_is_the_lowest_edp_point(default_report, points):
     best = points.loc[points["edp_uJ_ms"].idxmin()]
     assert (points["edp_uJ_ms"] > best["edp_uJ_ms"]).sum() == len(points) - 1  # one minimum, no tie
     sram = f"{best['ifmap_sram_kib']:g}/{best['filter_sram_kib']:g}/{best['ofmap_sram_kib']:g}"
-    assert (f"**lenet5 (batch 1) on {best['rows']}x{best['cols']} {best['dataflow'].upper()}, SRAM {sram} KiB"
+    assert (f"**alexnet (batch 1) on {best['rows']}x{best['cols']} {best['dataflow'].upper()}, SRAM {sram} KiB"
             in md)
     assert f"DRAM {best['bandwidth_bytes_per_cycle']:g} B/cycle" in md
-    assert "the lowest energy-delay product of the 72 points" in md
+    assert "the lowest energy-delay product of the 120 points" in md
     fastest = points.loc[points["latency_ms"].idxmin()]
     ratio = re.search(r"the fastest point \([^)]*\) has ([\d.,]+)x its EDP", md)[1]
     assert float(ratio) == pytest.approx(fastest["edp_uJ_ms"] / best["edp_uJ_ms"], abs=0.006)
@@ -93,11 +95,11 @@ def test_select_by_latency_and_knee(results, points, tmp_path):
     r = CliRunner().invoke(main, ["report", "--from", str(results), "-o", str(tmp_path), "--select-by", "knee"])
     assert r.exit_code == 0, r.output
     md = (tmp_path / "report.md").read_text()
-    head = re.search(r"\*\*lenet5 \(batch 1\) on (\d+)x(\d+) (\w+), SRAM ([\d/.]+) KiB.*DRAM ([\d.]+) B/cycle", md)
+    head = re.search(r"\*\*alexnet \(batch 1\) on (\d+)x(\d+) (\w+), SRAM ([\d/.]+) KiB.*DRAM ([\d.]+) B/cycle", md)
     assert (int(head[1]), int(head[2]), head[3].lower(), float(head[5])) == (
         expect["rows"], expect["cols"], expect["dataflow"], expect["bandwidth_bytes_per_cycle"])
     assert head[4] == f"{expect['ifmap_sram_kib']:g}/{expect['filter_sram_kib']:g}/{expect['ofmap_sram_kib']:g}"
-    assert "the knee of the latency-energy front of the 72 points" in md
+    assert "the knee of the latency-energy front of the 120 points" in md
     r = CliRunner().invoke(main, ["report", "--from", str(results), "-o", str(tmp_path / "x"), "--select-by", "area"])
     assert r.exit_code == 2 and "'area' is not one of 'edp', 'knee', 'latency'" in r.stderr
 
@@ -114,27 +116,28 @@ def test_knee_by_hand():
 
 
 def test_selection_flags_pick_the_point(results, tmp_path):
-    r = CliRunner().invoke(main, ["report", "--from", str(results), "-o", str(tmp_path), "--array", "8x4",
-                                  "--dataflow", "ws", "--bandwidth", "2"])
+    r = CliRunner().invoke(main, ["report", "--from", str(results), "-o", str(tmp_path), "--array", "128x32",
+                                  "--dataflow", "ws", "--bandwidth", "8"])
     assert r.exit_code == 0, r.output
     md = (tmp_path / "report.md").read_text()
-    assert "**lenet5 (batch 1) on 8x4 WS" in md and "DRAM 2 B/cycle" in md
-    assert "chosen by `dataflow=ws`, `bandwidth=2.0`, `rows=8`, `cols=4`" in md
+    assert "**alexnet (batch 1) on 128x32 WS" in md and "DRAM 8 B/cycle" in md
+    assert "chosen by `dataflow=ws`, `bandwidth=8.0`, `rows=128`, `cols=32`, then the lowest energy-delay product " \
+           "of the 5 points" in md
 
 
 def test_sram_selects_per_buffer(results, tmp_path):
-    r = CliRunner().invoke(main, ["report", "--from", str(results), "-o", str(tmp_path), "--sram", "16,16,16",
+    r = CliRunner().invoke(main, ["report", "--from", str(results), "-o", str(tmp_path), "--sram", "64,64,64",
                                   "--clock-mhz", "1000"])
     assert r.exit_code == 0, r.output
     text = (tmp_path / "report.md").read_text()
-    assert "`ifmap_sram_kib=16.0`, `filter_sram_kib=16.0`, `ofmap_sram_kib=16.0`, then the lowest energy-delay " \
+    assert "`ifmap_sram_kib=64.0`, `filter_sram_kib=64.0`, `ofmap_sram_kib=64.0`, then the lowest energy-delay " \
            "product of the 24 points" in text
 
 
 @pytest.mark.parametrize("args, message", [
     (["--sram", "256,256"], "report: --sram: expected IFMAP,FILTER,OFMAP sizes in KiB"),
     (["--sram", "64"], "report: --sram: expected IFMAP,FILTER,OFMAP sizes in KiB"),
-    (["--sram", "32,32,32"], "report: ifmap_sram_kib: no point with 32.0"),
+    (["--sram", "48,48,48"], "report: ifmap_sram_kib: no point with 48.0"),
     (["--sram-kib", "256/256/128"], "report: --sram-kib is gone: give --sram IFMAP,FILTER,OFMAP (KiB per buffer)"),
     (["--array", "7x7"], "report: rows: no point with 7"),
     (["--network", "vgg16"], "report: network: no point with 'vgg16'"),
@@ -171,12 +174,12 @@ def test_findings_are_computed_from_the_points(points):
     fronts = {stem: pareto_front(points, [x, y]) for stem, x, y, _ in FRONTS}
     lines = findings(points, fronts)
     n = len(fronts["pareto_latency_area"])
-    assert lines[1].startswith(f"Latency vs area: {n} front points, from 4x4 ")
-    assert "Median latency by DRAM bandwidth: 2 B/cycle" in lines[5]
-    assert lines[6].startswith("Median energy and area by SRAM KiB (ifmap/filter/ofmap): 4/4/4 ")
+    assert lines[1].startswith(f"Latency vs area: {n} front points, from 32x32 ")
+    assert "Median latency by DRAM bandwidth: 8 B/cycle" in lines[5]
+    assert lines[6].startswith("Median energy and area by SRAM KiB (ifmap/filter/ofmap): 32/32/32 ")
     m = re.search(r"over the (\d+) combinations of the other settings: (.*)\.", lines[7])
-    # 6 shapes x 2 bandwidths x 3 SRAM sizes
-    assert int(m[1]) == 36 and sum(int(n) for n in re.findall(r"in (\d+)", m[2])) == 36
+    # 4 shapes x 2 bandwidths x 5 SRAM sizes
+    assert int(m[1]) == 40 and sum(int(n) for n in re.findall(r"in (\d+)", m[2])) == 40
 
 
 def test_report_progress_steps_and_plain_lines(results, tmp_path, monkeypatch):
