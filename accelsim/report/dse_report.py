@@ -170,10 +170,6 @@ def _sig(v: float) -> str:
     return f"{v:.{2 - math.floor(math.log10(a))}f}"
 
 
-def _f3(factor: float):
-    return lambda v: f"{float(v) / factor:,.3f}"
-
-
 def _in(factor: float):
     return lambda v: _sig(float(v) / factor)
 
@@ -436,7 +432,9 @@ def _blocks(name, meta, everything, df, best, how, layers, net_points, fronts, g
                        ("mapper", "mapper"), ("objective", "objective"), ("clock_mhz", "clock MHz"),
                        ("batch", "batch")):
         if col in df:
-            vals = list(dict.fromkeys(df[col].tolist()))
+            vals = [v for v in dict.fromkeys(df[col].tolist()) if v not in ("", None)]
+            if not vals:
+                continue
             axes.append(f"{title}: {', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in vals)}")
     blocks: list[Block] = [("h1", f"Design-space exploration: {name}")]
     if meta.get(f"command:{name}"):
@@ -640,8 +638,8 @@ def _layer_table(layers: pd.DataFrame) -> Table:
     bf, bu = figures.scale_for(lay["dram"].max(), "bytes")
     ef, eu = figures.scale_for(lay["total_pJ"].max(), "pJ")
     cols += [("cycles", "Cycles", _n), ("stall_cycles", "Stall cycles", _n), ("util", "Util.", str),
-             ("dram", f"DRAM {bu}", _f3(bf)), ("intensity", "MACs/DRAM byte", str),
-             ("total_pJ", f"Energy {eu}", _f3(ef))]
+             ("dram", f"DRAM {bu}", _in(bf)), ("intensity", "MACs/DRAM byte", str),
+             ("total_pJ", f"Energy {eu}", _in(ef))]
     if _searched(layers):
         for new, old, head in (("cycles", "fixed_cycles", "Cycles vs fixed"), ("dram", "fixed_dram_bytes",
                                                                               "DRAM vs fixed"),

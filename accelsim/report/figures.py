@@ -260,15 +260,16 @@ def roofline(layers, pe_count: int | None = None, bandwidth_bytes_per_cycle: flo
     _axis(ax, "x", xi, log=True)
     _axis(ax, "y", np.concatenate([roof, lay["attained_macs_per_cycle"].to_numpy(dtype=float)]) / factor, log=True)
     ax.autoscale_view()
-    clusters = _clusters(lay["intensity_macs_per_dram_byte"], lay["attained_macs_per_cycle"], lay["layer"])
-    for i, ((cx, cy), names) in enumerate(clusters[:ROOFLINE_LABELS]):
-        label = names[0] + (f" +{len(names) - 1}" if len(names) > 1 else "")
-        _place(ax, (cx, cy / factor), label, dy=-7 if i % 2 else 5)
     ax.set_xlabel("arithmetic intensity (MACs per DRAM byte)")
     ax.set_ylabel(axis_label("attained MACs per cycle", unit))
     ax.set_title(_wrap(title))
-    ax.legend(loc="upper left")
+    legend = ax.legend(loc="upper left")
     ax.grid(True, which="major", alpha=0.25)
+    fig.draw_without_rendering()
+    taken = [legend.get_window_extent()]
+    clusters = _clusters(lay["intensity_macs_per_dram_byte"], lay["attained_macs_per_cycle"], lay["layer"])
+    for (cx, cy), names in clusters[:ROOFLINE_LABELS]:
+        _place(ax, (cx, cy / factor), names[0] + (f" +{len(names) - 1}" if len(names) > 1 else ""), taken=taken)
     return fig
 
 
@@ -285,31 +286,77 @@ def _clusters(xs, ys, names, decades: float = 0.5):
     return out
 
 
-def design_label(row) -> str:
-    """A design point in a few characters: ``32x64 WS``, and its DRAM bandwidth and SRAM total when
-    the points vary them (columns ``_bw``/``_sram`` set by ``pareto``)."""
+def _sram_label(row) -> str | None:
+    """A point's SRAM in a few characters: ``3x256 KiB`` or ``256/256/128 KiB``."""
+    kib = [row.get(f"{b}_sram_kib") for b in ("ifmap", "filter", "ofmap")]
+    if any(v is None for v in kib):
+        return None
+    return f"3x{kib[0]:g} KiB" if kib[0] == kib[1] == kib[2] else "/".join(f"{v:g}" for v in kib) + " KiB"
+
+
+def design_label(row, bandwidth: bool = True, sram: bool = True) -> str:
+    """A design point in a few characters: ``32x64 WS``, with its DRAM bandwidth (``32 B/c``) and SRAM
+    (``3x256 KiB``) when asked (``pareto`` asks when the points vary them)."""
     parts = []
     if "rows" in row and "cols" in row:
         parts.append(f"{int(row['rows'])}x{int(row['cols'])}")
     if "dataflow" in row:
         parts.append(str(row["dataflow"]).upper())
-    if row.get("_bw") is not None:
-        parts.append(f"{row['_bw']:g} B/c")
-    if row.get("_sram") is not None:
-        parts.append(f"{row['_sram']:g} KiB")
+    if bandwidth and "bandwidth_bytes_per_cycle" in row:
+        parts.append(f"{row['bandwidth_bytes_per_cycle']:g} B/c")
+    if sram and _sram_label(row):
+        parts.append(str(_sram_label(row)))
     return " ".join(parts)
 
 
-def _place(ax, xy, text: str, bold: bool = False, dy: float = 0) -> None:
-    """Label a point with ``text`` on the side of it that faces the middle of the axes (``dy`` points
-    above it); the label stays out of the layout so it never shrinks the axes."""
-    fx, fy = ax.transAxes.inverted().transform(ax.transData.transform(xy))
-    right = fx < 0.6
-    va = "bottom" if fy < 0.15 else "top" if fy > 0.85 else "center"
-    ann = ax.annotate(text, xy, textcoords="offset points", xytext=(6 if right else -6, dy),
-                      ha="left" if right else "right", va=va, fontsize=6, fontweight="bold" if bold else "normal",
-                      bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75}, zorder=5)
-    ann.set_in_layout(False)
+# Where a label may sit around its point: (dx, dy) in points, horizontal and vertical alignment.
+_SPOTS = ((6, 0, "left", "center"), (-6, 0, "right", "center"), (0, 6, "center", "bottom"),
+          (0, -6, "center", "top"), (5, 5, "left", "bottom"), (-5, -5, "right", "top"), (5, -5, "left", "top"),
+          (-5, 5, "right", "bottom"))
+
+
+def _place(ax, xy, text: str, bold: bool = False, dy: float = 0, taken: list | None = None,
+           force: bool = False) -> bool:
+    """Label a point with ``text``. Without ``taken``: on the side of it that faces the middle of the
+    axes (``dy`` points above it). With ``taken`` (the window boxes of the labels placed so far; the
+    figure must be laid out): at the first of ``_SPOTS`` inside the axes that overlaps none of them,
+    else (``force``) on the side facing the middle, or not at all (returns False). Labels stay out of
+    the layout, so they never shrink the axes."""
+    style = {"fontsize": 6, "fontweight": "bold" if bold else "normal", "zorder": 5,
+             "bbox": {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75}}
+    if taken is None:
+        fx, fy = ax.transAxes.inverted().transform(ax.transData.transform(xy))
+        right = fx < 0.6
+        va = "bottom" if fy < 0.15 else "top" if fy > 0.85 else "center"
+        spots: tuple = ((6 if right else -6, dy, "left" if right else "right", va),)
+    else:
+        spots = _SPOTS
+    renderer = ax.figure.canvas.get_renderer()
+    for dx, ddy, ha, va in spots:
+        ann = ax.annotate(text, xy, textcoords="offset points", xytext=(dx, ddy), ha=ha, va=va, **style)
+        ann.set_in_layout(False)
+        if taken is None:
+            return True
+        box = ann.get_window_extent(renderer).expanded(1.05, 1.1)
+        inside = ax.bbox.x0 <= box.x0 and box.x1 <= ax.bbox.x1 and ax.bbox.y0 <= box.y0 and box.y1 <= ax.bbox.y1
+        if inside and not any(box.overlaps(t) for t in taken):
+            taken.append(box)
+            return True
+        ann.remove()
+    return _place(ax, xy, text, bold, dy) if force else False
+
+
+def _span(lo: float, hi: float, log: bool, pad: float) -> tuple[float, float]:
+    """[lo, hi] widened by ``pad`` of its width on each side (in log space on a log axis)."""
+    if log:
+        a, b = math.log10(lo), math.log10(hi)
+        w = max(b - a, 0.02)
+        return 10 ** (a - pad * w), 10 ** (b + pad * w)
+    w = max(hi - lo, 0.02 * max(abs(hi), 1e-12))
+    return lo - pad * w, hi + pad * w
+
+
+ZOOM_BELOW = 0.2  # a front spanning less than this share of both axes gets a zoomed inset
 
 
 @_paper
@@ -320,65 +367,95 @@ def pareto(points, front: pd.DataFrame | None = None, x: str = "pe_count", y: st
     """Every point with the Pareto front of (x, y), both minimized: dominated points faded, front
     points solid (colour by dataflow) on a staircase, its two ends named; ``highlight`` (a point's
     row) drawn as a star and named. One column wide; axes in scaled units, log when a column spans
-    10x or more (``logx``/``logy`` force it).
+    10x or more (``logx``/``logy`` force it). A front squeezed into a corner (under ``ZOOM_BELOW`` of
+    both axes) is drawn again, named, in a zoomed inset.
 
     ``points``: a sweep result (its ``.points``) or the store's points; ``front`` defaults to their
     Pareto front of (x, y) (its index must be ``points``' index)."""
-    points = _frame(points, "points").copy()
+    points = _frame(points, "points")
     if front is None:
         front = pareto_front(points, [x, y])
-    # name the bandwidth / SRAM in point labels only when the points vary them
-    for col, key in (("bandwidth_bytes_per_cycle", "_bw"), ("ifmap_sram_kib", "_sram")):
-        if col in points and points[col].nunique() > 1:
-            points[key] = (points[col] if col != "ifmap_sram_kib" else
-                           points[["ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib"]].sum(axis=1))
     xs, fx, auto_xlabel = _scaled(points[x], x)
     ys, fy, auto_ylabel = _scaled(points[y], y)
     on_front = points.index.isin(front.index)
-    fig, ax = plt.subplots(figsize=(COLUMN_IN, 3.0), layout="constrained")
     flows = points["dataflow"].to_numpy() if "dataflow" in points else np.array([""] * len(points))
-    handles = []
-    for flow in sorted(set(flows)):
-        color = DATAFLOW_COLORS.get(flow, "tab:gray")
-        sel = flows == flow
-        ax.scatter(xs[sel & ~on_front], ys[sel & ~on_front], s=7, color=color, alpha=0.2, linewidths=0, zorder=2,
-                   gid="dominated")
-        ax.scatter(xs[sel & on_front], ys[sel & on_front], s=20, color=color, edgecolors="black", linewidths=0.5,
-                   zorder=4, gid="front")
-        handles.append(Line2D([], [], ls="", marker="o", ms=4, color=color, mec="black", mew=0.5,
-                              label=flow.upper() or "points"))
     order = np.argsort(xs[on_front], kind="stable")
-    fxs, fys = xs[on_front][order], ys[on_front][order]
-    ax.step(fxs, fys, where="post", color="black", lw=0.9, zorder=3)
+    hxy = None if highlight is None else (float(highlight[x]) / fx, float(highlight[y]) / fy)
+
+    def draw(ax, zoom: bool) -> None:
+        tag = "-zoom" if zoom else ""
+        for flow in sorted(set(flows)):
+            color = DATAFLOW_COLORS.get(flow, "tab:gray")
+            sel = flows == flow
+            ax.scatter(xs[sel & ~on_front], ys[sel & ~on_front], s=7, color=color, alpha=0.2, linewidths=0, zorder=2,
+                       gid="dominated" + tag)
+            ax.scatter(xs[sel & on_front], ys[sel & on_front], s=20, color=color, edgecolors="black", linewidths=0.5,
+                       zorder=4, gid="front" + tag)
+        ax.step(xs[on_front][order], ys[on_front][order], where="post", color="black", lw=0.9, zorder=3)
+        if hxy is not None:
+            ax.scatter([hxy[0]], [hxy[1]], s=80, marker="*", color="gold", edgecolors="black", linewidths=0.6,
+                       zorder=6, gid="selected" + tag)
+
+    # name the bandwidth / SRAM only when the named points differ in them
+    ends = points[on_front].iloc[order[[0, -1]]] if on_front.sum() > 1 else points[on_front]
+    named_rows = ends
+    if hxy is not None and highlight.name in points.index:
+        named_rows = pd.concat([ends, points.loc[[highlight.name]]])
+    varies = [c in named_rows and named_rows[c].nunique() > 1 for c in ("bandwidth_bytes_per_cycle", "ifmap_sram_kib")]
+
+    def name(ax) -> None:
+        """The selected point and the front's two ends, each where its label fits."""
+        ax.figure.draw_without_rendering()
+        taken: list = []
+        named = set()
+        if hxy is not None:
+            row = points.loc[highlight.name] if highlight.name in points.index else highlight
+            _place(ax, hxy, design_label(row, *varies), bold=True, taken=taken, force=True)
+            named.add(hxy)
+        for _, row in ends.iterrows():
+            xy = (float(row[x]) / fx, float(row[y]) / fy)
+            if xy not in named:
+                _place(ax, xy, design_label(row, *varies), taken=taken)
+                named.add(xy)
+
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 3.0), layout="constrained")
+    draw(ax, zoom=False)
+    log = (_axis(ax, "x", xs, logx), _axis(ax, "y", ys, logy))
+    ax.grid(True, which="major", alpha=0.25)
+    ax.autoscale_view()
+    handles = [Line2D([], [], ls="", marker="o", ms=4, color=DATAFLOW_COLORS.get(f, "tab:gray"), mec="black", mew=0.5,
+                      label=f.upper() or "points") for f in sorted(set(flows))]
     handles.append(Line2D([], [], color="black", lw=0.9, marker="o", ms=3, mfc="white",
                           label=f"Pareto front ({int(on_front.sum())})"))
     handles.append(Line2D([], [], ls="", marker="o", ms=3, color="gray", alpha=0.35,
                           label=f"dominated ({int((~on_front).sum())})"))
-    _axis(ax, "x", xs, logx)
-    _axis(ax, "y", ys, logy)
-    ax.grid(True, which="major", alpha=0.25)
-    ax.autoscale_view()
-    named = set()
-    if highlight is not None:
-        hx, hy = float(highlight[x]) / fx, float(highlight[y]) / fy
-        ax.scatter([hx], [hy], s=80, marker="*", color="gold", edgecolors="black", linewidths=0.6, zorder=6,
-                   gid="selected")
+    if hxy is not None:
         handles.append(Line2D([], [], ls="", marker="*", ms=8, color="gold", mec="black", mew=0.6,
                               label=highlight_label))
-        row = points.loc[highlight.name] if highlight.name in points.index else highlight
-        _place(ax, (hx, hy), design_label(row), bold=True)
-        named.add((hx, hy))
+    inset = None
     if on_front.any():
-        ends = points[on_front].iloc[order[[0, -1]]] if on_front.sum() > 1 else points[on_front]
-        for _, row in ends.iterrows():
-            xy = (float(row[x]) / fx, float(row[y]) / fy)
-            if xy not in named:
-                _place(ax, xy, design_label(row))
-                named.add(xy)
+        corners = np.array([[xs[on_front].min(), ys[on_front].min()], [xs[on_front].max(), ys[on_front].max()]])
+        if hxy is not None:
+            corners = np.vstack([corners, hxy])
+        frac = ax.transAxes.inverted().transform(ax.transData.transform(corners))
+        width, height = frac.max(axis=0) - frac.min(axis=0)
+        if on_front.sum() > 1 and width < ZOOM_BELOW and height < ZOOM_BELOW:
+            inset = ax.inset_axes((0.43, 0.42, 0.54, 0.54))
+            draw(inset, zoom=True)
+            for axis_name, lo_hi, is_log in (("x", corners[:, 0], log[0]), ("y", corners[:, 1], log[1])):
+                lim = _span(float(lo_hi.min()), float(lo_hi.max()), is_log, 0.35)
+                inside = (xs if axis_name == "x" else ys)
+                _axis(inset, axis_name, inside[(inside >= lim[0]) & (inside <= lim[1])], is_log)
+                (inset.set_xlim if axis_name == "x" else inset.set_ylim)(*lim)
+            inset.tick_params(labelsize=6)
+            inset.grid(True, which="major", alpha=0.25)
+            ax.indicate_inset_zoom(inset, edgecolor="gray", alpha=0.6)
     ax.set_xlabel(xlabel or auto_xlabel)
     ax.set_ylabel(ylabel or auto_ylabel)
     ax.set_title(_wrap(title or f"{y} vs {x} ({len(points)} points)"))
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3), frameon=False)
+    if on_front.any():
+        name(inset if inset is not None else ax)
     return fig
 
 

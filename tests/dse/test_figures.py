@@ -32,12 +32,16 @@ def _drawn_texts(fig):
     out = list(fig.texts)
     for leg in fig.legends:
         out += leg.get_texts()
-    for ax in fig.axes:
+    for ax in _all_axes(fig):
         out += [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
         if ax.get_legend():
             out += ax.get_legend().get_texts()
         out += [lab for labs in _tick_labels(ax) for lab in labs]
     return [t for t in out if t.get_visible() and t.get_text()]
+
+
+def _all_axes(fig):
+    return [a for ax in fig.axes for a in (ax, *ax.child_axes)]
 
 
 def _tick_labels(ax):
@@ -63,7 +67,10 @@ def assert_readable(fig, widths=(figures.COLUMN_IN, figures.WIDE_IN)):
         bb = t.get_window_extent(renderer)
         assert bb.x0 >= box.x0 - 1 and bb.x1 <= box.x1 + 1 and bb.y0 >= box.y0 - 1 and bb.y1 <= box.y1 + 1, \
             (t.get_text(), bb, box)
-    for ax in fig.axes:
+    for ax in _all_axes(fig):
+        notes = [t.get_window_extent(renderer) for t in ax.texts if t.get_visible() and t.get_text()]
+        for a, b in itertools.combinations(notes, 2):
+            assert not a.shrunk(0.95, 0.9).overlaps(b.shrunk(0.95, 0.9)), (a, b)
         for labels in _tick_labels(ax):
             boxes = [lab.get_window_extent(renderer).shrunk(0.98, 0.98) for lab in labels]
             for (i, a), (j, b) in itertools.combinations(enumerate(boxes), 2):
@@ -96,7 +103,7 @@ def test_pareto_marks_the_front_at_column_width(x, y):
     assert all(c.get_alpha() is None for c in drawn["front"]) and all(c.get_alpha() < 0.5 for c in drawn["dominated"])
     assert np.allclose(drawn["selected"][0].get_offsets()[0] * [fx, fy], [best[x], best[y]])
     # the labels name the selected design and the front's ends
-    names = {t.get_text() for t in ax.texts}
+    names = {t.get_text() for a in (ax, *ax.child_axes) for t in a.texts}  # in the zoomed inset, if any
     assert f"{best['rows']}x{best['cols']} {best['dataflow'].upper()}" in " ".join(names)
     assert 2 <= len(names) <= 3
     figures.plt.close(fig)
@@ -136,5 +143,23 @@ def test_network_figures_are_readable_at_paper_width():
     grid = pd.DataFrame(np.linspace(0.02, 0.95, 36).reshape(6, 6), index=[8, 16, 32, 64, 128, 256],
                         columns=[8, 16, 32, 64, 128, 256])
     fig = figures.heatmap(grid, "Utilization over array shape: vgg16, WS, 256/256/128 KiB, 16 B/cycle")
+    assert_readable(fig, (figures.COLUMN_IN,))
+    figures.plt.close(fig)
+
+
+def test_a_front_squeezed_into_a_corner_is_zoomed():
+    """Three front points within 2% of a wide cloud: an inset draws them again and names them there."""
+    rng = np.random.default_rng(3)
+    cloud = pd.DataFrame({"energy_per_inference_uJ": rng.uniform(2e4, 9e4, 60), "latency_ms": rng.uniform(3, 30, 60)})
+    front = pd.DataFrame({"energy_per_inference_uJ": [15_000.0, 15_200.0, 15_900.0], "latency_ms": [2.4, 2.1, 2.0]})
+    pts = pd.concat([front, cloud], ignore_index=True).assign(rows=128, cols=128, dataflow="ws")
+    fig = figures.pareto(pts, x="energy_per_inference_uJ", y="latency_ms", title="zoom", highlight=pts.iloc[1],
+                         highlight_label="best EDP")
+    ax = fig.axes[0]
+    (inset,) = ax.child_axes
+    assert sum(len(c.get_offsets()) for c in inset.collections if c.get_gid() == "front-zoom") == 3
+    assert not ax.texts and len(inset.texts) == 3  # the names sit in the inset
+    lo, hi = inset.get_xlim()
+    assert lo < 15.0 and 15.9 < hi < 20  # mJ, around the front only
     assert_readable(fig, (figures.COLUMN_IN,))
     figures.plt.close(fig)
