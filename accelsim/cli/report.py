@@ -10,7 +10,7 @@ from accelsim.cli.common import rejected_option
 from accelsim.cli.simulate import parse_sram
 from accelsim.cli.sweep import invocation
 from accelsim.errors import AccelsimError
-from accelsim.hardware.config import DATAFLOWS, ConfigError, parse_array
+from accelsim.hardware.config import DATAFLOWS, MAPPERS, OBJECTIVES, ConfigError, parse_array
 from accelsim.report.formats import SELECT_BY
 
 
@@ -48,12 +48,15 @@ def _sram(ctx, param, value):
 @rejected_option("--sram-kib", "is gone: give --sram IFMAP,FILTER,OFMAP (KiB per buffer)")
 @click.option("--double-buffer/--single-buffer", default=None, help="Select double or single buffering.")
 @click.option("--pipeline/--no-pipeline", default=None, help="Select pipelined or serial folds.")
+@click.option("--mapper", type=click.Choice(MAPPERS), default=None, help="Select this mapper.")
+@click.option("--objective", type=click.Choice(OBJECTIVES), default=None, help="Select this mapping objective.")
+@click.option("--tech-node-nm", type=int, default=None, help="Select this technology node (nm).")
 @click.option("--select-by", type=click.Choice(SELECT_BY), default="edp", show_default=True,
               help="Which of the selected points the report details: the lowest energy-delay product, the knee of "
                    "the latency-energy front, or the lowest latency.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress on stderr.")
 def report(results, output, network, batch, array, dataflow, bandwidth, clock_mhz, sram, double_buffer, pipeline,
-           select_by, progress):
+           mapper, objective, tech_node_nm, select_by, progress):
     """Write the design-space report of the sweep results in --from: the Pareto fronts of latency vs
     energy, latency vs area, energy vs area and EDP vs area; per-layer cycles, utilization and mappings
     of one design point (by --select-by among those the other flags select) and why it was chosen; its
@@ -64,7 +67,8 @@ def report(results, output, network, batch, array, dataflow, bandwidth, clock_mh
     from accelsim.report.dse_report import REPORT_STEPS, build_report
 
     select = {"network": network, "batch": batch, "dataflow": dataflow, "bandwidth": bandwidth, "clock_mhz": clock_mhz,
-              "double_buffer": double_buffer, "pipeline": pipeline}
+              "double_buffer": double_buffer, "pipeline": pipeline, "mapper": mapper, "objective": objective,
+              "tech_node_nm": tech_node_nm}
     if array:
         select["rows"], select["cols"] = array
     if sram:

@@ -51,7 +51,7 @@ SELECT_COLUMNS = {
     "network": "network", "batch": "batch", "rows": "rows", "cols": "cols", "dataflow": "dataflow",
     "bandwidth": "bandwidth_bytes_per_cycle", "clock_mhz": "clock_mhz", "ifmap_sram_kib": "ifmap_sram_kib",
     "filter_sram_kib": "filter_sram_kib", "ofmap_sram_kib": "ofmap_sram_kib", "double_buffer": "double_buffer",
-    "pipeline": "pipeline",
+    "pipeline": "pipeline", "mapper": "mapper", "objective": "objective", "tech_node_nm": "tech_node_nm",
 }
 # The settings that stay fixed across the rows x cols heatmap: every configuration column but the shape.
 HEATMAP_FIXED = tuple(c for c in STORE_CONFIG if c not in ("network", "rows", "cols"))
@@ -193,7 +193,8 @@ def describe(row) -> str:
     return (f"{row['network']} (batch {row['batch']}) on {row['rows']}x{row['cols']} {row['dataflow'].upper()}, "
             f"SRAM {row['sram']} KiB (ifmap/filter/ofmap, {'double' if row['double_buffer'] else 'single'}-buffered), "
             f"{'pipelined' if row['pipeline'] else 'serial'} folds, "
-            f"DRAM {row['bandwidth_bytes_per_cycle']:g} B/cycle, {row['clock_mhz']:g} MHz{_mapper(row)}")
+            f"DRAM {row['bandwidth_bytes_per_cycle']:g} B/cycle, {row['clock_mhz']:g} MHz, {row['tech_node_nm']} nm"
+            f"{_mapper(row)}")
 
 
 def point_columns(df: pd.DataFrame, network: bool = False) -> list[tuple[str, str, Callable[[Any], str] | None]]:
@@ -346,7 +347,7 @@ def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None
     if select_by not in SELECT_BY:
         raise AccelsimError(f"report: select_by: {select_by!r} is not one of {', '.join(SELECT_BY)}")
     everything = load_results(db, errors=True)
-    df = _with_labels(_with_cost(load_results(db)))
+    df = _with_labels(load_results(db))
     if df.empty:
         raise AccelsimError(f"results: {db}: no successful points to report ({len(everything)} failed)")
     meta = load_meta(db)
@@ -407,29 +408,13 @@ def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None
     return [out / f for f in files]
 
 
-def _with_cost(df: pd.DataFrame) -> pd.DataFrame:
-    """EDP and chip area for points of a store that does not record them."""
-    df = df.copy()
-    if "edp_uJ_ms" not in df:
-        df["edp_uJ_ms"] = df["energy_per_inference_uJ"] * df["latency_ms"]
-    if "area_mm2" not in df and not df.empty:
-        from accelsim.hardware.config import ArrayConfig
-        from accelsim.synth.area import area_breakdown
-
-        keys = ["rows", "cols", "data_bits", "acc_bits", "out_bits", "ifmap_sram_kib", "filter_sram_kib",
-                "ofmap_sram_kib", "double_buffer"]
-        area = {k: area_breakdown(ArrayConfig(**dict(zip(keys, k, strict=True)))).area_mm2
-                for k in map(tuple, df[keys].drop_duplicates().itertuples(index=False))}
-        df["area_mm2"] = [area[tuple(k)] for k in df[keys].itertuples(index=False)]
-    return df
-
-
 def _blocks(name, meta, everything, df, best, how, layers, net_points, fronts, grid, prof, command):
     failed = int((everything["status"] != "ok").sum())
     axes = []
     for col, title in (("network", "networks"), ("array", "arrays"), ("dataflow_u", "dataflows"),
                        ("sram", "SRAM KiB (ifmap/filter/ofmap)"), ("bandwidth_bytes_per_cycle", "DRAM bytes/cycle"),
-                       ("mapper", "mapper"), ("objective", "objective"), ("clock_mhz", "clock MHz"),
+                       ("mapper", "mapper"), ("objective", "objective"), ("tech_node_nm", "technology node nm"),
+                       ("clock_mhz", "clock MHz"),
                        ("batch", "batch")):
         if col in df:
             vals = [v for v in dict.fromkeys(df[col].tolist()) if v not in ("", None)]
@@ -502,7 +487,8 @@ def _blocks(name, meta, everything, df, best, how, layers, net_points, fronts, g
             "utilization = MACs / (PEs x cycles).",
             "energy-delay product (EDP, `edp_uJ_ms`) = energy per inference (µJ) x latency (ms); lower is better.",
             ("chip area (`area_mm2`, `accelsim area`) = the array (yosys synthesis of the RTL, NanGate 45 nm cell "
-             "areas) + the three SRAMs (CACTI 7) + the DRAM interface (CACTI-IO); see the README's Area section."),
+             "areas) + the three SRAMs (CACTI 7) + the DRAM interface (CACTI-IO), scaled to the point's technology "
+             "node (`accelsim/energy/table.py`); see the README's Area section."),
             "DRAM traffic counts bytes read and written; MB = 10^6 bytes, KiB = 1024 bytes.",
             _energy_line(meta.get(f"sweep:{name}", {}).get("energy")),
             _leakage_line(df),

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from accelsim.cli import main
 from accelsim.dse import load_results, pareto_front, run_sweep, spec_from_mapping
-from accelsim.report.dse_report import FIGURE_FILES, FRONTS, _memory_notes, _with_cost
+from accelsim.report.dse_report import FIGURE_FILES, FRONTS, _memory_notes
 from accelsim.workload import resolve
 from accelsim.workload.profile import profile
 
@@ -30,7 +30,7 @@ def results(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def points(results):
-    return _with_cost(load_results(results))
+    return load_results(results)
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +142,8 @@ def test_sram_selects_per_buffer(results, tmp_path):
     (["--array", "7x7"], "report: rows: no point with 7"),
     (["--network", "vgg16"], "report: network: no point with 'vgg16'"),
     (["--array", "seven"], "report: --array: expected ROWSxCOLS"),
+    (["--mapper", "search"], "report: mapper: no point with 'search' among the selected results (have: fixed)"),
+    (["--tech-node-nm", "7"], "report: tech_node_nm: no point with 7 among the selected results (have: 45)"),
 ])
 def test_bad_selection_is_one_line(results, tmp_path, args, message):
     r = CliRunner().invoke(main, ["report", "--from", str(results), "-o", str(tmp_path), *args])
