@@ -287,16 +287,17 @@ def _clusters(xs, ys, names, decades: float = 0.5):
 
 
 def _sram_label(row) -> str | None:
-    """A point's SRAM in a few characters: ``3x256 KiB`` or ``256/256/128 KiB``."""
+    """A point's SRAM (the three buffers together) in a few characters: ``640 KiB``, ``2.5 MiB``."""
     kib = [row.get(f"{b}_sram_kib") for b in ("ifmap", "filter", "ofmap")]
     if any(v is None for v in kib):
         return None
-    return f"3x{kib[0]:g} KiB" if kib[0] == kib[1] == kib[2] else "/".join(f"{v:g}" for v in kib) + " KiB"
+    total = float(sum(kib))
+    return f"{total / 1024:g} MiB" if total >= 1024 else f"{total:g} KiB"
 
 
 def design_label(row, bandwidth: bool = True, sram: bool = True) -> str:
     """A design point in a few characters: ``32x64 WS``, with its DRAM bandwidth (``32 B/c``) and SRAM
-    (``3x256 KiB``) when asked (``pareto`` asks when the points vary them)."""
+    (all three buffers, ``640 KiB``) when asked (``pareto`` asks when the named points differ in them)."""
     parts = []
     if "rows" in row and "cols" in row:
         parts.append(f"{int(row['rows'])}x{int(row['cols'])}")
@@ -332,6 +333,7 @@ def _place(ax, xy, text: str, bold: bool = False, dy: float = 0, taken: list | N
     else:
         spots = _SPOTS
     renderer = ax.figure.canvas.get_renderer()
+    fallback = None
     for dx, ddy, ha, va in spots:
         ann = ax.annotate(text, xy, textcoords="offset points", xytext=(dx, ddy), ha=ha, va=va, **style)
         ann.set_in_layout(False)
@@ -342,8 +344,14 @@ def _place(ax, xy, text: str, bold: bool = False, dy: float = 0, taken: list | N
         if inside and not any(box.overlaps(t) for t in taken):
             taken.append(box)
             return True
+        if inside and fallback is None:
+            fallback = (dx, ddy, ha, va)
         ann.remove()
-    return _place(ax, xy, text, bold, dy) if force else False
+    if not force:
+        return False
+    dx, ddy, ha, va = fallback or spots[0]  # inside the axes, over another label if it must
+    ax.annotate(text, xy, textcoords="offset points", xytext=(dx, ddy), ha=ha, va=va, **style).set_in_layout(False)
+    return True
 
 
 def _span(lo: float, hi: float, log: bool, pad: float) -> tuple[float, float]:
@@ -440,7 +448,7 @@ def pareto(points, front: pd.DataFrame | None = None, x: str = "pe_count", y: st
         frac = ax.transAxes.inverted().transform(ax.transData.transform(corners))
         width, height = frac.max(axis=0) - frac.min(axis=0)
         if on_front.sum() > 1 and width < ZOOM_BELOW and height < ZOOM_BELOW:
-            inset = ax.inset_axes((0.43, 0.42, 0.54, 0.54))
+            inset = ax.inset_axes((0.36, 0.36, 0.62, 0.62))
             draw(inset, zoom=True)
             for axis_name, lo_hi, is_log in (("x", corners[:, 0], log[0]), ("y", corners[:, 1], log[1])):
                 lim = _span(float(lo_hi.min()), float(lo_hi.max()), is_log, 0.35)
