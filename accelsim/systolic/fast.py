@@ -55,7 +55,7 @@ def transfer_cycles(cfg: ArrayConfig, nbytes: np.ndarray) -> np.ndarray:
 # not on the clock, nor on ``on_chip`` (the caller passes the layer's own on-chip flags).
 PLAN_FIELDS = tuple(f.name for f in fields(ArrayConfig)
                     if f.name not in ("bandwidth", "clock_mhz", "on_chip", "dataflow", "pipeline"))
-MEMO_ENTRIES = 20_000  # a few KB each: a bounded cache (least recently used entries go first)
+MEMO_ENTRIES = 4096  # ~3 KB each (a VGG-16 sweep measured): bounded, least recently used go first
 
 
 class _LRU:
@@ -85,12 +85,13 @@ _LOCAL = _Local()  # per thread: a Dask worker may run tasks in several threads
 
 
 @contextmanager
-def memoized(entries: int = MEMO_ENTRIES) -> Iterator[None]:
+def memoized(entries: int | None = None) -> Iterator[None]:
     """Within the block, ``fast_layer`` without operands returns the same (shared, read-only) ``ArrayRun``
     for the same layer on a config that differs only in clock or ``on_chip``, and reuses the folds, traffic
     and fold timing across bandwidths. For design-space sweeps (``accelsim.dse``), whose points repeat
-    layers: the cache (one per thread) lives on for the thread's next block (at most ``entries`` entries)."""
-    local = _LOCAL
+    layers: the cache (one per thread) lives on for the thread's next block (at most ``entries`` entries,
+    default ``MEMO_ENTRIES``)."""
+    local, entries = _LOCAL, entries or MEMO_ENTRIES
     if local.kept is None or local.kept.entries != entries:
         local.kept = _LRU(entries)
     outer, local.memo = local.memo, local.kept
