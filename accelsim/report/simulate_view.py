@@ -7,6 +7,8 @@ from typing import Any
 from accelsim.columns import CONFIG
 from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.dataflow import get as get_dataflow
+from accelsim.mapping.folds import stream_chunk
+from accelsim.mapping.space import Mapping
 from accelsim.report.tables import Column, mb, mb_number, percent, render, thousands
 from accelsim.systolic.simulate import Simulation
 from accelsim.workload.gemm import GemmShape
@@ -89,7 +91,10 @@ def _mapper_note(sim: Simulation) -> str:
     """Which mapper chose the layers' mappings; with search, the network's cost next to the fixed mapping's."""
     t = sim.totals
     if "fixed_cycles" not in t:
-        return "Mapper: fixed (every conv/linear layer under the --dataflow's default fold order and chunk S)."
+        fixed = Mapping.fixed(sim.config.dataflow)
+        capped = " (or the whole streamed axis when shorter)" if fixed.flow.chunked else ""
+        return (f"Mapper: fixed, every conv/linear layer {fixed.describe(stream_chunk(sim.config))}{capped}; "
+                f"--mapper search picks each layer's.")
     dram = t["dram_read_bytes"] + t["dram_write_bytes"]
     return (f"Mapper: search by {sim.objective} (each layer's dataflow, fold order and chunk S; Mapping column): "
             f"cycles {t['cycles']:,} vs fixed {t['fixed_cycles']:,} ({_ratio_text(t['cycles'], t['fixed_cycles'])}), "
@@ -107,7 +112,10 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
     view = [{**row, "gemm": _gemm(row), "moves": _moves(row),
              "stall_share": row["stall_cycles"] / row["cycles"] if row["cycles"] > 0 else 0.0}
             for row in sim.rows]
-    columns = [*COLUMNS, MAPPING_COLUMN, *([FIXED_COLUMN] if "fixed_cycles" in sim.columns else []),
+    search = "fixed_cycles" in sim.columns  # fixed: one mapping for every layer, said in the notes
+    # search: the mapping and the fixed cycles in the place of the folds and In>Out (100 columns)
+    shown = [c for c in COLUMNS if c.key not in ("folds", "moves")] if search else COLUMNS
+    columns = [*shown, *([MAPPING_COLUMN, FIXED_COLUMN] if search else []),
                *([Column("check", "Check", numeric=False)] if "check" in sim.columns else [])]
     sram = f"{cfg.ifmap_sram_kib:g}/{cfg.filter_sram_kib:g}/{cfg.ofmap_sram_kib:g} KiB"
     notes = [

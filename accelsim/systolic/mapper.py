@@ -29,12 +29,13 @@ same residency; an S strictly between two listed sizes on the same side of S_fit
 the larger one with more chunks, hence more folds, reloads and fill/drain cycles, and differs only in
 the stall pattern the powers of two sample.
 
-**Pruning**: per candidate, cheap lower bounds on cycles and energy (``lower_bounds``): cycles >= the
-exact compute cycles (``Dataflow.occupancy``/``fold_cycles`` summed in closed form: sum of O_f plus the
-last fold's F) and >= the compulsory DRAM bytes (every operand element read once, every output written
-once) over the bandwidth, in each direction (the recurrence serializes loads and writes); energy >= the
-exact MAC, register and SRAM-read energy (the SRAM read counts are closed forms of the tile counts)
-plus the compulsory DRAM bytes and SRAM fills, plus leakage over the cycle bound. Candidates are priced
+**Pruning**: per candidate, cheap lower bounds on cycles and energy (``lower_bounds``), from closed forms
+of the contract's counts: the compute cycles (``Dataflow.occupancy``/``fold_cycles`` summed over the
+chunk lengths: sum of O_f plus the last fold's F) and the DRAM reads (``memory.traffic``'s reuse rule per
+operand block: once if it fits, else once per pass), both exact, and the SRAM counts (tile counts per
+axis). The recurrence serializes loads and writes and starts a fold only once its tiles are in, so
+cycles >= max(first fold's load + compute, all loads + the last fold's F, all writes); energy >= the
+exact dynamic energy of those counts plus leakage over that cycle bound. Candidates are priced
 exactly in the order of their bound, and the scan stops at the first bound above the best exact cost
 found so far (the fixed mapping is always priced first: its cost is reported beside the choice).
 
@@ -72,7 +73,7 @@ from accelsim.mapping.dataflow import Dataflow
 from accelsim.mapping.folds import stream_chunk
 from accelsim.mapping.space import Mapping, orders
 from accelsim.memory.traffic import fits
-from accelsim.systolic.fast import fast_layer, transfer_cycles
+from accelsim.systolic.fast import fast_layer
 from accelsim.systolic.result import ArrayRun
 
 __all__ = ["MAPPERS", "OBJECTIVES", "LayerKey", "LayerSearch", "LayerTask", "Priced", "candidates", "chunk_set",
@@ -144,40 +145,31 @@ def candidates(cfg: ArrayConfig, m: int, k: int, n: int) -> tuple[Mapping, ...]:
     equal to the fixed one's S is given as None (the canonical form: ``Mapping.fixed`` when the order is
     the default); equal fold sequences appear once."""
     fixed = Mapping.fixed(cfg.dataflow)
-    out, seen = [fixed], {_identity(cfg, fixed, m, k, n)}
+    out, seen = [fixed], {(fixed.dataflow, fixed.order, used_chunk(cfg, fixed, m, k, n))}
     for name in DATAFLOWS:
         sizes = chunk_set(cfg, name, m, k, n)
+        default = used_chunk(cfg, Mapping(name), m, k, n)
         for order in orders(name):
-            for s in sizes or (None,):
-                mp = Mapping(name, order, _canonical(cfg, name, s, m, k, n))
-                ident = _identity(cfg, mp, m, k, n)
+            for s in sizes or (default,):
+                ident = (name, order, s)
                 if ident not in seen:
                     seen.add(ident)
-                    out.append(mp)
+                    out.append(Mapping(name, order, None if s == default else s))
     return tuple(out)
 
 
-def _canonical(cfg: ArrayConfig, dataflow: str, s: int | None, m: int, k: int, n: int) -> int | None:
-    if s is None:
-        return None
-    default = used_chunk(cfg, Mapping(dataflow), m, k, n)
-    return None if s == default else s
-
-
-def _identity(cfg: ArrayConfig, mp: Mapping, m: int, k: int, n: int) -> tuple:
-    return mp.dataflow, mp.order, used_chunk(cfg, mp, m, k, n)
-
-
-def compute_cycles(cfg: ArrayConfig, mapping: Mapping, m: int, k: int, n: int, groups: int = 1) -> int:
+def compute_cycles(cfg: ArrayConfig, mapping: Mapping, m: int, k: int, n: int, groups: int = 1,
+                   chunk: int | None = None) -> int:
     """The layer's compute cycles under ``mapping`` in closed form: ``sum_{f < last} O_f + F_last`` over its
-    folds (serial: O = F), from the fold counts per chunk length (the contract's "Issue")."""
+    folds (serial: O = F), from the fold counts per chunk length (the contract's "Issue"). ``chunk``: the
+    ``used_chunk``, when the caller has it."""
     df = mapping.flow
     if not m * k * n * groups:
         return 0
     r, c = cfg.rows, cfg.cols
     length = {"m": m, "k": k, "n": n}
     streamed = length[df.streamed]
-    s = used_chunk(cfg, mapping, m, k, n)
+    s = chunk or used_chunk(cfg, mapping, m, k, n)
     tiles = _ceil(length[df.rows], r) * _ceil(length[df.cols], c)
     full, rem = divmod(streamed, s)
 
@@ -203,13 +195,14 @@ def _operand_reads(cfg: ArrayConfig, which: str, block: int, other: int, length:
     return total
 
 
-def dram_reads(cfg: ArrayConfig, mapping: Mapping, key: LayerKey) -> tuple[int, int]:
+def dram_reads(cfg: ArrayConfig, mapping: Mapping, key: LayerKey, chunk: int | None = None) -> tuple[int, int]:
     """(A, B) elements the layer reads from DRAM under ``mapping``, in closed form: the outermost fold
     loop's operand (A after m, B after n) by blocks of its tile or chunk x all of K, the other whole; a
-    block that fits is read once, one that does not once per tile of the axis it is not cut along."""
+    block that fits is read once, one that does not once per tile of the axis it is not cut along.
+    ``chunk``: the ``used_chunk``, when the caller has it."""
     df = mapping.flow
     m, k, n, g = key.m, key.k, key.n, key.groups
-    size = {df.rows: cfg.rows, df.cols: cfg.cols, df.streamed: used_chunk(cfg, mapping, m, k, n)}
+    size = {df.rows: cfg.rows, df.cols: cfg.cols, df.streamed: chunk or used_chunk(cfg, mapping, m, k, n)}
     seg_m, seg_n = _ceil(m, size["m"]), _ceil(n, size["n"])
     outer = (mapping.order or df.order)[0]
     a_block = size["m"] if outer == "m" else m
@@ -233,11 +226,17 @@ def lower_bounds(cfg: ArrayConfig, key: LayerKey, mappings: Sequence[Mapping], t
     write_cycles = _ceil(write * bw.denominator, bw.numerator)
     for mp in mappings:
         df = mp.flow
-        size = {df.rows: cfg.rows, df.cols: cfg.cols, df.streamed: used_chunk(cfg, mp, m, k, n)}
+        s = used_chunk(cfg, mp, m, k, n)
+        size = {df.rows: cfg.rows, df.cols: cfg.cols, df.streamed: s}
         seg = {ax: _ceil(length[ax], size[ax]) for ax in "mkn"}
-        a, b = dram_reads(cfg, mp, key)
+        a, b = dram_reads(cfg, mp, key, s)
         read_cycles = _ceil((a + b) * db * bw.denominator, bw.numerator)
-        cols["cycles"].append(max(compute_cycles(cfg, mp, m, k, n, g), read_cycles, write_cycles))
+        tile = {ax: min(size[ax], length[ax]) for ax in "mkn"}  # the first fold's tiles, read before it starts
+        first = ((0 if key.ifmap_on_chip else tile["m"] * tile["k"]) + tile["k"] * tile["n"]) * db
+        first_cycles = _ceil(first * bw.denominator, bw.numerator)
+        last = int(df.fold_cycles(cfg.rows, cfg.cols, df.stream_length(m, k, n) % s or s))  # the last fold's F
+        compute = compute_cycles(cfg, mp, m, k, n, g, s)
+        cols["cycles"].append(max(first_cycles + compute, read_cycles + last, write_cycles))
         cols["ifmap_sram_reads"].append(m * k * seg["n"] * g)     # each A element once per segment of n
         cols["filter_sram_reads"].append(k * n * seg["m"] * g)    # each B element once per segment of m
         cols["ofmap_sram_writes"].append(m * n * seg["k"] * g)    # each C element once per k-tile
@@ -256,7 +255,8 @@ def run_counts(run: ArrayRun) -> dict[str, int]:
     t = run.traffic
     return {"macs": run.macs, "cycles": run.cycles, "dram_read_bytes": run.dram_read_bytes,
             "dram_write_bytes": run.dram_write_bytes,
-            **{f"{b}_sram_{rw}": t[f"{b}_sram_{rw}"] for b in ("ifmap", "filter", "ofmap") for rw in ("reads", "writes")}}
+            **{f"{b}_sram_{rw}": t[f"{b}_sram_{rw}"] for b in ("ifmap", "filter", "ofmap")
+               for rw in ("reads", "writes")}}
 
 
 @dataclass(frozen=True, eq=False)
@@ -274,6 +274,9 @@ class Priced:
     @property
     def dram_bytes(self) -> int:
         return self.run.dram_read_bytes + self.run.dram_write_bytes
+
+
+Score = Callable[[Any, Any], Any]  # (total_pJ, cycles) -> the value to minimize; numbers or numpy arrays
 
 
 class LayerSearch:
@@ -309,7 +312,7 @@ class LayerSearch:
     def fixed(self) -> Priced:
         return self.price(self.mappings[0])
 
-    def best(self, score: Callable[[Any, Any], Any], then: str = "cycles") -> Priced:
+    def best(self, score: Score, then: str = "cycles") -> Priced:
         """The candidate minimizing ``score(total_pJ, cycles)`` (ties: ``then``, the other quantity, then the
         earlier candidate, so the fixed mapping wins a tie), pricing candidates in the order of
         ``score(energy bound, cycles bound)`` until no bound can win. ``score`` must not decrease in either
@@ -326,7 +329,7 @@ class LayerSearch:
                     best_i, best = i, got
         return self.price(self.mappings[best_i])
 
-    def _key(self, i: int, score: Callable[[Any, Any], Any], then: str) -> tuple[float, float, int]:
+    def _key(self, i: int, score: Score, then: str) -> tuple[float, float, int]:
         p = self.price(self.mappings[i])
         return float(score(p.total_pJ, p.cycles)), (p.cycles if then == "cycles" else p.total_pJ), i
 
@@ -359,7 +362,7 @@ def search(cfg: ArrayConfig, tasks: Sequence[LayerTask], objective: str = "edp",
             lam = pJ / cycles if cycles else 0.0
             changed = False
             for key in free:
-                cur, new = choice[key], memo[key].best(lambda e, d, lam=lam: e + lam * d)
+                cur, new = choice[key], memo[key].best(_linear(1.0, lam))
                 if new is not cur and new.total_pJ + lam * new.cycles < cur.total_pJ + lam * cur.cycles:
                     choice[key], changed = new, True
             if not changed:
@@ -371,7 +374,7 @@ def search(cfg: ArrayConfig, tasks: Sequence[LayerTask], objective: str = "edp",
                 pJ, cycles = log[-1]
                 cur, w = choice[key], weight[key]
                 e0, d0 = pJ - w * cur.total_pJ, cycles - w * cur.cycles
-                new = memo[key].best(lambda e, d, e0=e0, d0=d0, w=w: (e0 + w * e) * (d0 + w * d))
+                new = memo[key].best(_product(e0, d0, w))
                 if new is not cur and (e0 + w * new.total_pJ) * (d0 + w * new.cycles) < pJ * cycles * (1 - _REL):
                     choice[key], changed = new, True
                     log.append(_network(choice, weight, forced, base_pJ, base_cycles))
@@ -379,9 +382,9 @@ def search(cfg: ArrayConfig, tasks: Sequence[LayerTask], objective: str = "edp",
                 break
     else:
         if objective == "cycles":
-            choice = {key: memo[key].best(lambda e, d: d, "energy") for key in free}
+            choice = {key: memo[key].best(_linear(0.0, 1.0), "energy") for key in free}
         else:
-            choice = {key: memo[key].best(lambda e, d: e) for key in free}
+            choice = {key: memo[key].best(_linear(1.0, 0.0)) for key in free}
         log.append(_network(choice, weight, forced, base_pJ, base_cycles))
 
     pJ, cycles = log[-1]
@@ -389,6 +392,20 @@ def search(cfg: ArrayConfig, tasks: Sequence[LayerTask], objective: str = "edp",
              "edp": pJ * cycles > fixed_pJ * fixed_cycles * (1 + _REL)}[objective]
     assert not worse, f"mapper: the search is worse than the fixed mapping on {objective}"
     return {t.name: (forced[t.name] if t.forced is not None else choice[t.key], memo[t.key].fixed) for t in tasks}
+
+
+def _linear(w_energy: float, w_cycles: float) -> Score:
+    """``w_energy x total_pJ + w_cycles x cycles`` (non-negative weights: never decreasing in either)."""
+    def score(e: Any, d: Any) -> Any:
+        return w_energy * e + w_cycles * d
+    return score
+
+
+def _product(e0: float, d0: float, w: int) -> Score:
+    """The network's EDP with ``w`` layers of one shape at (e, d) and the rest at (e0, d0) (both >= 0)."""
+    def score(e: Any, d: Any) -> Any:
+        return (e0 + w * e) * (d0 + w * d)
+    return score
 
 
 def _network(choice: dict[LayerKey, Priced], weight: dict[LayerKey, int], forced: dict[str, Priced], base_pJ: float,

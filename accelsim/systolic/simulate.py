@@ -59,10 +59,10 @@ from accelsim.hardware.arith import wrap
 from accelsim.hardware.config import ENGINES, MAPPERS, OBJECTIVES, ArrayConfig, check_batch
 from accelsim.mapping.folds import runs_for
 from accelsim.mapping.space import Mapping as LayerMapping
-from accelsim.memory.onchip import LayerPlace, place
+from accelsim.memory.onchip import LayerPlace, Placement, place
 from accelsim.progress import ProgressCallback, ProgressFactory, no_progress
 from accelsim.systolic.fast import fast_layer
-from accelsim.systolic.mapper import LayerKey, LayerSearch, LayerTask, Priced, compute_cycles, search, used_chunk
+from accelsim.systolic.mapper import LayerKey, LayerSearch, LayerTask, Priced, search, used_chunk
 from accelsim.systolic.reference import reference_gemms
 from accelsim.systolic.result import ArrayRun
 from accelsim.systolic.stepping import random_operands, step_layer
@@ -282,7 +282,7 @@ class _Plan:
     """Before any layer runs: every array layer's mapping (by name), the mapper's prices (chosen, fixed)
     with ``search``, and the vector-unit rows (their counts do not depend on the mappings)."""
 
-    placement: dict[str, LayerPlace]
+    placement: Placement
     mappings: dict[str, LayerMapping]
     priced: dict[str, tuple[Priced, Priced]]
     vector: dict[str, dict]
@@ -301,7 +301,7 @@ def _check_options(engine: str, mapper: str, objective: str, energy: EnergyTable
         raise AccelsimError(f"leakage_mW: expected a finite number >= 0, got {leakage_mW!r}")
 
 
-def _plan(net: Network, cfg: ArrayConfig, batch: int, placement: dict[str, LayerPlace], mapper: str, objective: str,
+def _plan(net: Network, cfg: ArrayConfig, batch: int, placement: Placement, mapper: str, objective: str,
           energy: EnergyTable, leakage_mW: float, mappings: Mapping[str, LayerMapping] | None) -> _Plan:
     forced = dict(mappings or {})
     vector, tasks = {}, []
@@ -354,7 +354,8 @@ def simulate(net: Network, cfg: ArrayConfig, batch: int = 1, engine: str = "fast
     """
     check_batch(batch)
     _check_options(engine, mapper, objective, energy, leakage_mW)
-    check_size(net, cfg, batch, engine, numbers or check, mappings)  # before any work (the reference pass is the biggest)
+    # before any work (the reference pass is the biggest)
+    check_size(net, cfg, batch, engine, numbers or check, mappings)
     plan = _plan(net, cfg, batch, place(net, cfg, batch), mapper, objective, energy, float(leakage_mW), mappings)
     if mapper == "search":
         check_size(net, cfg, batch, engine, numbers or check, plan.mappings)
