@@ -277,3 +277,5 @@ def test_cli_simulate_mapper_search():
     for bad in (["--mapper", "best"], ["--objective", "speed"]):
         r = CliRunner().invoke(main, ["simulate", "lenet5", *bad])
         assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    r = CliRunner().invoke(main, ["cosim", "--gemm", "4x4x4", "--mapper", "search", "--order", "m>n>k"])
+    assert r.exit_code == 2 and "drop --order/--chunk" in r.output and len(r.output.strip().splitlines()) == 1
