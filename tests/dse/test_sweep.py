@@ -88,12 +88,12 @@ def test_points_and_layers_are_consistent(tmp_path):
     assert row["edp_uJ_ms"] == pytest.approx(row["energy_per_inference_uJ"] * row["latency_ms"])
     assert row["pJ_per_mac"] == pytest.approx(row["total_pJ"] / 416_520)
     assert (row["mapper"], row["objective"]) == ("fixed", "")
-    sim = simulate(resolve("lenet5"), cfg, 1, "fast")
+    sim = simulate(resolve("lenet5"), cfg, 1, "fast", leakage_mW=area.leakage_mW)
     assert (row["cycles"], row["stall_cycles"], row["dram_bytes"]) == (
         sim.totals["cycles"], sim.totals["stall_cycles"],
         sim.totals["dram_read_bytes"] + sim.totals["dram_write_bytes"])
     assert list(layers["cycles"]) == list(sim.layers["cycles"])
-    # the simulation's own columns, then energy (the simulation's too: the same numbers)
+    # the simulation's own columns, then energy (the simulation's too, at the same static power)
     assert list(layers.columns) == [*SIMULATE_LAYERS, *ENERGY_COLUMNS]
     pd.testing.assert_frame_equal(layers[list(layers.columns)], sim.layers[list(layers.columns)], check_dtype=False,
                                   check_exact=False)
