@@ -128,6 +128,10 @@ _DEFINITIONS = (
     ("energy_per_inference_uJ", "uJ", "total_pJ / 10^6 / batch"),
     ("edp_uJ_ms", "uJ x ms", "energy-delay product: energy_per_inference_uJ x latency_ms"),
     ("pJ_per_mac", "pJ/MAC", "total_pJ / macs (all the network's energy over its MACs)"),
+    # ---- mapping (simulate --mapper) ----------------------------------------------------------------
+    ("fixed_cycles", "cycles", "--mapper search: cycles of the layer under the fixed mapping"),
+    ("fixed_dram_bytes", "bytes", "--mapper search: DRAM bytes (read + write) of the layer under the fixed mapping"),
+    ("fixed_total_pJ", "pJ", "--mapper search: total_pJ of the layer under the fixed mapping"),
     # ---- area and static power (accelsim area; 45 nm figures, scaled to tech_node_nm) -----------------
     ("tech_node_nm", "nm", ("technology node: the 45 nm figures scaled by Stillmaker & Baas 2017 "
                             "(accelsim/energy/table.py)")),
@@ -265,12 +269,16 @@ SIMULATE_LAYERS = _group(
     "filter_dram_read_bytes", *SRAM_COUNTS, "avg_dram_bytes_per_cycle", "peak_dram_bytes_per_cycle",
     "intensity_macs_per_dram_byte", "attained_macs_per_cycle", "input_from", "output_to",
 )
+ENERGY = _group("mac_pJ", "vector_pJ", "rf_pJ", "sram_pJ", "dram_pJ", "leakage_pJ", "total_pJ")
+SIMULATE_MAPPING = _group("mapping", *ENERGY)  # simulate's rows: after SIMULATE_LAYERS
+SIMULATE_SEARCH = _group("fixed_cycles", "fixed_dram_bytes", "fixed_total_pJ")
 SIMULATE_CHECK = _group("check")
 SIMULATE_TOTALS = _group(
     "layers", "macs", "vector_ops", "folds", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles",
     "dram_read_bytes", "dram_write_bytes", "ifmap_dram_read_bytes", "filter_dram_read_bytes", *SRAM_COUNTS,
     "utilization", "compute_utilization", "mapping_efficiency", "avg_dram_bytes_per_cycle", "latency_ms",
-    "peak_dram_bytes_per_cycle", "inferences_per_second", "effective_tops", "check_mismatches",
+    "peak_dram_bytes_per_cycle", "inferences_per_second", "effective_tops", *ENERGY, "energy_per_inference_uJ",
+    "edp_uJ_ms", "pJ_per_mac", "check_mismatches",
 )
 SCALESIM_LAYERS = _group(
     "layer", "gemm_m", "gemm_k", "gemm_n", "gemm_groups", "folds", "macs", "cycles", "compute_cycles",
@@ -280,7 +288,6 @@ SCALESIM_LAYERS = _group(
 SCALESIM_TOTALS = _group("macs", "folds", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles",
                          "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes", "dram_write_bytes",
                          "dram_read_bytes", "utilization", "latency_ms")
-ENERGY = _group("mac_pJ", "vector_pJ", "rf_pJ", "sram_pJ", "dram_pJ", "leakage_pJ", "total_pJ")
 ENERGY_LAYERS = _group("layer", *ENERGY)
 ENERGY_TOTALS = _group(*ENERGY, "energy_per_inference_uJ")
 CONFIG = _group("rows", "cols", "dataflow", "data_bits", "acc_bits", "out_bits", "ifmap_sram_kib",
@@ -315,8 +322,10 @@ SWEEP_TOTALS = _group("point_count", "evaluated", "already_done", "failed", "wal
 TABLES: dict[str, tuple[str, ...]] = {
     "profile: per layer": PROFILE_LAYERS, "profile --training: per layer, added": PROFILE_TRAINING,
     "profile: totals": PROFILE_TOTALS, "profile --fold-bn: totals, added": PROFILE_BN_FOLD,
-    "simulate: per layer": SIMULATE_LAYERS, "simulate --check: per layer, added": SIMULATE_CHECK,
-    "simulate: totals": SIMULATE_TOTALS,
+    "simulate: per layer": (*SIMULATE_LAYERS, *SIMULATE_MAPPING),
+    "simulate --mapper search: per layer, added": SIMULATE_SEARCH,
+    "simulate --check: per layer, added": SIMULATE_CHECK,
+    "simulate: totals": SIMULATE_TOTALS, "simulate --mapper search: totals, added": SIMULATE_SEARCH,
     "simulate --convention scalesim: per layer": SCALESIM_LAYERS,
     "simulate --convention scalesim: totals": SCALESIM_TOTALS,
     "energy: per layer": ENERGY_LAYERS, "energy: totals": ENERGY_TOTALS,

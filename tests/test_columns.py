@@ -17,6 +17,7 @@ from accelsim.compat.scalesim import scalesim_simulation
 from accelsim.dse.store import load_layers, load_results
 from accelsim.energy.model import energy_arrays
 from accelsim.synth.area import area_breakdown
+from accelsim.systolic.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 # Values that are data, not names: RTL parameter names (ROWS, COLS, ...) are the Verilog's.
@@ -82,9 +83,14 @@ def test_profile_tables():
 
 def test_simulate_tables():
     sim = accelsim.simulate("lenet5", array="8x8", check=True)
-    assert list(sim.layers.columns) == [*columns.SIMULATE_LAYERS, *columns.SIMULATE_CHECK]
+    assert list(sim.layers.columns) == [*columns.SIMULATE_LAYERS, *columns.SIMULATE_MAPPING, *columns.SIMULATE_CHECK]
     assert list(sim.totals) == list(columns.SIMULATE_TOTALS)
-    for args in (("lenet5", "--array", "8x8"), ("lenet5", "--array", "8x8", "--check")):
+    found = simulate(accelsim.load("lenet5"), accelsim.ArrayConfig(rows=8, cols=8), check=True, mapper="search")
+    assert list(found.columns) == [*columns.SIMULATE_LAYERS, *columns.SIMULATE_MAPPING, *columns.SIMULATE_SEARCH,
+                                   *columns.SIMULATE_CHECK]
+    assert list(found.totals) == [*columns.SIMULATE_TOTALS[:-1], *columns.SIMULATE_SEARCH, "check_mismatches"]
+    for args in (("lenet5", "--array", "8x8"), ("lenet5", "--array", "8x8", "--check"),
+                 ("lenet5", "--array", "8x8", "--mapper", "search")):
         assert not unknown_keys(json.loads(cli("simulate", *args, "--format", "json")))
         header = cli("simulate", *args, "--format", "csv").splitlines()[0].split(",")
         assert header[0] == "layer" and not columns.unknown(header)
@@ -131,19 +137,22 @@ def test_api_cli_and_store_agree_on_the_layer_columns(tmp_path):
     sim = accelsim.simulate("vgg16", array="32x32", dataflow="ws")
     doc = json.loads(cli("simulate", "vgg16", "--array", "32x32", "--dataflow", "ws", "--format", "json"))
     assert [list(layer) for layer in doc["layers"]] == [list(sim.layers.columns)] * len(sim.layers)
-    assert list(sim.layers.columns) == list(columns.SIMULATE_LAYERS) and sim.layers.columns[0] == "layer"
+    assert list(sim.layers.columns) == [*columns.SIMULATE_LAYERS, *columns.SIMULATE_MAPPING]
+    assert sim.layers.columns[0] == "layer"
     res = accelsim.sweep({"model": "vgg16", "array": "32x32", "dataflow": "ws"}, tmp_path / "v.db", workers=0)
     (key,) = res.points["key"]
     store = res.point_layers(key)
     # The store keeps the simulation's own columns, then the point's energy by layer.
-    assert list(store.columns) == [*sim.layers.columns, *columns.ENERGY]
-    pd.testing.assert_frame_equal(store[list(sim.layers.columns)], sim.layers, check_dtype=False)
+    assert list(store.columns) == [*columns.SIMULATE_LAYERS, *columns.ENERGY]
+    pd.testing.assert_frame_equal(store[list(columns.SIMULATE_LAYERS)], sim.layers[list(columns.SIMULATE_LAYERS)],
+                                  check_dtype=False)
     # energy with the chip's static power from its area model (the sweep prices each variant once)
     leakage_mW = area_breakdown(sim.config).leakage_mW
     want = pd.DataFrame(energy_arrays(sim.layers, len(sim.layers), sim.config, leakage_mW=leakage_mW))
     pd.testing.assert_frame_equal(store[list(columns.ENERGY)], want[list(columns.ENERGY)], check_dtype=False)
     plain = [c for c in columns.ENERGY if c not in ("leakage_pJ", "total_pJ")]  # the dynamic energy as the api's
     pd.testing.assert_frame_equal(store[plain], sim.energy().layers[plain], check_dtype=False)
+    pd.testing.assert_frame_equal(store[plain], sim.layers[plain], check_dtype=False)  # the simulation's rows
 
 
 @pytest.mark.rtl

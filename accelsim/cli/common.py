@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from accelsim.errors import AccelsimError
-from accelsim.hardware.config import MAX_BATCH
+from accelsim.hardware.config import MAPPERS, MAX_BATCH, OBJECTIVES
 from accelsim.report.formats import FORMATS
 from accelsim.workload.files import same_file
 
@@ -133,5 +133,12 @@ tech_node_option = click.option(
     "--tech-node", "tech", type=int, default=45, show_default=True, metavar="NM", callback=_tech_node,
     help="Technology node in nm (45, 32, 20, 16, 14, 10 or 7): the 45 nm area, energy and leakage figures scaled "
          "by Stillmaker & Baas 2017 (accelsim/energy/table.py).")
+mapper_option = click.option(
+    "--mapper", type=click.Choice(MAPPERS), default="fixed", show_default=True,
+    help="Each conv/linear layer's mapping: the --dataflow's fixed one, or searched per layer (dataflow, fold "
+         "order, chunk S) by --objective with the fast model.")
+objective_option = click.option(
+    "--objective", type=click.Choice(OBJECTIVES), default="edp", show_default=True,
+    help="What --mapper search minimizes: network cycles, energy, or the energy-delay product.")
 output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
                              help="Write to FILE (.txt table, .csv, .json or .md).")

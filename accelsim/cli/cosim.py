@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import click
 
-from accelsim.cli.common import input_size_option, pipeline_option
+from accelsim.cli.common import input_size_option, mapper_option, objective_option, pipeline_option
 from accelsim.errors import AccelsimError
 from accelsim.hardware.config import DATAFLOWS, parse_array
 
@@ -81,6 +81,35 @@ def _render(s: dict) -> None:
                   else "[red]FAIL[/]: RTL and model differ")
 
 
+def _pricing(cfg):
+    """The energy table and static power ``accelsim simulate`` prices a design with (45 nm, area model)."""
+    from accelsim.energy.table import DEFAULT_TECHNOLOGY
+    from accelsim.synth.area import area_breakdown
+
+    return DEFAULT_TECHNOLOGY.energy_table(), area_breakdown(cfg, tech=DEFAULT_TECHNOLOGY).leakage_mW
+
+
+def searched_network(cfg, model: str, input_size, objective: str) -> dict:
+    """Each conv/linear layer's mapping (layer name -> Mapping) that `simulate --mapper search` picks for
+    ``model`` on ``cfg`` (fast model; the choice the RTL then runs)."""
+    from accelsim.systolic.simulate import simulate
+    from accelsim.workload import resolve
+
+    table, leakage_mW = _pricing(cfg)
+    sim = simulate(resolve(model, input_shape=input_size), cfg, mapper="search", objective=objective, energy=table,
+                   leakage_mW=leakage_mW)
+    return dict(sim.mappings)
+
+
+def searched_gemm(cfg, m: int, k: int, n: int, objective: str):
+    """The mapping the search picks for one (m, k, n) GEMM on ``cfg`` (operands from DRAM, output to DRAM)."""
+    from accelsim.systolic.mapper import LayerKey, LayerTask, search
+
+    table, leakage_mW = _pricing(cfg)
+    ((chosen, _),) = search(cfg, [LayerTask("gemm", LayerKey(m, k, n))], objective, table, leakage_mW).values()
+    return chosen.mapping
+
+
 @click.command()
 @click.option("--gemm", metavar="MxKxN", help="A random int GEMM (seeded) of this size.")
 @click.option("--model", metavar="MODEL", help="Every conv/linear layer of a zoo network's int8 forward pass "
@@ -93,6 +122,8 @@ def _render(s: dict) -> None:
                    "[default: the dataflow's fixed order] (docs/microarchitecture.md, Mappings).")
 @click.option("--chunk", type=int, default=None, metavar="S",
               help="WS/IS streamed-axis chunk S, 1 to the most the ofmap SRAM holds [default: that most].")
+@mapper_option
+@objective_option
 @click.option("--acc-bits", type=int, default=32, show_default=True, help="Accumulator width ACC_W (--gemm only).")
 @click.option("--seed", type=click.IntRange(0, 2 ** 63 - 1), default=0, show_default=True,
               help="Seed of the operands / network (0 to 2^63-1).")
@@ -108,15 +139,16 @@ def _render(s: dict) -> None:
               help="Model to check the RTL against, with ArrayCore's interface [default: ArrayCore].")
 @pipeline_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def cosim(gemm, model, input_size, array, dataflow, order, chunk, acc_bits, seed, simulator, waves, waves_limit,
-          keep_run_dir, progress, golden, pipeline, fmt):
+def cosim(gemm, model, input_size, array, dataflow, order, chunk, mapper, objective, acc_bits, seed, simulator, waves,
+          waves_limit, keep_run_dir, progress, golden, pipeline, fmt):
     """Co-simulate the RTL against the stepping model: every tile bit- and cycle-exact.
 
     All tiles run back to back, in one simulator run or, for a large network, in several one after
     another (each job's folds and results under 128 MiB) through the same build. Exit code 0 only when every
     tile's outputs and output cycles match the model and the assembled results equal the integer reference;
     1 on any mismatch; 2 when the job cannot run. --order and --chunk pick the mapping (every layer's, with
-    --model).
+    --model); --mapper search runs each layer's (or the GEMM's) mapping as `accelsim simulate --mapper search`
+    picks it on the same array (default SRAMs, static power from the area model).
     """
     from accelsim.progress import format_duration, stderr_progress
     from accelsim.rtlsim import Gemm, build, random_gemm, simulator_missing
@@ -130,6 +162,8 @@ def cosim(gemm, model, input_size, array, dataflow, order, chunk, acc_bits, seed
         raise AccelsimError(f"cosim: --golden: expected MODULE:CLASS, got {golden!r}")
     rows, cols = parse_array(array)
     cfg = cosim_config(rows, cols, dataflow, acc_bits, pipeline)
+    if mapper == "search" and (order is not None or chunk is not None):
+        raise AccelsimError("cosim: --mapper search picks each layer's order and chunk: drop --order/--chunk")
     mapping = cosim_mapping(cfg, order, chunk)
     reason = simulator_missing(simulator)
     if reason:
@@ -141,6 +175,8 @@ def cosim(gemm, model, input_size, array, dataflow, order, chunk, acc_bits, seed
         if input_size is not None:
             raise AccelsimError("cosim: --input-size applies to --model (a zoo network), not to --gemm")
         m, k, n = parse_gemm(gemm)
+        if mapper == "search":
+            mapping = searched_gemm(cfg, m, k, n, objective)
         mappings = [mapping]
         check_gemm_sizes(cfg, [("--gemm", m, k, n)], mappings)
         gemms, workload = [random_gemm(cfg, m, k, n, seed)], f"gemm {m}x{k}x{n}"
@@ -150,11 +186,12 @@ def cosim(gemm, model, input_size, array, dataflow, order, chunk, acc_bits, seed
             raise AccelsimError("cosim: --model runs the int8 forward pass, whose accumulators are 32-bit; "
                                 "drop --acc-bits")
         named = network_shapes(model, input_shape=input_size)
-        mappings = network_mappings(model, mapping, input_shape=input_size)
+        per_layer = searched_network(cfg, model, input_size, objective) if mapper == "search" else mapping
+        mappings = network_mappings(model, per_layer, input_shape=input_size)
         check_gemm_sizes(cfg, named, mappings)
         shapes = [s[1:] for s in named]
         # GEMMs come layer by layer from the int8 forward pass as the jobs consume them
-        gemms = iter_network_gemms(cfg, model, seed, input_shape=input_size, mappings=mapping)
+        gemms = iter_network_gemms(cfg, model, seed, input_shape=input_size, mappings=per_layer)
         workload = model if input_size is None else f"{model} {'x'.join(map(str, input_size))}"
     jobs = len(job_plan(cfg, shapes, mappings=mappings))
     limit = parse_size("--waves-limit", waves_limit)

@@ -13,7 +13,9 @@ from click.core import ParameterSource
 from accelsim.cli.common import (
     fold_bn_option,
     input_size_option,
+    mapper_option,
     model_argument,
+    objective_option,
     pick_format,
     pipeline_option,
     refuse_overwrite,
@@ -73,6 +75,8 @@ def parse_number(fld: str, text: str) -> float:
                             "is --engine fast|stepping")
 @click.option("--check", is_flag=True,
               help="Run the int8 numbers through the array and its output stage; compare bit for bit.")
+@mapper_option
+@objective_option
 @click.option("--convention", type=click.Choice(["accelsim", "scalesim"]), default="accelsim", show_default=True,
               help="Timing convention: ours (docs/microarchitecture.md) or SCALE-Sim 3.0.0's, reproduced exactly.")
 @click.option("--config", "config", type=click.Path(dir_okay=False), default=None, metavar="CFG",
@@ -88,7 +92,7 @@ def parse_number(fld: str, text: str) -> float:
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show progress of long work (stepping engine, --check) on stderr.")
 def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, pipeline, on_chip, clock_mhz, batch, engine,
-             check, convention, config, strict, fold_bn, input_size, fmt, output, progress):
+             check, mapper, objective, convention, config, strict, fold_bn, input_size, fmt, output, progress):
     """Simulate MODEL (a zoo name or a model file, .onnx included) on an R x C systolic array, layer by layer."""
     from accelsim.progress import stderr_phases
     from accelsim.report.simulate_view import render_simulation
@@ -112,8 +116,9 @@ def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, pipeline
         refuse_overwrite(target, inputs)
     net = resolve(model, strict, fold_bn, input_size)
     if convention == "scalesim":
-        if check or engine != "fast":
-            raise ConfigError("convention", "scalesim gives SCALE-Sim's cycle counts only: no --check or --engine")
+        if check or engine != "fast" or mapper != "fixed":
+            raise ConfigError("convention", "scalesim gives SCALE-Sim's cycle counts only: no --check, --engine or "
+                                            "--mapper search")
         source = click.get_current_context().get_parameter_source
         flags = (("--pipeline/--no-pipeline", "pipeline"), ("--on-chip/--no-on-chip", "on_chip"))
         given = [flag for flag, param in flags if source(param) == ParameterSource.COMMANDLINE]
@@ -131,7 +136,8 @@ def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, pipeline
         layers, totals = scalesim_simulation(net, cfg, batch)
         write_output(render_scalesim(layers, totals, cfg, fmt), output, inputs=inputs)
         return
-    sim = run_simulation(net, cfg, batch=batch, engine=engine, check=check, progress=stderr_phases(progress))
+    sim = run_simulation(net, cfg, batch=batch, engine=engine, check=check, progress=stderr_phases(progress),
+                         mapper=mapper, objective=objective)
     if fmt == "scalesim":
         from accelsim.compat.scalesim.reports import accelsim_rows
 

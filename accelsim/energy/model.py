@@ -23,14 +23,16 @@ leakage). Counts are those of ``accelsim.systolic.simulate`` (see
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from accelsim.columns import ENERGY
 from accelsim.energy.table import DEFAULT_TABLE, EnergyTable
 from accelsim.hardware.config import ArrayConfig
+
+if TYPE_CHECKING:  # pandas only where a DataFrame is built: the simulator prices rows without it
+    import pandas as pd
 
 ENERGY_COLUMNS = ENERGY  # mac_pJ .. leakage_pJ, then total_pJ (``accelsim.columns``)
 BUFFERS = ("ifmap", "filter", "ofmap")
@@ -82,6 +84,8 @@ def energy_arrays(
 
 def layer_energy(layers: pd.DataFrame, cfg: ArrayConfig, table: EnergyTable = DEFAULT_TABLE) -> pd.DataFrame:
     """``ENERGY_COLUMNS`` for each row of a per-layer simulation result (same index)."""
+    import pandas as pd
+
     return pd.DataFrame(energy_arrays(layers, len(layers), cfg, table), index=layers.index)
 
 

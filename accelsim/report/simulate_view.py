@@ -7,6 +7,8 @@ from typing import Any
 from accelsim.columns import CONFIG
 from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.dataflow import get as get_dataflow
+from accelsim.mapping.folds import stream_chunk
+from accelsim.mapping.space import Mapping
 from accelsim.report.tables import Column, mb, mb_number, percent, render, thousands
 from accelsim.systolic.simulate import Simulation
 from accelsim.workload.gemm import GemmShape
@@ -40,7 +42,8 @@ def config_record(cfg: ArrayConfig) -> dict:
 
 def config_summary(sim: Simulation) -> dict:
     """The run's configuration as the JSON ``config`` object."""
-    return {**config_record(sim.config), "batch": sim.batch, "engine": sim.engine}
+    return {**config_record(sim.config), "batch": sim.batch, "engine": sim.engine, "mapper": sim.mapper,
+            "objective": sim.objective}
 
 
 def _grouped_note(sim: Simulation) -> str:
@@ -76,6 +79,31 @@ def _on_chip_note(sim: Simulation) -> str:
             "(In>Out: where the inputs came from and the output went).")
 
 
+MAPPING_COLUMN = Column("mapping", "Mapping", numeric=False)
+FIXED_COLUMN = Column("fixed_cycles", "Fixed cyc", thousands)  # --mapper search: the fixed mapping's cycles
+
+
+def _ratio_text(new: float, old: float) -> str:
+    return f"{new / old:.3f}x" if old else "-"
+
+
+def _mapper_note(sim: Simulation) -> str:
+    """Which mapper chose the layers' mappings; with search, the network's cost next to the fixed mapping's."""
+    t = sim.totals
+    if "fixed_cycles" not in t:
+        fixed = Mapping.fixed(sim.config.dataflow)
+        capped = " (or the whole streamed axis when shorter)" if fixed.flow.chunked else ""
+        return (f"Mapper: fixed, every conv/linear layer {fixed.describe(stream_chunk(sim.config))}{capped}; "
+                f"--mapper search picks each layer's.")
+    dram = t["dram_read_bytes"] + t["dram_write_bytes"]
+    return (f"Mapper: search by {sim.objective} (each layer's dataflow, fold order and chunk S; Mapping column): "
+            f"cycles {t['cycles']:,} vs fixed {t['fixed_cycles']:,} ({_ratio_text(t['cycles'], t['fixed_cycles'])}), "
+            f"DRAM {mb(dram)} vs {mb(t['fixed_dram_bytes'])} ({_ratio_text(dram, t['fixed_dram_bytes'])}), "
+            f"energy {t['total_pJ'] / 1e6:,.1f} uJ vs {t['fixed_total_pJ'] / 1e6:,.1f} uJ "
+            f"({_ratio_text(t['total_pJ'], t['fixed_total_pJ'])}); Fixed cyc = the layer's cycles under the fixed "
+            f"mapping.")
+
+
 def render_simulation(sim: Simulation, fmt: str) -> str:
     """The simulation in one of the FORMATS; JSON and CSV carry every column."""
     t, cfg = sim.totals, sim.config
@@ -84,7 +112,11 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
     view = [{**row, "gemm": _gemm(row), "moves": _moves(row),
              "stall_share": row["stall_cycles"] / row["cycles"] if row["cycles"] > 0 else 0.0}
             for row in sim.rows]
-    columns = COLUMNS + ([Column("check", "Check", numeric=False)] if "check" in sim.columns else [])
+    search = "fixed_cycles" in sim.columns  # fixed: one mapping for every layer, said in the notes
+    # search: the mapping and the fixed cycles in the place of the folds and In>Out (100 columns)
+    shown = [c for c in COLUMNS if c.key not in ("folds", "moves")] if search else COLUMNS
+    columns = [*shown, *([MAPPING_COLUMN, FIXED_COLUMN] if search else []),
+               *([Column("check", "Check", numeric=False)] if "check" in sim.columns else [])]
     sram = f"{cfg.ifmap_sram_kib:g}/{cfg.filter_sram_kib:g}/{cfg.ofmap_sram_kib:g} KiB"
     notes = [
         (f"{cfg.rows}x{cfg.cols} array, {cfg.dataflow.upper()}, int{cfg.data_bits} operands, int{cfg.acc_bits} "
@@ -105,6 +137,7 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
         (f"DRAM demand: average {t['avg_dram_bytes_per_cycle']:,.2f} B/cycle, "
          f"peak fold {t['peak_dram_bytes_per_cycle']:,.2f} B/cycle."),
         f"Vector unit ({cfg.cols} lanes): {t['vector_ops']:,} ops. Stall = stall share of cycles. MB = 10^6 bytes.",
+        _mapper_note(sim),
     ]
     grouped = _grouped_note(sim)
     if grouped:
@@ -116,7 +149,8 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
     total_row = {"layer": "Total", "folds": t["folds"], "cycles": t["cycles"],
                  "stall_share": t["stall_cycles"] / t["cycles"] if t["cycles"] else 0.0,
                  "utilization": t["utilization"],
-                 "dram_read_bytes": t["dram_read_bytes"], "dram_write_bytes": t["dram_write_bytes"]}
+                 "dram_read_bytes": t["dram_read_bytes"], "dram_write_bytes": t["dram_write_bytes"],
+                 **({"fixed_cycles": t["fixed_cycles"]} if "fixed_cycles" in t else {})}
     title = f"{sim.network.name}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} systolic array"
     return render(fmt, view, t, columns, total_row, title, notes, compact=True)
 

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from accelsim.cli import main
+from accelsim.columns import SIMULATE_LAYERS
 from accelsim.dse import load_layers, load_results, plan, run_sweep, spec_from_mapping
 from accelsim.dse.store import load_meta
 from accelsim.energy import ENERGY_COLUMNS
@@ -87,13 +88,15 @@ def test_points_and_layers_are_consistent(tmp_path):
     assert row["edp_uJ_ms"] == pytest.approx(row["energy_per_inference_uJ"] * row["latency_ms"])
     assert row["pJ_per_mac"] == pytest.approx(row["total_pJ"] / 416_520)
     assert (row["mapper"], row["objective"]) == ("fixed", "")
-    sim = simulate(resolve("lenet5"), cfg, 1, "fast")
+    sim = simulate(resolve("lenet5"), cfg, 1, "fast", leakage_mW=area.leakage_mW)
     assert (row["cycles"], row["stall_cycles"], row["dram_bytes"]) == (
         sim.totals["cycles"], sim.totals["stall_cycles"],
         sim.totals["dram_read_bytes"] + sim.totals["dram_write_bytes"])
     assert list(layers["cycles"]) == list(sim.layers["cycles"])
-    assert list(layers.columns) == [*sim.layers.columns, *ENERGY_COLUMNS]  # the simulation's own columns, then energy
-    pd.testing.assert_frame_equal(layers[list(sim.layers.columns)], sim.layers, check_dtype=False, check_exact=False)
+    # the simulation's own columns, then energy (the simulation's too, at the same static power)
+    assert list(layers.columns) == [*SIMULATE_LAYERS, *ENERGY_COLUMNS]
+    pd.testing.assert_frame_equal(layers[list(layers.columns)], sim.layers[list(layers.columns)], check_dtype=False,
+                                  check_exact=False)
 
 
 def test_a_failing_point_is_recorded_and_the_rest_go_on(tmp_path):
