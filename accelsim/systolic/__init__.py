@@ -14,6 +14,9 @@
 - ``fast``: ``fast_layer(..., mapping=)``, closed-form fold timing plus the stall recurrence over runs of folds (and
   numpy numbers); ``per_fold_layer``, the same evaluated fold by fold (golden and benchmark baseline).
 - ``vector``: the vector unit for pooling, activations, LRN and softmax.
-- ``simulate``: ``simulate(net, cfg, ...)`` -> ``Simulation`` (per-layer DataFrame + totals).
+- ``mapper``: the per-layer mapping search (``search``: candidates priced with ``fast_layer`` in the order of
+  closed-form lower bounds, by cycles, energy or the network's EDP; never worse than the fixed mapping).
+- ``simulate``: ``simulate(net, cfg, ..., mapper=, objective=)`` -> ``Simulation`` (per-layer rows with each
+  layer's mapping and energy, totals, ``mappings``).
 - ``reference``: the adapter to ``accelsim.lowering``'s bit-exact int8 forward pass.
 """
