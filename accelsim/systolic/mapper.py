@@ -77,7 +77,7 @@ from accelsim.systolic.fast import fast_layer
 from accelsim.systolic.result import ArrayRun
 
 __all__ = ["MAPPERS", "OBJECTIVES", "LayerKey", "LayerSearch", "LayerTask", "Priced", "candidates", "chunk_set",
-           "lower_bounds", "search", "used_chunk"]
+           "compute_cycles", "dram_reads", "lower_bounds", "run_counts", "search", "used_chunk"]
 
 _REL = 1e-9  # float tolerance of the "never worse than fixed" assertion (sums of pJ in another order)
 
@@ -373,7 +373,7 @@ def search(cfg: ArrayConfig, tasks: Sequence[LayerTask], objective: str = "edp",
             for key in free:
                 pJ, cycles = log[-1]
                 cur, w = choice[key], weight[key]
-                e0, d0 = pJ - w * cur.total_pJ, cycles - w * cur.cycles
+                e0, d0 = max(pJ - w * cur.total_pJ, 0.0), cycles - w * cur.cycles  # the rest: >= 0
                 new = memo[key].best(_product(e0, d0, w))
                 if new is not cur and (e0 + w * new.total_pJ) * (d0 + w * new.cycles) < pJ * cycles * (1 - _REL):
                     choice[key], changed = new, True
