@@ -293,7 +293,8 @@ ENERGY_TOTALS = _group(*ENERGY, "energy_per_inference_uJ")
 CONFIG = _group("rows", "cols", "dataflow", "data_bits", "acc_bits", "out_bits", "ifmap_sram_kib",
                 "filter_sram_kib", "ofmap_sram_kib", "double_buffer", "bandwidth_bytes_per_cycle", "clock_mhz",
                 "pipeline", "on_chip")
-# The sweep store: a point's configuration, then its metrics; its layers are SIMULATE_LAYERS + ENERGY.
+# The sweep store: a point's configuration, then its metrics; its layers are simulate's rows (SIMULATE_LAYERS,
+# mapping and ENERGY, and the fixed mapping's cost: empty with mapper fixed).
 STORE_CONFIG = _group("network", "network_id", "batch", "rows", "cols", "dataflow", "ifmap_sram_kib",
                       "filter_sram_kib", "ofmap_sram_kib", "double_buffer", "pipeline", "on_chip",
                       "bandwidth_bytes_per_cycle", "clock_mhz", "data_bits", "acc_bits", "out_bits", "engine",
@@ -302,11 +303,11 @@ POINT_METRICS = _group(
     "pe_count", "area_mm2", "macs", "vector_ops", "folds", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles",
     "vector_cycles", "utilization", "latency_ms", "inferences_per_second", "effective_tops", "peak_tops",
     "dram_read_bytes", "dram_write_bytes", "dram_bytes", "sram_read_bytes", "sram_write_bytes",
-    "peak_dram_bytes_per_cycle", *ENERGY, "energy_per_inference_uJ", "edp_uJ_ms", "pJ_per_mac",
+    "peak_dram_bytes_per_cycle", *ENERGY, "energy_per_inference_uJ", "edp_uJ_ms", "pJ_per_mac", *SIMULATE_SEARCH,
 )
 STORE_POINTS = _group("key", *STORE_CONFIG, "status", "error", *POINT_METRICS, "design_key", "accelsim_version",
                       "superseded")
-STORE_LAYERS = _group("key", "layer_index", *SIMULATE_LAYERS, *ENERGY)
+STORE_LAYERS = _group("key", "layer_index", *SIMULATE_LAYERS, *SIMULATE_MAPPING, *SIMULATE_SEARCH)
 COSIM_GEMMS = _group("layer", "mapping", "gemm_m", "gemm_k", "gemm_n", "folds", "mismatched_folds", "wrong_elements",
                      "int8_outputs", "wrong_int8", "model_cycles", "rtl_cycles", "ok")
 COSIM_TOTALS = _group("jobs", "folds", "folds_run", "mismatched_folds", "wrong_elements", "int8_outputs", "wrong_int8",

@@ -123,7 +123,7 @@ def test_sweep_store_exports_and_results(tmp_path):
             got = [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
             assert got == list(want), table
     assert not columns.unknown(load_results(db, errors=True).columns)
-    assert list(load_layers(db).columns) == [*columns.SIMULATE_LAYERS, *columns.ENERGY, "key"]
+    assert list(load_layers(db).columns) == [*columns.STORE_LAYERS[2:], "key"]
     assert not unknown_keys(json.loads(res.to_json()))
     assert list(res.totals) == list(columns.SWEEP_TOTALS)
     csv, parquet = tmp_path / "p.csv", tmp_path / "p.parquet"
@@ -142,8 +142,9 @@ def test_api_cli_and_store_agree_on_the_layer_columns(tmp_path):
     res = accelsim.sweep({"model": "vgg16", "array": "32x32", "dataflow": "ws"}, tmp_path / "v.db", workers=0)
     (key,) = res.points["key"]
     store = res.point_layers(key)
-    # The store keeps the simulation's own columns, then the point's energy by layer.
-    assert list(store.columns) == [*columns.SIMULATE_LAYERS, *columns.ENERGY]
+    # The store keeps the simulation's own columns (mapping and energy among them), then the fixed mapping's
+    # cost (empty here: mapper fixed).
+    assert list(store.columns) == [*sim.layers.columns, *columns.SIMULATE_SEARCH]
     pd.testing.assert_frame_equal(store[list(columns.SIMULATE_LAYERS)], sim.layers[list(columns.SIMULATE_LAYERS)],
                                   check_dtype=False)
     # energy with the chip's static power from its area model (the sweep prices each variant once)

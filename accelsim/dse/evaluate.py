@@ -18,11 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from accelsim.columns import POINT_METRICS, STORE_LAYERS
-from accelsim.energy import ENERGY_COLUMNS, EnergyTable
-from accelsim.energy.model import energy_arrays
-from accelsim.energy.table import BASE_NODE_NM, Technology
-from accelsim.errors import AccelsimError
+from accelsim.columns import ENERGY, POINT_METRICS, SIMULATE_SEARCH, STORE_LAYERS
+from accelsim.dse.spec import DEFAULT_MAPPER, DEFAULT_OBJECTIVE, NO_OBJECTIVE
+from accelsim.energy.table import BASE_NODE_NM, EnergyTable, Technology
 from accelsim.hardware.config import ArrayConfig
 from accelsim.systolic.fast import memoized
 from accelsim.systolic.simulate import simulate
@@ -32,9 +30,12 @@ from accelsim.workload.network import Network
 # position, the simulation's own columns (same names, same order as ``simulate().rows``), the energy.
 LAYER_METRICS = STORE_LAYERS[1:]
 # the text columns of LAYER_METRICS (the store types them TEXT)
-TEXT_COLUMNS = ("layer", "type", "unit", "input_from", "output_to")
-_SIM_COLUMNS = LAYER_METRICS[1:-len(ENERGY_COLUMNS)]
-_ELEM = ("ifmap", "filter", "ofmap")
+TEXT_COLUMNS = ("layer", "type", "unit", "input_from", "output_to", "mapping")
+_ROW_COLUMNS = LAYER_METRICS[1:]  # simulate's row keys
+# the point metrics that are simulate's totals under the same name
+_TOTALS = ("macs", "vector_ops", "folds", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles", "utilization",
+           "latency_ms", "inferences_per_second", "effective_tops", "dram_read_bytes", "dram_write_bytes",
+           "peak_dram_bytes_per_cycle", *ENERGY, "energy_per_inference_uJ", "edp_uJ_ms", "pJ_per_mac")
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,8 @@ class PointSpec:
     key: str
     batch: int
     config: dict
-    mapper: str = "fixed"
-    objective: str = ""
+    mapper: str = DEFAULT_MAPPER
+    objective: str = NO_OBJECTIVE
     tech_node_nm: int = BASE_NODE_NM
     area_mm2: float | None = None
     leakage_mW: float = 0.0
@@ -66,50 +67,28 @@ class Job:
 
 
 def evaluate(net: Network, cfg: ArrayConfig, batch: int, energy: EnergyTable, engine: str = "fast", *,
-             mapper: str = "fixed", objective: str = "", area_mm2: float | None = None,
+             mapper: str = DEFAULT_MAPPER, objective: str = NO_OBJECTIVE, area_mm2: float | None = None,
              leakage_mW: float = 0.0) -> tuple[dict[str, Any], list[tuple]]:
     """(point metrics by ``POINT_METRICS`` name, per-layer rows as tuples in ``LAYER_METRICS`` order) of
-    ``net`` on ``cfg``; ``leakage_mW`` is the chip's static power, ``area_mm2`` its area (both from synthesis)."""
-    if mapper != "fixed":
-        raise AccelsimError(f"mapper {mapper}: not available in this accelsim")  # until the mapping search lands
-    sim = simulate(net, cfg, batch=batch, engine=engine)
+    ``net`` on ``cfg`` with ``mapper`` (``search``: by ``objective``); ``leakage_mW`` is the chip's static
+    power and ``area_mm2`` its area (both from synthesis). Energy, EDP and pJ/MAC are simulate's."""
+    sim = simulate(net, cfg, batch=batch, engine=engine, mapper=mapper, objective=objective or DEFAULT_OBJECTIVE,
+                   energy=energy, leakage_mW=leakage_mW)
     rows = sim.rows
-    n = len(rows)
-    counts = {c: [r[c] for r in rows] for c in ("macs", "vector_ops", "cycles", "dram_read_bytes", "dram_write_bytes",
-                                                *(f"{b}_sram_{rw}" for b in _ELEM for rw in ("reads", "writes")))}
-    e = {c: v.tolist() for c, v in energy_arrays(counts, n, cfg, energy, leakage_mW).items()}
-    layers = [(i, *(r[c] for c in _SIM_COLUMNS), *(e[c][i] for c in ENERGY_COLUMNS)) for i, r in enumerate(rows)]
-
+    layers = [(i, *(r.get(c) for c in _ROW_COLUMNS)) for i, r in enumerate(rows)]  # fixed_*: None unless search
     t = sim.totals
-    latency_ms = t["latency_ms"]
     elem = {"ifmap": cfg.data_bytes, "filter": cfg.data_bytes, "ofmap": cfg.acc_bytes}
     point: dict[str, Any] = {
         "pe_count": cfg.pes,
         "area_mm2": area_mm2,
-        "macs": t["macs"],
-        "vector_ops": t["vector_ops"],
-        "folds": t["folds"],
-        "cycles": t["cycles"],
-        "compute_cycles": t["compute_cycles"],
-        "stall_cycles": t["stall_cycles"],
-        "ideal_cycles": t["ideal_cycles"],
-        "vector_cycles": sum(c for c, m in zip(counts["cycles"], counts["macs"], strict=True) if not m),
-        "utilization": t["utilization"],
-        "latency_ms": latency_ms,
-        "inferences_per_second": t["inferences_per_second"],
-        "effective_tops": t["effective_tops"],
+        **{c: t[c] for c in _TOTALS},
+        "vector_cycles": sum(r["cycles"] for r in rows if not r["macs"]),
         "peak_tops": 2 * cfg.pes * cfg.clock_mhz * 1e6 / 1e12,
-        "dram_read_bytes": t["dram_read_bytes"],
-        "dram_write_bytes": t["dram_write_bytes"],
         "dram_bytes": t["dram_read_bytes"] + t["dram_write_bytes"],
-        "sram_read_bytes": sum(t[f"{b}_sram_reads"] * e_ for b, e_ in elem.items()),
-        "sram_write_bytes": sum(t[f"{b}_sram_writes"] * e_ for b, e_ in elem.items()),
-        "peak_dram_bytes_per_cycle": t["peak_dram_bytes_per_cycle"],
-        **{c: float(sum(e[c])) for c in ENERGY_COLUMNS},
+        "sram_read_bytes": sum(t[f"{b}_sram_reads"] * e for b, e in elem.items()),
+        "sram_write_bytes": sum(t[f"{b}_sram_writes"] * e for b, e in elem.items()),
+        **{c: t.get(c) for c in SIMULATE_SEARCH},  # the fixed mapping's totals, with mapper search
     }
-    point["energy_per_inference_uJ"] = point["total_pJ"] / 1e6 / batch
-    point["edp_uJ_ms"] = point["energy_per_inference_uJ"] * latency_ms
-    point["pJ_per_mac"] = point["total_pJ"] / t["macs"] if t["macs"] else None
     return {k: _sql(point[k]) for k in POINT_METRICS}, layers
 
 

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from accelsim.columns import ENERGY, POINT_METRICS, SIMULATE_LAYERS, STORE_CONFIG
+from accelsim.columns import POINT_METRICS, STORE_CONFIG, STORE_LAYERS
 from accelsim.dse.evaluate import LAYER_METRICS, TEXT_COLUMNS
 from accelsim.errors import AccelsimError
 from accelsim.workload.files import atomic_write, same_file
@@ -271,7 +271,7 @@ def load_results(path: str | Path, errors: bool = False, superseded: bool = Fals
     return df
 
 
-LAYER_COLUMNS = (*SIMULATE_LAYERS, *ENERGY)
+LAYER_COLUMNS = STORE_LAYERS[2:]  # simulate's row columns (the mapping, the energy, the fixed mapping's cost)
 
 
 def load_layers(path: str | Path, key: str | None = None) -> pd.DataFrame:

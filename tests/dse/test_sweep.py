@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from accelsim.cli import main
-from accelsim.columns import SIMULATE_LAYERS
+from accelsim.columns import SIMULATE_SEARCH
 from accelsim.dse import load_layers, load_results, plan, run_sweep, spec_from_mapping
 from accelsim.dse.store import load_meta
 from accelsim.energy import ENERGY_COLUMNS
@@ -93,10 +93,37 @@ def test_points_and_layers_are_consistent(tmp_path):
         sim.totals["cycles"], sim.totals["stall_cycles"],
         sim.totals["dram_read_bytes"] + sim.totals["dram_write_bytes"])
     assert list(layers["cycles"]) == list(sim.layers["cycles"])
-    # the simulation's own columns, then energy (the simulation's too, at the same static power)
-    assert list(layers.columns) == [*SIMULATE_LAYERS, *ENERGY_COLUMNS]
-    pd.testing.assert_frame_equal(layers[list(layers.columns)], sim.layers[list(layers.columns)], check_dtype=False,
-                                  check_exact=False)
+    # the simulation's own columns (its mapping and energy among them), then the fixed mapping's cost (search only)
+    assert list(layers.columns) == [*sim.layers.columns, *SIMULATE_SEARCH]
+    assert layers[list(SIMULATE_SEARCH)].isna().all().all() and pd.isna(row["fixed_cycles"])
+    pd.testing.assert_frame_equal(layers[list(sim.layers.columns)], sim.layers, check_dtype=False, check_exact=False)
+    for c in (*ENERGY_COLUMNS, "energy_per_inference_uJ", "edp_uJ_ms", "pJ_per_mac"):
+        assert row[c] == pytest.approx(sim.totals[c]), c
+
+
+@pytest.mark.parametrize("objective", ["cycles", "energy", "edp"])
+def test_a_searched_point_is_never_worse_than_the_fixed_one(tmp_path, objective):
+    db = tmp_path / "r.db"
+    spec = spec_from_mapping({"model": "alexnet", "array": ["16x16", "32x8"], "dataflow": ["os", "ws"],
+                              "bandwidth": 8, "mapper": ["fixed", "search"], "objective": objective})
+    s = run_sweep(spec, db, workers=0, progress=False)
+    assert (s.points, s.failed) == (8, 0)
+    df = load_results(db)
+    hw = ["rows", "cols", "dataflow"]
+    fixed = df[df["mapper"] == "fixed"].set_index(hw)
+    found = df[df["mapper"] == "search"].set_index(hw).loc[fixed.index]
+    assert (found["objective"] == objective).all() and (fixed["objective"] == "").all()
+    # the search point carries its fixed mapping's totals: the fixed point's own numbers
+    assert (found["fixed_cycles"] == fixed["cycles"]).all() and (found["fixed_dram_bytes"] == fixed["dram_bytes"]).all()
+    assert found["fixed_total_pJ"].to_numpy() == pytest.approx(fixed["total_pJ"].to_numpy())
+    metric = {"cycles": "cycles", "energy": "total_pJ", "edp": "edp_uJ_ms"}[objective]
+    assert (found[metric] <= fixed[metric] * (1 + 1e-9)).all()
+    key = df[df["mapper"] == "search"]["key"].iloc[0]
+    layers = load_layers(db, key)
+    on_array = layers["unit"] == "array"
+    assert layers.loc[on_array, "mapping"].str.match(r"(OS|WS|IS) ").all()
+    assert (layers.loc[~on_array, "mapping"] == "").all()
+    assert layers["fixed_cycles"].notna().all()
 
 
 def test_a_failing_point_is_recorded_and_the_rest_go_on(tmp_path):
