@@ -372,8 +372,9 @@ def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None
     step()
 
     files: list[str] = []
+    # figure titles: a no-break space keeps a number with its unit when the title wraps
     where = (f"{best['network']} on {best['rows']}x{best['cols']} {best['dataflow'].upper()}, "
-             f"{best['bandwidth_bytes_per_cycle']:g} B/cycle")
+             f"{best['bandwidth_bytes_per_cycle']:g}\u00a0B/cycle")
     marker = {"edp": "best EDP", "knee": "knee", "latency": "fastest"}[select_by]
 
     def fill(out: Path) -> None:
@@ -392,7 +393,8 @@ def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None
         put(figures.roofline(layers, int(best["pe_count"]), float(best["bandwidth_bytes_per_cycle"]),
                              f"Roofline: {where} each way"), "roofline")
         put(figures.heatmap(grid, f"Utilization over array shape: {best['network']}, {best['dataflow'].upper()}, "
-                                  f"{best['sram']} KiB, {best['bandwidth_bytes_per_cycle']:g} B/cycle"), "heatmap")
+                                  f"{best['sram']}\u00a0KiB, {best['bandwidth_bytes_per_cycle']:g}\u00a0B/cycle"),
+            "heatmap")
         put(figures.memory_and_params(prof, f"{net.name}: per-layer activation memory and parameters", dtype),
             "memory")
         blocks = _blocks(name, meta, everything, df, best, how, layers, net_points, fronts, grid, prof, command)
