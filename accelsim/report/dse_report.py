@@ -163,10 +163,12 @@ def _pct(v) -> str:
 
 
 def _sig(v: float) -> str:
-    """Three significant digits, thousands separated: 0.0123, 1.23, 12.3, 123, 1,234."""
+    """Three significant digits, thousands separated: 0.0123, 0.001, 1.23, 12.3, 123, 1,234."""
     a = abs(v)
     if a >= 100 or a == 0:
         return f"{v:,.0f}"
+    if a < 1:
+        return f"{v:.3g}"
     return f"{v:.{2 - math.floor(math.log10(a))}f}"
 
 
@@ -226,9 +228,13 @@ def _with_labels(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _short(row) -> str:
-    """A point in a few words for running text: ``32x64 WS, 256/256/128 KiB, 16 B/cycle``."""
-    return (f"{row['rows']}x{row['cols']} {row['dataflow'].upper()}, {row['sram']} KiB, "
+    """A point in a few words for running text: ``32x64 WS, 256/256/128 KiB, 16 B/cycle`` (and ``, mapping
+    search (edp)`` when it searched its mappings)."""
+    text = (f"{row['rows']}x{row['cols']} {row['dataflow'].upper()}, {row['sram']} KiB, "
             f"{row['bandwidth_bytes_per_cycle']:g} B/cycle")
+    if row.get("mapper") == "search":
+        text += f", mapping search ({row['objective']})"
+    return text
 
 
 # ---- selection --------------------------------------------------------------------------------
@@ -284,9 +290,14 @@ def why_chosen(cand: pd.DataFrame, best: pd.Series, by: str) -> str:
     frugal = cand.sort_values(["energy_per_inference_uJ", "latency_ms"], kind="stable").iloc[0]
     pf, pu = figures.scale_for(cand["edp_uJ_ms"], "uJ_ms")
     if by == "edp":
+        others = []
+        for what, row in (("the fastest point", fastest), ("the lowest-energy point", frugal)):
+            if row["key"] == best["key"]:
+                others.append(f"it is also {what}")
+            else:
+                others.append(f"{what} ({_short(row)}) has {row['edp_uJ_ms'] / best['edp_uJ_ms']:,.2f}x its EDP")
         return (f"the lowest energy-delay product of the {len(cand)} points ({_sig(best['edp_uJ_ms'] / pf)} {pu}); "
-                f"the fastest point ({_short(fastest)}) has {fastest['edp_uJ_ms'] / best['edp_uJ_ms']:,.2f}x its EDP, "
-                f"the lowest-energy point ({_short(frugal)}) {frugal['edp_uJ_ms'] / best['edp_uJ_ms']:,.2f}x")
+                + ", ".join(others))
     if by == "knee":
         front = pareto_front(cand, ["latency_ms", "energy_per_inference_uJ"])
         return (f"the knee of the latency-energy front of the {len(cand)} points ({len(front)} front points): the "
@@ -632,7 +643,8 @@ def _layer_table(layers: pd.DataFrame) -> Table:
         for new, old, head in (("cycles", "fixed_cycles", "Cycles vs fixed"), ("dram", "fixed_dram_bytes",
                                                                               "DRAM vs fixed"),
                                ("total_pJ", "fixed_total_pJ", "Energy vs fixed")):
-            lay[head] = [_change(a, b) for a, b in zip(lay[new], lay[old], strict=True)]
+            lay[head] = [_change(a, b) if unit == "array" else ""
+                         for a, b, unit in zip(lay[new], lay[old], lay["unit"], strict=True)]
             cols.append((head, head, str))
     return _table(lay, cols)
 

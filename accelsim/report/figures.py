@@ -53,7 +53,7 @@ ROOFLINE_LABELS = 8  # clusters of layers named on the roofline (the first ones,
 LAYER_LABELS_MAX = 70  # more layers than this: every k-th layer named on the two-column bar charts
 TITLE_CHARS = 46  # characters per title line over a one-column figure's axes at 8 pt
 
-DATAFLOW_COLORS = {"os": "tab:blue", "ws": "tab:orange", "is": "tab:green"}
+DATAFLOW_COLORS = {"os": "tab:blue", "ws": "tab:orange", "is": "tab:green", "search": "tab:purple"}
 TYPE_COLORS = {"conv2d": "tab:blue", "linear": "tab:red"}
 IN_PLACE = ("relu", "tanh", "sigmoid", "flatten", "softmax")
 
@@ -296,12 +296,15 @@ def _sram_label(row) -> str | None:
 
 
 def design_label(row, bandwidth: bool = True, sram: bool = True) -> str:
-    """A design point in a few characters: ``32x64 WS``, with its DRAM bandwidth (``32 B/c``) and SRAM
-    (all three buffers, ``640 KiB``) when asked (``pareto`` asks when the named points differ in them)."""
+    """A design point in a few characters: ``32x64 WS`` (``32x64 search`` when each layer's mapping was
+    searched), with its DRAM bandwidth (``32 B/c``) and SRAM (all three buffers, ``640 KiB``) when asked
+    (``pareto`` asks when the named points differ in them)."""
     parts = []
     if "rows" in row and "cols" in row:
         parts.append(f"{int(row['rows'])}x{int(row['cols'])}")
-    if "dataflow" in row:
+    if row.get("mapper") == "search":
+        parts.append("search")  # each layer's dataflow searched
+    elif "dataflow" in row:
         parts.append(str(row["dataflow"]).upper())
     if bandwidth and "bandwidth_bytes_per_cycle" in row:
         parts.append(f"{row['bandwidth_bytes_per_cycle']:g} B/c")
@@ -386,19 +389,23 @@ def pareto(points, front: pd.DataFrame | None = None, x: str = "pe_count", y: st
     xs, fx, auto_xlabel = _scaled(points[x], x)
     ys, fy, auto_ylabel = _scaled(points[y], y)
     on_front = points.index.isin(front.index)
+    # colour by dataflow; a point whose mappings were searched picks each layer's dataflow, so it has its own
+    # colour and marker
     flows = points["dataflow"].to_numpy() if "dataflow" in points else np.array([""] * len(points))
+    if "mapper" in points:
+        flows = np.where(points["mapper"].to_numpy() == "search", "search", flows)
     order = np.argsort(xs[on_front], kind="stable")
     hxy = None if highlight is None else (float(highlight[x]) / fx, float(highlight[y]) / fy)
 
     def draw(ax, zoom: bool) -> None:
         tag = "-zoom" if zoom else ""
         for flow in sorted(set(flows)):
-            color = DATAFLOW_COLORS.get(flow, "tab:gray")
+            color, marker = DATAFLOW_COLORS.get(flow, "tab:gray"), "D" if flow == "search" else "o"
             sel = flows == flow
-            ax.scatter(xs[sel & ~on_front], ys[sel & ~on_front], s=7, color=color, alpha=0.2, linewidths=0, zorder=2,
-                       gid="dominated" + tag)
-            ax.scatter(xs[sel & on_front], ys[sel & on_front], s=20, color=color, edgecolors="black", linewidths=0.5,
-                       zorder=4, gid="front" + tag)
+            ax.scatter(xs[sel & ~on_front], ys[sel & ~on_front], s=7, color=color, marker=marker, alpha=0.2,
+                       linewidths=0, zorder=2, gid="dominated" + tag)
+            ax.scatter(xs[sel & on_front], ys[sel & on_front], s=20, color=color, marker=marker, edgecolors="black",
+                       linewidths=0.5, zorder=4, gid="front" + tag)
         ax.step(xs[on_front][order], ys[on_front][order], where="post", color="black", lw=0.9, zorder=3)
         if hxy is not None:
             ax.scatter([hxy[0]], [hxy[1]], s=80, marker="*", color="gold", edgecolors="black", linewidths=0.6,
@@ -431,8 +438,9 @@ def pareto(points, front: pd.DataFrame | None = None, x: str = "pe_count", y: st
     log = (_axis(ax, "x", xs, logx), _axis(ax, "y", ys, logy))
     ax.grid(True, which="major", alpha=0.25)
     ax.autoscale_view()
-    handles = [Line2D([], [], ls="", marker="o", ms=4, color=DATAFLOW_COLORS.get(f, "tab:gray"), mec="black", mew=0.5,
-                      label=f.upper() or "points") for f in sorted(set(flows))]
+    handles = [Line2D([], [], ls="", marker="D" if f == "search" else "o", ms=4, mec="black", mew=0.5,
+                      color=DATAFLOW_COLORS.get(f, "tab:gray"),
+                      label="mapping search" if f == "search" else f.upper() or "points") for f in sorted(set(flows))]
     handles.append(Line2D([], [], color="black", lw=0.9, marker="o", ms=3, mfc="white",
                           label=f"Pareto front ({int(on_front.sum())})"))
     handles.append(Line2D([], [], ls="", marker="o", ms=3, color="gray", alpha=0.35,
