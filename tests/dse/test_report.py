@@ -234,3 +234,22 @@ def test_mapping_summary_sums_the_array_layers():
     assert ("The search (objective edp) beat the fixed mapping in 1 of 2 layers; over the array layers: cycles 1,200 "
             "vs 1,400 fixed (-14.3%), DRAM 4.04 vs 4.54 kB (-11.0%), energy 5.00 vs 5.50 µJ (-9.1%).") in text
     assert _mapping_blocks(_searched_layers().drop(columns=["mapping"]), pd.Series(dtype=object)) == []
+
+
+def test_a_searched_point_names_its_mappings_against_the_fixed_ones(tmp_path):
+    db = tmp_path / "s.db"
+    run_sweep(spec_from_mapping({"name": "searched", "model": "lenet5", "array": ["8x8"], "dataflow": "ws",
+                                 "mapper": ["fixed", "search"], "objective": "cycles"}), db, workers=0, progress=False)
+    r = CliRunner().invoke(main, ["report", "--from", str(db), "-o", str(tmp_path / "r"), "--mapper", "search"])
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "mapper search (objective cycles)**, chosen by `mapper=search`" in md
+    head = next(line for line in md.splitlines() if line.startswith("| Layer |"))
+    assert "| Mapping |" in head and head.endswith("| Cycles vs fixed | DRAM vs fixed | Energy vs fixed |")
+    points = load_results(db).set_index("mapper")
+    fixed, searched = points.loc["fixed"], points.loc["search"]
+    assert searched["cycles"] <= fixed["cycles"]  # never worse on its objective
+    m = re.search(r"The search \(objective cycles\) beat the fixed mapping in (\d+) of (\d+) layers; over the array "
+                  r"layers: cycles ([\d,]+) vs ([\d,]+) fixed", md)
+    assert m and int(m[2]) == 5 and int(m[1]) <= 5  # LeNet-5: three convs, two FCs on the array
+    assert int(m[4].replace(",", "")) >= int(m[3].replace(",", ""))
