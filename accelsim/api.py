@@ -25,8 +25,9 @@ from accelsim.columns import ENERGY, ENERGY_LAYERS
 from accelsim.dse.run import DEFAULT_WORKERS, SweepSummary, run_sweep
 from accelsim.dse.spec import SweepSpec, read_spec_doc, spec_from_mapping
 from accelsim.dse.store import load_layers, load_results
-from accelsim.energy import DEFAULT_TABLE, EnergyTable
-from accelsim.energy.model import layer_energy
+from accelsim.energy import EnergyTable
+from accelsim.energy.model import energy_arrays
+from accelsim.energy.table import DEFAULT_TECHNOLOGY, Technology
 from accelsim.errors import AccelsimError
 from accelsim.hardware.config import DATAFLOWS, ENGINES, ArrayConfig, parse_array
 from accelsim.lowering import forward as _forward
@@ -37,6 +38,7 @@ from accelsim.report.tables import to_json
 from accelsim.rtlsim import Gemm, build, random_gemm, simulator_missing
 from accelsim.rtlsim.gemm import check_gemm_sizes, iter_network_gemms, network_mappings, network_shapes
 from accelsim.rtlsim.session import cosim_config, cosim_mapping, run_cosim
+from accelsim.synth.area import AreaBreakdown, area_breakdown
 from accelsim.systolic.simulate import Simulation
 from accelsim.systolic.simulate import simulate as _simulate
 from accelsim.workload import Network, resolve
@@ -157,7 +159,7 @@ class EnergyResult:
 
     def to_json(self) -> str:
         """``{"network", "config", "layers", "totals"}`` like the simulation's document."""
-        return to_json(self.layers, self.totals, config=config_summary(self.simulation))
+        return to_json(self.layers, self.totals, config=config_summary(self.simulation, self.simulation.area))
 
     def __repr__(self) -> str:
         uj = self.totals["energy_per_inference_uJ"]
@@ -167,19 +169,26 @@ class EnergyResult:
 @dataclass(frozen=True, eq=False)
 class SimulationResult(Simulation):
     """A simulated network (``accelsim.systolic.simulate.Simulation``) with the API's conveniences:
-    ``energy()``, ``to_json()``, ``table()``. ``engine`` is the timing engine."""
+    ``energy()``, ``to_json()``, ``table()``. ``engine`` is the timing engine; ``area`` the design's area and
+    static power (``accelsim.synth.area``) at ``technology``'s node, whose leakage the energy columns carry."""
+
+    area: AreaBreakdown | None = None
+    technology: Technology = DEFAULT_TECHNOLOGY
 
     def energy(self, table: EnergyTable | Mapping | None = None) -> EnergyResult:
-        """Energy of this design point by level (``accelsim.energy``), at ``table``'s per-access costs
-        (default: ``accelsim.energy.DEFAULT_TABLE``; a mapping replaces some of its keys)."""
+        """Energy of this design point by level (``accelsim.energy``), at ``table``'s per-access costs (default:
+        the run's, ``accelsim.energy.DEFAULT_TABLE`` at its technology node; a mapping replaces some of the
+        45 nm table's keys, used as given) and the design's static power (``area.leakage_mW``)."""
         if table is None:
-            table = DEFAULT_TABLE
+            table = self.technology.energy_table()
         elif isinstance(table, Mapping):
             table = EnergyTable.from_mapping(dict(table))
         elif not isinstance(table, EnergyTable):
             raise AccelsimError(f"energy: table: expected an EnergyTable or a mapping, got {type(table).__name__}")
-        e = layer_energy(self.layers, self.config, table)
-        df = pd.concat([self.layers[["layer"]], e], axis=1)[list(ENERGY_LAYERS)]
+        leakage_mW = self.area.leakage_mW if self.area is not None else 0.0
+        e = energy_arrays(self.layers, len(self.layers), self.config, table, leakage_mW)
+        df = pd.concat([self.layers[["layer"]], pd.DataFrame(e, index=self.layers.index)], axis=1)
+        df = df[list(ENERGY_LAYERS)]
         df.attrs.update(self.layers.attrs)
         totals = {c: float(df[c].sum()) for c in ENERGY}
         totals["energy_per_inference_uJ"] = totals["total_pJ"] / 1e6 / self.batch
@@ -187,11 +196,11 @@ class SimulationResult(Simulation):
 
     def to_json(self) -> str:
         """The document of ``accelsim simulate MODEL ... --format json``."""
-        return render_simulation(self, "json")
+        return render_simulation(self, "json", self.area)
 
     def table(self, fmt: str = "table") -> str:
         """The CLI's view: ``table``, ``md``, ``csv`` or ``json``."""
-        return render_simulation(self, _fmt(fmt))
+        return render_simulation(self, _fmt(fmt), self.area)
 
     def __repr__(self) -> str:
         c = self.config
@@ -265,7 +274,8 @@ def simulate(model: Model, array="32x32", dataflow: str = "ws", sram="256,256,12
              double_buffer: bool = True, data_bits: int = 8, acc_bits: int = 32, out_bits: int = 8,
              config: ArrayConfig | None = None, strict: bool = False, seed: int = 0,
              fold_bn: bool | None = None, input_size=None, pipeline: bool = True,
-             on_chip: bool = True) -> SimulationResult:
+             on_chip: bool = True, tech_node_nm: int = DEFAULT_TECHNOLOGY.tech_node_nm,
+             mapper: str = "fixed", objective: str = "edp") -> SimulationResult:
     """Run ``model`` layer by layer on a ROWSxCOLS systolic array (``accelsim.systolic.simulate``).
 
     The array is given by the keyword arguments (``sram`` = ifmap, filter, ofmap KiB as a tuple or
@@ -275,7 +285,12 @@ def simulate(model: Model, array="32x32", dataflow: str = "ws", sram="256,256,12
     numbers through the array and compares them with the reference bit for bit (``.mismatches``);
     ``fold_bn`` folds each BN into the conv before it (default: on for an .onnx file); ``input_size``
     as for ``load``; ``on_chip``: layers' outputs may stay in the ifmap SRAM (docs/microarchitecture.md,
-    "Layers that stay on chip"; ``False`` sends every tensor through DRAM).
+    "Layers that stay on chip"; ``False`` sends every tensor through DRAM). ``mapper`` ``fixed`` (the
+    dataflow's mapping) or ``search`` (each layer's best by ``objective``: ``cycles``, ``energy``, ``edp``).
+    Energy: the per-access costs of ``accelsim.energy.table`` and the design's static power
+    (``area_breakdown(cfg).leakage_mW``: synthesized logic and CACTI SRAMs), both at ``tech_node_nm``
+    (45, 32, 20, 16, 14, 10 or 7); the rows carry the energy columns, the totals energy per inference,
+    pJ/MAC and EDP, ``.area`` the area and static power.
     """
     given = {"array": array, "dataflow": dataflow, "sram": sram, "bandwidth": bandwidth, "clock_mhz": clock_mhz,
              "double_buffer": double_buffer, "pipeline": pipeline, "data_bits": data_bits, "acc_bits": acc_bits,
@@ -292,9 +307,12 @@ def simulate(model: Model, array="32x32", dataflow: str = "ws", sram="256,256,12
         cfg = array_config(**given)
     if engine not in ENGINES:
         raise AccelsimError(f"engine: must be one of {', '.join(ENGINES)}, got {engine!r}")
+    tech = Technology(tech_node_nm)
     net = load(model, strict, fold_bn if fold_bn is None else _flag("fold_bn", fold_bn), input_size)
-    sim = _simulate(net, cfg, batch=batch, engine=engine, check=_flag("check", check), seed=seed)
-    return SimulationResult(**{f.name: getattr(sim, f.name) for f in fields(sim)})
+    area = area_breakdown(cfg, tech=tech)
+    sim = _simulate(net, cfg, batch=batch, engine=engine, check=_flag("check", check), seed=seed, mapper=mapper,
+                    objective=objective, energy=tech.energy_table(), leakage_mW=area.leakage_mW)
+    return SimulationResult(**{f.name: getattr(sim, f.name) for f in fields(sim)}, area=area, technology=tech)
 
 
 def _same(value, default) -> bool:

@@ -273,6 +273,7 @@ ENERGY = _group("mac_pJ", "vector_pJ", "rf_pJ", "sram_pJ", "dram_pJ", "leakage_p
 SIMULATE_MAPPING = _group("mapping", *ENERGY)  # simulate's rows: after SIMULATE_LAYERS
 SIMULATE_SEARCH = _group("fixed_cycles", "fixed_dram_bytes", "fixed_total_pJ")
 SIMULATE_CHECK = _group("check")
+SIMULATE_DESIGN = _group("area_mm2", "leakage_mW")  # the design's, in the CLI's and the API's JSON totals
 SIMULATE_TOTALS = _group(
     "layers", "macs", "vector_ops", "folds", "cycles", "compute_cycles", "stall_cycles", "ideal_cycles",
     "dram_read_bytes", "dram_write_bytes", "ifmap_dram_read_bytes", "filter_dram_read_bytes", *SRAM_COUNTS,
@@ -327,6 +328,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "simulate --mapper search: per layer, added": SIMULATE_SEARCH,
     "simulate --check: per layer, added": SIMULATE_CHECK,
     "simulate: totals": SIMULATE_TOTALS, "simulate --mapper search: totals, added": SIMULATE_SEARCH,
+    "simulate (CLI and API JSON): totals, added (the design)": SIMULATE_DESIGN,
     "simulate --convention scalesim: per layer": SCALESIM_LAYERS,
     "simulate --convention scalesim: totals": SCALESIM_TOTALS,
     "energy: per layer": ENERGY_LAYERS, "energy: totals": ENERGY_TOTALS,

@@ -8,9 +8,11 @@ import pandas as pd
 import pytest
 
 import accelsim
+from accelsim.columns import ENERGY
 from accelsim.energy import DEFAULT_TABLE
 from accelsim.errors import AccelsimError
 from accelsim.report import figures
+from accelsim.synth.area import area_breakdown
 from accelsim.systolic.simulate import Simulation
 from accelsim.systolic.simulate import simulate as core_simulate
 
@@ -46,8 +48,9 @@ def test_simulate_wraps_the_core_model():
                             batch=2)
     cfg = accelsim.ArrayConfig(rows=8, cols=16, dataflow="is", ifmap_sram_kib=32, filter_sram_kib=32,
                                ofmap_sram_kib=16, bandwidth=4, clock_mhz=500)
-    core = core_simulate(accelsim.load("lenet5"), cfg, batch=2)
-    assert isinstance(sim, Simulation) and sim.config == cfg and sim.engine == "fast"
+    area = area_breakdown(cfg)  # the design's static power prices the rows' leakage
+    core = core_simulate(accelsim.load("lenet5"), cfg, batch=2, leakage_mW=area.leakage_mW)
+    assert isinstance(sim, Simulation) and sim.config == cfg and sim.engine == "fast" and sim.area == area
     pd.testing.assert_frame_equal(sim.layers, core.layers)
     assert sim.totals == core.totals
     same = accelsim.simulate("lenet5", config=cfg, batch=2, sram=(256, 256, 128))  # defaults are not "given"
@@ -76,10 +79,9 @@ def test_energy_is_one_call_and_matches_the_sweep(tmp_path):
     res = accelsim.sweep({"model": "lenet5", "array": "8x8", "dataflow": "ws", "bandwidth": 8}, tmp_path / "r.db",
                          workers=0)
     point = res.points.iloc[0]
-    # the sweep adds the chip's static power from its area model (tests/dse/test_sweep.py); the rest is the same
-    for c in ("mac_pJ", "vector_pJ", "rf_pJ", "sram_pJ", "dram_pJ"):
+    # the sweep prices the same accesses and the same static power (the variant's area model at its node)
+    for c in (*ENERGY, "energy_per_inference_uJ"):
         assert point[c] == pytest.approx(e.totals[c]), c
-    assert point["total_pJ"] - point["leakage_pJ"] == pytest.approx(e.totals["total_pJ"] - e.totals["leakage_pJ"])
     cheaper = sim.energy({"dram_pJ_per_byte": 80})
     assert cheaper.totals["dram_pJ"] == pytest.approx(e.totals["dram_pJ"] / 2)
     assert json.loads(e.to_json())["layers"][0]["layer"] == "conv1"

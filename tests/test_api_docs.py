@@ -34,7 +34,7 @@ def test_every_example_runs(tmp_path, monkeypatch, capsys):
     for quoted in ("lenet5 13 layers, 61,706 parameters, input (1, 32, 32)",
                    "ProfileResult('lenet5', 13 layers, batch 1, fp32, 416,520 MACs)",
                    "SimulationResult('lenet5' on 16x16 OS, 8,071 cycles, utilization 20.2%)",
-                   "['network', 'config', 'layers', 'totals'] fast", "EnergyResult('lenet5', 14.344 uJ/inference)",
+                   "['network', 'config', 'layers', 'totals'] fast", "EnergyResult('lenet5', 16.153 uJ/inference)",
                    "['layers.png', 'memory.png', 'roofline.png']", "9 points, 0 failed"):
         assert quoted in out, quoted
         assert f"# {quoted}" in PAGE.read_text()

@@ -22,6 +22,7 @@ from accelsim.cli.common import (
     rejected_option,
     sim_batch_option,
     strict_option,
+    tech_node_option,
     write_output,
 )
 from accelsim.errors import AccelsimError
@@ -81,6 +82,7 @@ def parse_number(fld: str, text: str) -> float:
               help="Timing convention: ours (docs/microarchitecture.md) or SCALE-Sim 3.0.0's, reproduced exactly.")
 @click.option("--config", "config", type=click.Path(dir_okay=False), default=None, metavar="CFG",
               help="A SCALE-Sim .cfg: array size, SRAMs, dataflow (and USER bandwidth); flags given here override it.")
+@tech_node_option
 @strict_option
 @fold_bn_option
 @input_size_option
@@ -92,10 +94,12 @@ def parse_number(fld: str, text: str) -> float:
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show progress of long work (stepping engine, --check) on stderr.")
 def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, pipeline, on_chip, clock_mhz, batch, engine,
-             check, mapper, objective, convention, config, strict, fold_bn, input_size, fmt, output, progress):
-    """Simulate MODEL (a zoo name or a model file, .onnx included) on an R x C systolic array, layer by layer."""
+             check, mapper, objective, convention, config, tech, strict, fold_bn, input_size, fmt, output, progress):
+    """Simulate MODEL (a zoo name or a model file, .onnx included) on an R x C systolic array, layer by layer:
+    cycles, traffic and energy (per-access costs plus the design's static power from its area model)."""
     from accelsim.progress import stderr_phases
     from accelsim.report.simulate_view import render_simulation
+    from accelsim.synth.area import area_breakdown
     from accelsim.systolic.simulate import simulate as run_simulation
     from accelsim.workload import resolve
 
@@ -120,7 +124,8 @@ def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, pipeline
             raise ConfigError("convention", "scalesim gives SCALE-Sim's cycle counts only: no --check, --engine or "
                                             "--mapper search")
         source = click.get_current_context().get_parameter_source
-        flags = (("--pipeline/--no-pipeline", "pipeline"), ("--on-chip/--no-on-chip", "on_chip"))
+        flags = (("--pipeline/--no-pipeline", "pipeline"), ("--on-chip/--no-on-chip", "on_chip"),
+                 ("--tech-node", "tech"))
         given = [flag for flag, param in flags if source(param) == ParameterSource.COMMANDLINE]
         if given:
             raise ConfigError("convention", f"scalesim keeps SCALE-Sim's own timing (serial folds, every layer "
@@ -136,14 +141,15 @@ def simulate(model, array, dataflow, sram, bandwidth, no_double_buffer, pipeline
         layers, totals = scalesim_simulation(net, cfg, batch)
         write_output(render_scalesim(layers, totals, cfg, fmt), output, inputs=inputs)
         return
+    area = area_breakdown(cfg, tech=tech, notify=lambda msg: click.echo(msg, err=True))
     sim = run_simulation(net, cfg, batch=batch, engine=engine, check=check, progress=stderr_phases(progress),
-                         mapper=mapper, objective=objective)
+                         mapper=mapper, objective=objective, energy=tech.energy_table(), leakage_mW=area.leakage_mW)
     if fmt == "scalesim":
         from accelsim.compat.scalesim.reports import accelsim_rows
 
         _write_scalesim(output, accelsim_rows(sim), inputs)
     else:
-        write_output(render_simulation(sim, fmt), output, inputs=inputs)
+        write_output(render_simulation(sim, fmt, area), output, inputs=inputs)
     if sim.mismatches:
         click.echo(f"accelsim: check failed: {len(sim.mismatches)} GEMM(s) differ from the int8 reference", err=True)
         sys.exit(1)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from accelsim.columns import CONFIG
+from accelsim.energy.table import BASE_NODE_NM, Technology
 from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.dataflow import get as get_dataflow
 from accelsim.mapping.folds import stream_chunk
 from accelsim.mapping.space import Mapping
-from accelsim.report.tables import Column, mb, mb_number, percent, render, thousands
+from accelsim.report.tables import Column, energy, mb, mb_number, percent, render, thousands
+from accelsim.synth.area import AreaBreakdown
 from accelsim.systolic.simulate import Simulation
 from accelsim.workload.gemm import GemmShape
 
@@ -40,10 +42,31 @@ def config_record(cfg: ArrayConfig) -> dict:
     return {k: d[k] for k in CONFIG}
 
 
-def config_summary(sim: Simulation) -> dict:
-    """The run's configuration as the JSON ``config`` object."""
+def config_summary(sim: Simulation, area: AreaBreakdown | None = None) -> dict:
+    """The run's configuration as the JSON ``config`` object (with the technology node when priced)."""
+    node = {"tech_node_nm": area.tech_node_nm} if area is not None else {}
     return {**config_record(sim.config), "batch": sim.batch, "engine": sim.engine, "mapper": sim.mapper,
-            "objective": sim.objective}
+            "objective": sim.objective, **node}
+
+
+def design_totals(area: AreaBreakdown | None) -> dict:
+    """The design's own figures the totals carry beside the run's: area and static power."""
+    return {} if area is None else {"area_mm2": area.area_mm2, "leakage_mW": area.leakage_mW}
+
+
+def _energy_note(sim: Simulation, area: AreaBreakdown | None) -> str:
+    """Energy per inference, pJ/MAC, EDP, the leakage share and where the static power comes from."""
+    t = sim.totals
+    share = t["leakage_pJ"] / t["total_pJ"] if t["total_pJ"] else 0.0
+    text = (f"Energy {energy(t['total_pJ'] / sim.batch)} per inference ({t['pJ_per_mac']:,.2f} pJ/MAC), EDP "
+            f"{t['edp_uJ_ms']:,.4g} uJ*ms (latency {t['latency_ms']:,.3f} ms); leakage {percent(share)} of it")
+    if area is None:
+        return text + "."
+    node = area.tech_node_nm
+    tech = ("45 nm" if node == BASE_NODE_NM else
+            f"{Technology(node).describe()}; DRAM energy not scaled")
+    return (text + f" ({area.leakage_mW:,.1f} mW static: logic {area.logic_leakage_mW:,.1f}, SRAMs "
+            f"{area.sram_leakage_mW:,.1f}; chip {area.area_mm2:,.2f} mm^2). Costs: accelsim/energy/table.py at {tech}.")
 
 
 def _grouped_note(sim: Simulation) -> str:
@@ -79,6 +102,12 @@ def _on_chip_note(sim: Simulation) -> str:
             "(In>Out: where the inputs came from and the output went).")
 
 
+def _energy_cell(v: Any) -> str:
+    return energy(float(v))
+
+
+# the unit scaled per cell (456 uJ, 1.23 mJ); left out of a table that would not fit 100 columns
+ENERGY_COLUMN = Column("total_pJ", "Energy", _energy_cell, optional=True)
 MAPPING_COLUMN = Column("mapping", "Mapping", numeric=False)
 FIXED_COLUMN = Column("fixed_cycles", "Fixed cyc", thousands)  # --mapper search: the fixed mapping's cycles
 
@@ -104,18 +133,20 @@ def _mapper_note(sim: Simulation) -> str:
             f"mapping.")
 
 
-def render_simulation(sim: Simulation, fmt: str) -> str:
-    """The simulation in one of the FORMATS; JSON and CSV carry every column."""
+def render_simulation(sim: Simulation, fmt: str, area: AreaBreakdown | None = None) -> str:
+    """The simulation in one of the FORMATS; JSON and CSV carry every column. ``area``: the design's area and
+    static power (the leakage in the energy columns), named in the notes and the JSON totals."""
     t, cfg = sim.totals, sim.config
     if fmt in ("json", "csv"):
-        return render(fmt, sim.rows, t, COLUMNS, None, "", network=sim.network.name, config=config_summary(sim))
+        return render(fmt, sim.rows, {**t, **design_totals(area)}, COLUMNS, None, "", network=sim.network.name,
+                      config=config_summary(sim, area))
     view = [{**row, "gemm": _gemm(row), "moves": _moves(row),
              "stall_share": row["stall_cycles"] / row["cycles"] if row["cycles"] > 0 else 0.0}
             for row in sim.rows]
     search = "fixed_cycles" in sim.columns  # fixed: one mapping for every layer, said in the notes
     # search: the mapping and the fixed cycles in the place of the folds and In>Out (100 columns)
     shown = [c for c in COLUMNS if c.key not in ("folds", "moves")] if search else COLUMNS
-    columns = [*shown, *([MAPPING_COLUMN, FIXED_COLUMN] if search else []),
+    columns = [*shown, ENERGY_COLUMN, *([MAPPING_COLUMN, FIXED_COLUMN] if search else []),
                *([Column("check", "Check", numeric=False)] if "check" in sim.columns else [])]
     sram = f"{cfg.ifmap_sram_kib:g}/{cfg.filter_sram_kib:g}/{cfg.ofmap_sram_kib:g} KiB"
     notes = [
@@ -137,6 +168,7 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
         (f"DRAM demand: average {t['avg_dram_bytes_per_cycle']:,.2f} B/cycle, "
          f"peak fold {t['peak_dram_bytes_per_cycle']:,.2f} B/cycle."),
         f"Vector unit ({cfg.cols} lanes): {t['vector_ops']:,} ops. Stall = stall share of cycles. MB = 10^6 bytes.",
+        _energy_note(sim, area),
         _mapper_note(sim),
     ]
     grouped = _grouped_note(sim)
@@ -150,7 +182,7 @@ def render_simulation(sim: Simulation, fmt: str) -> str:
                  "stall_share": t["stall_cycles"] / t["cycles"] if t["cycles"] else 0.0,
                  "utilization": t["utilization"],
                  "dram_read_bytes": t["dram_read_bytes"], "dram_write_bytes": t["dram_write_bytes"],
-                 **({"fixed_cycles": t["fixed_cycles"]} if "fixed_cycles" in t else {})}
+                 "total_pJ": t["total_pJ"], **({"fixed_cycles": t["fixed_cycles"]} if "fixed_cycles" in t else {})}
     title = f"{sim.network.name}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} systolic array"
     return render(fmt, view, t, columns, total_row, title, notes, compact=True)
 

@@ -41,6 +41,7 @@ class Column:
     fmt: Callable[[object], str] = str
     numeric: bool = True
     wrap: bool = False  # the table view may fold this column's cells (names); the others are never cut
+    optional: bool = False  # the table view leaves it out (and says so) rather than grow past TABLE_WIDTH
 
 
 def thousands(v) -> str:
@@ -121,7 +122,8 @@ def to_table(
     """An aligned table like torchinfo's summary, at most TABLE_WIDTH columns wide.
 
     No cell is ever cut: only ``wrap`` columns (layer names) fold, down to WRAP_MIN; if the table
-    still does not fit, it grows past TABLE_WIDTH rather than truncate a number. Notes wrap at
+    still does not fit, its ``optional`` columns are left out (a note says which), and then it grows past
+    TABLE_WIDTH rather than truncate a number. Notes wrap at
     TABLE_WIDTH. ``compact`` puts two spaces between columns instead of three (for wide views).
     """
     body = [[c.fmt(row[c.key]) for c in columns] for row in rows_of(table)]
@@ -142,6 +144,11 @@ def to_table(
         view.add_row(*map(Text, cells))
     wide = Console(width=1 << 16, force_terminal=False, color_system=None)
     natural_width = Measurement.get(wide, wide.options, view).maximum
+    optional = [c.header for c in columns if c.optional]
+    if natural_width - foldable > TABLE_WIDTH and optional:
+        note = (f"{', '.join(optional)}: left out to fit {TABLE_WIDTH} columns (the csv, json and md formats have "
+                "every column).")
+        return to_table(table, [c for c in columns if not c.optional], total_row, title, [*notes, note], compact)
     width = max(TABLE_WIDTH, natural_width - foldable)
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=False, color_system=None, soft_wrap=False)
@@ -196,3 +203,25 @@ def mb_number(nbytes) -> str:
 def mb(nbytes: int) -> str:
     """Bytes as decimal megabytes (MB = 10^6 bytes), the unit every report states."""
     return f"{mb_number(nbytes)} MB"
+
+
+ENERGY_UNITS = ((1e12, "J"), (1e9, "mJ"), (1e6, "uJ"), (1e3, "nJ"), (1.0, "pJ"))
+
+
+def energy_unit(pJ: float) -> tuple[float, str]:
+    """The divisor and unit (pJ .. J) that print ``pJ`` picojoules with 1 to 3 integer digits."""
+    for div, unit in ENERGY_UNITS:
+        if abs(pJ) >= div:
+            return div, unit
+    return 1.0, "pJ"
+
+
+def significant(v: float) -> str:
+    """Three significant digits, never an exponent: ``0.123``, ``12.3``, ``456``, ``1,234``."""
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.3g}"
+
+
+def energy(pJ: float) -> str:
+    """Picojoules in a scaled unit: ``1.23 mJ``, ``456 uJ``."""
+    div, unit = energy_unit(pJ)
+    return f"{significant(pJ / div)} {unit}"
