@@ -200,6 +200,8 @@ KILL_GRID = ["--model", "lenet5", "--rows", "2,4,8,16", "--cols", "2,4,8,16", "-
 
 
 def test_killed_sweep_resumes_with_one_row_per_point(tmp_path):
+    """The Dask path (--workers 1: a LocalCluster, the client committing each chunk) killed mid-run with its
+    worker (benchmarks/bench_dse_speed.py --kill-resume does it with 5,184 VGG-16 points on 2 workers)."""
     db = tmp_path / "r.db"
     cmd = [sys.executable, "-m", "accelsim.cli", "sweep", *KILL_GRID, "-o", str(db), "--workers", "1",
            "--chunk-size", "1", "--no-progress"]
