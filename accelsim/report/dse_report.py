@@ -557,11 +557,13 @@ def findings(points: pd.DataFrame, fronts: dict[str, pd.DataFrame]) -> list[str]
                                    strict=True)) + ".")
     others = [c for c in HEATMAP_FIXED if c in points and c not in ("network_id", "batch", "dataflow")]
     others += ["rows", "cols"]
-    if points["dataflow"].nunique() > 1:
-        fastest = points.loc[points.groupby(others)["latency_ms"].idxmin(), "dataflow"].str.upper().value_counts()
+    fixed = points[points["mapper"] == "fixed"] if "mapper" in points else points
+    if fixed["dataflow"].nunique() > 1:
+        fastest = fixed.loc[fixed.groupby(others)["latency_ms"].idxmin(), "dataflow"].str.upper().value_counts()
         total = int(fastest.sum())
-        out.append(f"Fastest dataflow over the {total} combinations of the other settings: "
+        out.append(f"Fastest dataflow (fixed mappings) over the {total} combinations of the other settings: "
                    + ", ".join(f"{d} in {n}" for d, n in fastest.items()) + ".")
+    out += search_gain(points)
     e = points.sort_values(["energy_per_inference_uJ", "latency_ms", "pe_count"], kind="stable").iloc[0]
     levels = [("DRAM", "dram_pJ"), ("SRAM", "sram_pJ"), ("register file", "rf_pJ"), ("MAC", "mac_pJ")]
     if "leakage_pJ" in e and e["leakage_pJ"] > 0:
@@ -569,6 +571,30 @@ def findings(points: pd.DataFrame, fronts: dict[str, pd.DataFrame]) -> list[str]
     ef, eu = figures.scale_for(e["energy_per_inference_uJ"], "uJ")
     out.append(f"Lowest energy: {_short(e)} at {_sig(e['energy_per_inference_uJ'] / ef)} {eu} per inference, of which "
                + ", ".join(f"{k} {e[c] / e['total_pJ']:.0%}" for k, c in levels) + ".")
+    return out
+
+
+def search_gain(points: pd.DataFrame) -> list[str]:
+    """What searching each layer's mapping gained over the fixed mapping, per objective: the designs swept
+    both ways (same configuration, dataflow included: the fixed mapping is that dataflow's), median and
+    range of the change in latency, energy and EDP."""
+    if "mapper" not in points or not {"fixed", "search"} <= set(points["mapper"]):
+        return []
+    keys = [c for c in STORE_CONFIG if c in points and c not in ("network", "mapper", "objective")]
+    metrics = ["latency_ms", "energy_per_inference_uJ", "edp_uJ_ms"]
+    fixed = points.loc[points["mapper"] == "fixed", keys + metrics]
+    out = []
+    for objective, searched in points[points["mapper"] == "search"].groupby("objective"):
+        pair = searched[keys + metrics].merge(fixed, on=keys, how="inner", suffixes=("", "_fixed"))
+        if pair.empty:
+            continue
+        changes = []
+        for col, what in (("latency_ms", "latency"), ("energy_per_inference_uJ", "energy"), ("edp_uJ_ms", "EDP")):
+            c = pair[col] / pair[f"{col}_fixed"] - 1
+            changes.append(f"{what} {c.median():+.1%} (from {c.min():+.1%} to {c.max():+.1%})")
+        designs = f"{len(pair)} design{'s' if len(pair) != 1 else ''}"
+        out.append(f"Mapping search (objective {objective}) against the fixed mapping of the same design, over the "
+                   f"{designs} swept both ways, median change: " + ", ".join(changes) + ".")
     return out
 
 

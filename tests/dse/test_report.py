@@ -179,7 +179,7 @@ def test_findings_are_computed_from_the_points(points):
     assert lines[1].startswith(f"Latency vs area: {n} front points, from 32x32 ")
     assert "Median latency by DRAM bandwidth: 8 B/cycle" in lines[5]
     assert lines[6].startswith("Median energy and area by SRAM KiB (ifmap/filter/ofmap): 32/32/32 ")
-    m = re.search(r"over the (\d+) combinations of the other settings: (.*)\.", lines[7])
+    m = re.search(r"\(fixed mappings\) over the (\d+) combinations of the other settings: (.*)\.", lines[7])
     # 4 shapes x 2 bandwidths x 5 SRAM sizes
     assert int(m[1]) == 40 and sum(int(n) for n in re.findall(r"in (\d+)", m[2])) == 40
 
@@ -253,3 +253,12 @@ def test_a_searched_point_names_its_mappings_against_the_fixed_ones(tmp_path):
                   r"layers: cycles ([\d,]+) vs ([\d,]+) fixed", md)
     assert m and int(m[2]) == 5 and int(m[1]) <= 5  # LeNet-5: three convs, two FCs on the array
     assert int(m[4].replace(",", "")) >= int(m[3].replace(",", ""))
+    from accelsim.report.dse_report import search_gain
+
+    (line,) = search_gain(load_results(db))
+    assert line.startswith("Mapping search (objective cycles) against the fixed mapping of the same design, over "
+                           "the 1 design swept both ways, median change: latency ")
+    for col, what in (("latency_ms", "latency"), ("energy_per_inference_uJ", "energy"), ("edp_uJ_ms", "EDP")):
+        change = f"{searched[col] / fixed[col] - 1:+.1%}"
+        assert f"{what} {change} (from {change} to {change})" in line
+    assert float(re.search(r"latency ([-+\d.]+)%", line)[1]) <= 0  # the objective: cycles
