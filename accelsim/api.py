@@ -290,7 +290,9 @@ def simulate(model: Model, array="32x32", dataflow: str = "ws", sram="256,256,12
     Energy: the per-access costs of ``accelsim.energy.table`` and the design's static power
     (``area_breakdown(cfg).leakage_mW``: synthesized logic and CACTI SRAMs), both at ``tech_node_nm``
     (45, 32, 20, 16, 14, 10 or 7); the rows carry the energy columns, the totals energy per inference,
-    pJ/MAC and EDP, ``.area`` the area and static power.
+    pJ/MAC and EDP, ``.area`` the area and static power. The default widths' designs are in the committed
+    synthesis snapshot; other ``data_bits``/``acc_bits``/``out_bits`` are synthesized once with yosys (about a
+    minute) and cached.
     """
     given = {"array": array, "dataflow": dataflow, "sram": sram, "bandwidth": bandwidth, "clock_mhz": clock_mhz,
              "double_buffer": double_buffer, "pipeline": pipeline, "data_bits": data_bits, "acc_bits": acc_bits,

@@ -106,7 +106,7 @@ def _energy_cell(v: Any) -> str:
     return energy(float(v))
 
 
-# the unit scaled per cell (456 uJ, 1.23 mJ); left out of a table that would not fit 100 columns
+# the unit scaled per cell (456 uJ, 1.23 mJ); left out of a table it alone would push past 100 columns
 ENERGY_COLUMN = Column("total_pJ", "Energy", _energy_cell, optional=True)
 MAPPING_COLUMN = Column("mapping", "Mapping", numeric=False)
 FIXED_COLUMN = Column("fixed_cycles", "Fixed cyc", thousands)  # --mapper search: the fixed mapping's cycles

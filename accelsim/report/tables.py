@@ -122,8 +122,8 @@ def to_table(
     """An aligned table like torchinfo's summary, at most TABLE_WIDTH columns wide.
 
     No cell is ever cut: only ``wrap`` columns (layer names) fold, down to WRAP_MIN; if the table
-    still does not fit, its ``optional`` columns are left out (a note says which), and then it grows past
-    TABLE_WIDTH rather than truncate a number. Notes wrap at
+    still does not fit, its ``optional`` columns are left out when that makes it fit (a note says which),
+    else it grows past TABLE_WIDTH rather than truncate a number. Notes wrap at
     TABLE_WIDTH. ``compact`` puts two spaces between columns instead of three (for wide views).
     """
     body = [[c.fmt(row[c.key]) for c in columns] for row in rows_of(table)]
@@ -144,18 +144,24 @@ def to_table(
         view.add_row(*map(Text, cells))
     wide = Console(width=1 << 16, force_terminal=False, color_system=None)
     natural_width = Measurement.get(wide, wide.options, view).maximum
-    optional = [c.header for c in columns if c.optional]
-    if natural_width - foldable > TABLE_WIDTH and optional:
-        note = (f"{', '.join(optional)}: left out to fit {TABLE_WIDTH} columns (the csv, json and md formats have "
-                "every column).")
-        return to_table(table, [c for c in columns if not c.optional], total_row, title, [*notes, note], compact)
     width = max(TABLE_WIDTH, natural_width - foldable)
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=False, color_system=None, soft_wrap=False)
     console.print(view)
+    optional = [c.header for c in columns if c.optional]
+    if optional and _widest(buf.getvalue()) > TABLE_WIDTH:
+        note = (f"{', '.join(optional)}: left out to fit {TABLE_WIDTH} columns (the csv, json and md formats have "
+                "every column).")
+        narrower = to_table(table, [c for c in columns if not c.optional], total_row, title, [*notes, note], compact)
+        if _widest(narrower) <= TABLE_WIDTH:  # else the table is wider anyway: keep them
+            return narrower
     for line in notes:
         console.print(Text(line), width=TABLE_WIDTH, overflow="fold")
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
+
+
+def _widest(text: str) -> int:
+    return max((cell_len(line.rstrip()) for line in text.splitlines()), default=0)
 
 
 def _md_cell(text: str) -> str:
