@@ -24,7 +24,9 @@ from __future__ import annotations
 import base64
 import html
 import math
+import os
 import re
+import shutil
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -218,6 +220,24 @@ def point_columns(df: pd.DataFrame, network: bool = False) -> list[tuple[str, st
     return cols
 
 
+# The files a report owns in its folder; every other file there (the results database, a README, an
+# export) is carried over when the report is written again.
+REPORT_OWNS = ("report.md", "report.html", "*.png", "*.svg", "*.pdf")
+
+
+def keep_others(folder: Path, new: Path) -> None:
+    """Link (or copy) into ``new`` the files of ``folder`` the report does not own (``REPORT_OWNS``): the
+    report replaces its folder whole, and the sweep's database often lives there."""
+    if not folder.is_dir():
+        return
+    for f in folder.iterdir():
+        if f.is_file() and not any(f.match(p) for p in REPORT_OWNS) and not (new / f.name).exists():
+            try:
+                os.link(f, new / f.name)
+            except OSError:
+                shutil.copy2(f, new / f.name)
+
+
 def _with_labels(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     df["array"] = df["rows"].astype(str) + "x" + df["cols"].astype(str)
@@ -296,15 +316,15 @@ def why_chosen(cand: pd.DataFrame, best: pd.Series, by: str) -> str:
                 others.append(f"it is also {what}")
             else:
                 others.append(f"{what} ({_short(row)}) has {row['edp_uJ_ms'] / best['edp_uJ_ms']:,.2f}x its EDP")
-        return (f"the lowest energy-delay product of the {len(cand)} points ({_sig(best['edp_uJ_ms'] / pf)} {pu}); "
+        return (f"the lowest energy-delay product of the {len(cand):,} points ({_sig(best['edp_uJ_ms'] / pf)} {pu}); "
                 + ", ".join(others))
     if by == "knee":
         front = pareto_front(cand, ["latency_ms", "energy_per_inference_uJ"])
-        return (f"the knee of the latency-energy front of the {len(cand)} points ({len(front)} front points): the "
+        return (f"the knee of the latency-energy front of the {len(cand):,} points ({len(front):,} front points): the "
                 f"front point nearest its ideal corner (lowest latency, lowest energy) with each axis's log scaled to "
                 f"[0, 1]; {best['latency_ms'] / front['latency_ms'].min():,.2f}x the front's lowest latency, "
                 f"{best['energy_per_inference_uJ'] / front['energy_per_inference_uJ'].min():,.2f}x its lowest energy")
-    return (f"the lowest latency of the {len(cand)} points; the lowest-EDP point has "
+    return (f"the lowest latency of the {len(cand):,} points; the lowest-EDP point has "
             f"{cand['edp_uJ_ms'].min() / best['edp_uJ_ms']:,.2f}x its EDP")
 
 
@@ -399,7 +419,7 @@ def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None
 
         for stem, x, y, what in FRONTS:
             put(figures.pareto(net_points, fronts[stem], x, y, title=f"{best['network']}: {what} "
-                               f"({len(net_points)} points)", highlight=best, highlight_label=marker), stem)
+                               f"({len(net_points):,} points)", highlight=best, highlight_label=marker), stem)
         put(figures.layer_cycles(layers, f"Per-layer cycles and utilization: {where}"), "layers")
         put(figures.roofline(layers, int(best["pe_count"]), float(best["bandwidth_bytes_per_cycle"]),
                              f"Roofline: {where} each way"), "roofline")
@@ -412,6 +432,7 @@ def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None
         (out / "report.md").write_text(to_markdown(blocks))
         (out / "report.html").write_text(to_html(blocks, images, f"accelsim DSE: {name}"))
         files[:0] = ["report.md", "report.html"]
+        keep_others(Path(out_dir), out)
 
     # Everything is written into a temporary folder beside out_dir and renamed into place at the end:
     # a failure halfway leaves no half-written report (and the previous one, if any, untouched).
@@ -440,7 +461,7 @@ def _blocks(name, meta, everything, df, best, how, layers, net_points, fronts, g
     if command:
         blocks.append(("p", f"Report: `{command}`."))
     blocks += [
-        ("p", (f"{len(df)} design points simulated ({failed} failed and are left out), cycle-level `"
+        ("p", (f"{len(df):,} design points simulated ({failed:,} failed and are left out), cycle-level `"
               f"{best['engine']}` model of accelsim's systolic array (docs/microarchitecture.md).")),
         ("ul", axes),
         ("h2", "Best points"),
@@ -476,13 +497,13 @@ def _blocks(name, meta, everything, df, best, how, layers, net_points, fronts, g
         Figure("roofline.png", "Roofline of the selected point: peak = PEs MACs/cycle, memory roof = 2 x bandwidth "
                                "x intensity (read and write channels); each dot is a layer."),
         ("h2", "Pareto fronts"),
-        ("p", (f"Over all {len(net_points)} points of {best['network']} (batch {best['batch']}); a point is on a "
+        ("p", (f"Over all {len(net_points):,} points of {best['network']} (batch {best['batch']}); a point is on a "
                "front when no other point is at least as good in both objectives and better in one (both "
                "minimized). Dominated points are faded, the selected point is the star.")),
     ]
     for stem, x, y, what in FRONTS:
         f = fronts[stem]
-        blocks += [("h3", f"{what[0].upper()}{what[1:]}: {len(f)} of {len(net_points)} points on the front"),
+        blocks += [("h3", f"{what[0].upper()}{what[1:]}: {len(f):,} of {len(net_points):,} points on the front"),
                    Figure(f"{stem}.png", f"{what[0].upper()}{what[1:]} ({y} against {x}): the Pareto front."),
                    _table(f, point_columns(f))]
     blocks += [
@@ -525,7 +546,7 @@ def _front_line(f: pd.DataFrame, x: str, y: str, what: str) -> str:
     lo, hi = ends.iloc[0], ends.iloc[-1]
     xf, xu = figures.scale_for(f[x], figures.AXES[x][1])
     yf, yu = figures.scale_for(f[y], figures.AXES[y][1])
-    text = f"{what[0].upper()}{what[1:]}: {len(f)} front points"
+    text = f"{what[0].upper()}{what[1:]}: {len(f):,} front points"
     if len(f) == 1:
         return text + f", one design beats every other on both: {_short(lo)}."
     return (text + f", from {_short(lo)} ({_sig(lo[x] / xf)} {xu}, {_sig(lo[y] / yf)} {yu}) to {_short(hi)} "
@@ -592,7 +613,7 @@ def search_gain(points: pd.DataFrame) -> list[str]:
         for col, what in (("latency_ms", "latency"), ("energy_per_inference_uJ", "energy"), ("edp_uJ_ms", "EDP")):
             c = pair[col] / pair[f"{col}_fixed"] - 1
             changes.append(f"{what} {c.median():+.1%} (from {c.min():+.1%} to {c.max():+.1%})")
-        designs = f"{len(pair)} design{'s' if len(pair) != 1 else ''}"
+        designs = f"{len(pair):,} design{'s' if len(pair) != 1 else ''}"
         out.append(f"Mapping search (objective {objective}) against the fixed mapping of the same design, over the "
                    f"{designs} swept both ways, median change: " + ", ".join(changes) + ".")
     return out

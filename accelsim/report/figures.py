@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.transforms import Bbox
 
 from accelsim.dse.pareto import pareto_front
 from accelsim.errors import AccelsimError
@@ -295,15 +296,15 @@ def _sram_label(row) -> str | None:
     return f"{total / 1024:g} MiB" if total >= 1024 else f"{total:g} KiB"
 
 
-def design_label(row, bandwidth: bool = True, sram: bool = True) -> str:
+def design_label(row, bandwidth: bool = True, sram: bool = True, objective: bool = False) -> str:
     """A design point in a few characters: ``32x64 WS`` (``32x64 search`` when each layer's mapping was
-    searched), with its DRAM bandwidth (``32 B/c``) and SRAM (all three buffers, ``640 KiB``) when asked
-    (``pareto`` asks when the named points differ in them)."""
+    searched), with its DRAM bandwidth (``32 B/c``), SRAM (all three buffers, ``640 KiB``) and search
+    objective (``search/edp``) when asked (``pareto`` asks when the named points differ in them)."""
     parts = []
     if "rows" in row and "cols" in row:
         parts.append(f"{int(row['rows'])}x{int(row['cols'])}")
     if row.get("mapper") == "search":
-        parts.append("search")  # each layer's dataflow searched
+        parts.append(f"search/{row['objective']}" if objective else "search")  # each layer's dataflow searched
     elif "dataflow" in row:
         parts.append(str(row["dataflow"]).upper())
     if bandwidth and "bandwidth_bytes_per_cycle" in row:
@@ -416,12 +417,17 @@ def pareto(points, front: pd.DataFrame | None = None, x: str = "pe_count", y: st
     named_rows = ends
     if hxy is not None and highlight.name in points.index:
         named_rows = pd.concat([ends, points.loc[[highlight.name]]])
-    varies = [c in named_rows and named_rows[c].nunique() > 1 for c in ("bandwidth_bytes_per_cycle", "ifmap_sram_kib")]
+    varies = [c in named_rows and named_rows[c].nunique() > 1
+              for c in ("bandwidth_bytes_per_cycle", "ifmap_sram_kib", "objective")]
 
     def name(ax) -> None:
         """The selected point and the front's two ends, each where its label fits."""
         ax.figure.draw_without_rendering()
-        taken: list = []
+        # the front's markers and the star are taken too: a label never covers a point it is not naming
+        marks = np.column_stack([xs[on_front], ys[on_front]])
+        if hxy is not None:
+            marks = np.vstack([marks, hxy])
+        taken: list = [Bbox.from_bounds(px - 4, py - 4, 8, 8) for px, py in ax.transData.transform(marks)]
         named = set()
         if hxy is not None:
             row = points.loc[highlight.name] if highlight.name in points.index else highlight

@@ -262,3 +262,23 @@ def test_a_searched_point_names_its_mappings_against_the_fixed_ones(tmp_path):
         change = f"{searched[col] / fixed[col] - 1:+.1%}"
         assert f"{what} {change} (from {change} to {change})" in line
     assert float(re.search(r"latency ([-+\d.]+)%", line)[1]) <= 0  # the objective: cycles
+
+
+def test_a_report_keeps_the_database_and_readme_beside_it(results, tmp_path):
+    """The report replaces its folder whole; the sweep's database, a README and an export kept there
+    stay (the committed example reports live so), stale figures of an older report go."""
+    import shutil
+
+    folder = tmp_path / "rep"
+    folder.mkdir()
+    db = folder / "results.db"
+    shutil.copy(results, db)
+    (folder / "README.md").write_text("how this was made\n")
+    (folder / "results.csv").write_text("a,b\n")
+    (folder / "pareto_pes.png").write_bytes(b"old figure")
+    for _ in range(2):
+        r = CliRunner().invoke(main, ["report", "--from", str(db), "-o", str(folder)])
+        assert r.exit_code == 0, r.output
+    assert (folder / "README.md").read_text() == "how this was made\n" and (folder / "results.csv").exists()
+    assert len(load_results(db)) == 120 and not (folder / "pareto_pes.png").exists()
+    assert (folder / "report.md").exists() and (folder / "pareto_edp_area.pdf").exists()

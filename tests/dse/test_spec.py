@@ -13,7 +13,7 @@ from accelsim.energy import EnergyTable
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.mark.parametrize("name, size", [("vgg16", 648), ("cnn", 504), ("lenet5", 30)])
+@pytest.mark.parametrize("name, size", [("vgg16", 3240), ("resnet50", 2250), ("cnn", 504), ("lenet5", 30)])
 def test_examples_load(name, size):
     spec = load_spec(EXAMPLES / f"{name}-sweep.yaml")
     assert spec.size == size == len(plan(spec).points)
