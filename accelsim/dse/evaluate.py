@@ -75,7 +75,7 @@ def evaluate(net: Network, cfg: ArrayConfig, batch: int, energy: EnergyTable, en
     sim = simulate(net, cfg, batch=batch, engine=engine, mapper=mapper, objective=objective or DEFAULT_OBJECTIVE,
                    energy=energy, leakage_mW=leakage_mW)
     rows = sim.rows
-    layers = [(i, *(r.get(c) for c in _ROW_COLUMNS)) for i, r in enumerate(rows)]  # fixed_*: None unless search
+    layers = [(i, *map(r.get, _ROW_COLUMNS)) for i, r in enumerate(rows)]  # fixed_*: None unless search
     t = sim.totals
     elem = {"ifmap": cfg.data_bytes, "filter": cfg.data_bytes, "ofmap": cfg.acc_bytes}
     point: dict[str, Any] = {

@@ -382,9 +382,11 @@ class FoldRuns:
         return enumerate_folds(self.mapping, self.m, self.k, self.n, self.rows, self.cols)
 
 
+@lru_cache(maxsize=4096)  # a sweep's points repeat the same layer's folds on configs that differ elsewhere
 def fold_runs(mapping: Mapping | str | Dataflow, m: int, k: int, n: int, rows: int, cols: int,
               stream_chunk: int | None = None) -> FoldRuns:
-    """``enumerate_folds``'s sequence as ``FoldRuns``, in O(1) time and memory (same arguments)."""
+    """``enumerate_folds``'s sequence as ``FoldRuns``, in O(1) time and memory (same arguments; immutable,
+    one object per arguments, shared)."""
     mp = as_mapping(mapping)
     df = mp.flow
     length = {"m": m, "k": k, "n": n}

@@ -20,11 +20,13 @@ config, the one ``--mapper fixed`` runs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from accelsim.hardware.config import DATAFLOWS, ConfigError
 from accelsim.mapping.dataflow import Dataflow, get
 
 
+@cache  # three dataflows; every Mapping validates its order against these
 def orders(dataflow: str | Dataflow) -> tuple[tuple[str, ...], ...]:
     """The legal fold orders of ``dataflow``, the contract's default first."""
     df = get(dataflow)
