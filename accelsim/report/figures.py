@@ -321,12 +321,13 @@ _SPOTS = ((6, 0, "left", "center"), (-6, 0, "right", "center"), (0, 6, "center",
 
 
 def _place(ax, xy, text: str, bold: bool = False, dy: float = 0, taken: list | None = None,
-           force: bool = False) -> bool:
+           force: bool = False, within=None) -> bool:
     """Label a point with ``text``. Without ``taken``: on the side of it that faces the middle of the
-    axes (``dy`` points above it). With ``taken`` (the window boxes of the labels placed so far; the
-    figure must be laid out): at the first of ``_SPOTS`` inside the axes that overlaps none of them,
-    else (``force``) on the side facing the middle, or not at all (returns False). Labels stay out of
-    the layout, so they never shrink the axes."""
+    axes (``dy`` points above it). With ``taken`` (the window boxes of the labels and marks placed so
+    far; the figure must be laid out): at the first of ``_SPOTS`` inside the axes, else inside ``within``
+    (a larger window box, e.g. the main axes around an inset), that overlaps none of them; else
+    (``force``) at the first spot inside the axes whatever it covers, or not at all (returns False).
+    Labels stay out of the layout, so they never shrink the axes."""
     style = {"fontsize": 6, "fontweight": "bold" if bold else "normal", "zorder": 5,
              "bbox": {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75}}
     if taken is None:
@@ -338,19 +339,23 @@ def _place(ax, xy, text: str, bold: bool = False, dy: float = 0, taken: list | N
         spots = _SPOTS
     renderer = ax.figure.canvas.get_renderer()
     fallback = None
-    for dx, ddy, ha, va in spots:
-        ann = ax.annotate(text, xy, textcoords="offset points", xytext=(dx, ddy), ha=ha, va=va, **style)
-        ann.set_in_layout(False)
-        if taken is None:
-            return True
-        box = ann.get_window_extent(renderer).expanded(1.05, 1.1)
-        inside = ax.bbox.x0 <= box.x0 and box.x1 <= ax.bbox.x1 and ax.bbox.y0 <= box.y0 and box.y1 <= ax.bbox.y1
-        if inside and not any(box.overlaps(t) for t in taken):
-            taken.append(box)
-            return True
-        if inside and fallback is None:
-            fallback = (dx, ddy, ha, va)
-        ann.remove()
+    for area in (ax.bbox, within):
+        if area is None:
+            continue
+        for dx, ddy, ha, va in spots:
+            ann = ax.annotate(text, xy, textcoords="offset points", xytext=(dx, ddy), ha=ha, va=va, **style)
+            ann.set_in_layout(False)
+            ann.set_clip_on(False)
+            if taken is None:
+                return True
+            box = ann.get_window_extent(renderer).expanded(1.05, 1.1)
+            inside = area.x0 <= box.x0 and box.x1 <= area.x1 and area.y0 <= box.y0 and box.y1 <= area.y1
+            if inside and not any(box.overlaps(t) for t in taken):
+                taken.append(box)
+                return True
+            if inside and fallback is None and area is ax.bbox:
+                fallback = (dx, ddy, ha, va)
+            ann.remove()
     if not force:
         return False
     dx, ddy, ha, va = fallback or spots[0]  # inside the axes, over another label if it must
@@ -420,23 +425,28 @@ def pareto(points, front: pd.DataFrame | None = None, x: str = "pe_count", y: st
     varies = [c in named_rows and named_rows[c].nunique() > 1
               for c in ("bandwidth_bytes_per_cycle", "ifmap_sram_kib", "objective")]
 
-    def name(ax) -> None:
-        """The selected point and the front's two ends, each where its label fits."""
+    def name(ax, within=None) -> None:
+        """The selected point and the front's two ends, each where its label fits (in the axes, else in
+        ``within``)."""
         ax.figure.draw_without_rendering()
         # the front's markers and the star are taken too: a label never covers a point it is not naming
         marks = np.column_stack([xs[on_front], ys[on_front]])
         if hxy is not None:
             marks = np.vstack([marks, hxy])
         taken: list = [Bbox.from_bounds(px - 4, py - 4, 8, 8) for px, py in ax.transData.transform(marks)]
+        if within is not None:  # a label may leave the inset, never over its tick labels
+            renderer = ax.figure.canvas.get_renderer()
+            taken += [t.get_window_extent(renderer) for t in (*ax.get_xticklabels(), *ax.get_yticklabels())
+                      if t.get_visible() and t.get_text()]
         named = set()
         if hxy is not None:
             row = points.loc[highlight.name] if highlight.name in points.index else highlight
-            _place(ax, hxy, design_label(row, *varies), bold=True, taken=taken, force=True)
+            _place(ax, hxy, design_label(row, *varies), bold=True, taken=taken, force=True, within=within)
             named.add(hxy)
         for _, row in ends.iterrows():
             xy = (float(row[x]) / fx, float(row[y]) / fy)
             if xy not in named:
-                _place(ax, xy, design_label(row, *varies), taken=taken)
+                _place(ax, xy, design_label(row, *varies), taken=taken, within=within)
                 named.add(xy)
 
     fig, ax = plt.subplots(figsize=(COLUMN_IN, 3.0), layout="constrained")
@@ -477,7 +487,10 @@ def pareto(points, front: pd.DataFrame | None = None, x: str = "pe_count", y: st
     ax.set_title(_wrap(title or f"{y} vs {x} ({len(points)} points)"))
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3), frameon=False)
     if on_front.any():
-        name(inset if inset is not None else ax)
+        if inset is not None:
+            name(inset, within=ax.bbox)
+        else:
+            name(ax)
     return fig
 
 
