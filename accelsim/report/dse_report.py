@@ -201,16 +201,18 @@ def describe(row) -> str:
             f"{_mapper(row)}")
 
 
-def point_columns(df: pd.DataFrame, network: bool = False) -> list[tuple[str, str, Callable[[Any], str] | None]]:
-    """The columns of a table of design points, each quantity in the unit that suits ``df``'s values."""
+def point_columns(df: pd.DataFrame, network: bool = False,
+                  mapping: bool | None = None) -> list[tuple[str, str, Callable[[Any], str] | None]]:
+    """The columns of a table of design points, each quantity in the unit that suits ``df``'s values; a
+    Mapping column (``fixed``, ``search (edp)``) when ``mapping`` (default: when ``df`` has both kinds)."""
     lf, lu = figures.scale_for(df["latency_ms"], "ms")
     ef, eu = figures.scale_for(df["energy_per_inference_uJ"], "uJ")
     pf, pu = figures.scale_for(df["edp_uJ_ms"], "uJ_ms")
     bf, bu = figures.scale_for(df["dram_bytes"], "bytes")
     cols: list[tuple[str, str, Callable[[Any], str] | None]] = [("network", "Network", None)] if network else []
     cols += [("array", "Array", None), ("dataflow_u", "Dataflow", None)]
-    if "mapper" in df and df["mapper"].nunique() > 1:
-        cols.append(("mapper", "Mapper", None))
+    if mapping or (mapping is None and "mapper" in df and df["mapper"].nunique() > 1):
+        cols.append(("mapping_u", "Mapping", None))
     cols += [
         ("sram", "SRAM KiB", None), ("bandwidth_bytes_per_cycle", "DRAM B/cycle", _f(0)),
         ("area_mm2", "Area mm²", _in(1.0)), ("latency_ms", f"Latency {lu}", _in(lf)),
@@ -242,6 +244,9 @@ def _with_labels(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     df["array"] = df["rows"].astype(str) + "x" + df["cols"].astype(str)
     df["dataflow_u"] = df["dataflow"].str.upper()
+    if "mapper" in df:
+        df["mapping_u"] = [f"search ({o})" if m == "search" else str(m) for m, o in
+                           zip(df["mapper"], df["objective"], strict=True)]
     df["sram"] = [f"{a:g}/{b:g}/{c:g}" for a, b, c in
                   df[["ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib"]].to_numpy()]
     return df
@@ -477,7 +482,8 @@ def _blocks(name, meta, everything, df, best, how, layers, net_points, fronts, g
             best_rows.append({**r.to_dict(), "what": what})
         best_rows.append({**knee_row.to_dict(), "what": "latency-energy knee"})
     best_df = pd.DataFrame(best_rows)
-    blocks.append(_table(best_df, [("what", "Best by", None), *point_columns(best_df, network=True)]))
+    both = "mapper" in df and df["mapper"].nunique() > 1
+    blocks.append(_table(best_df, [("what", "Best by", None), *point_columns(best_df, network=True, mapping=both)]))
     blocks += [("h2", f"Findings for {best['network']}"), ("ul", findings(net_points, fronts))]
     lf, lu = figures.scale_for(best["latency_ms"], "ms")
     ef, eu = figures.scale_for(best["energy_per_inference_uJ"], "uJ")
@@ -505,7 +511,7 @@ def _blocks(name, meta, everything, df, best, how, layers, net_points, fronts, g
         f = fronts[stem]
         blocks += [("h3", f"{what[0].upper()}{what[1:]}: {len(f):,} of {len(net_points):,} points on the front"),
                    Figure(f"{stem}.png", f"{what[0].upper()}{what[1:]} ({y} against {x}): the Pareto front."),
-                   _table(f, point_columns(f))]
+                   _table(f, point_columns(f, mapping=both))]
     blocks += [
         ("h2", "Utilization over array shape"),
         ("p", f"{grid.notna().to_numpy().sum()} array shapes at the selected point's other settings."),
