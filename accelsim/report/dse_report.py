@@ -409,7 +409,8 @@ def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None
 
     files: list[str] = []
     # figure titles: a no-break space keeps a number with its unit when the title wraps
-    where = (f"{best['network']} on {best['rows']}x{best['cols']} {best['dataflow'].upper()}, "
+    flow = f"search/{best['objective']}" if best.get("mapper") == "search" else best["dataflow"].upper()
+    where = (f"{best['network']} on {best['rows']}x{best['cols']} {flow}, "
              f"{best['bandwidth_bytes_per_cycle']:g}\u00a0B/cycle")
     marker = {"edp": "best EDP", "knee": "knee", "latency": "fastest"}[select_by]
 
@@ -428,7 +429,7 @@ def build_report(db: str | Path, out_dir: str | Path, select: dict | None = None
         put(figures.layer_cycles(layers, f"Per-layer cycles and utilization: {where}"), "layers")
         put(figures.roofline(layers, int(best["pe_count"]), float(best["bandwidth_bytes_per_cycle"]),
                              f"Roofline: {where} each way"), "roofline")
-        put(figures.heatmap(grid, f"Utilization over array shape: {best['network']}, {best['dataflow'].upper()}, "
+        put(figures.heatmap(grid, f"Utilization over array shape: {best['network']}, {flow}, "
                                   f"{best['sram']}\u00a0KiB, {best['bandwidth_bytes_per_cycle']:g}\u00a0B/cycle"),
             "heatmap")
         put(figures.memory_and_params(prof, f"{net.name}: per-layer activation memory and parameters", dtype),
