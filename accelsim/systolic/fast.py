@@ -16,7 +16,9 @@ the last. Numbers (only when operands are given) are
 an exact numpy matmul wrapped to ACC_W (``gemm_numbers``); each element's output cycle is its last
 k-tile fold's start plus the row's offset from ``Dataflow.output_cycles``: those expand the folds.
 Given the layer's output stages (``requant.OutputStage``, one a group), the int8 outputs are the
-stage applied to those numbers.
+stage applied to those numbers. Inside ``memoized()`` (design-space sweeps) a timing-only layer is
+computed once per config fields it depends on (``PLAN_FIELDS``, the mapping, the issue rule, the
+on-chip flags, the bandwidth) and its folds, traffic and fold timing once across bandwidths.
 """
 
 from __future__ import annotations
