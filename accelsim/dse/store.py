@@ -68,8 +68,7 @@ _REAL = {"utilization", "compute_utilization", "mapping_efficiency", "latency_ms
 # 5: pipeline (the fold issue rule) on points
 # 6: leakage_pJ
 # 7: mapper, objective and tech_node_nm on points; area_mm2 (synthesis), edp_uJ_ms, pJ_per_mac
-# 8: layers carry simulate's mapping and the fixed mapping's cost (fixed_*), points fixed_* too
-SCHEMA_VERSION = "8"
+SCHEMA_VERSION = "7"
 TABLES = ("meta", "networks", "points", "layers")
 
 
