@@ -67,7 +67,8 @@ _REAL = {"utilization", "compute_utilization", "mapping_efficiency", "latency_ms
 # 4: on_chip on points; input_from and output_to on layers (layers that stay on chip)
 # 5: pipeline (the fold issue rule) on points
 # 6: leakage_pJ
-# 7: mapper, objective and tech_node_nm on points; area_mm2 (synthesis), edp_uJ_ms, pJ_per_mac
+# 7: mapper, objective and tech_node_nm on points; area_mm2 (synthesis), edp_uJ_ms, pJ_per_mac, fixed_*;
+#    simulate's mapping and fixed_* on layers
 SCHEMA_VERSION = "7"
 TABLES = ("meta", "networks", "points", "layers")
 
