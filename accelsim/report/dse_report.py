@@ -325,6 +325,9 @@ def why_chosen(cand: pd.DataFrame, best: pd.Series, by: str) -> str:
                 + ", ".join(others))
     if by == "knee":
         front = pareto_front(cand, ["latency_ms", "energy_per_inference_uJ"])
+        if len(front) == 1:
+            return (f"the one point of the latency-energy front of the {len(cand):,} points (the fastest and the "
+                    "most frugal)")
         return (f"the knee of the latency-energy front of the {len(cand):,} points ({len(front):,} front points): the "
                 f"front point nearest its ideal corner (lowest latency, lowest energy) with each axis's log scaled to "
                 f"[0, 1]; {best['latency_ms'] / front['latency_ms'].min():,.2f}x the front's lowest latency, "
