@@ -106,10 +106,10 @@ def _energy_cell(v: Any) -> str:
     return energy(float(v))
 
 
-# the unit scaled per cell (456 uJ, 1.23 mJ); left out of a table it alone would push past 100 columns
-ENERGY_COLUMN = Column("total_pJ", "Energy", _energy_cell, optional=True)
+ENERGY_COLUMN = Column("total_pJ", "Energy", _energy_cell)  # the unit scaled per cell (456 uJ, 1.23 mJ)
 MAPPING_COLUMN = Column("mapping", "Mapping", numeric=False)
 FIXED_COLUMN = Column("fixed_cycles", "Fixed cyc", thousands)  # --mapper search: the fixed mapping's cycles
+DRAM_COLUMN = Column("dram_bytes", "DRAM MB", mb_number)  # --mapper search: read + written, in one column
 
 
 def _ratio_text(new: float, old: float) -> str:
@@ -141,11 +141,15 @@ def render_simulation(sim: Simulation, fmt: str, area: AreaBreakdown | None = No
         return render(fmt, sim.rows, {**t, **design_totals(area)}, COLUMNS, None, "", network=sim.network.name,
                       config=config_summary(sim, area))
     view = [{**row, "gemm": _gemm(row), "moves": _moves(row),
+             "dram_bytes": row["dram_read_bytes"] + row["dram_write_bytes"],
              "stall_share": row["stall_cycles"] / row["cycles"] if row["cycles"] > 0 else 0.0}
             for row in sim.rows]
     search = "fixed_cycles" in sim.columns  # fixed: one mapping for every layer, said in the notes
-    # search: the mapping and the fixed cycles in the place of the folds and In>Out (100 columns)
-    shown = [c for c in COLUMNS if c.key not in ("folds", "moves")] if search else COLUMNS
+    # search: the mapping and the fixed cycles in the place of the folds, In>Out and the DRAM split (100 columns)
+    shown = COLUMNS
+    if search:
+        narrow = [c for c in COLUMNS if c.key not in ("folds", "moves", "dram_write_bytes")]
+        shown = [DRAM_COLUMN if c.key == "dram_read_bytes" else c for c in narrow]
     columns = [*shown, ENERGY_COLUMN, *([MAPPING_COLUMN, FIXED_COLUMN] if search else []),
                *([Column("check", "Check", numeric=False)] if "check" in sim.columns else [])]
     sram = f"{cfg.ifmap_sram_kib:g}/{cfg.filter_sram_kib:g}/{cfg.ofmap_sram_kib:g} KiB"

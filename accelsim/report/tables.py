@@ -41,7 +41,6 @@ class Column:
     fmt: Callable[[object], str] = str
     numeric: bool = True
     wrap: bool = False  # the table view may fold this column's cells (names); the others are never cut
-    optional: bool = False  # the table view leaves it out (and says so) rather than grow past TABLE_WIDTH
 
 
 def thousands(v) -> str:
@@ -122,8 +121,7 @@ def to_table(
     """An aligned table like torchinfo's summary, at most TABLE_WIDTH columns wide.
 
     No cell is ever cut: only ``wrap`` columns (layer names) fold, down to WRAP_MIN; if the table
-    still does not fit, its ``optional`` columns are left out when that makes it fit (a note says which),
-    else it grows past TABLE_WIDTH rather than truncate a number. Notes wrap at
+    still does not fit, it grows past TABLE_WIDTH rather than truncate a number. Notes wrap at
     TABLE_WIDTH. ``compact`` puts two spaces between columns instead of three (for wide views).
     """
     body = [[c.fmt(row[c.key]) for c in columns] for row in rows_of(table)]
@@ -148,20 +146,9 @@ def to_table(
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=False, color_system=None, soft_wrap=False)
     console.print(view)
-    optional = [c.header for c in columns if c.optional]
-    if optional and _widest(buf.getvalue()) > TABLE_WIDTH:
-        note = (f"{', '.join(optional)}: left out to fit {TABLE_WIDTH} columns (the csv, json and md formats have "
-                "every column).")
-        narrower = to_table(table, [c for c in columns if not c.optional], total_row, title, [*notes, note], compact)
-        if _widest(narrower) <= TABLE_WIDTH:  # else the table is wider anyway: keep them
-            return narrower
     for line in notes:
         console.print(Text(line), width=TABLE_WIDTH, overflow="fold")
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
-
-
-def _widest(text: str) -> int:
-    return max((cell_len(line.rstrip()) for line in text.splitlines()), default=0)
 
 
 def _md_cell(text: str) -> str:

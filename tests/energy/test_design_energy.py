@@ -81,21 +81,3 @@ def test_simulate_cli_prints_and_exports_the_energy():
         r = _cli("simulate", "lenet5", "--array", "8x8", *bad)
         assert r.exit_code == 2, (bad, r.output)
         assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("accelsim: error:"), r.stderr
-
-
-def test_the_energy_column_gives_way_rather_than_widen_the_table():
-    """An ``optional`` column (the simulate table's Energy) is left out, saying so, when it alone would push the
-    table past 100 columns; otherwise it is there (also when the table is wider without it)."""
-    from rich.cells import cell_len
-
-    from accelsim.report.tables import Column, to_table
-
-    cols = [Column("a", "A", numeric=False), Column("b", "B", numeric=False),
-            Column("e", "Energy", optional=True)]
-    fits = to_table([{"a": "x" * 50, "b": "y" * 30, "e": "1.23 mJ"}], cols, None, "t")
-    assert "Energy" in fits and "1.23 mJ" in fits and "left out" not in fits
-    wide = to_table([{"a": "x" * 60, "b": "y" * 30, "e": "1.23 mJ"}], cols, None, "t")
-    assert "1.23 mJ" not in wide and "Energy: left out to fit 100 columns" in wide
-    assert max(cell_len(line) for line in wide.splitlines()) <= 100
-    wider = to_table([{"a": "x" * 60, "b": "y" * 50, "e": "1.23 mJ"}], cols, None, "t")
-    assert "1.23 mJ" in wider and "left out" not in wider
