@@ -273,7 +273,8 @@ def test_cli_simulate_mapper_search():
     for key in ("latency_ms", "energy_per_inference_uJ", "edp_uJ_ms", "pJ_per_mac"):
         assert key in t
     table = CliRunner().invoke(main, ["simulate", "lenet5", "--array", "8x8", "--mapper", "search"])
-    assert table.exit_code == 0 and "Fixed cyc" in table.stdout and "Energy" in table.stdout and "Mapper: search by edp" in table.stdout
+    assert table.exit_code == 0 and "Mapper: search by edp" in table.stdout
+    assert "Fixed cyc" in table.stdout and "Energy" in table.stdout
     for bad in (["--mapper", "best"], ["--objective", "speed"]):
         r = CliRunner().invoke(main, ["simulate", "lenet5", *bad])
         assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
