@@ -228,6 +228,17 @@ def enumerate_folds(mapping: Mapping | str | Dataflow, m: int, k: int, n: int, r
     return Folds(df, m, k, n, rows, cols, **arrays, chunk=chunk, order=mp.order)
 
 
+def used_chunk(cfg: ArrayConfig, mapping: Mapping, m: int, k: int, n: int) -> int:
+    """The S a mapping's folds stream per chunk: its chunk (default ````stream_chunk(cfg)``) capped at the
+    streamed axis (at least 1); all of K in OS."""
+    df = mapping.flow
+    length = df.stream_length(m, k, n)
+    if not df.chunked:
+        return max(length, 1)
+    s = mapping.chunk if mapping.chunk is not None else stream_chunk(cfg)
+    return max(min(s, length), 1)
+
+
 def mapping_for(cfg: ArrayConfig, mapping: Mapping | str | Dataflow | None = None, *,
                 dataflow: str | Dataflow | None = None) -> Mapping:
     """``mapping`` on ``cfg`` with its chunk resolved: None is the config's dataflow's fixed mapping, a

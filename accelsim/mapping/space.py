@@ -78,8 +78,9 @@ class Mapping:
         return cls(dataflow)
 
     def describe(self, chunk: int | None = None) -> str:
-        """Readable form, e.g. ``WS m>n>k S=64`` (``chunk``: the S actually used, when ``self.chunk`` is None)."""
-        s = self.chunk if self.chunk is not None else chunk
+        """Readable form, e.g. ``WS m>n>k S=64`` (``chunk``: the S the folds actually use, the chunk capped
+        at the streamed axis, ``folds.used_chunk``; without it, ``self.chunk``)."""
+        s = chunk if chunk is not None else self.chunk
         order = ">".join(self.order or ())
         return f"{self.dataflow.upper()} {order}" + (f" S={s}" if self.flow.chunked and s is not None else "")
 

@@ -19,7 +19,7 @@ from accelsim.errors import AccelsimError
 from accelsim.hardware.arith import check_operand, wrap
 from accelsim.hardware.config import ArrayConfig
 from accelsim.lowering.requant import ACTIVATIONS, OutputStage, qmax
-from accelsim.mapping.folds import Folds, folds_for, mapping_for, runs_for
+from accelsim.mapping.folds import Folds, folds_for, mapping_for, runs_for, used_chunk
 from accelsim.mapping.space import Mapping
 from accelsim.rtlsim.job import FoldResult, JobResult
 from accelsim.systolic.beats import Beats, fold_beats
@@ -302,7 +302,8 @@ class GemmTally:
             int8 = m * n
             wrong_q = int(np.count_nonzero(q != g.out)) if q is not None and g.out is not None else m * n
         return GemmCheck(g.name, g.shape, self.folds, self.mismatched + missing, wrong, self.rtl_cycles,
-                         self.model_cycles, rtl_c, int8, wrong_q, q, self.mapping.describe())
+                         self.model_cycles, rtl_c, int8, wrong_q, q,
+                         self.mapping.describe(used_chunk(self.cfg, self.mapping, *g.shape)))
 
 
 def job_stages(cfg: ArrayConfig, gemms: Sequence[Gemm]) -> list[OutputStage] | None:

@@ -70,14 +70,14 @@ from accelsim.energy.model import energy_arrays
 from accelsim.energy.table import DEFAULT_TABLE, EnergyTable
 from accelsim.hardware.config import DATAFLOWS, MAPPERS, OBJECTIVES, ArrayConfig
 from accelsim.mapping.dataflow import Dataflow
-from accelsim.mapping.folds import stream_chunk
+from accelsim.mapping.folds import stream_chunk, used_chunk
 from accelsim.mapping.space import Mapping, orders
 from accelsim.memory.traffic import fits
 from accelsim.systolic.fast import fast_layer
 from accelsim.systolic.result import ArrayRun
 
 __all__ = ["MAPPERS", "OBJECTIVES", "LayerKey", "LayerSearch", "LayerTask", "Priced", "candidates", "chunk_set",
-           "compute_cycles", "dram_reads", "lower_bounds", "run_counts", "search", "used_chunk"]
+           "compute_cycles", "dram_reads", "lower_bounds", "run_counts", "search"]
 
 _REL = 1e-9  # float tolerance of the "never worse than fixed" assertion (sums of pJ in another order)
 
@@ -105,17 +105,6 @@ class LayerTask:
     name: str
     key: LayerKey
     forced: Mapping | None = None
-
-
-def used_chunk(cfg: ArrayConfig, mapping: Mapping, m: int, k: int, n: int) -> int:
-    """The S a mapping's folds stream per chunk: its chunk (default ``stream_chunk(cfg)``) capped at the
-    streamed axis (at least 1); all of K in OS."""
-    df = mapping.flow
-    length = df.stream_length(m, k, n)
-    if not df.chunked:
-        return max(length, 1)
-    s = mapping.chunk if mapping.chunk is not None else stream_chunk(cfg)
-    return max(min(s, length), 1)
 
 
 def chunk_set(cfg: ArrayConfig, dataflow: str | Dataflow, m: int, k: int, n: int) -> tuple[int, ...]:

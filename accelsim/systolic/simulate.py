@@ -57,12 +57,12 @@ from accelsim.energy.table import DEFAULT_TABLE, EnergyTable
 from accelsim.errors import AccelsimError
 from accelsim.hardware.arith import wrap
 from accelsim.hardware.config import ENGINES, MAPPERS, OBJECTIVES, ArrayConfig, check_batch
-from accelsim.mapping.folds import runs_for
+from accelsim.mapping.folds import runs_for, used_chunk
 from accelsim.mapping.space import Mapping as LayerMapping
 from accelsim.memory.onchip import LayerPlace, Placement, place
 from accelsim.progress import ProgressCallback, ProgressFactory, no_progress
 from accelsim.systolic.fast import fast_layer
-from accelsim.systolic.mapper import LayerKey, LayerSearch, LayerTask, Priced, search, used_chunk
+from accelsim.systolic.mapper import LayerKey, LayerSearch, LayerTask, Priced, search
 from accelsim.systolic.reference import reference_gemms
 from accelsim.systolic.result import ArrayRun
 from accelsim.systolic.stepping import random_operands, step_layer

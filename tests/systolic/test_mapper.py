@@ -18,7 +18,7 @@ from accelsim.cli import main
 from accelsim.energy.model import energy_arrays
 from accelsim.energy.table import DEFAULT_TABLE
 from accelsim.hardware.config import OBJECTIVES, ArrayConfig
-from accelsim.mapping.folds import stream_chunk
+from accelsim.mapping.folds import mapping_for, stream_chunk, used_chunk
 from accelsim.mapping.space import Mapping
 from accelsim.systolic.fast import fast_layer
 from accelsim.systolic.mapper import (
@@ -280,3 +280,13 @@ def test_cli_simulate_mapper_search():
         assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
     r = CliRunner().invoke(main, ["cosim", "--gemm", "4x4x4", "--mapper", "search", "--order", "m>n>k"])
     assert r.exit_code == 2 and "drop --order/--chunk" in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_a_mapping_is_named_by_the_chunk_its_folds_use():
+    """simulate and cosim name a layer's mapping alike: the chunk capped at the streamed axis (M = 100 < S)."""
+    cfg = ArrayConfig(rows=8, cols=8, dataflow="ws")
+    resolved = mapping_for(cfg, "ws")  # the chunk resolved to stream_chunk(cfg)
+    assert resolved.chunk > 100
+    assert resolved.describe(used_chunk(cfg, resolved, 100, 64, 32)) == "WS m>n>k S=100"
+    assert Mapping("is", ("m", "n", "k"), 3).describe() == "IS m>n>k S=3"
+    assert Mapping("os").describe(used_chunk(cfg, Mapping("os"), 100, 64, 32)) == "OS m>n"
