@@ -6,7 +6,7 @@ points' configs) and every task evaluates a whole chunk. The client process is t
 only writer: each finished chunk is committed to SQLite as it arrives, so a killed sweep resumes
 where it stopped. By default a sweep runs in this process (a point is milliseconds; a cluster costs
 seconds to start) and moves to a ``distributed.LocalCluster`` of one worker process per core,
-dashboard off, only when it projects enough work; ``workers=N`` asks for N worker processes
+its dashboard on a free local port, only when it projects enough work; ``workers=N`` asks for N worker processes
 (at most the cores), ``workers=0`` never starts one. ``scheduler="tcp://HOST:PORT"`` sends the
 same tasks to an existing cluster, whose workers must run the same accelsim version.
 """
@@ -375,7 +375,9 @@ class _Cluster:
                                            lambda: Client(scheduler, timeout=f"{wait_s}s"), 2 * wait_s + 5)
                 else:
                     self.cluster = LocalCluster(
-                        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                        # ":0": a free port; None does not turn the dashboard off (dask/distributed#8136) and
+                        # warns "Port 8787 is already in use" when another cluster runs
+                        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                         silence_logs=logging.CRITICAL, host="127.0.0.1", scheduler_port=0,
                         worker_dashboard_address=None,
                     )
