@@ -24,13 +24,12 @@ def _gemm(row) -> str:
 
 COLUMNS = [
     Column("layer", "Layer", numeric=False, wrap=True),
-    Column("gemm", "GEMM MxKxN / op", numeric=False),
+    Column("gemm", "GEMM MxKxN/op", numeric=False),
     Column("folds", "Folds", thousands),
     Column("cycles", "Cycles", thousands),
     Column("stall_share", "Stall", percent),
     Column("utilization", "Util", percent),
-    Column("dram_read_bytes", "Rd MB", mb_number),
-    Column("dram_write_bytes", "Wr MB", mb_number),
+    Column("dram_bytes", "DRAM MB", mb_number),  # read + written (JSON and CSV: dram_read_bytes, dram_write_bytes)
     Column("moves", "In>Out", numeric=False),
 ]
 
@@ -109,7 +108,6 @@ def _energy_cell(v: Any) -> str:
 ENERGY_COLUMN = Column("total_pJ", "Energy", _energy_cell)  # the unit scaled per cell (456 uJ, 1.23 mJ)
 MAPPING_COLUMN = Column("mapping", "Mapping", numeric=False)
 FIXED_COLUMN = Column("fixed_cycles", "Fixed cyc", thousands)  # --mapper search: the fixed mapping's cycles
-DRAM_COLUMN = Column("dram_bytes", "DRAM MB", mb_number)  # --mapper search: read + written, in one column
 
 
 def _ratio_text(new: float, old: float) -> str:
@@ -145,11 +143,8 @@ def render_simulation(sim: Simulation, fmt: str, area: AreaBreakdown | None = No
              "stall_share": row["stall_cycles"] / row["cycles"] if row["cycles"] > 0 else 0.0}
             for row in sim.rows]
     search = "fixed_cycles" in sim.columns  # fixed: one mapping for every layer, said in the notes
-    # search: the mapping and the fixed cycles in the place of the folds, In>Out and the DRAM split (100 columns)
-    shown = COLUMNS
-    if search:
-        narrow = [c for c in COLUMNS if c.key not in ("folds", "moves", "dram_write_bytes")]
-        shown = [DRAM_COLUMN if c.key == "dram_read_bytes" else c for c in narrow]
+    # search: the mapping and the fixed cycles in the place of the folds and In>Out (100 columns)
+    shown = [c for c in COLUMNS if c.key not in ("folds", "moves")] if search else COLUMNS
     columns = [*shown, ENERGY_COLUMN, *([MAPPING_COLUMN, FIXED_COLUMN] if search else []),
                *([Column("check", "Check", numeric=False)] if "check" in sim.columns else [])]
     sram = f"{cfg.ifmap_sram_kib:g}/{cfg.filter_sram_kib:g}/{cfg.ofmap_sram_kib:g} KiB"
@@ -185,8 +180,8 @@ def render_simulation(sim: Simulation, fmt: str, area: AreaBreakdown | None = No
     total_row = {"layer": "Total", "folds": t["folds"], "cycles": t["cycles"],
                  "stall_share": t["stall_cycles"] / t["cycles"] if t["cycles"] else 0.0,
                  "utilization": t["utilization"],
-                 "dram_read_bytes": t["dram_read_bytes"], "dram_write_bytes": t["dram_write_bytes"],
-                 "total_pJ": t["total_pJ"], **({"fixed_cycles": t["fixed_cycles"]} if "fixed_cycles" in t else {})}
+                 "dram_bytes": t["dram_read_bytes"] + t["dram_write_bytes"], "total_pJ": t["total_pJ"],
+                 **({"fixed_cycles": t["fixed_cycles"]} if "fixed_cycles" in t else {})}
     title = f"{sim.network.name}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} systolic array"
     return render(fmt, view, t, columns, total_row, title, notes, compact=True)
 

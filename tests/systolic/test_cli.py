@@ -47,7 +47,7 @@ def test_table_fits_100_columns():
     assert "relu (fused)" in r.stdout and "maxpool2d (vector)" in r.stdout and "MB = 10^6 bytes" in r.stdout
 
 
-@pytest.mark.parametrize("ext, marker", [("csv", "layer,type,unit,gemm_m"), ("md", "| Layer | GEMM MxKxN / op |")])
+@pytest.mark.parametrize("ext, marker", [("csv", "layer,type,unit,gemm_m"), ("md", "| Layer | GEMM MxKxN/op |")])
 def test_formats_to_file(tmp_path, ext, marker):
     out = tmp_path / "sub" / f"lenet.{ext}"
     r = run("examples/tiny.yaml", "--array", "4x4", "--sram", "4,4,4", "--output", str(out))
