@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -55,31 +56,80 @@ RTL_MUTANTS = {
     "extra_drain_row": ("systolic_top.v", "drain_left <= DRAIN_REST;", "drain_left <= DRAIN_REST + CNT_ONE;"),
     "skew_off_by_one": ("skew_buffer.v", ".DEPTH(DESKEW != 0 ? LANES - 1 - l : l)",
                         ".DEPTH(DESKEW != 0 ? LANES - 1 - l : (l == 1 ? 2 : l))"),
+    # the product zero-extended into the accumulator: every negative product turns large and positive
+    "sign_extension_dropped": ("systolic_pe.v", "assign prod_acc = {{(ACC_W - PROD_W){prod[PROD_W-1]}}, prod};",
+                               "assign prod_acc = {{(ACC_W - PROD_W){1'b0}}, prod};"),
     # the output stage: the earlier k-tiles' partial sums lost (WS/IS int8 wrong), every row staged
     "stage_psum_dropped": ("systolic_top.v", ".psum_in  (psum_in),", ".psum_in  ({COLS*ACC_W{1'b0}}),"),
     "stage_takes_every_row": ("systolic_top.v", ".in_valid (c_valid && c_final),", ".in_valid (c_valid),"),
 }
+# The issue's three (an off-by-one skew, a wrong drain, a dropped sign extension) also run on Verilator in CI:
+# each mutant is its own Verilator build (~10-20 CPU s for this 2x3 array); the others build on Verilator
+# only outside CI. Icarus (instant builds) runs all of them wherever it is installed.
+CI_MUTANTS = ("skew_off_by_one", "extra_drain_row", "sign_extension_dropped")
+IN_CI = os.environ.get("CI") == "true"
 
 
-@pytest.mark.skipif(simulator_missing("icarus") is not None, reason=f"{simulator_missing('icarus')}")
-@pytest.mark.parametrize("mutant", sorted(RTL_MUTANTS))
-def test_mutated_rtl_is_caught(mutant, tmp_path, monkeypatch):
-    """A copy of the RTL with one small bug (the bit flip hits the first OS drain row, cycle 10), built with
-    Icarus (instant builds) in a scratch build root. OS then WS folds (WS has k-tiles of 2: partial sums
-    on the output stage's psum_in); the array's mutants fail the first OS fold already."""
+def _run_cycle_harness(cfg, jobs, tmp_path, simulator):
+    """The per-cycle harness (cocotb drives every port each cycle, the stepping model in lock step)."""
+    result, _, _ = run_gemms(cfg, jobs, tmp_path, simulator=simulator)
+    return result
+
+
+# Every harness a mutant must fail (and the unmutated copy pass): name -> run(cfg, [(gemm, dataflow)], tmp_path,
+# simulator) returning a result with ``ok``, ``folds`` (each with ``ok``) and ``all_errors()``. Hook for the fast
+# harness (issue 13): add ``"fast": <its runner>`` here and every mutant, on both simulators, runs through it too.
+HARNESSES = {"cycle": _run_cycle_harness}
+
+
+def _mutant_params():
+    for simulator in ("icarus", "verilator"):
+        missing = simulator_missing(simulator)
+        for mutant in sorted(RTL_MUTANTS):
+            marks = [pytest.mark.skipif(missing is not None, reason=f"{missing}")]
+            if simulator == "verilator" and mutant not in CI_MUTANTS:
+                reason = "one Verilator build per mutant; CI builds the issue's three"
+                marks += [pytest.mark.slow, pytest.mark.skipif(IN_CI, reason=reason)]
+            for harness in sorted(HARNESSES):
+                yield pytest.param(simulator, mutant, harness, id=f"{simulator}-{mutant}-{harness}", marks=marks)
+
+
+def _run_rtl_copy(simulator, harness, tmp_path, monkeypatch, mutant=None):
+    """Run OS then WS folds of one 2x3 GEMM through ``harness`` on a copy of the RTL with ``mutant``'s bug (or
+    none). Icarus builds in a scratch root; Verilator in the shared cache (the build is keyed on the copied
+    sources: a mutant never collides with the real RTL's build, and a rerun or another harness reuses it)."""
     from accelsim.rtlsim import env
 
     rtl = tmp_path / "rtl"
     shutil.copytree(env.RTL_DIR, rtl)
-    name, old, new = RTL_MUTANTS[mutant]
-    text = (rtl / name).read_text()
-    assert text.count(old) == 1
-    (rtl / name).write_text(text.replace(old, new))
+    if mutant is not None:
+        name, old, new = RTL_MUTANTS[mutant]
+        text = (rtl / name).read_text()
+        assert text.count(old) == 1
+        (rtl / name).write_text(text.replace(old, new))
     monkeypatch.setattr(env, "RTL_DIR", rtl)
-    monkeypatch.setenv("ACCELSIM_SIM_BUILD", str(tmp_path / "sim_build"))
+    if simulator == "icarus":
+        monkeypatch.setenv("ACCELSIM_SIM_BUILD", str(tmp_path / "sim_build"))
     cfg = config((2, 3, 32))
     g = random_gemm(cfg, 4, 7, 5, seed=8)
-    result, _, _ = run_gemms(cfg, [(g, "os"), (g, "ws")], tmp_path, simulator="icarus")
+    return HARNESSES[harness](cfg, [(g, "os"), (g, "ws")], tmp_path, simulator)
+
+
+@pytest.mark.parametrize("simulator, mutant, harness", list(_mutant_params()))
+def test_mutated_rtl_is_caught(simulator, mutant, harness, tmp_path, monkeypatch):
+    """A copy of the RTL with one small bug fails (the bit flip hits the first OS drain row, cycle 10). WS has
+    k-tiles of 2 (partial sums on the output stage's psum_in); the array's mutants fail the first OS fold."""
+    result = _run_rtl_copy(simulator, harness, tmp_path, monkeypatch, mutant)
     assert not result.ok
     assert not result.folds[0].ok or mutant.startswith("stage_")
     assert any(not f.ok for f in result.folds)
+
+
+@pytest.mark.skipif(simulator_missing("verilator") is not None, reason=f"{simulator_missing('verilator')}")
+@pytest.mark.parametrize("harness", sorted(HARNESSES))
+def test_unmutated_rtl_copy_passes(harness, tmp_path, monkeypatch):
+    """The control: the same copy, build path, shape and GEMMs without a bug pass on Verilator, so each mutant
+    fails for its bug and not for the copy or the setup."""
+    result = _run_rtl_copy("verilator", harness, tmp_path, monkeypatch)
+    assert result.ok, result.all_errors()
+    assert len(result.folds) > 1
