@@ -227,6 +227,13 @@ _DEFINITIONS = (
     ("already_done", "count", "points already in the store (skipped)"),
     ("failed", "count", "points that failed in this run"),
     ("wall_seconds", "s", "wall time of the sweep"),
+    # ---- demo digits (LeNet-5 on scikit-learn's digits) -----------------------------------------------
+    ("accuracy_float", "fraction", "demo digits: test images the float32 forward classifies correctly"),
+    ("accuracy_int8", "fraction", "demo digits: test images the int8 forward classifies correctly"),
+    ("test_images", "count", "demo digits: images in the test set"),
+    ("train_images", "count", "demo digits: images in the training set"),
+    ("epochs", "count", "demo digits: training epochs"),
+    ("train_seconds", "s", "demo digits: wall time of the training"),
     # ---- documents --------------------------------------------------------------------------------
     ("config", "", "the run's configuration (JSON)"),
 )
@@ -320,6 +327,8 @@ AREA = _group("rows", "cols", "pe_count", "data_bits", "acc_bits", "tech_node_nm
               "dram_interface_area_mm2", "area_mm2", "logic_leakage_mW", "sram_leakage_mW", "leakage_mW",
               "cell_library")
 SWEEP_TOTALS = _group("point_count", "evaluated", "already_done", "failed", "wall_seconds")
+DEMO_DIGITS = _group("accuracy_float", "accuracy_int8", "test_images", "train_images", "epochs", "seed",
+                     "train_seconds")
 
 TABLES: dict[str, tuple[str, ...]] = {
     "profile: per layer": PROFILE_LAYERS, "profile --training: per layer, added": PROFILE_TRAINING,
@@ -337,6 +346,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "cosim: per GEMM": COSIM_GEMMS, "cosim: totals": COSIM_TOTALS,
     "sweep result (Python API): totals": SWEEP_TOTALS,
     "area (JSON, CSV)": AREA,
+    "demo digits (JSON)": DEMO_DIGITS,
 }
 
 

@@ -8,6 +8,7 @@ from accelsim import __version__
 from accelsim.cli.area import area
 from accelsim.cli.common import Cli
 from accelsim.cli.cosim import cosim
+from accelsim.cli.demo import demo
 from accelsim.cli.profile import models, profile
 from accelsim.cli.report import report
 from accelsim.cli.simulate import simulate
@@ -20,5 +21,5 @@ def main():
     """CNN workload profiling and cycle-exact systolic-array simulation."""
 
 
-for _command in (models, profile, simulate, cosim, sweep, export_cmd, report, area):
+for _command in (models, profile, simulate, cosim, sweep, export_cmd, report, area, demo):
     main.add_command(_command)

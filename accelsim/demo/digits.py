@@ -1,0 +1,201 @@
+"""LeNet-5 trained on scikit-learn's handwritten digits and classified in float32 and in int8.
+
+The data: ``sklearn.datasets.load_digits`` (1,797 8x8 images, pixel values 0..16), scaled to [0, 1],
+upsampled 3x (nearest) to 24x24 and zero-padded to LeNet-5's 1x32x32; a seeded permutation puts
+``TEST_IMAGES`` = 360 of them in the test set and the other 1,437 in the training set.
+
+Training uses only the project's lowering: the forward pass through the im2col GEMMs
+(``ops.conv2d``, ``ops.linear``) and the backward GEMMs (``conv2d_backward``, ``linear_backward``),
+with the elementwise rules (tanh, 2x2 average pooling, softmax cross-entropy) written out here, and
+Adam on mini-batches. Everything is seeded (initial weights: ``init_params(lenet5(), seed)``; the
+batch order: numpy's PCG64), so the same seed gives the same weights on the same machine.
+
+Classification: the float32 ``forward`` and, after ``quantize_network`` (scales calibrated on the
+training set), the bit-exact int8 ``forward_int`` whose conv/linear layers end in the array's output
+stage (``requant``), the same arithmetic the RTL runs. A prediction is the argmax of ``fc2``'s output
+(the logits; in int8 the int8 logits, before the softmax table, which can tie).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from accelsim.columns import DEMO_DIGITS
+from accelsim.errors import AccelsimError
+from accelsim.lowering import (
+    Params,
+    conv2d_backward,
+    forward,
+    forward_int,
+    init_params,
+    linear_backward,
+    ops,
+    quantize_network,
+)
+from accelsim.workload.zoo import lenet5
+
+TEST_IMAGES = 360
+CONVS = ("conv1", "conv2", "conv3")
+LINEARS = ("fc1", "fc2")
+
+
+@dataclass(frozen=True, eq=False)
+class Digits:
+    """The split data set: (N, 1, 32, 32) float32 images and int64 labels 0..9."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class DigitsResult:
+    """A demo run: the trained float parameters, the accuracies on the test set and the training time."""
+
+    params: dict[str, Params]
+    accuracy_float: float
+    accuracy_int8: float
+    test_images: int
+    train_images: int
+    epochs: int
+    seed: int
+    train_seconds: float
+
+    def summary(self) -> dict[str, float | int]:
+        """The ``--format json`` keys (``columns.DEMO_DIGITS``)."""
+        values = (self.accuracy_float, self.accuracy_int8, self.test_images, self.train_images, self.epochs,
+                  self.seed, round(self.train_seconds, 3))
+        return dict(zip(DEMO_DIGITS, values, strict=True))
+
+
+def _missing() -> AccelsimError:
+    return AccelsimError("demo digits: needs scikit-learn (pip install 'accelsim[demo]')")
+
+
+def load(seed: int = 0) -> Digits:
+    """scikit-learn's digits as LeNet-5 inputs, split by a permutation seeded with ``seed``."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise _missing() from None
+    data = load_digits()
+    images = np.asarray(data.images, dtype=np.float32) / np.float32(16)
+    up = images.repeat(3, axis=1).repeat(3, axis=2)  # 8x8 -> 24x24
+    x = np.pad(up, ((0, 0), (4, 4), (4, 4)))[:, None]  # -> 1x32x32
+    y = np.asarray(data.target, dtype=np.int64)
+    order = np.random.default_rng(seed).permutation(len(y))
+    test, train = order[:TEST_IMAGES], order[TEST_IMAGES:]
+    return Digits(x[train], y[train], x[test], y[test])
+
+
+def _avg_pool_backward(grad: np.ndarray) -> np.ndarray:
+    """The input gradient of 2x2 stride-2 average pooling: each output gradient spread over its window / 4."""
+    return grad.repeat(2, axis=2).repeat(2, axis=3) * np.float32(0.25)
+
+
+def _loss_grads(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+    """Mean softmax cross-entropy of LeNet-5 on (x, y) and its gradients, keys ``<layer>.weight|bias``."""
+    p = params
+    z1 = ops.conv2d(x, p["conv1.weight"], p["conv1.bias"])
+    t1 = np.tanh(z1)
+    s1 = ops.avg_pool2d(t1, 2, 2).astype(np.float32)
+    z2 = ops.conv2d(s1, p["conv2.weight"], p["conv2.bias"])
+    t2 = np.tanh(z2)
+    s2 = ops.avg_pool2d(t2, 2, 2).astype(np.float32)
+    z3 = ops.conv2d(s2, p["conv3.weight"], p["conv3.bias"])
+    t3 = np.tanh(z3).reshape(len(x), -1)
+    t4 = np.tanh(ops.linear(t3, p["fc1.weight"], p["fc1.bias"]))
+    logits = ops.linear(t4, p["fc2.weight"], p["fc2.bias"])
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    prob = np.exp(shifted)
+    prob /= prob.sum(axis=1, keepdims=True)
+    rows = np.arange(len(y))
+    loss = float(-np.log(prob[rows, y] + 1e-12).mean())
+    dz = prob
+    dz[rows, y] -= 1
+    dz /= np.float32(len(y))
+    g: dict[str, np.ndarray] = {}
+    d4, g["fc2.weight"], g["fc2.bias"] = linear_backward(t4, p["fc2.weight"], dz)
+    d4 = d4 * (1 - t4 * t4)
+    d3, g["fc1.weight"], g["fc1.bias"] = linear_backward(t3, p["fc1.weight"], d4)
+    d3 = (d3 * (1 - t3 * t3)).reshape(z3.shape)
+    ds2, g["conv3.weight"], g["conv3.bias"] = conv2d_backward(s2, p["conv3.weight"], d3)
+    dz2 = _avg_pool_backward(ds2) * (1 - t2 * t2)
+    ds1, g["conv2.weight"], g["conv2.bias"] = conv2d_backward(s1, p["conv2.weight"], dz2)
+    dz1 = _avg_pool_backward(ds1) * (1 - t1 * t1)
+    _, g["conv1.weight"], g["conv1.bias"] = conv2d_backward(x, p["conv1.weight"], dz1)
+    return loss, {k: v.astype(np.float32) for k, v in g.items()}
+
+
+def train(data: Digits, *, epochs: int = 8, batch: int = 32, lr: float = 2e-3, seed: int = 0,
+          progress: Callable[[int, float], None] | None = None) -> dict[str, Params]:
+    """LeNet-5's float32 parameters after ``epochs`` of Adam on ``data``'s training set.
+
+    ``progress(epoch, mean_loss)`` is called after each epoch.
+    """
+    start = init_params(lenet5(), seed)
+    flat: dict[str, np.ndarray] = {f"{name}.{k}": np.array(getattr(p, k), dtype=np.float32) for name, p in start.items()
+            for k in ("weight", "bias")}
+    m = {k: np.zeros_like(v) for k, v in flat.items()}
+    v2 = {k: np.zeros_like(v) for k, v in flat.items()}
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    rng = np.random.default_rng([seed, 1])
+    step = 0
+    n = len(data.y_train)
+    for epoch in range(epochs):
+        order = rng.permutation(n)
+        losses = []
+        for i in range(0, n, batch):
+            idx = order[i:i + batch]
+            loss, grads = _loss_grads(flat, data.x_train[idx], data.y_train[idx])
+            losses.append(loss)
+            step += 1
+            corr = np.sqrt(1 - b2 ** step) / (1 - b1 ** step)
+            for k, gk in grads.items():
+                m[k] = b1 * m[k] + (1 - b1) * gk
+                v2[k] = b2 * v2[k] + (1 - b2) * gk * gk
+                flat[k] = (flat[k] - lr * corr * m[k] / (np.sqrt(v2[k]) + eps)).astype(np.float32)
+        if progress is not None:
+            progress(epoch + 1, float(np.mean(losses)))
+    return {name: Params(flat[f"{name}.weight"], flat[f"{name}.bias"]) for name in (*CONVS, *LINEARS)}
+
+
+def predict_float(params: dict[str, Params], x: np.ndarray) -> np.ndarray:
+    """Class per image by the float32 ``forward``: the argmax of fc2's output."""
+    logits = forward(lenet5(), params, x)["fc2"].output
+    assert logits is not None
+    return np.asarray(logits).reshape(len(x), -1).argmax(axis=1)
+
+
+def predict_int8(params: dict[str, Params], x: np.ndarray, calibration: np.ndarray) -> np.ndarray:
+    """Class per image by the int8 ``forward_int`` (scales calibrated on ``calibration``): the argmax of
+    fc2's int8 output."""
+    qnet = quantize_network(lenet5(), params, calibration)
+    logits = forward_int(qnet, x)["fc2"].output
+    assert logits is not None
+    return np.asarray(logits).reshape(len(x), -1).argmax(axis=1)
+
+
+def run(*, seed: int = 0, epochs: int = 8, progress: Callable[[int, float], None] | None = None) -> DigitsResult:
+    """Load, train, and classify the test set in float32 and int8.
+
+    BLAS runs on one thread: the GEMMs are small, and on a shared machine threads that spin-wait for
+    each other made training several times slower (8.5 s an epoch instead of 0.8 s).
+    """
+    data = load(seed)
+    try:
+        from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+    except ImportError:
+        raise _missing() from None
+    with threadpool_limits(limits=1, user_api="blas"):
+        t0 = time.perf_counter()
+        params = train(data, epochs=epochs, seed=seed, progress=progress)
+        train_seconds = time.perf_counter() - t0
+        acc_float = float((predict_float(params, data.x_test) == data.y_test).mean())
+        acc_int8 = float((predict_int8(params, data.x_test, data.x_train) == data.y_test).mean())
+    return DigitsResult(params, acc_float, acc_int8, len(data.y_test), len(data.y_train), epochs, seed, train_seconds)
