@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("pandas", "pyarrow", "matplotlib", "dask", "distributed", "cocotb", "onnx", "onnxruntime")
+HEAVY = ("pandas", "pyarrow", "matplotlib", "dask", "distributed", "cocotb", "onnx", "onnxruntime", "sklearn")
 
 PROBE = """
 import json, runpy, sys
@@ -61,3 +61,4 @@ def test_simulate_loads_neither_plotting_nor_dask_nor_arrow_nor_cocotb():
 def test_every_command_s_help_loads_no_heavy_library():
     for command in ("models", "profile", "simulate", "cosim", "sweep", "export", "report", "area"):
         assert _heavy_after(command, "--help") == (0, []), command
+    assert _heavy_after("demo", "digits", "--help") == (0, [])  # scikit-learn only when it runs
