@@ -184,8 +184,8 @@ def predict_int8(params: dict[str, Params], x: np.ndarray, calibration: np.ndarr
 def run(*, seed: int = 0, epochs: int = 8, progress: Callable[[int, float], None] | None = None) -> DigitsResult:
     """Load, train, and classify the test set in float32 and int8.
 
-    BLAS runs on one thread: the GEMMs are small, and on a shared machine threads that spin-wait for
-    each other made training several times slower (8.5 s an epoch instead of 0.8 s).
+    BLAS runs on one thread: the GEMMs are small, and on the shared 2-core machine BLAS threads waiting
+    for each other made an epoch several times slower (once 8.5 s against 0.8 s on one thread).
     """
     data = load(seed)
     try:
