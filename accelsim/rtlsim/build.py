@@ -99,7 +99,32 @@ def build(simulator: str, parameters: dict[str, int], root: Path | None = None) 
     return out
 
 
-def _build(simulator: str, parameters: dict[str, int], out: Path) -> None:
+def build_top(simulator: str, toplevel: str, sources: list[Path], parameters: dict[str, int],
+              root: Path | None = None) -> Path:
+    """Build (or find up to date) a testbench top ``toplevel`` over ``sources`` (e.g. the fast harness,
+    ``rtl/tb/harness_top.v``, around ``systolic_top``); its folder ``<toplevel>-<simulator>-<parameters>-<hash>``,
+    cached and locked like ``build``."""
+    reason = simulator_missing(simulator)
+    if reason:
+        raise CosimError(f"cannot build for {simulator}: {reason}")
+    key = cache.build_key(simulator, sources)
+    values = "-".join(f"{k.lower()}{v}" for k, v in sorted(parameters.items()))
+    out = cache.ensure_root(root or sim_build_root()) / f"{toplevel}-{simulator}-{values}-{key}"
+    if _built.get(out) == key:
+        return out
+    with _locked(out.parent / f"{out.name}.lock"):
+        if cache.stamp_ok(simulator, out, key, toplevel):
+            _built[out] = key
+            return out
+        cache.clear(out)
+        _build(simulator, parameters, out, toplevel, sources)
+        cache.write_stamp(simulator, out, key, toplevel)
+    _built[out] = key
+    return out
+
+
+def _build(simulator: str, parameters: dict[str, int], out: Path, toplevel: str = TOPLEVEL,
+           sources: list[Path] | None = None) -> None:
     """Run the simulator's build into ``out`` (Verilator with the shared object cache)."""
     setup_env()
     if simulator == "verilator":
@@ -111,8 +136,8 @@ def _build(simulator: str, parameters: dict[str, int], out: Path) -> None:
     runner = guard_runner(get_runner(simulator))  # make and its compilers die with this process
     try:
         runner.build(
-            sources=[str(p) for p in rtl_sources()],
-            hdl_toplevel=TOPLEVEL,
+            sources=[str(p) for p in (sources or rtl_sources())],
+            hdl_toplevel=toplevel,
             build_dir=str(out),
             parameters=dict(parameters),
             waves=True,

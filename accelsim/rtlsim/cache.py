@@ -96,9 +96,9 @@ def build_key(simulator: str, sources: list[Path]) -> str:
     return h.hexdigest()[:12]
 
 
-def executable(simulator: str, build_dir: Path) -> Path:
-    """The file a run executes: Verilator's model binary or Icarus's compiled ``sim.vvp``."""
-    return build_dir / (TOPLEVEL if simulator == "verilator" else "sim.vvp")
+def executable(simulator: str, build_dir: Path, toplevel: str = TOPLEVEL) -> Path:
+    """The file a run executes: Verilator's model binary (named after ``toplevel``) or Icarus's ``sim.vvp``."""
+    return build_dir / (toplevel if simulator == "verilator" else "sim.vvp")
 
 
 def _digest(path: Path) -> str:
@@ -109,9 +109,9 @@ def _digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_stamp(simulator: str, build_dir: Path, key: str) -> None:
+def write_stamp(simulator: str, build_dir: Path, key: str, toplevel: str = TOPLEVEL) -> None:
     """Record the executable's size and hash after a successful build (written atomically)."""
-    exe = executable(simulator, build_dir)
+    exe = executable(simulator, build_dir, toplevel)
     if not exe.is_file():
         raise CosimError(f"{simulator} build in {build_dir} produced no {exe.name}")
     stamp = {"key": key, "executable": exe.name, "size": exe.stat().st_size, "sha256": _digest(exe)}
@@ -120,11 +120,11 @@ def write_stamp(simulator: str, build_dir: Path, key: str) -> None:
     os.replace(tmp, build_dir / STAMP)
 
 
-def stamp_ok(simulator: str, build_dir: Path, key: str) -> bool:
+def stamp_ok(simulator: str, build_dir: Path, key: str, toplevel: str = TOPLEVEL) -> bool:
     """True when ``build_dir`` holds a finished build for ``key`` whose executable matches its stamp."""
     try:
         stamp = json.loads((build_dir / STAMP).read_text())
-        exe = executable(simulator, build_dir)
+        exe = executable(simulator, build_dir, toplevel)
         return (stamp.get("key") == key and stamp.get("executable") == exe.name
                 and exe.stat().st_size == stamp.get("size") and _digest(exe) == stamp.get("sha256"))
     except (OSError, ValueError, AttributeError):

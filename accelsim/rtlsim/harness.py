@@ -1,0 +1,272 @@
+"""The fast co-simulation harness: the folds' beats played from a memory inside the simulator.
+
+``rtl/tb/harness_top.v`` wraps ``systolic_top`` with a stimulus memory (one word a cycle: the port
+values the per-cycle driver presents, ``accelsim.rtlsim.tb``) and a capture memory (each output row
+with its cycle). Per GEMM, ``stimulus`` merges the beats of its folds (``systolic.beats.fold_beats``)
+at the fold start cycles the fast model's timing gives (``fold_starts``: serial ``F_f`` apart,
+pipelined ``O_f``), the testbench (``accelsim.rtlsim.harness_tb``) writes them as a ``$readmemh``
+file, plays them and reads the capture file back, and ``check`` compares the captured rows with the
+fast model: every fold's output rows in the cycles ``Dataflow.output_cycles`` gives, C reassembled
+(k-tile partial sums added with ACC_W wrap) equal to ``fast.gemm_numbers`` and each element's cycle
+equal to ``fast.output_cycles``. The GEMMs of a job run back to back, each starting once the previous
+one has drained (its batch). Python stays out of the per-cycle loop.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from accelsim.hardware.arith import wrap
+from accelsim.hardware.config import ArrayConfig
+from accelsim.mapping.folds import Folds, folds_for
+from accelsim.rtlsim.build import build_top
+from accelsim.rtlsim.env import RTL_DIR, CosimError, rtl_sources, setup_env
+from accelsim.rtlsim.gemm import Gemm
+from accelsim.rtlsim.job import Pickled
+from accelsim.rtlsim.proc import guard_runner
+from accelsim.systolic.beats import fold_beats, scatter
+from accelsim.systolic.fast import fold_timing, gemm_numbers, output_cycles
+
+HARNESS_TOP = "harness_top"
+HARNESS_SOURCE = "tb/harness_top.v"
+HARNESS_ENV = "ACCELSIM_HARNESS_JOB"
+STIM_DEPTH = 1 << 20  # stimulus words (cycles) of one GEMM's batch
+CAP_DEPTH = 1 << 18   # output rows of one batch
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_NIBBLE = np.full(256, 255, dtype=np.uint8)
+_NIBBLE[_HEX] = np.arange(16, dtype=np.uint8)
+_NIBBLE[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
+
+
+def harness_sources() -> list[Path]:
+    path = RTL_DIR / HARNESS_SOURCE
+    if not path.is_file():
+        raise CosimError(f"RTL source missing: {path}")
+    return [*rtl_sources(), path]
+
+
+def check_widths(cfg: ArrayConfig) -> None:
+    if cfg.data_bits % 4 or cfg.acc_bits % 4:
+        raise CosimError(f"the fast harness needs DATA_W and ACC_W multiples of 4 (got {cfg.data_bits}, "
+                         f"{cfg.acc_bits}); use --harness cycle")
+
+
+def fold_starts(folds: Folds, pipeline: bool) -> tuple[np.ndarray, int]:
+    """(each fold's first-beat cycle, the cycle after the last fold's done) from the fast model's fold timing."""
+    F, occ, _ = fold_timing(folds, pipeline)
+    starts = np.zeros(len(F), dtype=np.int64)
+    if len(F) > 1:
+        starts[1:] = np.cumsum(occ[:-1])
+    return starts, int(starts[-1] + F[-1]) if len(F) else 0
+
+
+def _nibbles(lanes: np.ndarray, width: int) -> np.ndarray:
+    """(T, L) signed lanes as (T, L * width/4) nibbles, lane L-1's most significant nibble first."""
+    digits = width // 4
+    u = lanes.astype(np.int64) & ((1 << width) - 1)
+    shifts = 4 * np.arange(digits - 1, -1, -1, dtype=np.int64)
+    return ((u[:, ::-1, None] >> shifts) & 15).reshape(len(u), -1).astype(np.uint8)
+
+
+@dataclass
+class Stimulus:
+    """One GEMM's batch: the per-cycle port values and what the fast model expects of it."""
+
+    gemm: Gemm
+    folds: Folds
+    starts: np.ndarray
+    cycles: int  # words played, the stop word included
+    words: np.ndarray  # (cycles, hex digits) uint8 nibbles
+
+    def hex_bytes(self) -> bytes:
+        lines = np.empty((self.words.shape[0], self.words.shape[1] + 1), dtype=np.uint8)
+        lines[:, :-1] = _HEX[self.words]
+        lines[:, -1] = ord("\n")
+        return lines.tobytes()
+
+
+def stimulus(cfg: ArrayConfig, g: Gemm, pipeline: bool) -> Stimulus:
+    """The merged beats of ``g``'s folds, one word a cycle, then one stop word (the cycle after the last done)."""
+    R, C = cfg.rows, cfg.cols
+    m, k, n = g.shape
+    folds = folds_for(cfg, m, k, n, g.mapping)
+    starts, end = fold_starts(folds, pipeline)
+    if end + 1 > STIM_DEPTH:
+        raise CosimError(f"{g.name}: {end + 1} cycles exceed the harness's {STIM_DEPTH} stimulus words")
+    ctrl = np.zeros(end + 1, dtype=np.uint8)  # bit 3 dataflow, 2 load, 1 valid, 0 last
+    a = np.zeros((end + 1, R), dtype=np.int64)
+    b = np.zeros((end + 1, C), dtype=np.int64)
+    port = folds.dataflow.port
+    for f, s in zip(folds, starts.tolist(), strict=True):
+        bt = fold_beats(cfg, folds.dataflow, g.a, g.b, f)
+        span = slice(s, s + bt.cycles)
+        ld, va = bt.load, bt.valid
+        ctrl[span] |= (ld.astype(np.uint8) << 2) | (va.astype(np.uint8) << 1) | bt.last.astype(np.uint8)
+        a[span][va] = bt.a_in[va]
+        qualified = ld | va if not bt.dataflow.preloads else ld
+        b[span][qualified] = bt.b_in[qualified]
+    ctrl |= np.uint8(port << 3)  # steady, as the per-cycle driver holds it
+    stop = np.zeros((end + 1, 1), dtype=np.uint8)
+    stop[end] = 1
+    words = np.hstack([stop, ctrl[:, None], _nibbles(b, cfg.data_bits), _nibbles(a, cfg.data_bits)])
+    return Stimulus(g, folds, starts, end + 1, words)
+
+
+def read_capture(path: Path, cfg: ArrayConfig, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cycle, c_last, c_out rows) of the ``count`` captured rows in a ``$writememh`` file."""
+    C, W = cfg.cols, cfg.acc_bits
+    digits = 9 + C * W // 4
+    if count == 0:
+        return np.zeros(0, np.int64), np.zeros(0, bool), np.zeros((0, C), np.int64)
+    text = b"\n".join(ln for ln in path.read_bytes().split() if not ln.startswith((b"@", b"/")))
+    raw = np.frombuffer(text + b"\n", dtype=np.uint8).reshape(-1, digits + 1)[:, :digits]
+    if len(raw) != count:
+        raise CosimError(f"capture file {path}: {len(raw)} rows, the harness counted {count}")
+    nib = _NIBBLE[raw].astype(np.int64)
+    if (nib > 15).any():
+        raise CosimError(f"capture file {path}: not hexadecimal (x or z in an output row?)")
+    weights = 4 * np.arange(7, -1, -1, dtype=np.int64)
+    cycle = (nib[:, :8] << weights).sum(axis=1)
+    last = nib[:, 8] & 1
+    d = W // 4
+    lanes = (nib[:, 9:].reshape(count, C, d) << (4 * np.arange(d - 1, -1, -1, dtype=np.int64))).sum(axis=2)
+    return cycle, last.astype(bool), wrap(lanes[:, ::-1], W)
+
+
+@dataclass
+class GemmVerdict:
+    """One GEMM through the fast harness: its size and every difference from the fast model."""
+
+    name: str
+    folds: int
+    cycles: int
+    out_rows: int
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def check(cfg: ArrayConfig, st: Stimulus, cycle: np.ndarray, last: np.ndarray, out: np.ndarray) -> GemmVerdict:
+    """The captured rows against the fast model: row cycles and c_last per fold, C and its output cycles."""
+    R, C = cfg.rows, cfg.cols
+    df, folds, g = st.folds.dataflow, st.folds, st.gemm
+    sts = folds.st.tolist()
+    counts = [df.output_rows(R, s) for s in sts]
+    want_cycles = np.concatenate([st.starts[i] + df.output_cycles(R, C, s) for i, s in enumerate(sts)])
+    v = GemmVerdict(g.name, len(folds), st.cycles, int(sum(counts)))
+    if len(cycle) != len(want_cycles):
+        v.errors.append(f"{len(cycle)} output rows, fast model {len(want_cycles)}")
+        return v
+    bad = np.flatnonzero(cycle != want_cycles)
+    if len(bad):
+        i = int(bad[0])
+        v.errors.append(f"{len(bad)} output rows in the wrong cycle (row {i}: cycle {cycle[i]}, fast model "
+                        f"{want_cycles[i]})")
+    want_last = np.zeros(len(cycle), dtype=bool)
+    want_last[np.cumsum(counts) - 1] = True
+    if not np.array_equal(last, want_last):
+        v.errors.append(f"c_last on rows {np.flatnonzero(last).tolist()[:8]}, expected "
+                        f"{np.flatnonzero(want_last).tolist()[:8]}")
+    got = np.zeros((folds.m, folds.n), dtype=np.int64)
+    got_cycle = np.zeros((folds.m, folds.n), dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(counts)])
+    for i, f in enumerate(folds):
+        rows = slice(int(first[i]), int(first[i + 1]))
+        blk = (slice(f.m0, f.m0 + f.mt), slice(f.n0, f.n0 + f.nt))
+        tile = scatter(df, f, out[rows])
+        got[blk] = tile if f.first_k else wrap(got[blk] + tile, cfg.acc_bits)
+        if f.last_k:
+            got_cycle[blk] = scatter(df, f, np.broadcast_to(cycle[rows][:, None], (rows.stop - rows.start, C)))
+    want = gemm_numbers(cfg, g.a, g.b)
+    diff = np.argwhere(got != want)
+    if len(diff):
+        r, c = diff[0]
+        v.errors.append(f"{len(diff)} values of C differ (C[{r}, {c}] = {got[r, c]}, fast model {want[r, c]})")
+    if not np.array_equal(got_cycle, output_cycles(folds, st.starts)):
+        v.errors.append("output cycles of C differ from the fast model's")
+    return v
+
+
+@dataclass
+class HarnessJob(Pickled):
+    """GEMMs for the harness testbench; ``work_dir`` holds its stimulus and capture files."""
+
+    cfg: ArrayConfig
+    gemms: list[Gemm]
+    pipeline: bool
+    work_dir: str
+    results_path: str
+
+
+@dataclass
+class HarnessResult(Pickled):
+    """What the harness testbench hands back: one verdict a GEMM, the simulated cycles and times."""
+
+    verdicts: list[GemmVerdict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    sim_seconds: float = 0.0
+    rtl_seconds: float = 0.0  # of which the simulator played stimulus
+    wall_seconds: float = 0.0
+
+    @property
+    def rtl_cycles(self) -> int:
+        return sum(v.cycles for v in self.verdicts)
+
+    @property
+    def mismatches(self) -> int:
+        return sum(not v.ok for v in self.verdicts)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(v.ok for v in self.verdicts)
+
+
+def parameters(cfg: ArrayConfig) -> dict[str, int]:
+    return {**cfg.rtl_parameters(), "STIM_DEPTH": STIM_DEPTH, "CAP_DEPTH": CAP_DEPTH}
+
+
+def run_harness(cfg: ArrayConfig, gemms: Sequence[Gemm], *, pipeline: bool | None = None,
+                run_dir: str | Path | None = None) -> HarnessResult:
+    """Run ``gemms`` back to back through the RTL of ``cfg`` in the fast harness (one simulator run); the verdict."""
+    check_widths(cfg)
+    bdir = build_top("verilator", HARNESS_TOP, harness_sources(), parameters(cfg))
+    run = Path(run_dir) if run_dir else bdir / "runs" / f"harness-{os.getpid()}-{time.monotonic_ns()}"
+    if run.exists():
+        shutil.rmtree(run)
+    run.mkdir(parents=True)
+    job_path, results_path = run / "job.pkl", run / "results.pkl"
+    HarnessJob(cfg, list(gemms), cfg.pipeline if pipeline is None else pipeline, str(run),
+               str(results_path)).save(job_path)
+    setup_env()
+    from cocotb_tools.runner import get_runner
+
+    runner = guard_runner(get_runner("verilator"))
+    t0 = time.perf_counter()
+    failure = None
+    try:
+        runner.test(test_module="accelsim.rtlsim.harness_tb", hdl_toplevel=HARNESS_TOP, hdl_toplevel_lang="verilog",
+                    build_dir=str(bdir), test_dir=str(run), extra_env={HARNESS_ENV: str(job_path)},
+                    plusargs=[f"+stim={run / 'stim.hex'}", f"+cap={run / 'cap.hex'}"],
+                    log_file=str(run / "sim.log"), results_xml=str(run / "results.xml"))
+    except (SystemExit, RuntimeError) as e:
+        failure = e
+    wall = time.perf_counter() - t0
+    if not results_path.exists():
+        log = run / "sim.log"
+        tail = log.read_text(errors="replace").splitlines()[-30:] if log.exists() else []
+        raise CosimError(f"the harness run in {run} ended without results ({failure}):\n" + "\n".join(tail))
+    result = HarnessResult.load(results_path)
+    result.wall_seconds = wall
+    if result.ok and not run_dir:
+        shutil.rmtree(run, ignore_errors=True)
+    return result
+
