@@ -100,14 +100,14 @@ def build(simulator: str, parameters: dict[str, int], root: Path | None = None) 
 
 
 def build_top(simulator: str, toplevel: str, sources: list[Path], parameters: dict[str, int],
-              root: Path | None = None) -> Path:
+              root: Path | None = None, build_args: tuple[str, ...] = ()) -> Path:
     """Build (or find up to date) a testbench top ``toplevel`` over ``sources`` (e.g. the fast harness,
     ``rtl/tb/harness_top.v``, around ``systolic_top``); its folder ``<toplevel>-<simulator>-<parameters>-<hash>``,
-    cached and locked like ``build``."""
+    cached and locked like ``build``; ``build_args`` go to the simulator's compiler (and into the key)."""
     reason = simulator_missing(simulator)
     if reason:
         raise CosimError(f"cannot build for {simulator}: {reason}")
-    key = cache.build_key(simulator, sources)
+    key = cache.build_key(simulator, sources, build_args)
     values = "-".join(f"{k.lower()}{v}" for k, v in sorted(parameters.items()))
     out = cache.ensure_root(root or sim_build_root()) / f"{toplevel}-{simulator}-{values}-{key}"
     if _built.get(out) == key:
@@ -117,14 +117,14 @@ def build_top(simulator: str, toplevel: str, sources: list[Path], parameters: di
             _built[out] = key
             return out
         cache.clear(out)
-        _build(simulator, parameters, out, toplevel, sources)
+        _build(simulator, parameters, out, toplevel, sources, build_args)
         cache.write_stamp(simulator, out, key, toplevel)
     _built[out] = key
     return out
 
 
 def _build(simulator: str, parameters: dict[str, int], out: Path, toplevel: str = TOPLEVEL,
-           sources: list[Path] | None = None) -> None:
+           sources: list[Path] | None = None, build_args: tuple[str, ...] = ()) -> None:
     """Run the simulator's build into ``out`` (Verilator with the shared object cache)."""
     setup_env()
     if simulator == "verilator":
@@ -140,7 +140,8 @@ def _build(simulator: str, parameters: dict[str, int], out: Path, toplevel: str 
             hdl_toplevel=toplevel,
             build_dir=str(out),
             parameters=dict(parameters),
-            waves=True,
+            waves=not build_args,
+            build_args=list(build_args),
             timescale=TIMESCALE,
             log_file=str(log),
         )

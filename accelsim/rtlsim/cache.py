@@ -86,9 +86,12 @@ def tool_versions(simulator: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(tools.items()))
 
 
-def build_key(simulator: str, sources: list[Path]) -> str:
-    """12 hex digits of SHA-256 over the RTL sources (names and bytes) and ``tool_versions``."""
+def build_key(simulator: str, sources: list[Path], build_args: tuple[str, ...] = ()) -> str:
+    """12 hex digits of SHA-256 over the RTL sources (names and bytes), ``tool_versions`` and any extra build
+    arguments."""
     h = hashlib.sha256()
+    if build_args:
+        h.update(json.dumps(list(build_args)).encode())
     for path in sources:
         h.update(path.name.encode() + b"\0")
         h.update(path.read_bytes() + b"\0")

@@ -9,7 +9,7 @@
 //
 // Stimulus word, MSB first: {3'b0, stop, dataflow, load, valid, last, b_in, a_in} (lane k of a_in /
 // b_in at [k*DATA_W +: DATA_W], as on systolic_top). The word with stop ends the batch; it is played
-// as idle. Capture word: {cycle[31:0], 3'b0, c_last, c_out}.
+// as idle. Capture word: {cycle[31:0], 7'b0, c_last, c_out}.
 module harness_top #(
     parameter ROWS       = 8,        // PE rows of the array under test
     parameter COLS       = 8,        // PE columns of the array under test
@@ -19,18 +19,24 @@ module harness_top #(
     parameter STIM_DEPTH = 1 << 20,  // stimulus words (cycles) one batch may hold
     parameter CAP_DEPTH  = 1 << 18   // output rows one batch may capture
 ) (
-    input  wire        clk,
-    input  wire        rst,
-    input  wire        go,         // a cycle with go (while idle) loads the stimulus file and starts a batch
-    output reg         running,    // the batch is playing
-    output reg         finished,   // one cycle: the stop word was played and the capture file written
-    output reg  [31:0] cap_count,  // output rows captured in the last batch
-    output reg         overflow    // the last batch had more output rows than CAP_DEPTH
+    output reg         clk        /*verilator public_flat_rw*/,  // the harness's own clock (10 time units)
+    input  wire        rst        /*verilator public_flat_rw*/,
+    input  wire        go         /*verilator public_flat_rw*/,  // while idle: load the stimulus file, start a batch
+    output reg         running    /*verilator public_flat_rw*/,  // the batch is playing
+    output reg         finished   /*verilator public_flat_rw*/,  // one cycle: the stop word has been played
+    output reg  [31:0] cap_count  /*verilator public_flat_rw*/,  // output rows captured in the last batch
+    output reg         overflow   /*verilator public_flat_rw*/   // the last batch had more rows than CAP_DEPTH
 );
+    // Only these ports are visible to cocotb (built with --no-public-flat-rw): Verilator optimises the rest.
+    /*verilator public_module*/
+
+    // The clock runs inside the simulator (Verilator --timing): no callback into cocotb per edge.
+    initial clk = 1'b0;
+    always #5 clk = ~clk;
 
     localparam OP_W   = (ROWS + COLS) * DATA_W;
     localparam STIM_W = 8 + OP_W;
-    localparam CAP_W  = 36 + COLS * ACC_W;
+    localparam CAP_W  = 40 + COLS * ACC_W;
 
     reg  [STIM_W-1:0] stim [0:STIM_DEPTH-1];
     reg  [CAP_W-1:0]  cap  [0:CAP_DEPTH-1];
@@ -106,7 +112,7 @@ module harness_top #(
                 t         <= 32'd0;
             end else if (running) begin
                 if (c_valid) begin
-                    if (cap_count < CAP_DEPTH) cap[cap_count[$clog2(CAP_DEPTH)-1:0]] <= {t, 3'b000, c_last, c_out};
+                    if (cap_count < CAP_DEPTH) cap[cap_count[$clog2(CAP_DEPTH)-1:0]] <= {t, 7'b0000000, c_last, c_out};
                     else overflow <= 1'b1;
                     cap_count <= cap_count + 32'd1;
                 end

@@ -14,7 +14,7 @@ import pytest
 from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.folds import folds_for
 from accelsim.rtlsim.gemm import random_gemm
-from accelsim.rtlsim.harness import _NIBBLE, check, run_harness, stimulus
+from accelsim.rtlsim.harness import check, run_harness, stimulus
 from accelsim.systolic.beats import fold_beats
 from accelsim.systolic.core import ArrayCore
 from accelsim.systolic.issue import run_folds
@@ -28,18 +28,21 @@ def _cfg(dataflow: str, pipeline: bool, rows: int = 4, cols: int = 4) -> ArrayCo
 
 
 def _decode(st, cfg: ArrayConfig):
-    """The stimulus words back as (load, valid, last, a_in, b_in, dataflow) per cycle, the stop word dropped."""
-    w = _NIBBLE[np.frombuffer(st.hex_bytes(), dtype=np.uint8).reshape(st.cycles, -1)[:, :-1]].astype(np.int64)
-    d = cfg.data_bits // 4
+    """The stimulus file back as (control byte, a_in, b_in) per cycle (independent of the packing code)."""
+    lines = st.hex_bytes().decode().split()
+    assert len(lines) == st.cycles
+    words = [int(ln, 16) for ln in lines]
+    w, n_op = cfg.data_bits, (cfg.rows + cfg.cols) * cfg.data_bits
 
-    def lanes(nib, n):
-        v = (nib.reshape(len(nib), n, d) << (4 * np.arange(d - 1, -1, -1))).sum(axis=2)[:, ::-1]
-        return np.where(v >= 1 << (cfg.data_bits - 1), v - (1 << cfg.data_bits), v)
+    def lane(x, i):
+        v = (x >> (i * w)) & ((1 << w) - 1)
+        return v - (1 << w) if v >> (w - 1) else v
 
-    b = lanes(w[:, 2:2 + cfg.cols * d], cfg.cols)
-    a = lanes(w[:, 2 + cfg.cols * d:], cfg.rows)
-    assert w[:-1, 0].tolist() == [0] * (st.cycles - 1) and w[-1, 0] == 1
-    return w[:-1, 1], a[:-1], b[:-1]
+    assert [x >> (n_op + 4) for x in words] == [0] * (st.cycles - 1) + [1]  # the stop word ends the batch
+    ctrl = [(x >> n_op) & 15 for x in words[:-1]]
+    a = [[lane(x, i) for i in range(cfg.rows)] for x in words[:-1]]
+    b = [[lane(x >> (cfg.rows * w), j) for j in range(cfg.cols)] for x in words[:-1]]
+    return ctrl, np.array(a), np.array(b)
 
 
 @pytest.mark.parametrize(("dataflow", "pipeline"), CASES)
