@@ -7,6 +7,8 @@
 - ``tb``: the cocotb testbench (driver, monitor, model, checker), the output stage's int8 rows included.
 - ``stage_tb``: the cocotb unit testbench of ``output_stage`` alone.
 - ``run``: ``run_job`` launches one simulation for a whole list of folds.
+- ``harness`` / ``harness_tb``: the fast harness (``rtl/tb/harness_top.v``): beats played from a memory inside
+  the simulator, output rows captured with their cycles and checked against the fast model.
 - ``gemm``: GEMMs and network layers as jobs; reassembly of C and the per-GEMM verdict.
 - ``waves``: the model's VCD with the RTL's signal names.
 - ``session``: ``run_cosim``, one run from GEMMs to the summary (the CLI's JSON, ``accelsim.cosim()``'s result).

@@ -8,13 +8,17 @@ serial and pipelined, bit- and cycle-exact against the fast model.
 
 from __future__ import annotations
 
+import re
+import subprocess
+
 import numpy as np
 import pytest
 
 from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.folds import folds_for
+from accelsim.rtlsim.env import setup_env, simulator_missing
 from accelsim.rtlsim.gemm import random_gemm
-from accelsim.rtlsim.harness import check, run_harness, stimulus
+from accelsim.rtlsim.harness import check, harness_sources, run_harness, stimulus
 from accelsim.systolic.beats import fold_beats
 from accelsim.systolic.core import ArrayCore
 from accelsim.systolic.issue import run_folds
@@ -112,3 +116,21 @@ def test_rtl_through_the_fast_harness():
         assert r.ok, r.errors + [e for v in r.verdicts for e in v.errors]
         assert len(r.verdicts) == len(gemms)
         assert r.rtl_cycles == sum(stimulus(cfg, g, pipeline).cycles for g in gemms)
+
+
+@pytest.mark.parametrize("params", [{"ROWS": 4, "COLS": 4}, {"ROWS": 1, "COLS": 8, "ACC_W": 16, "OUT_W": 16},
+                                    {"ROWS": 16, "COLS": 16, "OUT_W": 8}], ids=["4x4", "1x8-acc16", "16x16"])
+def test_harness_top_lint_wall(params):
+    """The testbench top follows the RTL's rules: Verilator -Wall clean, one module, UPPER_SNAKE parameters."""
+    assert simulator_missing("verilator") is None
+    setup_env()
+    sources = harness_sources()
+    cmd = ["verilator", "--lint-only", "-Wall", "--timing", "--top-module", "harness_top",
+           *(f"-G{k}={v}" for k, v in params.items()), *map(str, sources)]
+    r = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert r.returncode == 0 and "%Warning" not in r.stderr and "%Error" not in r.stderr, r.stderr
+    text = sources[-1].read_text()
+    assert re.findall(r"^\s*module\s+(\w+)", text, re.MULTILINE) == ["harness_top"]
+    assert "`default_nettype none" in text and not re.search(r"lint_off|-Wno-", text)
+    for name in re.findall(r"\b(?:local)?param(?:eter)?\s+(?:\[[^\]]*\]\s*)?(\w+)", text):
+        assert re.fullmatch(r"[A-Z][A-Z0-9_]*", name), name

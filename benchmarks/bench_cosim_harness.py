@@ -1,0 +1,64 @@
+"""RTL cycles per second of the fast co-simulation harness against the per-cycle harness, in one run.
+
+Usage, from the repository root: ``python -m benchmarks.bench_cosim_harness [--arrays 8,16]
+[--fast-gemms N] [--cycle-size S]``
+
+Per square array (pipelined WS, the int8/32-bit configuration):
+
+- cycle: ``run_job`` (``accelsim.rtlsim.tb``: cocotb drives every port every cycle, the stepping model in
+  lock step) on one S x S x S GEMM; its rate is RTL cycles over the run's wall time (simulator start
+  included).
+- fast: ``run_harness`` (``rtl/tb/harness_top.v``: beats played from a memory, rows captured with their
+  cycles, checked against the fast model) on N random 256 x 256 x 256 GEMMs; its rate is RTL cycles over the
+  wall time including simulator start, building and loading each GEMM's stimulus and checking its rows.
+
+Both builds are made (or found) before the timed runs. Prints both rates, the ratio and the fast harness's
+split (Python, ``$readmemh``, playing); exit status 1 when a run mismatches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from accelsim.hardware.config import ArrayConfig
+from accelsim.rtlsim import gemm_folds, random_gemm, run_job
+from accelsim.rtlsim.harness import run_harness
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--arrays", default="8,16", help="square array sizes, comma-separated")
+    ap.add_argument("--fast-gemms", type=int, default=4, help="256^3 GEMMs through the fast harness")
+    ap.add_argument("--cycle-size", type=int, default=160, help="S of the S^3 GEMM through the cycle harness")
+    args = ap.parse_args(argv)
+    bad = 0
+    print(f"{'array':>6} {'cycle cyc':>10} {'cycle c/s':>10} {'fast cyc':>10} {'fast c/s':>10} {'ratio':>7} "
+          f"{'python s':>8} {'readmem s':>9} {'play s':>7} {'play c/s':>10}")
+    for n in (int(x) for x in args.arrays.split(",")):
+        cfg = ArrayConfig(rows=n, cols=n, dataflow="ws", pipeline=True)
+        small = random_gemm(cfg, 16, 16, 16, seed=99)
+        run_harness(cfg, [small])  # builds
+        run_job(cfg, gemm_folds(cfg, None, small))
+        g = random_gemm(cfg, args.cycle_size, args.cycle_size, args.cycle_size, seed=1)
+        t0 = time.perf_counter()
+        slow = run_job(cfg, gemm_folds(cfg, None, g))
+        slow_wall = time.perf_counter() - t0
+        gemms = [random_gemm(cfg, 256, 256, 256, seed=i) for i in range(args.fast_gemms)]
+        t0 = time.perf_counter()
+        fast = run_harness(cfg, gemms)
+        fast_wall = time.perf_counter() - t0
+        bad += (not slow.ok) + (not fast.ok)
+        slow_rate, fast_rate = slow.rtl_cycles / slow_wall, fast.rtl_cycles / fast_wall
+        play = fast.rtl_seconds - fast.load_seconds
+        print(f"{n}x{n:<4} {slow.rtl_cycles:>10,} {slow_rate:>10,.0f} {fast.rtl_cycles:>10,} {fast_rate:>10,.0f} "
+              f"{fast_rate / slow_rate:>6.1f}x {fast.sim_seconds - fast.rtl_seconds:>8.2f} {fast.load_seconds:>9.2f} "
+              f"{play:>7.2f} {fast.rtl_cycles / play:>10,.0f}", flush=True)
+        if not (slow.ok and fast.ok):
+            print(f"  MISMATCH: cycle ok={slow.ok}, fast ok={fast.ok} {fast.errors[:2]}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
