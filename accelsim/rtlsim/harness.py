@@ -27,7 +27,7 @@ from accelsim.hardware.arith import wrap
 from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.folds import Folds, folds_for
 from accelsim.rtlsim.build import build_top
-from accelsim.rtlsim.env import RTL_DIR, CosimError, rtl_sources, setup_env
+from accelsim.rtlsim.env import CosimError, rtl_sources, setup_env
 from accelsim.rtlsim.gemm import Gemm
 from accelsim.rtlsim.job import Pickled
 from accelsim.rtlsim.proc import guard_runner
@@ -45,10 +45,12 @@ BUILD_ARGS = ("--no-public-flat-rw", "--timing", "-CFLAGS", "-fcoroutines")
 _NEWLINE = np.uint8(ord("\n"))
 
 def harness_sources() -> list[Path]:
-    path = RTL_DIR / HARNESS_SOURCE
+    """The design's sources and the harness top (beside them, in ``tb/``)."""
+    design = rtl_sources()
+    path = design[0].parent / HARNESS_SOURCE
     if not path.is_file():
         raise CosimError(f"RTL source missing: {path}")
-    return [*rtl_sources(), path]
+    return [*design, path]
 
 
 def check_widths(cfg: ArrayConfig) -> None:

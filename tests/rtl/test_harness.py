@@ -8,7 +8,9 @@ serial and pipelined, bit- and cycle-exact against the fast model.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 
 import numpy as np
@@ -23,6 +25,8 @@ from accelsim.systolic.beats import fold_beats
 from accelsim.systolic.core import ArrayCore
 from accelsim.systolic.issue import run_folds
 
+IN_CI = os.environ.get("CI") == "true"
+IN_CI_SKIP = "one mutant's Verilator build is enough in CI"
 SHAPES = [(9, 10, 7), (5, 3, 6), (1, 1, 1), (13, 4, 9)]
 CASES = [(df, pipe) for df in ("os", "ws", "is") for pipe in (False, True)]
 
@@ -134,3 +138,34 @@ def test_harness_top_lint_wall(params):
     assert "`default_nettype none" in text and not re.search(r"lint_off|-Wno-", text)
     for name in re.findall(r"\b(?:local)?param(?:eter)?\s+(?:\[[^\]]*\]\s*)?(\w+)", text):
         assert re.fullmatch(r"[A-Z][A-Z0-9_]*", name), name
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("mutant", [
+    pytest.param("output_bit_flip", marks=[pytest.mark.slow, pytest.mark.skipif(IN_CI, reason=IN_CI_SKIP)]),
+    pytest.param("extra_drain_row", marks=[pytest.mark.slow, pytest.mark.skipif(IN_CI, reason=IN_CI_SKIP)]),
+    "skew_off_by_one",
+])
+def test_mutated_rtl_is_caught_by_the_fast_harness(mutant, tmp_path, monkeypatch):
+    """The array's mutants of ``tests/rtl/test_mutation.py`` (a flipped output bit, a wrong drain, an off-by-one
+    skew) fail the fast harness's check too (a scratch Verilator build each, ~8 s: CI builds one)."""
+    from accelsim.rtlsim import env
+    from tests.rtl.test_mutation import RTL_MUTANTS
+
+    rtl = tmp_path / "rtl"
+    shutil.copytree(env.RTL_DIR, rtl)
+    name, old, new = RTL_MUTANTS[mutant]
+    # the harness's first beat is a few cycles after reset: flip the bit every 16 cycles, not in cycle 10 only
+    new = new.replace("(cycle_count_q == 32'd10)", "(cycle_count_q[3:0] == 4'd10)")
+    text = (rtl / name).read_text()
+    assert text.count(old) == 1
+    (rtl / name).write_text(text.replace(old, new))
+    monkeypatch.setattr(env, "RTL_DIR", rtl)
+    monkeypatch.setenv("ACCELSIM_SIM_BUILD", str(tmp_path / "sim_build"))
+    gemms = []
+    for df in ("os", "ws"):
+        g = random_gemm(_cfg(df, False, 2, 3), 4, 7, 5, seed=8)
+        g.mapping = folds_for(_cfg(df, False, 2, 3), *g.shape).mapping
+        gemms.append(g)
+    r = run_harness(_cfg("os", False, 2, 3), gemms, pipeline=False)
+    assert not r.ok and any(not v.ok for v in r.verdicts)
