@@ -13,7 +13,7 @@ Per square array (pipelined WS, the int8/32-bit configuration):
   wall time including simulator start, building and loading each GEMM's stimulus and checking its rows.
 
 Both builds are made (or found) before the timed runs. Prints both rates, the ratio and the fast harness's
-split (Python, ``$readmemh``, playing); exit status 1 when a run mismatches.
+split (Python, loading with ``$fread``, playing); exit status 1 when a run mismatches.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     bad = 0
     print(f"{'array':>6} {'cycle cyc':>10} {'cycle c/s':>10} {'fast cyc':>10} {'fast c/s':>10} {'ratio':>7} "
-          f"{'python s':>8} {'readmem s':>9} {'play s':>7} {'play c/s':>10}")
+          f"{'python s':>8} {'load s':>9} {'play s':>7} {'play c/s':>10}")
     for n in (int(x) for x in args.arrays.split(",")):
         cfg = ArrayConfig(rows=n, cols=n, dataflow="ws", pipeline=True)
         small = random_gemm(cfg, 16, 16, 16, seed=99)

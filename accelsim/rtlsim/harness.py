@@ -4,8 +4,8 @@
 values the per-cycle driver presents, ``accelsim.rtlsim.tb``) and a capture memory (each output row
 with its cycle). Per GEMM, ``stimulus`` merges the beats of its folds (``systolic.beats.fold_beats``)
 at the fold start cycles the fast model's timing gives (``fold_starts``: serial ``F_f`` apart,
-pipelined ``O_f``), the testbench (``accelsim.rtlsim.harness_tb``) writes them as a ``$readmemh``
-file, plays them and reads the capture file back, and ``check`` compares the captured rows with the
+pipelined ``O_f``), the testbench (``accelsim.rtlsim.harness_tb``) writes them as a binary file
+(``$fread``), plays them and reads the capture file back, and ``check`` compares the captured rows with the
 fast model: every fold's output rows in the cycles ``Dataflow.output_cycles`` gives, C reassembled
 (k-tile partial sums added with ACC_W wrap) equal to ``fast.gemm_numbers`` and each element's cycle
 equal to ``fast.output_cycles``. The GEMMs of a job run back to back, each starting once the previous
@@ -42,7 +42,6 @@ CAP_DEPTH = 1 << 18   # output rows of one batch
 # cocotb's runner makes every signal public (--public-flat-rw), which keeps Verilator from optimising the
 # design (~70k cycles/s on 8x8); the harness needs only its top's ports, which stay visible. No waves.
 BUILD_ARGS = ("--no-public-flat-rw", "--timing", "-CFLAGS", "-fcoroutines")
-_NEWLINE = np.uint8(ord("\n"))
 
 def harness_sources() -> list[Path]:
     """The design's sources and the harness top (beside them, in ``tb/``)."""
@@ -74,12 +73,6 @@ def _bytes(lanes: np.ndarray, width: int) -> np.ndarray:
     return np.ascontiguousarray(lanes[:, ::-1]).astype(f">i{width // 8}").view(np.uint8).reshape(len(lanes), -1)
 
 
-def hex_lines(words: np.ndarray) -> bytes:
-    """(T, bytes) words as ``$readmemh`` lines."""
-    digits = np.frombuffer(words.tobytes().hex().encode(), dtype=np.uint8).reshape(len(words), -1)
-    return np.hstack([digits, np.full((len(words), 1), _NEWLINE)]).tobytes()
-
-
 @dataclass
 class Stimulus:
     """One GEMM's batch: the per-cycle port values and what the fast model expects of it."""
@@ -90,8 +83,9 @@ class Stimulus:
     cycles: int  # words played, the stop word included
     words: np.ndarray  # (cycles, bytes) uint8, most significant first
 
-    def hex_bytes(self) -> bytes:
-        return hex_lines(self.words)
+    def file_bytes(self) -> bytes:
+        """The stimulus file ``$fread`` loads: the words back to back, most significant byte first."""
+        return self.words.tobytes()
 
 
 def stimulus(cfg: ArrayConfig, g: Gemm, pipeline: bool) -> Stimulus:
@@ -216,8 +210,8 @@ class HarnessResult(Pickled):
     verdicts: list[GemmVerdict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     sim_seconds: float = 0.0
-    rtl_seconds: float = 0.0  # of which the simulator loaded ($readmemh) and played stimulus
-    load_seconds: float = 0.0  # of which $readmemh
+    rtl_seconds: float = 0.0  # of which the simulator loaded ($fread) and played stimulus
+    load_seconds: float = 0.0  # of which $fread
     wall_seconds: float = 0.0
 
     @property
@@ -258,7 +252,7 @@ def run_harness(cfg: ArrayConfig, gemms: Sequence[Gemm], *, pipeline: bool | Non
     try:
         runner.test(test_module="accelsim.rtlsim.harness_tb", hdl_toplevel=HARNESS_TOP, hdl_toplevel_lang="verilog",
                     build_dir=str(bdir), test_dir=str(run), extra_env={HARNESS_ENV: str(job_path)},
-                    plusargs=[f"+stim={run / 'stim.hex'}", f"+cap={run / 'cap.hex'}"],
+                    plusargs=[f"+stim={run / 'stim.bin'}", f"+cap={run / 'cap.hex'}"],
                     log_file=str(run / "sim.log"), results_xml=str(run / "results.xml"))
     except (SystemExit, RuntimeError) as e:
         failure = e

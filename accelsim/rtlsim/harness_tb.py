@@ -24,7 +24,7 @@ async def run_harness(dut):
     job = HarnessJob.load(os.environ[HARNESS_ENV])
     result = HarnessResult()
     work = Path(job.work_dir)
-    stim_path, cap_path = work / "stim.hex", work / "cap.hex"
+    stim_path, cap_path = work / "stim.bin", work / "cap.hex"
     t0 = time.perf_counter()
     try:
         dut.go.value = 0
@@ -34,7 +34,7 @@ async def run_harness(dut):
         dut.rst.value = 0
         for g in job.gemms:
             st = stimulus(job.cfg, g, job.pipeline)
-            stim_path.write_bytes(st.hex_bytes())
+            stim_path.write_bytes(st.file_bytes())
             cap_path.unlink(missing_ok=True)
             dut.go.value = 1
             t1 = time.perf_counter()

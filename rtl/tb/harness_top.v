@@ -4,8 +4,9 @@
 // A stimulus memory holds one word per cycle, exactly the port values the per-cycle driver would
 // present (the folds' beats merged by the issue rule, idle cycles as zero words); a sequencer
 // plays one word a cycle, and a capture memory records every output row with the cycle (from the
-// batch's first word) it appeared in. Python (accelsim.rtlsim.harness) writes the stimulus file,
-// pulses go, waits for finished and reads the capture file: no Python in the per-cycle loop.
+// batch's first word) it appeared in. Python (accelsim.rtlsim.harness) writes the stimulus file
+// (binary, read with $fread: each word STIM_W/8 bytes, most significant first), pulses go, waits for
+// finished and reads the capture file ($writememh): no Python in the per-cycle loop.
 //
 // Stimulus word, MSB first: {3'b0, stop, dataflow, load, valid, last, b_in, a_in} (lane k of a_in /
 // b_in at [k*DATA_W +: DATA_W], as on systolic_top). The word with stop ends the batch; it is played
@@ -44,8 +45,21 @@ module harness_top #(
     reg  [8*1024-1:0] stim_file;
     reg  [8*1024-1:0] cap_file;
 
+    // The batch's words, back to back in a binary file (a word's STIM_W/8 bytes most significant first).
+    task automatic load_stimulus;
+        integer fd;
+        integer got;
+        begin
+            fd = $fopen(stim_file, "rb");
+            if (fd == 0) $fatal(1, "harness_top: cannot open %0s", stim_file);
+            got = $fread(stim, fd);
+            if (got == 0) $fatal(1, "harness_top: %0s is empty", stim_file);
+            $fclose(fd);
+        end
+    endtask
+
     initial begin
-        if (!$value$plusargs("stim=%s", stim_file)) stim_file = "stim.hex";
+        if (!$value$plusargs("stim=%s", stim_file)) stim_file = "stim.bin";
         if (!$value$plusargs("cap=%s", cap_file)) cap_file = "cap.hex";
     end
 
@@ -105,7 +119,7 @@ module harness_top #(
         end else begin
             finished <= 1'b0;
             if (!running && go) begin
-                $readmemh(stim_file, stim);
+                load_stimulus();
                 running   <= 1'b1;
                 cap_count <= 32'd0;
                 overflow  <= 1'b0;

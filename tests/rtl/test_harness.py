@@ -37,10 +37,10 @@ def _cfg(dataflow: str, pipeline: bool, rows: int = 4, cols: int = 4) -> ArrayCo
 
 def _decode(st, cfg: ArrayConfig):
     """The stimulus file back as (control byte, a_in, b_in) per cycle (independent of the packing code)."""
-    lines = st.hex_bytes().decode().split()
-    assert len(lines) == st.cycles
-    words = [int(ln, 16) for ln in lines]
     w, n_op = cfg.data_bits, (cfg.rows + cfg.cols) * cfg.data_bits
+    data, size = st.file_bytes(), 1 + n_op // 8
+    assert len(data) == st.cycles * size
+    words = [int.from_bytes(data[i:i + size], "big") for i in range(0, len(data), size)]
 
     def lane(x, i):
         v = (x >> (i * w)) & ((1 << w) - 1)
