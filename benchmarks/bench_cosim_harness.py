@@ -9,8 +9,9 @@ Per square array (pipelined WS, the int8/32-bit configuration):
   lock step) on one S x S x S GEMM; its rate is RTL cycles over the run's wall time (simulator start
   included).
 - fast: ``run_harness`` (``rtl/tb/harness_top.v``: beats played from a memory, rows captured with their
-  cycles, checked against the fast model) on N random 256 x 256 x 256 GEMMs; its rate is RTL cycles over the
+  cycles, checked against the fast model) on N random GEMMs; its rate is RTL cycles over the
   wall time including simulator start, building and loading each GEMM's stimulus and checking its rows.
+  The GEMMs are 32n x 32n x 32n on an n x n array (256^3 on 8x8, 512^3 on 16x16: ~0.26 M and ~0.52 M cycles each).
 
 Both builds are made (or found) before the timed runs. Prints both rates, the ratio and the fast harness's
 split (Python, loading with ``$fread``, playing); exit status 1 when a run mismatches.
@@ -30,7 +31,7 @@ from accelsim.rtlsim.harness import run_harness
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--arrays", default="8,16", help="square array sizes, comma-separated")
-    ap.add_argument("--fast-gemms", type=int, default=4, help="256^3 GEMMs through the fast harness")
+    ap.add_argument("--fast-gemms", type=int, default=4, help="(32n)^3 GEMMs through the fast harness")
     ap.add_argument("--cycle-size", type=int, default=160, help="S of the S^3 GEMM through the cycle harness")
     args = ap.parse_args(argv)
     bad = 0
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         slow = run_job(cfg, gemm_folds(cfg, None, g))
         slow_wall = time.perf_counter() - t0
-        gemms = [random_gemm(cfg, 256, 256, 256, seed=i) for i in range(args.fast_gemms)]
+        gemms = [random_gemm(cfg, 32 * n, 32 * n, 32 * n, seed=i) for i in range(args.fast_gemms)]
         t0 = time.perf_counter()
         fast = run_harness(cfg, gemms)
         fast_wall = time.perf_counter() - t0

@@ -38,7 +38,7 @@ HARNESS_TOP = "harness_top"
 HARNESS_SOURCE = "tb/harness_top.v"
 HARNESS_ENV = "ACCELSIM_HARNESS_JOB"
 STIM_DEPTH = 1 << 20  # stimulus words (cycles) of one GEMM's batch
-CAP_DEPTH = 1 << 18   # output rows of one batch
+CAP_DEPTH = STIM_DEPTH  # output rows of one batch (at most one a cycle)
 # cocotb's runner makes every signal public (--public-flat-rw), which keeps Verilator from optimising the
 # design (~70k cycles/s on 8x8); the harness needs only its top's ports, which stay visible. No waves.
 BUILD_ARGS = ("--no-public-flat-rw", "--timing", "-CFLAGS", "-fcoroutines")
@@ -95,7 +95,8 @@ def stimulus(cfg: ArrayConfig, g: Gemm, pipeline: bool) -> Stimulus:
     folds = folds_for(cfg, m, k, n, g.mapping)
     starts, end = fold_starts(folds, pipeline)
     if end + 1 > STIM_DEPTH:
-        raise CosimError(f"{g.name}: {end + 1} cycles exceed the harness's {STIM_DEPTH} stimulus words")
+        raise CosimError(f"{g.name}: {end + 1} cycles exceed the harness's {STIM_DEPTH} stimulus words (split the "
+                         f"GEMM or use the cycle harness)")
     ctrl = np.zeros(end + 1, dtype=np.uint8)  # bit 3 dataflow, 2 load, 1 valid, 0 last
     a = np.zeros((end + 1, R), dtype=np.int64)
     b = np.zeros((end + 1, C), dtype=np.int64)

@@ -18,7 +18,7 @@ module harness_top #(
     parameter ACC_W      = 32,       // accumulator / output width
     parameter OUT_W      = ACC_W,    // output stage width (its inputs are tied off here)
     parameter STIM_DEPTH = 1 << 20,  // stimulus words (cycles) one batch may hold
-    parameter CAP_DEPTH  = 1 << 18   // output rows one batch may capture
+    parameter CAP_DEPTH  = 1 << 20   // output rows one batch may capture
 ) (
     output reg         clk        /*verilator public_flat_rw*/,  // the harness's own clock (10 time units)
     input  wire        rst        /*verilator public_flat_rw*/,
