@@ -9,7 +9,8 @@ pipelined ``O_f``), the testbench (``accelsim.rtlsim.harness_tb``) writes them a
 fast model: every fold's output rows in the cycles ``Dataflow.output_cycles`` gives, C reassembled
 (k-tile partial sums added with ACC_W wrap) equal to ``fast.gemm_numbers`` and each element's cycle
 equal to ``fast.output_cycles``. The GEMMs of a job run back to back, each starting once the previous
-one has drained (its batch). Python stays out of the per-cycle loop.
+one has drained; a GEMM longer than one stimulus file (``STIM_DEPTH`` words) is split into segments at
+fold boundaries, drained in between. Python stays out of the per-cycle loop.
 """
 
 from __future__ import annotations
@@ -59,13 +60,32 @@ def check_widths(cfg: ArrayConfig) -> None:
                          f"{cfg.acc_bits}); use the cycle harness")
 
 
-def fold_starts(folds: Folds, pipeline: bool) -> tuple[np.ndarray, int]:
-    """(each fold's first-beat cycle, the cycle after the last fold's done) from the fast model's fold timing."""
+def fold_starts(folds: Folds, pipeline: bool, depth: int = STIM_DEPTH) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """(each fold's first-beat cycle, the segments as fold ranges [lo, hi)) from the fast model's fold timing.
+
+    A segment is what one stimulus file holds: at most ``depth`` words with its stop word. A GEMM that does
+    not fit is split at fold boundaries; the first fold of a later segment starts serially (the cycle after
+    the previous fold's done: the array is drained), every other fold at the issue rule's earliest cycle."""
     F, occ, _ = fold_timing(folds, pipeline)
-    starts = np.zeros(len(F), dtype=np.int64)
-    if len(F) > 1:
+    n = len(F)
+    starts = np.zeros(n, dtype=np.int64)
+    if n > 1:
         starts[1:] = np.cumsum(occ[:-1])
-    return starts, int(starts[-1] + F[-1]) if len(F) else 0
+    if n == 0 or starts[-1] + F[-1] + 1 <= depth:
+        return starts, [(0, n)]
+    segments, lo, seg0 = [], 0, 0
+    Fl, Ol = F.tolist(), occ.tolist()
+    for i in range(n):
+        t = 0 if i == 0 else int(starts[i - 1]) + Ol[i - 1]
+        if i > lo and t + Fl[i] - seg0 + 1 > depth:
+            t = int(starts[i - 1]) + Fl[i - 1]
+            segments.append((lo, i))
+            lo, seg0 = i, t
+        if t + Fl[i] - seg0 + 1 > depth:
+            raise CosimError(f"a fold of {Fl[i]} cycles does not fit the harness's {depth} stimulus words")
+        starts[i] = t
+    segments.append((lo, n))
+    return starts, segments
 
 
 def _bytes(lanes: np.ndarray, width: int) -> np.ndarray:
@@ -75,44 +95,51 @@ def _bytes(lanes: np.ndarray, width: int) -> np.ndarray:
 
 @dataclass
 class Stimulus:
-    """One GEMM's batch: the per-cycle port values and what the fast model expects of it."""
+    """One GEMM's beats as stimulus files (segments, each played as a batch) and the fold starts they follow."""
 
+    cfg: ArrayConfig
     gemm: Gemm
     folds: Folds
     starts: np.ndarray
-    cycles: int  # words played, the stop word included
-    words: np.ndarray  # (cycles, bytes) uint8, most significant first
+    segments: list[tuple[int, int, int, int]]  # fold range [lo, hi), first word's cycle, stop word's cycle
 
-    def file_bytes(self) -> bytes:
-        """The stimulus file ``$fread`` loads: the words back to back, most significant byte first."""
-        return self.words.tobytes()
+    @property
+    def cycles(self) -> int:
+        """Words played, the stop words included."""
+        return sum(end - first + 1 for _, _, first, end in self.segments)
+
+    def file_bytes(self, segment: int = 0) -> bytes:
+        """The stimulus file ``$fread`` loads for ``segment``: its words back to back, most significant byte
+        first, the stop word last (built on demand: a segment of a 16x16 array is up to ~35 MB)."""
+        cfg, g, folds = self.cfg, self.gemm, self.folds
+        lo, hi, first, end = self.segments[segment]
+        T = end - first + 1
+        ctrl = np.zeros(T, dtype=np.uint8)  # bit 4 stop, 3 dataflow, 2 load, 1 valid, 0 last
+        a = np.zeros((T, cfg.rows), dtype=np.int64)
+        b = np.zeros((T, cfg.cols), dtype=np.int64)
+        for i in range(lo, hi):
+            bt = fold_beats(cfg, folds.dataflow, g.a, g.b, folds[i])
+            s = int(self.starts[i]) - first
+            span = slice(s, s + bt.cycles)
+            ld, va = bt.load, bt.valid
+            ctrl[span] |= (ld.astype(np.uint8) << 2) | (va.astype(np.uint8) << 1) | bt.last.astype(np.uint8)
+            a[span][va] = bt.a_in[va]
+            qualified = ld | va if not bt.dataflow.preloads else ld
+            b[span][qualified] = bt.b_in[qualified]
+        ctrl |= np.uint8(folds.dataflow.port << 3)  # steady, as the per-cycle driver holds it
+        ctrl[-1] |= np.uint8(1 << 4)
+        return np.hstack([ctrl[:, None], _bytes(b, cfg.data_bits), _bytes(a, cfg.data_bits)]).tobytes()
 
 
-def stimulus(cfg: ArrayConfig, g: Gemm, pipeline: bool) -> Stimulus:
-    """The merged beats of ``g``'s folds, one word a cycle, then one stop word (the cycle after the last done)."""
-    R, C = cfg.rows, cfg.cols
+def stimulus(cfg: ArrayConfig, g: Gemm, pipeline: bool, depth: int = STIM_DEPTH) -> Stimulus:
+    """``g``'s folds at the fast model's starts, in segments of at most ``depth`` words (``fold_starts``); each
+    segment ends with a stop word in the cycle after its last done."""
     m, k, n = g.shape
     folds = folds_for(cfg, m, k, n, g.mapping)
-    starts, end = fold_starts(folds, pipeline)
-    if end + 1 > STIM_DEPTH:
-        raise CosimError(f"{g.name}: {end + 1} cycles exceed the harness's {STIM_DEPTH} stimulus words (split the "
-                         f"GEMM or use the cycle harness)")
-    ctrl = np.zeros(end + 1, dtype=np.uint8)  # bit 3 dataflow, 2 load, 1 valid, 0 last
-    a = np.zeros((end + 1, R), dtype=np.int64)
-    b = np.zeros((end + 1, C), dtype=np.int64)
-    port = folds.dataflow.port
-    for f, s in zip(folds, starts.tolist(), strict=True):
-        bt = fold_beats(cfg, folds.dataflow, g.a, g.b, f)
-        span = slice(s, s + bt.cycles)
-        ld, va = bt.load, bt.valid
-        ctrl[span] |= (ld.astype(np.uint8) << 2) | (va.astype(np.uint8) << 1) | bt.last.astype(np.uint8)
-        a[span][va] = bt.a_in[va]
-        qualified = ld | va if not bt.dataflow.preloads else ld
-        b[span][qualified] = bt.b_in[qualified]
-    ctrl |= np.uint8(port << 3)  # steady, as the per-cycle driver holds it
-    ctrl[end] |= np.uint8(1 << 4)  # stop
-    words = np.hstack([ctrl[:, None], _bytes(b, cfg.data_bits), _bytes(a, cfg.data_bits)])
-    return Stimulus(g, folds, starts, end + 1, words)
+    starts, ranges = fold_starts(folds, pipeline, depth)
+    F = folds.cycles
+    segments = [(lo, hi, int(starts[lo]), int(starts[hi - 1] + F[hi - 1])) for lo, hi in ranges]
+    return Stimulus(cfg, g, folds, starts, segments)
 
 
 def read_capture(path: Path, cfg: ArrayConfig, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -202,6 +229,7 @@ class HarnessJob(Pickled):
     pipeline: bool
     work_dir: str
     results_path: str
+    depth: int = STIM_DEPTH  # stimulus words a segment may hold (<= the build's STIM_DEPTH)
 
 
 @dataclass
@@ -233,9 +261,12 @@ def parameters(cfg: ArrayConfig) -> dict[str, int]:
 
 
 def run_harness(cfg: ArrayConfig, gemms: Sequence[Gemm], *, pipeline: bool | None = None,
-                run_dir: str | Path | None = None) -> HarnessResult:
-    """Run ``gemms`` back to back through the RTL of ``cfg`` in the fast harness (one simulator run); the verdict."""
+                run_dir: str | Path | None = None, depth: int = STIM_DEPTH) -> HarnessResult:
+    """Run ``gemms`` back to back through the RTL of ``cfg`` in the fast harness (one simulator run); the verdict.
+    ``depth``: stimulus words a segment may hold (a smaller value splits GEMMs into more segments)."""
     check_widths(cfg)
+    if not 2 <= depth <= STIM_DEPTH:
+        raise ValueError(f"run_harness: depth must be in [2, {STIM_DEPTH}]")
     bdir = build_top("verilator", HARNESS_TOP, harness_sources(), parameters(cfg), build_args=BUILD_ARGS)
     run = Path(run_dir) if run_dir else bdir / "runs" / f"harness-{os.getpid()}-{time.monotonic_ns()}"
     if run.exists():
@@ -243,7 +274,7 @@ def run_harness(cfg: ArrayConfig, gemms: Sequence[Gemm], *, pipeline: bool | Non
     run.mkdir(parents=True)
     job_path, results_path = run / "job.pkl", run / "results.pkl"
     HarnessJob(cfg, list(gemms), cfg.pipeline if pipeline is None else pipeline, str(run),
-               str(results_path)).save(job_path)
+               str(results_path), depth).save(job_path)
     setup_env()
     from cocotb_tools.runner import get_runner
 

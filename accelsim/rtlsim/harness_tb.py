@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import cocotb
+import numpy as np
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from accelsim.rtlsim.harness import HARNESS_ENV, HarnessJob, HarnessResult, check, read_capture, stimulus
@@ -33,23 +34,25 @@ async def run_harness(dut):
         await FallingEdge(dut.clk)
         dut.rst.value = 0
         for g in job.gemms:
-            st = stimulus(job.cfg, g, job.pipeline)
-            stim_path.write_bytes(st.file_bytes())
-            cap_path.unlink(missing_ok=True)
-            dut.go.value = 1
-            t1 = time.perf_counter()
-            await FallingEdge(dut.clk)
-            dut.go.value = 0
-            result.load_seconds += time.perf_counter() - t1
-            await RisingEdge(dut.finished)
-            await RisingEdge(dut.clk)  # the capture file is written at the edge after finished rises
-            await FallingEdge(dut.clk)
-            result.rtl_seconds += time.perf_counter() - t1
-            count = int(dut.cap_count.value)
-            if int(dut.overflow.value):
-                result.errors.append(f"{g.name}: more output rows than the capture memory holds")
-                break
-            cycle, last, out = read_capture(cap_path, job.cfg, count)
+            st = stimulus(job.cfg, g, job.pipeline, job.depth)
+            parts = []
+            for j, (_, _, first, _) in enumerate(st.segments):
+                stim_path.write_bytes(st.file_bytes(j))
+                cap_path.unlink(missing_ok=True)
+                dut.go.value = 1
+                t1 = time.perf_counter()
+                await FallingEdge(dut.clk)
+                dut.go.value = 0
+                result.load_seconds += time.perf_counter() - t1
+                await RisingEdge(dut.finished)
+                await RisingEdge(dut.clk)  # the capture file is written at the edge after finished rises
+                await FallingEdge(dut.clk)
+                result.rtl_seconds += time.perf_counter() - t1
+                if int(dut.overflow.value):
+                    raise RuntimeError(f"{g.name}: more output rows than the capture memory holds")
+                cycle, last, out = read_capture(cap_path, job.cfg, int(dut.cap_count.value))
+                parts.append((cycle + first, last, out))
+            cycle, last, out = (np.concatenate(x) for x in zip(*parts, strict=True))
             result.verdicts.append(check(job.cfg, st, cycle, last, out))
     except Exception as e:
         result.errors.append(f"testbench error: {type(e).__name__}: {e}")

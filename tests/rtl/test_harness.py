@@ -83,6 +83,29 @@ def test_stimulus_is_the_drivers_stream(dataflow, pipeline, shape):
         assert a[t].tolist() == a_want.tolist() and b[t].tolist() == b_want.tolist(), t
 
 
+@pytest.mark.parametrize(("dataflow", "pipeline"), CASES)
+def test_a_gemm_too_long_for_one_file_is_split_at_drained_fold_boundaries(dataflow, pipeline):
+    """Segments of at most ``depth`` words; a segment's first fold starts the cycle after the previous fold's done,
+    which is where the stepping model's driver issues it given that many idle cycles."""
+    cfg = _cfg(dataflow, pipeline)
+    g = random_gemm(cfg, 13, 10, 9, seed=4)
+    st = stimulus(cfg, g, pipeline, depth=45)
+    assert len(st.segments) > 2
+    assert all(end - first + 1 <= 45 for _, _, first, end in st.segments)
+    assert [lo for lo, *_ in st.segments[1:]] == [hi for _, hi, *_ in st.segments[:-1]]
+    beats = [fold_beats(cfg, st.folds.dataflow, g.a, g.b, f) for f in st.folds]
+    F = st.folds.cycles
+    occ = F if not pipeline else st.folds.dataflow.occupancy(cfg.rows, st.folds.st)
+    gaps = [0] * len(beats)
+    for lo, *_ in st.segments[1:]:
+        gaps[lo] = int(F[lo - 1] - occ[lo - 1])
+    traces = run_folds(ArrayCore(cfg.rows, cfg.cols), beats, pipeline, gaps)
+    assert st.starts.tolist() == [t.start for t in traces]
+    for lo, hi, first, end in st.segments:
+        assert first == st.starts[lo] and end == traces[hi - 1].start + traces[hi - 1].done_cycle + 1
+        assert len(st.file_bytes(st.segments.index((lo, hi, first, end)))) == (end - first + 1) * (1 + 8 * 8 // 8)
+
+
 def _model_capture(cfg, st):
     """What a correct RTL captures: the stepping model's rows and cycles."""
     beats = [fold_beats(cfg, st.folds.dataflow, st.gemm.a, st.gemm.b, f) for f in st.folds]
@@ -120,6 +143,15 @@ def test_rtl_through_the_fast_harness():
         assert r.ok, r.errors + [e for v in r.verdicts for e in v.errors]
         assert len(r.verdicts) == len(gemms)
         assert r.rtl_cycles == sum(stimulus(cfg, g, pipeline).cycles for g in gemms)
+    # GEMMs split into segments of at most 40 words (one file each), drained in between
+    gemms = []
+    for df in ("os", "ws", "is"):
+        g = random_gemm(_cfg(df, True), 13, 10, 9, seed=6)
+        g.mapping = folds_for(_cfg(df, True), *g.shape).mapping
+        gemms.append(g)
+        assert len(stimulus(_cfg(df, True), g, True, depth=40).segments) > 2
+    r = run_harness(_cfg("ws", True), gemms, pipeline=True, depth=40)
+    assert r.ok, r.errors + [e for v in r.verdicts for e in v.errors]
 
 
 @pytest.mark.parametrize("params", [{"ROWS": 4, "COLS": 4}, {"ROWS": 1, "COLS": 8, "ACC_W": 16, "OUT_W": 16},
