@@ -215,6 +215,8 @@ def check(cfg: ArrayConfig, st: Stimulus, cycle: np.ndarray, last: np.ndarray, o
     if len(diff):
         r, c = diff[0]
         v.errors.append(f"{len(diff)} values of C differ (C[{r}, {c}] = {got[r, c]}, fast model {want[r, c]})")
+    if g.reference is not None and not np.array_equal(want, g.reference):
+        v.errors.append("the fast model's C differs from the GEMM's own reference")
     if not np.array_equal(got_cycle, output_cycles(folds, st.starts)):
         v.errors.append("output cycles of C differ from the fast model's")
     return v

@@ -19,7 +19,7 @@ import pytest
 from accelsim.hardware.config import ArrayConfig
 from accelsim.mapping.folds import folds_for
 from accelsim.rtlsim.env import setup_env, simulator_missing
-from accelsim.rtlsim.gemm import random_gemm
+from accelsim.rtlsim.gemm import network_gemms, random_gemm
 from accelsim.rtlsim.harness import check, harness_sources, run_harness, stimulus
 from accelsim.systolic.beats import fold_beats
 from accelsim.systolic.core import ArrayCore
@@ -128,6 +128,8 @@ def test_checker_passes_the_stepping_model_and_catches_errors(dataflow, pipeline
     late[-1] += 1
     assert any("wrong cycle" in e for e in check(cfg, st, late, last, out).errors)
     assert "output rows, fast model" in check(cfg, st, cycle[:-1], last[:-1], out[:-1]).errors[0]
+    st.gemm.reference[0, 0] += 1
+    assert check(cfg, st, cycle, last, out).errors == ["the fast model's C differs from the GEMM's own reference"]
 
 
 @pytest.mark.rtl
@@ -152,6 +154,17 @@ def test_rtl_through_the_fast_harness():
         assert len(stimulus(_cfg(df, True), g, True, depth=40).segments) > 2
     r = run_harness(_cfg("ws", True), gemms, pipeline=True, depth=40)
     assert r.ok, r.errors + [e for v in r.verdicts for e in v.errors]
+
+
+@pytest.mark.rtl
+def test_lenet5_through_the_fast_harness():
+    """A network's worth of tiles in CI: every GEMM of LeNet-5's int8 forward (its own accumulators the reference)
+    on the 4x4 build, pipelined WS, bit- and cycle-exact (~41k cycles, ~1.5 s)."""
+    cfg = _cfg("ws", True)
+    gemms = network_gemms(cfg, "lenet5")
+    r = run_harness(cfg, gemms, pipeline=True)
+    assert r.ok, r.errors + [e for v in r.verdicts for e in v.errors]
+    assert len(r.verdicts) == len(gemms) == 5 and r.rtl_cycles > 30_000
 
 
 @pytest.mark.parametrize("params", [{"ROWS": 4, "COLS": 4}, {"ROWS": 1, "COLS": 8, "ACC_W": 16, "OUT_W": 16},
