@@ -66,6 +66,7 @@ from typing import Any
 
 import numpy as np
 
+from accelsim.columns import SRAM_COUNTS
 from accelsim.energy.model import energy_arrays
 from accelsim.energy.table import DEFAULT_TABLE, EnergyTable
 from accelsim.hardware.config import DATAFLOWS, MAPPERS, OBJECTIVES, ArrayConfig
@@ -241,11 +242,8 @@ def lower_bounds(cfg: ArrayConfig, key: LayerKey, mappings: Sequence[Mapping], t
 
 def run_counts(run: ArrayRun) -> dict[str, int]:
     """The counts the energy model reads, of one layer's array run."""
-    t = run.traffic
     return {"macs": run.macs, "cycles": run.cycles, "dram_read_bytes": run.dram_read_bytes,
-            "dram_write_bytes": run.dram_write_bytes,
-            **{f"{b}_sram_{rw}": t[f"{b}_sram_{rw}"] for b in ("ifmap", "filter", "ofmap")
-               for rw in ("reads", "writes")}}
+            "dram_write_bytes": run.dram_write_bytes, **{c: run.traffic[c] for c in SRAM_COUNTS}}
 
 
 @dataclass(frozen=True, eq=False)

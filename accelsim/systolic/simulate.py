@@ -62,7 +62,7 @@ from accelsim.mapping.space import Mapping as LayerMapping
 from accelsim.memory.onchip import LayerPlace, Placement, place
 from accelsim.progress import ProgressCallback, ProgressFactory, no_progress
 from accelsim.systolic.fast import fast_layer
-from accelsim.systolic.mapper import LayerKey, LayerSearch, LayerTask, Priced, search
+from accelsim.systolic.mapper import LayerKey, LayerSearch, LayerTask, Priced, run_counts, search
 from accelsim.systolic.reference import reference_gemms
 from accelsim.systolic.result import ArrayRun
 from accelsim.systolic.stepping import random_operands, step_layer
@@ -130,11 +130,9 @@ def _ratio(num: int, den: int) -> float:
 def _gemm_row(cfg: ArrayConfig, run: ArrayRun) -> dict:
     t = run.traffic
     return {
-        "unit": "array", "macs": run.macs, "vector_ops": 0, "folds": run.folds, "cycles": run.cycles,
+        "unit": "array", **run_counts(run), "vector_ops": 0, "folds": run.folds,
         "compute_cycles": run.compute_cycles, "stream_beats": run.stream_beats,
-        "dram_read_bytes": run.dram_read_bytes, "dram_write_bytes": run.dram_write_bytes,
         "ifmap_dram_read_bytes": t["ifmap_dram_bytes"], "filter_dram_read_bytes": t["filter_dram_bytes"],
-        **{c: t[c] for c in TRAFFIC_COLUMNS},
         "peak_dram_bytes_per_cycle": run.peak_dram_bytes_per_cycle,
     }
 
