@@ -28,6 +28,7 @@ from accelsim.rtlsim.proc import guard_runner
 
 TIMESCALE = ("1ns", "1ps")
 PARAMETER_NAMES = ("ROWS", "COLS", "DATA_W", "ACC_W", "OUT_W")
+CPP_SUFFIXES = (".c", ".cc", ".cpp")
 _built: dict[Path, str] = {}  # build folders this process has verified, with their key
 sim_build_root = cache.sim_build_root
 
@@ -102,7 +103,8 @@ def build(simulator: str, parameters: dict[str, int], root: Path | None = None) 
 def build_top(simulator: str, toplevel: str, sources: list[Path], parameters: dict[str, int],
               root: Path | None = None, build_args: tuple[str, ...] = ()) -> Path:
     """Build (or find up to date) a testbench top ``toplevel`` over ``sources`` (e.g. the fast harness,
-    ``rtl/tb/harness_top.v``, around ``systolic_top``); its folder ``<toplevel>-<simulator>-<parameters>-<hash>``,
+    ``rtl/tb/harness_top.v``, around ``systolic_top``, with its DPI-C ``harness_io.cpp``: C/C++ sources are
+    compiled into the Verilator model); its folder ``<toplevel>-<simulator>-<parameters>-<hash>``,
     cached and locked like ``build``; ``build_args`` go to the simulator's compiler (and into the key)."""
     reason = simulator_missing(simulator)
     if reason:
@@ -134,14 +136,16 @@ def _build(simulator: str, parameters: dict[str, int], out: Path, toplevel: str 
     out.mkdir(parents=True, exist_ok=True)
     log = out / "build.log"
     runner = guard_runner(get_runner(simulator))  # make and its compilers die with this process
+    # C/C++ sources (DPI-C, e.g. the fast harness's I/O) go to Verilator's command line, which compiles them in
+    cpp = [p for p in (sources or rtl_sources()) if p.suffix in CPP_SUFFIXES]
     try:
         runner.build(
-            sources=[str(p) for p in (sources or rtl_sources())],
+            sources=[str(p) for p in (sources or rtl_sources()) if p not in cpp],
             hdl_toplevel=toplevel,
             build_dir=str(out),
             parameters=dict(parameters),
             waves=not build_args,
-            build_args=list(build_args),
+            build_args=[*build_args, *(str(p.resolve()) for p in cpp)],
             timescale=TIMESCALE,
             log_file=str(log),
         )

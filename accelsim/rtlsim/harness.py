@@ -1,16 +1,20 @@
 """The fast co-simulation harness: the folds' beats played from a memory inside the simulator.
 
-``rtl/tb/harness_top.v`` wraps ``systolic_top`` with a stimulus memory (one word a cycle: the port
-values the per-cycle driver presents, ``accelsim.rtlsim.tb``) and a capture memory (each output row
-with its cycle). Per GEMM, ``stimulus`` merges the beats of its folds (``systolic.beats.fold_beats``)
-at the fold start cycles the fast model's timing gives (``fold_starts``: serial ``F_f`` apart,
-pipelined ``O_f``), the testbench (``accelsim.rtlsim.harness_tb``) writes them as a binary file
-(``$fread``), plays them and reads the capture file back, and ``check`` compares the captured rows with the
-fast model: every fold's output rows in the cycles ``Dataflow.output_cycles`` gives, C reassembled
-(k-tile partial sums added with ACC_W wrap) equal to ``fast.gemm_numbers`` and each element's cycle
-equal to ``fast.output_cycles``. The GEMMs of a job run back to back, each starting once the previous
-one has drained; a GEMM longer than one stimulus file (``STIM_DEPTH`` words) is split into segments at
-fold boundaries, drained in between. Python stays out of the per-cycle loop.
+``rtl/tb/harness_top.v`` wraps ``systolic_top`` with a stimulus stream (one word a cycle: the port
+values the per-cycle driver presents, ``accelsim.rtlsim.tb``) and a capture (each output row and each
+int8 row of the output stage with its cycle), both DPI-C (``rtl/tb/harness_io.cpp``: one fread per
+stimulus file, one fwrite per capture file). Per GEMM, ``stimulus`` merges the beats of its folds
+(``systolic.beats.fold_beats``) at the fold start cycles the fast model's timing gives (``fold_starts``:
+serial ``F_f`` apart, pipelined ``O_f``); the testbench (``accelsim.rtlsim.harness_tb``) writes them as a
+binary file with the output stage's fold table (``Stimulus.stage_bytes``: the C side presents each row's
+c_final, partial sum, bias, M0, shift and clamp as the ofmap buffer's side would), plays them and reads
+the capture back (``read_capture``), and ``check`` compares it with the fast model: every fold's output
+rows in the cycles ``Dataflow.output_cycles`` gives, C reassembled (k-tile partial sums added with ACC_W
+wrap) equal to ``fast.gemm_numbers`` and each element's cycle equal to ``fast.output_cycles``; with an
+output stage, every final row's int8 row ``OUT_STAGE_CYCLES`` later and the int8 result equal to the
+requantized fast C and to the GEMM's own int8 reference. The GEMMs of a job run back to back, each
+starting once the previous one has drained; a GEMM longer than one stimulus file (``STIM_DEPTH`` words)
+is split into segments at fold boundaries, drained in between. Python stays out of the per-cycle loop.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from accelsim.hardware.arith import wrap
 from accelsim.hardware.config import ArrayConfig
+from accelsim.lowering.requant import OUT_STAGE_CYCLES
 from accelsim.mapping.folds import Folds, folds_for
 from accelsim.rtlsim.build import build_top
 from accelsim.rtlsim.env import CosimError, rtl_sources, setup_env
@@ -36,28 +42,29 @@ from accelsim.systolic.beats import fold_beats, scatter
 from accelsim.systolic.fast import fold_timing, gemm_numbers, output_cycles
 
 HARNESS_TOP = "harness_top"
-HARNESS_SOURCE = "tb/harness_top.v"
+HARNESS_SOURCES = ("tb/harness_top.v", "tb/harness_io.cpp")  # the top and its DPI-C file I/O
 HARNESS_ENV = "ACCELSIM_HARNESS_JOB"
-STIM_DEPTH = 1 << 20  # stimulus words (cycles) of one GEMM's batch
-CAP_DEPTH = STIM_DEPTH  # output rows of one batch (at most one a cycle)
+STIM_DEPTH = 1 << 20  # stimulus words (cycles) of one batch (a file of at most ~36 MB on 16x16)
 # cocotb's runner makes every signal public (--public-flat-rw), which keeps Verilator from optimising the
 # design (~70k cycles/s on 8x8); the harness needs only its top's ports, which stay visible. No waves.
 BUILD_ARGS = ("--no-public-flat-rw", "--timing", "-CFLAGS", "-fcoroutines")
 
 def harness_sources() -> list[Path]:
-    """The design's sources and the harness top (beside them, in ``tb/``)."""
+    """The design's sources, then the harness top and its DPI-C file (beside them, in ``tb/``)."""
     design = rtl_sources()
-    path = design[0].parent / HARNESS_SOURCE
-    if not path.is_file():
-        raise CosimError(f"RTL source missing: {path}")
-    return [*design, path]
+    paths = [design[0].parent / name for name in HARNESS_SOURCES]
+    for path in paths:
+        if not path.is_file():
+            raise CosimError(f"RTL source missing: {path}")
+    return [*design, *paths]
 
 
 def check_widths(cfg: ArrayConfig) -> None:
-    """The harness's files hold whole bytes per lane: DATA_W and ACC_W must be 8, 16, 32 or 64."""
-    if cfg.data_bits not in (8, 16, 32, 64) or cfg.acc_bits not in (8, 16, 32, 64):
-        raise CosimError(f"the fast harness needs DATA_W and ACC_W of 8, 16, 32 or 64 bits (got {cfg.data_bits}, "
-                         f"{cfg.acc_bits}); use the cycle harness")
+    """The harness's files hold whole bytes per lane: DATA_W, ACC_W and OUT_W must be 8, 16, 32 or 64."""
+    p = cfg.rtl_parameters()
+    if any(p[k] not in (8, 16, 32, 64) for k in ("DATA_W", "ACC_W", "OUT_W")):
+        raise CosimError(f"the fast harness needs DATA_W, ACC_W and OUT_W of 8, 16, 32 or 64 bits (got "
+                         f"{p['DATA_W']}, {p['ACC_W']}, {p['OUT_W']}); use the cycle harness")
 
 
 def fold_starts(folds: Folds, pipeline: bool, depth: int = STIM_DEPTH) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -89,8 +96,24 @@ def fold_starts(folds: Folds, pipeline: bool, depth: int = STIM_DEPTH) -> tuple[
 
 
 def _bytes(lanes: np.ndarray, width: int) -> np.ndarray:
-    """(T, L) signed lanes as (T, L * width/8) bytes, lane L-1's most significant byte first (two's complement)."""
-    return np.ascontiguousarray(lanes[:, ::-1]).astype(f">i{width // 8}").view(np.uint8).reshape(len(lanes), -1)
+    """(T, L) signed lanes as (T, L * width/8) bytes, lane 0's least significant byte first (two's complement)."""
+    return np.ascontiguousarray(lanes).astype(f"<i{width // 8}").view(np.uint8).reshape(len(lanes), -1)
+
+
+def _lanes(units: np.ndarray, lanes: int, width: int) -> np.ndarray:
+    """(T, U) little-endian 32-bit units of a packed port as (T, lanes) signed width-bit values."""
+    raw = np.ascontiguousarray(units).view(np.uint8)[:, : lanes * width // 8]
+    return np.ascontiguousarray(raw).view(f"<i{width // 8}").astype(np.int64)
+
+
+def _units(bits: int) -> int:
+    """32-bit units of a DPI-C packed bit vector (``svBitVecVal``) of ``bits``."""
+    return -(-bits // 32)
+
+
+def stim_bits(cfg: ArrayConfig) -> int:
+    """STIM_W of ``harness_top.v``: the control byte above the operand lanes."""
+    return 8 + (cfg.rows + cfg.cols) * cfg.data_bits
 
 
 @dataclass
@@ -108,9 +131,15 @@ class Stimulus:
         """Words played, the stop words included."""
         return sum(end - first + 1 for _, _, first, end in self.segments)
 
+    @property
+    def staged(self) -> bool:
+        """The GEMM runs through the RTL's output stage (the configuration has it and the GEMM has a stage)."""
+        return self.cfg.output_stage and self.gemm.stage is not None
+
     def file_bytes(self, segment: int = 0) -> bytes:
-        """The stimulus file ``$fread`` loads for ``segment``: its words back to back, most significant byte
-        first, the stop word last (built on demand: a segment of a 16x16 array is up to ~35 MB)."""
+        """The stimulus file ``harness_io.cpp`` reads for ``segment``: its words back to back, each the Verilog
+        word's bytes least significant first padded to whole 32-bit units, the stop word last (built on
+        demand: a segment of a 16x16 array is up to ~36 MB)."""
         cfg, g, folds = self.cfg, self.gemm, self.folds
         lo, hi, first, end = self.segments[segment]
         T = end - first + 1
@@ -128,7 +157,25 @@ class Stimulus:
             b[span][qualified] = bt.b_in[qualified]
         ctrl |= np.uint8(folds.dataflow.port << 3)  # steady, as the per-cycle driver holds it
         ctrl[-1] |= np.uint8(1 << 4)
-        return np.hstack([ctrl[:, None], _bytes(b, cfg.data_bits), _bytes(a, cfg.data_bits)]).tobytes()
+        bits = stim_bits(cfg)
+        pad = np.zeros((T, 4 * _units(bits) - bits // 8), dtype=np.uint8)
+        return np.hstack([_bytes(a, cfg.data_bits), _bytes(b, cfg.data_bits), ctrl[:, None], pad]).tobytes()
+
+    def stage_bytes(self, segment: int = 0) -> bytes:
+        """The output stage's table for ``segment`` (layout in ``harness_io.cpp``): the stage's per-layer values
+        and bias, then per fold its output rows, first/last k-tile flags, n0 and nt; no folds without a stage
+        (c_final stays 0: every row bypasses the stage)."""
+        if not self.staged:
+            return np.zeros(7, dtype="<i4").tobytes()
+        stage, folds = self.gemm.stage, self.folds
+        assert stage is not None
+        lo, hi, _, _ = self.segments[segment]
+        df, R = folds.dataflow, self.cfg.rows
+        bias = np.zeros(0, np.int64) if stage.bias is None else np.asarray(stage.bias, np.int64)
+        table = np.array([[df.output_rows(R, f.st), int(f.first_k) | int(f.last_k) << 1, f.n0, f.nt]
+                          for f in (folds[i] for i in range(lo, hi))], dtype=np.int64).reshape(-1, 4)
+        head = [hi - lo, len(bias), int(df.name == "is"), stage.m0, stage.shift, stage.act_min, stage.act_max]
+        return np.concatenate([head, bias, table.ravel()]).astype("<i4").tobytes()
 
 
 def stimulus(cfg: ArrayConfig, g: Gemm, pipeline: bool, depth: int = STIM_DEPTH) -> Stimulus:
@@ -142,51 +189,78 @@ def stimulus(cfg: ArrayConfig, g: Gemm, pipeline: bool, depth: int = STIM_DEPTH)
     return Stimulus(cfg, g, folds, starts, segments)
 
 
-def read_capture(path: Path, cfg: ArrayConfig, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(cycle, c_last, c_out rows) of the ``count`` captured rows in a ``$writememh`` file."""
-    C, W = cfg.cols, cfg.acc_bits
-    if count == 0:
-        return np.zeros(0, np.int64), np.zeros(0, bool), np.zeros((0, C), np.int64)
-    text = path.read_text()
-    if "@" in text or "//" in text:
-        text = "\n".join(ln for ln in text.split("\n") if not ln.startswith(("@", "//")))
-    try:
-        raw = np.frombuffer(bytes.fromhex(text), dtype=np.uint8)
-    except ValueError:
-        raise CosimError(f"capture file {path}: not hexadecimal (x or z in an output row?)") from None
-    width = 5 + C * W // 8
-    if raw.size != count * width:
-        raise CosimError(f"capture file {path}: {raw.size / width:g} rows, the harness counted {count}")
-    rows = raw.reshape(count, width)
-    cycle = rows[:, :4].copy().view(">u4")[:, 0].astype(np.int64)
-    last = (rows[:, 4] & 1).astype(bool)
-    lanes = rows[:, 5:].copy().view(f">i{W // 8}").astype(np.int64)[:, ::-1]
-    return cycle, last, lanes
+class Capture(NamedTuple):
+    """What one run captured: output rows (cycle, c_last, c_out lanes) and the stage's int8 rows (cycle,
+    out_last, q_out lanes); cycles count from the GEMM's first word."""
+
+    cycle: np.ndarray
+    last: np.ndarray
+    out: np.ndarray
+    q_cycle: np.ndarray
+    q_last: np.ndarray
+    q: np.ndarray
+
+    def shifted(self, cycles: int) -> Capture:
+        return self._replace(cycle=self.cycle + cycles, q_cycle=self.q_cycle + cycles)
+
+    @classmethod
+    def concat(cls, parts: Sequence[Capture]) -> Capture:
+        return cls(*(np.concatenate(x) for x in zip(*parts, strict=True)))
+
+
+def read_capture(path: Path, cfg: ArrayConfig, count: int, q_count: int) -> Capture:
+    """The capture file ``harness_io.cpp`` wrote (its layout there), checked against the harness's counts."""
+    C, W, Q = cfg.cols, cfg.acc_bits, cfg.rtl_parameters()["OUT_W"]
+    raw = np.fromfile(path, dtype="<u4")
+    ru, qu = 2 + _units(C * W), 2 + _units(C * Q)
+    if raw.size < 2 or (int(raw[0]), int(raw[1])) != (count, q_count) or raw.size != 2 + count * ru + q_count * qu:
+        raise CosimError(f"capture file {path}: {raw.size * 4} bytes, not the {count} output rows and {q_count} "
+                         "int8 rows the harness counted")
+    rows = raw[2: 2 + count * ru].reshape(count, ru)
+    qs = raw[2 + count * ru:].reshape(q_count, qu)
+    return Capture(rows[:, 0].astype(np.int64), (rows[:, 1] & 1).astype(bool), _lanes(rows[:, 2:], C, W),
+                   qs[:, 0].astype(np.int64), (qs[:, 1] & 1).astype(bool), _lanes(qs[:, 2:], C, Q))
 
 
 @dataclass
 class GemmVerdict:
-    """One GEMM through the fast harness: its size and every difference from the fast model."""
+    """One GEMM through the fast harness: its size, every difference from the fast model and, when the run
+    keeps outputs, the RTL's C (M x N, k-tiles added) and int8 result ``q`` (with the output stage)."""
 
     name: str
     folds: int
     cycles: int
     out_rows: int
     errors: list[str] = field(default_factory=list)
+    int8_outputs: int = 0  # elements that went through the output stage (M*N with a stage, else 0)
+    wrong_int8: int = 0  # of which differ from the requantized fast C (all of them when rows are missing)
+    c: np.ndarray | None = field(default=None, repr=False)
+    q: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
 
-def check(cfg: ArrayConfig, st: Stimulus, cycle: np.ndarray, last: np.ndarray, out: np.ndarray) -> GemmVerdict:
-    """The captured rows against the fast model: row cycles and c_last per fold, C and its output cycles."""
+def _first_error(what: str, got: np.ndarray, want: np.ndarray) -> str:
+    r, c = np.argwhere(got != want)[0]
+    return f"{np.count_nonzero(got != want)} values of {what} differ ({what}[{r}, {c}] = {got[r, c]}, {want[r, c]} expected)"
+
+
+def check(cfg: ArrayConfig, st: Stimulus, cap: Capture, keep_outputs: bool = False) -> GemmVerdict:
+    """The captured rows against the fast model: row cycles and c_last per fold, C and its output cycles; with
+    the output stage, an int8 row (out_last as the row's c_last) ``OUT_STAGE_CYCLES`` after each final row and
+    the int8 result equal to the requantized fast C and to the GEMM's own int8 reference ``out``."""
     R, C = cfg.rows, cfg.cols
     df, folds, g = st.folds.dataflow, st.folds, st.gemm
+    cycle, last, out = cap.cycle, cap.last, cap.out
     sts = folds.st.tolist()
     counts = [df.output_rows(R, s) for s in sts]
     want_cycles = np.concatenate([st.starts[i] + df.output_cycles(R, C, s) for i, s in enumerate(sts)])
     v = GemmVerdict(g.name, len(folds), st.cycles, int(sum(counts)))
+    m, _, n = g.shape
+    if st.staged:
+        v.int8_outputs = v.wrong_int8 = m * n
     if len(cycle) != len(want_cycles):
         v.errors.append(f"{len(cycle)} output rows, fast model {len(want_cycles)}")
         return v
@@ -202,7 +276,10 @@ def check(cfg: ArrayConfig, st: Stimulus, cycle: np.ndarray, last: np.ndarray, o
                         f"{np.flatnonzero(want_last).tolist()[:8]}")
     got = np.zeros((folds.m, folds.n), dtype=np.int64)
     got_cycle = np.zeros((folds.m, folds.n), dtype=np.int64)
+    got_q = np.zeros((folds.m, folds.n), dtype=np.int64)
     first = np.concatenate([[0], np.cumsum(counts)])
+    final = np.zeros(len(cycle), dtype=bool)
+    q_first = 0
     for i, f in enumerate(folds):
         rows = slice(int(first[i]), int(first[i + 1]))
         blk = (slice(f.m0, f.m0 + f.mt), slice(f.n0, f.n0 + f.nt))
@@ -210,15 +287,44 @@ def check(cfg: ArrayConfig, st: Stimulus, cycle: np.ndarray, last: np.ndarray, o
         got[blk] = tile if f.first_k else wrap(got[blk] + tile, cfg.acc_bits)
         if f.last_k:
             got_cycle[blk] = scatter(df, f, np.broadcast_to(cycle[rows][:, None], (rows.stop - rows.start, C)))
+            final[rows] = True
+            if st.staged and q_first + counts[i] <= len(cap.q):
+                got_q[blk] = scatter(df, f, cap.q[q_first: q_first + counts[i]])
+            q_first += counts[i]
     want = gemm_numbers(cfg, g.a, g.b)
-    diff = np.argwhere(got != want)
-    if len(diff):
-        r, c = diff[0]
-        v.errors.append(f"{len(diff)} values of C differ (C[{r}, {c}] = {got[r, c]}, fast model {want[r, c]})")
+    if not np.array_equal(got, want):
+        v.errors.append(_first_error("C", got, want))
     if g.reference is not None and not np.array_equal(want, g.reference):
         v.errors.append("the fast model's C differs from the GEMM's own reference")
     if not np.array_equal(got_cycle, output_cycles(folds, st.starts)):
         v.errors.append("output cycles of C differ from the fast model's")
+    if keep_outputs:
+        v.c = got
+    if not st.staged:
+        if len(cap.q):
+            v.errors.append(f"{len(cap.q)} int8 rows from the output stage, which this GEMM bypasses")
+        return v
+    assert g.stage is not None
+    want_q_cycles, want_q_last = want_cycles[final] + OUT_STAGE_CYCLES, want_last[final]
+    if len(cap.q) != len(want_q_cycles):
+        v.errors.append(f"{len(cap.q)} int8 rows, fast model {len(want_q_cycles)} (one per final output row)")
+        return v
+    bad = np.flatnonzero(cap.q_cycle != want_q_cycles)
+    if len(bad):
+        i = int(bad[0])
+        v.errors.append(f"{len(bad)} int8 rows in the wrong cycle (int8 row {i}: cycle {cap.q_cycle[i]}, fast model "
+                        f"{want_q_cycles[i]})")
+    if not np.array_equal(cap.q_last, want_q_last):
+        v.errors.append(f"out_last on int8 rows {np.flatnonzero(cap.q_last).tolist()[:8]}, expected "
+                        f"{np.flatnonzero(want_q_last).tolist()[:8]}")
+    want_q = g.stage.apply(want)
+    v.wrong_int8 = int(np.count_nonzero(got_q != want_q))
+    if v.wrong_int8:
+        v.errors.append(_first_error("q", got_q, want_q))
+    if g.out is not None and not np.array_equal(want_q, g.out):
+        v.errors.append("the requantized fast C differs from the GEMM's own int8 reference")
+    if keep_outputs:
+        v.q = got_q
     return v
 
 
@@ -231,7 +337,8 @@ class HarnessJob(Pickled):
     pipeline: bool
     work_dir: str
     results_path: str
-    depth: int = STIM_DEPTH  # stimulus words a segment may hold (<= the build's STIM_DEPTH)
+    depth: int = STIM_DEPTH  # stimulus words a segment may hold
+    keep_outputs: bool = False  # the verdicts carry the RTL's C and int8 result
 
 
 @dataclass
@@ -241,8 +348,8 @@ class HarnessResult(Pickled):
     verdicts: list[GemmVerdict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     sim_seconds: float = 0.0
-    rtl_seconds: float = 0.0  # of which the simulator loaded ($fread) and played stimulus
-    load_seconds: float = 0.0  # of which $fread
+    rtl_seconds: float = 0.0  # of which the simulator read stimulus, played it and wrote the capture
+    load_seconds: float = 0.0  # of which the cycle that reads the stimulus file
     wall_seconds: float = 0.0
 
     @property
@@ -259,13 +366,15 @@ class HarnessResult(Pickled):
 
 
 def parameters(cfg: ArrayConfig) -> dict[str, int]:
-    return {**cfg.rtl_parameters(), "STIM_DEPTH": STIM_DEPTH, "CAP_DEPTH": CAP_DEPTH}
+    return cfg.rtl_parameters()
 
 
 def run_harness(cfg: ArrayConfig, gemms: Sequence[Gemm], *, pipeline: bool | None = None,
-                run_dir: str | Path | None = None, depth: int = STIM_DEPTH) -> HarnessResult:
+                run_dir: str | Path | None = None, depth: int = STIM_DEPTH,
+                keep_outputs: bool = False) -> HarnessResult:
     """Run ``gemms`` back to back through the RTL of ``cfg`` in the fast harness (one simulator run); the verdict.
-    ``depth``: stimulus words a segment may hold (a smaller value splits GEMMs into more segments)."""
+    ``depth``: stimulus words a segment may hold (a smaller value splits GEMMs into more segments);
+    ``keep_outputs``: each verdict carries the RTL's C and int8 result (``GemmVerdict.c``, ``q``)."""
     check_widths(cfg)
     if not 2 <= depth <= STIM_DEPTH:
         raise ValueError(f"run_harness: depth must be in [2, {STIM_DEPTH}]")
@@ -276,7 +385,7 @@ def run_harness(cfg: ArrayConfig, gemms: Sequence[Gemm], *, pipeline: bool | Non
     run.mkdir(parents=True)
     job_path, results_path = run / "job.pkl", run / "results.pkl"
     HarnessJob(cfg, list(gemms), cfg.pipeline if pipeline is None else pipeline, str(run),
-               str(results_path), depth).save(job_path)
+               str(results_path), depth, keep_outputs).save(job_path)
     setup_env()
     from cocotb_tools.runner import get_runner
 
@@ -286,7 +395,7 @@ def run_harness(cfg: ArrayConfig, gemms: Sequence[Gemm], *, pipeline: bool | Non
     try:
         runner.test(test_module="accelsim.rtlsim.harness_tb", hdl_toplevel=HARNESS_TOP, hdl_toplevel_lang="verilog",
                     build_dir=str(bdir), test_dir=str(run), extra_env={HARNESS_ENV: str(job_path)},
-                    plusargs=[f"+stim={run / 'stim.bin'}", f"+cap={run / 'cap.hex'}"],
+                    plusargs=[f"+stim={run / 'stim.bin'}", f"+stage={run / 'stage.bin'}", f"+cap={run / 'cap.bin'}"],
                     log_file=str(run / "sim.log"), results_xml=str(run / "results.xml"))
     except (SystemExit, RuntimeError) as e:
         failure = e

@@ -1,5 +1,6 @@
-"""cocotb testbench of the fast harness (``rtl/tb/harness_top.v``): per GEMM, write its stimulus file, start the
-batch, wait for it to finish and check the capture file against the fast model (``accelsim.rtlsim.harness``).
+"""cocotb testbench of the fast harness (``rtl/tb/harness_top.v``): per GEMM segment, write its stimulus and
+output stage files, start the batch, wait for it to finish and read the capture file; per GEMM, check the
+capture against the fast model (``accelsim.rtlsim.harness``).
 
 Runs inside the simulator's Python (``ACCELSIM_HARNESS_JOB`` names the pickled ``HarnessJob``). The clock is
 cocotb's GPI clock, so no Python runs while a batch plays. Results go to ``HarnessJob.results_path`` even on
@@ -13,10 +14,9 @@ import time
 from pathlib import Path
 
 import cocotb
-import numpy as np
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from accelsim.rtlsim.harness import HARNESS_ENV, HarnessJob, HarnessResult, check, read_capture, stimulus
+from accelsim.rtlsim.harness import HARNESS_ENV, Capture, HarnessJob, HarnessResult, check, read_capture, stimulus
 
 
 @cocotb.test()
@@ -25,7 +25,7 @@ async def run_harness(dut):
     job = HarnessJob.load(os.environ[HARNESS_ENV])
     result = HarnessResult()
     work = Path(job.work_dir)
-    stim_path, cap_path = work / "stim.bin", work / "cap.hex"
+    stim_path, stage_path, cap_path = work / "stim.bin", work / "stage.bin", work / "cap.bin"
     t0 = time.perf_counter()
     try:
         dut.go.value = 0
@@ -38,22 +38,22 @@ async def run_harness(dut):
             parts = []
             for j, (_, _, first, _) in enumerate(st.segments):
                 stim_path.write_bytes(st.file_bytes(j))
+                stage_path.write_bytes(st.stage_bytes(j))
                 cap_path.unlink(missing_ok=True)
                 dut.go.value = 1
                 t1 = time.perf_counter()
                 await FallingEdge(dut.clk)
                 dut.go.value = 0
                 result.load_seconds += time.perf_counter() - t1
-                await RisingEdge(dut.finished)
-                await RisingEdge(dut.clk)  # the capture file is written at the edge after finished rises
+                await RisingEdge(dut.finished)  # the capture file was written at the edge that raised it
                 await FallingEdge(dut.clk)
                 result.rtl_seconds += time.perf_counter() - t1
-                if int(dut.overflow.value):
-                    raise RuntimeError(f"{g.name}: more output rows than the capture memory holds")
-                cycle, last, out = read_capture(cap_path, job.cfg, int(dut.cap_count.value))
-                parts.append((cycle + first, last, out))
-            cycle, last, out = (np.concatenate(x) for x in zip(*parts, strict=True))
-            result.verdicts.append(check(job.cfg, st, cycle, last, out))
+                if int(dut.io_error.value):
+                    raise RuntimeError(f"{g.name}: the harness could not read {stim_path} / {stage_path} or write "
+                                       f"{cap_path} (see the simulator's log)")
+                cap = read_capture(cap_path, job.cfg, int(dut.cap_count.value), int(dut.q_count.value))
+                parts.append(cap.shifted(first))
+            result.verdicts.append(check(job.cfg, st, Capture.concat(parts), job.keep_outputs))
     except Exception as e:
         result.errors.append(f"testbench error: {type(e).__name__}: {e}")
         raise

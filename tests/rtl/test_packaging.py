@@ -20,6 +20,7 @@ import pytest
 
 from accelsim.rtlsim import build, cache, random_gemm
 from accelsim.rtlsim.env import SOURCES, TOPLEVEL
+from accelsim.rtlsim.harness import harness_sources
 from tests.rtl.common import config, run_gemms
 
 pytestmark = pytest.mark.rtl
@@ -59,6 +60,7 @@ def test_wheel_carries_the_rtl_and_cosimulates_outside_the_source_tree(source, t
     (wheel,) = dist.glob("accelsim-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"accelsim/rtl/{s}" for s in SOURCES} <= names
+    assert {f"accelsim/rtl/{p.relative_to(p.parents[1]).as_posix()}" for p in harness_sources()[-2:]} <= names
     assert "accelsim/py.typed" in names and any(n.endswith(".dist-info/LICENSE") for n in names)
     assert not any("sim_build" in n for n in names)
 
