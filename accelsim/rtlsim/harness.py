@@ -244,7 +244,8 @@ class GemmVerdict:
 
 def _first_error(what: str, got: np.ndarray, want: np.ndarray) -> str:
     r, c = np.argwhere(got != want)[0]
-    return f"{np.count_nonzero(got != want)} values of {what} differ ({what}[{r}, {c}] = {got[r, c]}, {want[r, c]} expected)"
+    return (f"{np.count_nonzero(got != want)} values of {what} differ ({what}[{r}, {c}] = {got[r, c]}, fast model "
+            f"{want[r, c]})")
 
 
 def check(cfg: ArrayConfig, st: Stimulus, cap: Capture, keep_outputs: bool = False) -> GemmVerdict:

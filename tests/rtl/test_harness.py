@@ -1,32 +1,32 @@
 """The fast co-simulation harness (``rtl/tb/harness_top.v``, ``accelsim.rtlsim.harness``).
 
 Its schedule (fold starts from the fast model's timing) equals where the stepping model's driver issues
-the folds, and the stimulus it plays is exactly the driver's per-cycle inputs; its checker rejects a wrong
-value, a wrong cycle and a missing row; and the RTL on 4x4 (one Verilator build) passes every dataflow,
-serial and pipelined, bit- and cycle-exact against the fast model.
+the folds, and the stimulus it plays is exactly the driver's per-cycle inputs; its checker passes the stepping
+model's rows (and their int8 rows through the per-cycle harness's ofmap buffer) and rejects a wrong value, a
+wrong cycle and a missing row of C or of the int8 result; and the RTL on 4x4 (one Verilator build, with the
+output stage) passes every dataflow, serial and pipelined, bit- and cycle-exact against the fast model. The
+RTL's mutants run through the fast harness in tests/rtl/test_mutation.py.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 
 import numpy as np
 import pytest
 
 from accelsim.hardware.config import ArrayConfig
+from accelsim.lowering.requant import ACTIVATIONS, OUT_STAGE_CYCLES, output_stage
 from accelsim.mapping.folds import folds_for
 from accelsim.rtlsim.env import setup_env, simulator_missing
 from accelsim.rtlsim.gemm import network_gemms, random_gemm
-from accelsim.rtlsim.harness import check, harness_sources, run_harness, stimulus
+from accelsim.rtlsim.harness import Capture, check, harness_sources, run_harness, stimulus
+from accelsim.rtlsim.tb import PsumBuffer
 from accelsim.systolic.beats import fold_beats
 from accelsim.systolic.core import ArrayCore
 from accelsim.systolic.issue import run_folds
 
-IN_CI = os.environ.get("CI") == "true"
-IN_CI_SKIP = "one mutant's Verilator build is enough in CI"
 SHAPES = [(9, 10, 7), (5, 3, 6), (1, 1, 1), (13, 4, 9)]
 CASES = [(df, pipe) for df in ("os", "ws", "is") for pipe in (False, True)]
 
@@ -106,45 +106,88 @@ def test_a_gemm_too_long_for_one_file_is_split_at_drained_fold_boundaries(datafl
         assert len(st.file_bytes(st.segments.index((lo, hi, first, end)))) == (end - first + 1) * 4 * 3
 
 
-def _model_capture(cfg, st):
-    """What a correct RTL captures: the stepping model's rows and cycles."""
+def _model_capture(cfg, st) -> Capture:
+    """What a correct RTL captures: the stepping model's rows and cycles, and for a staged GEMM each final row
+    requantized (the per-cycle harness's ``PsumBuffer``: partial sums of the model's own earlier k-tiles)
+    ``OUT_STAGE_CYCLES`` later."""
     beats = [fold_beats(cfg, st.folds.dataflow, st.gemm.a, st.gemm.b, f) for f in st.folds]
     traces = run_folds(ArrayCore(cfg.rows, cfg.cols), beats, cfg.pipeline)
     cycle = np.concatenate([t.out_cycle + t.start for t in traces])
     last = np.concatenate([np.arange(len(t.out)) == len(t.out) - 1 for t in traces])
-    return cycle, last, np.concatenate([t.out for t in traces])
+    buf = PsumBuffer(cfg.cols, cfg.acc_bits, [st.gemm.stage] * len(beats) if st.staged else None)
+    q, q_cycle, q_last = [], [], []
+    for i, (bt, t) in enumerate(zip(beats, traces, strict=True)):
+        for r, row in enumerate(t.out):
+            final = buf.row(i, bt, r, row)
+            if final is not None:
+                lanes, psum = final
+                q.append(output_stage(row, lanes.bias, lanes.m0, lanes.shift, lanes.act_min, lanes.act_max, psum))
+                q_cycle.append(t.start + t.out_cycle[r] + OUT_STAGE_CYCLES)
+                q_last.append(r == len(t.out) - 1)
+    return Capture(cycle, last, np.concatenate([t.out for t in traces]), np.array(q_cycle, np.int64),
+                   np.array(q_last, bool), np.array(q, np.int64).reshape(len(q), cfg.cols))
 
 
 @pytest.mark.parametrize(("dataflow", "pipeline"), CASES)
 def test_checker_passes_the_stepping_model_and_catches_errors(dataflow, pipeline):
     cfg = _cfg(dataflow, pipeline)
     st = stimulus(cfg, random_gemm(cfg, 9, 10, 7, seed=5), pipeline)
-    cycle, last, out = _model_capture(cfg, st)
-    assert check(cfg, st, cycle, last, out).ok
-    bad = out.copy()
+    assert st.staged and st.folds.k > cfg.rows  # k-tiles in WS/IS: the int8 rows take partial sums
+    cap = _model_capture(cfg, st)
+    v = check(cfg, st, cap, keep_outputs=True)
+    assert v.ok, v.errors
+    assert v.int8_outputs == 63 and v.wrong_int8 == 0
+    assert np.array_equal(v.c, st.gemm.reference) and np.array_equal(v.q, st.gemm.out)
+    assert check(cfg, st, cap).c is None
+    bad = cap.out.copy()
     bad[len(bad) // 2, 0] += 1
-    assert "values of C differ" in check(cfg, st, cycle, last, bad).errors[0]
-    late = cycle.copy()
+    assert "values of C differ" in check(cfg, st, cap._replace(out=bad)).errors[0]
+    late = cap.cycle.copy()
     late[-1] += 1
-    assert any("wrong cycle" in e for e in check(cfg, st, late, last, out).errors)
-    assert "output rows, fast model" in check(cfg, st, cycle[:-1], last[:-1], out[:-1]).errors[0]
+    assert any("wrong cycle" in e for e in check(cfg, st, cap._replace(cycle=late)).errors)
+    short = cap._replace(cycle=cap.cycle[:-1], last=cap.last[:-1], out=cap.out[:-1])
+    assert "output rows, fast model" in check(cfg, st, short).errors[0]
+    # the int8 rows: a wrong value, a late row, a missing row, out_last on the wrong row
+    bad_q = cap.q.copy()
+    bad_q[1, 0] += 1
+    v = check(cfg, st, cap._replace(q=bad_q))
+    assert v.wrong_int8 == 1 and v.errors[0].startswith("1 values of q differ")
+    late = cap.q_cycle.copy()
+    late[0] += 1
+    assert check(cfg, st, cap._replace(q_cycle=late)).errors[0].startswith("1 int8 rows in the wrong cycle")
+    v = check(cfg, st, cap._replace(q_cycle=cap.q_cycle[1:], q_last=cap.q_last[1:], q=cap.q[1:]))
+    assert "int8 rows, fast model" in v.errors[0] and v.wrong_int8 == 63
+    assert check(cfg, st, cap._replace(q_last=~cap.q_last)).errors[0].startswith("out_last on int8 rows")
+    st.gemm.out[0, 0] += 1
+    assert check(cfg, st, cap).errors == ["the requantized fast C differs from the GEMM's own int8 reference"]
     st.gemm.reference[0, 0] += 1
-    assert check(cfg, st, cycle, last, out).errors == ["the fast model's C differs from the GEMM's own reference"]
+    assert "the fast model's C differs from the GEMM's own reference" in check(cfg, st, cap).errors
+    # a GEMM without a stage bypasses it: int8 rows are then an error
+    st.gemm.stage = None
+    assert check(cfg, st, cap).errors[1:] == [f"{len(cap.q)} int8 rows from the output stage, which this GEMM bypasses"]
 
 
 @pytest.mark.rtl
 def test_rtl_through_the_fast_harness():
-    """4x4 (one build): every dataflow, serial and pipelined, several GEMMs a run, bit- and cycle-exact."""
+    """4x4 (one build, with the int8 output stage): every dataflow, serial and pipelined, several GEMMs a run
+    (k-tiled ones: partial sums into the stage; random stages with every activation; one GEMM bypassing the
+    stage), C and the int8 result bit- and cycle-exact."""
     for pipeline in (False, True):
         cfg = _cfg("ws", pipeline)
-        gemms = [random_gemm(_cfg(df, pipeline), *shape, seed=i) for i, shape in enumerate(SHAPES)
-                 for df in ("os", "ws", "is")]
+        gemms = [random_gemm(_cfg(df, pipeline), *shape, seed=3 * i + j) for i, shape in enumerate(SHAPES)
+                 for j, df in enumerate(("os", "ws", "is"))]
         for g, df in zip(gemms, ["os", "ws", "is"] * len(SHAPES), strict=True):
             g.mapping = folds_for(_cfg(df, pipeline), *g.shape).mapping
-        r = run_harness(cfg, gemms, pipeline=pipeline)
+        assert {g.stage.activation for g in gemms if g.stage} == set(ACTIVATIONS)
+        gemms[3].stage = gemms[3].out = None  # no stage: its rows bypass it (c_final 0), no int8 rows
+        r = run_harness(cfg, gemms, pipeline=pipeline, keep_outputs=True)
         assert r.ok, r.errors + [e for v in r.verdicts for e in v.errors]
         assert len(r.verdicts) == len(gemms)
         assert r.rtl_cycles == sum(stimulus(cfg, g, pipeline).cycles for g in gemms)
+        for g, v in zip(gemms, r.verdicts, strict=True):
+            assert np.array_equal(v.c, g.reference)
+            assert (v.int8_outputs, v.wrong_int8) == ((g.out.size, 0) if g.stage else (0, 0))
+            assert (v.q is None) if g.stage is None else np.array_equal(v.q, g.out)
     # GEMMs split into segments of at most 40 words (one file each), drained in between
     gemms = []
     for df in ("os", "ws", "is"):
@@ -154,17 +197,21 @@ def test_rtl_through_the_fast_harness():
         assert len(stimulus(_cfg(df, True), g, True, depth=40).segments) > 2
     r = run_harness(_cfg("ws", True), gemms, pipeline=True, depth=40)
     assert r.ok, r.errors + [e for v in r.verdicts for e in v.errors]
+    assert all(v.int8_outputs == 13 * 9 for v in r.verdicts)
 
 
 @pytest.mark.rtl
 def test_lenet5_through_the_fast_harness():
-    """A network's worth of tiles in CI: every GEMM of LeNet-5's int8 forward (its own accumulators the reference)
-    on the 4x4 build, pipelined WS, bit- and cycle-exact (~41k cycles, ~1.5 s)."""
+    """A network's worth of tiles in CI: every GEMM of LeNet-5's int8 forward (its own accumulators and int8
+    outputs the references) on the 4x4 build with the output stage, pipelined WS, bit- and cycle-exact (~41k
+    cycles, ~1.5 s)."""
     cfg = _cfg("ws", True)
     gemms = network_gemms(cfg, "lenet5")
+    assert all(g.stage is not None and g.out is not None for g in gemms)
     r = run_harness(cfg, gemms, pipeline=True)
     assert r.ok, r.errors + [e for v in r.verdicts for e in v.errors]
     assert len(r.verdicts) == len(gemms) == 5 and r.rtl_cycles > 30_000
+    assert [v.int8_outputs for v in r.verdicts] == [g.out.size for g in gemms]
 
 
 @pytest.mark.parametrize("params", [{"ROWS": 4, "COLS": 4}, {"ROWS": 1, "COLS": 8, "ACC_W": 16, "OUT_W": 16},
@@ -184,34 +231,3 @@ def test_harness_top_lint_wall(params):
     assert "`default_nettype none" in text and not re.search(r"lint_off|-Wno-", text)
     for name in re.findall(r"\b(?:local)?param(?:eter)?\s+(?:\[[^\]]*\]\s*)?(\w+)", text):
         assert re.fullmatch(r"[A-Z][A-Z0-9_]*", name), name
-
-
-@pytest.mark.rtl
-@pytest.mark.parametrize("mutant", [
-    pytest.param("output_bit_flip", marks=[pytest.mark.slow, pytest.mark.skipif(IN_CI, reason=IN_CI_SKIP)]),
-    pytest.param("extra_drain_row", marks=[pytest.mark.slow, pytest.mark.skipif(IN_CI, reason=IN_CI_SKIP)]),
-    "skew_off_by_one",
-])
-def test_mutated_rtl_is_caught_by_the_fast_harness(mutant, tmp_path, monkeypatch):
-    """The array's mutants of ``tests/rtl/test_mutation.py`` (a flipped output bit, a wrong drain, an off-by-one
-    skew) fail the fast harness's check too (a scratch Verilator build each, ~8 s: CI builds one)."""
-    from accelsim.rtlsim import env
-    from tests.rtl.test_mutation import RTL_MUTANTS
-
-    rtl = tmp_path / "rtl"
-    shutil.copytree(env.RTL_DIR, rtl)
-    name, old, new = RTL_MUTANTS[mutant]
-    # the harness's first beat is a few cycles after reset: flip the bit every 16 cycles, not in cycle 10 only
-    new = new.replace("(cycle_count_q == 32'd10)", "(cycle_count_q[3:0] == 4'd10)")
-    text = (rtl / name).read_text()
-    assert text.count(old) == 1
-    (rtl / name).write_text(text.replace(old, new))
-    monkeypatch.setattr(env, "RTL_DIR", rtl)
-    monkeypatch.setenv("ACCELSIM_SIM_BUILD", str(tmp_path / "sim_build"))
-    gemms = []
-    for df in ("os", "ws"):
-        g = random_gemm(_cfg(df, False, 2, 3), 4, 7, 5, seed=8)
-        g.mapping = folds_for(_cfg(df, False, 2, 3), *g.shape).mapping
-        gemms.append(g)
-    r = run_harness(_cfg("os", False, 2, 3), gemms, pipeline=False)
-    assert not r.ok and any(not v.ok for v in r.verdicts)

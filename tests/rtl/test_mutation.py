@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass, replace
 
 import pytest
 
+from accelsim.mapping.folds import folds_for
 from accelsim.rtlsim import random_gemm, simulator_missing
+from accelsim.rtlsim.harness import HarnessResult, run_harness
 from tests.rtl.common import config, run_gemms
 
 pytestmark = pytest.mark.rtl
@@ -51,8 +54,9 @@ def test_dut_with_other_parameters_than_the_config_is_refused(claimed, built, tm
 
 
 RTL_MUTANTS = {
+    # every 16 cycles from cycle 10: the first OS drain row in the cycle harness, a row in the fast one too
     "output_bit_flip": ("systolic_top.v", "assign c_out       = deskewed;",
-                        "assign c_out       = deskewed ^ {{(COLS*ACC_W-1){1'b0}}, (cycle_count_q == 32'd10)};"),
+                        "assign c_out       = deskewed ^ {{(COLS*ACC_W-1){1'b0}}, (cycle_count_q[3:0] == 4'd10)};"),
     "extra_drain_row": ("systolic_top.v", "drain_left <= DRAIN_REST;", "drain_left <= DRAIN_REST + CNT_ONE;"),
     "skew_off_by_one": ("skew_buffer.v", ".DEPTH(DESKEW != 0 ? LANES - 1 - l : l)",
                         ".DEPTH(DESKEW != 0 ? LANES - 1 - l : (l == 1 ? 2 : l))"),
@@ -76,10 +80,36 @@ def _run_cycle_harness(cfg, jobs, tmp_path, simulator):
     return result
 
 
-# Every harness a mutant must fail (and the unmutated copy pass): name -> run(cfg, [(gemm, dataflow)], tmp_path,
-# simulator) returning a result with ``ok``, ``folds`` (each with ``ok``) and ``all_errors()``. Hook for the fast
-# harness (issue 13): add ``"fast": <its runner>`` here and every mutant, on both simulators, runs through it too.
-HARNESSES = {"cycle": _run_cycle_harness}
+@dataclass
+class FastResult:
+    """The fast harness's result in the cycle harness's terms: one "fold" a GEMM (its verdict)."""
+
+    result: HarnessResult
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+    @property
+    def folds(self) -> list:
+        return self.result.verdicts
+
+    def all_errors(self) -> list[str]:
+        return self.result.errors + [e for v in self.result.verdicts for e in v.errors]
+
+
+def _run_fast_harness(cfg, jobs, tmp_path, simulator):
+    """The fast harness (``rtl/tb/harness_top.v``: beats played from a file, rows and int8 rows captured, checked
+    against the fast model): one GEMM per (gemm, dataflow), back to back in one run. Verilator only."""
+    assert simulator == "verilator"
+    gemms = [replace(g, mapping=folds_for(cfg.with_(dataflow=df), *g.shape).mapping) for g, df in jobs]
+    return FastResult(run_harness(cfg, gemms, pipeline=cfg.pipeline))
+
+
+# Every harness a mutant must fail (and the unmutated copy pass): name -> (run(cfg, [(gemm, dataflow)], tmp_path,
+# simulator) returning a result with ``ok``, ``folds`` (each with ``ok``) and ``all_errors()``, the simulators it
+# runs on). The fast harness builds its own top around each mutated copy.
+HARNESSES = {"cycle": (_run_cycle_harness, ("icarus", "verilator")), "fast": (_run_fast_harness, ("verilator",))}
 
 
 def _mutant_params():
@@ -90,7 +120,7 @@ def _mutant_params():
             if simulator == "verilator" and mutant not in CI_MUTANTS:
                 reason = "one Verilator build per mutant; CI builds the issue's three"
                 marks += [pytest.mark.slow, pytest.mark.skipif(IN_CI, reason=reason)]
-            for harness in sorted(HARNESSES):
+            for harness in sorted(h for h, (_, sims) in HARNESSES.items() if simulator in sims):
                 yield pytest.param(simulator, mutant, harness, id=f"{simulator}-{mutant}-{harness}", marks=marks)
 
 
@@ -112,13 +142,14 @@ def _run_rtl_copy(simulator, harness, tmp_path, monkeypatch, mutant=None):
         monkeypatch.setenv("ACCELSIM_SIM_BUILD", str(tmp_path / "sim_build"))
     cfg = config((2, 3, 32))
     g = random_gemm(cfg, 4, 7, 5, seed=8)
-    return HARNESSES[harness](cfg, [(g, "os"), (g, "ws")], tmp_path, simulator)
+    return HARNESSES[harness][0](cfg, [(g, "os"), (g, "ws")], tmp_path, simulator)
 
 
 @pytest.mark.parametrize("simulator, mutant, harness", list(_mutant_params()))
 def test_mutated_rtl_is_caught(simulator, mutant, harness, tmp_path, monkeypatch):
     """A copy of the RTL with one small bug fails (the bit flip hits the first OS drain row, cycle 10). WS has
-    k-tiles of 2 (partial sums on the output stage's psum_in); the array's mutants fail the first OS fold."""
+    k-tiles of 2 (partial sums on the output stage's psum_in); the array's mutants fail the first OS fold (the
+    fast harness: the OS GEMM)."""
     result = _run_rtl_copy(simulator, harness, tmp_path, monkeypatch, mutant)
     assert not result.ok
     assert not result.folds[0].ok or mutant.startswith("stage_")
