@@ -100,6 +100,14 @@ def build(simulator: str, parameters: dict[str, int], root: Path | None = None) 
     return out
 
 
+def top_dir(simulator: str, toplevel: str, sources: list[Path], parameters: dict[str, int], root: Path | None = None,
+            build_args: tuple[str, ...] = (), key: str | None = None) -> Path:
+    """``build_top``'s folder (built or not): ``<toplevel>-<simulator>-<parameters>-<hash>``."""
+    key = key or cache.build_key(simulator, sources, build_args)
+    values = "-".join(f"{k.lower()}{v}" for k, v in sorted(parameters.items()))
+    return (root or sim_build_root()) / f"{toplevel}-{simulator}-{values}-{key}"
+
+
 def build_top(simulator: str, toplevel: str, sources: list[Path], parameters: dict[str, int],
               root: Path | None = None, build_args: tuple[str, ...] = ()) -> Path:
     """Build (or find up to date) a testbench top ``toplevel`` over ``sources`` (e.g. the fast harness,
@@ -110,8 +118,8 @@ def build_top(simulator: str, toplevel: str, sources: list[Path], parameters: di
     if reason:
         raise CosimError(f"cannot build for {simulator}: {reason}")
     key = cache.build_key(simulator, sources, build_args)
-    values = "-".join(f"{k.lower()}{v}" for k, v in sorted(parameters.items()))
-    out = cache.ensure_root(root or sim_build_root()) / f"{toplevel}-{simulator}-{values}-{key}"
+    out = top_dir(simulator, toplevel, sources, parameters, cache.ensure_root(root or sim_build_root()),
+                  build_args, key)
     if _built.get(out) == key:
         return out
     with _locked(out.parent / f"{out.name}.lock"):

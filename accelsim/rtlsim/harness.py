@@ -19,11 +19,14 @@ is split into segments at fold boundaries, drained in between. Python stays out 
 
 from __future__ import annotations
 
+import json
 import os
+import pickle
 import shutil
+import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,11 +36,13 @@ from accelsim.hardware.arith import wrap
 from accelsim.hardware.config import ArrayConfig
 from accelsim.lowering.requant import OUT_STAGE_CYCLES
 from accelsim.mapping.folds import Folds, folds_for
-from accelsim.rtlsim.build import build_top
+from accelsim.mapping.space import Mapping
+from accelsim.rtlsim.build import build_top, top_dir
 from accelsim.rtlsim.env import CosimError, rtl_sources, setup_env
-from accelsim.rtlsim.gemm import Gemm
+from accelsim.rtlsim.gemm import Gemm, per_gemm
 from accelsim.rtlsim.job import Pickled
 from accelsim.rtlsim.proc import guard_runner
+from accelsim.rtlsim.run import RATE_FILE, watch_files
 from accelsim.systolic.beats import fold_beats, scatter
 from accelsim.systolic.fast import fold_timing, gemm_numbers, output_cycles
 
@@ -334,7 +339,7 @@ class HarnessJob(Pickled):
     """GEMMs for the harness testbench; ``work_dir`` holds its stimulus and capture files."""
 
     cfg: ArrayConfig
-    gemms: list[Gemm]
+    gemms: Iterable[Gemm]  # a GemmFiles: the host writes them as it generates them
     pipeline: bool
     work_dir: str
     results_path: str
@@ -370,44 +375,235 @@ def parameters(cfg: ArrayConfig) -> dict[str, int]:
     return cfg.rtl_parameters()
 
 
-def run_harness(cfg: ArrayConfig, gemms: Sequence[Gemm], *, pipeline: bool | None = None,
+def harness_cycles(cfg: ArrayConfig, shape: tuple[int, int, int], mapping: Mapping | str | None, pipeline: bool,
+                   depth: int = STIM_DEPTH) -> int:
+    """Words the harness plays for a GEMM of ``shape`` (``Stimulus.cycles``, stop words included), from its
+    folds' timing alone (no operands)."""
+    folds = folds_for(cfg, *shape, mapping)
+    starts, ranges = fold_starts(folds, pipeline, depth)
+    F = folds.cycles
+    return sum(int(starts[hi - 1] + F[hi - 1] - starts[lo]) + 1 for lo, hi in ranges)
+
+
+def balance(cycles: Sequence[int], jobs: int) -> list[int]:
+    """The job (0 .. jobs-1) of each GEMM: the longest first, each to the job with the fewest cycles so far
+    (each job then runs its GEMMs in their given order); jobs without a GEMM are dropped."""
+    load = [0] * max(1, min(jobs, len(cycles)))
+    owner = [0] * len(cycles)
+    for i in sorted(range(len(cycles)), key=lambda i: -cycles[i]):
+        j = load.index(min(load))
+        owner[i], load[j] = j, load[j] + cycles[i]
+    return owner
+
+
+@dataclass
+class GemmFiles:
+    """A job's GEMMs as files the host writes while the simulator runs (``NNNNN.pkl`` in ``folder``, ``count``
+    in all, operands stored in ``data_bits``-bit integers): iterating waits for each, loads it and deletes it,
+    so each process holds one GEMM's operands at a time. A file ``abort`` in ``folder`` stops the wait."""
+
+    folder: str
+    count: int
+    data_bits: int
+
+    def path(self, i: int) -> Path:
+        return Path(self.folder) / f"{i:05d}.pkl"
+
+    def put(self, i: int, g: Gemm) -> None:
+        small = np.dtype(f"int{self.data_bits}")
+        tmp = self.path(i).with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(replace(g, a=g.a.astype(small), b=g.b.astype(small)), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self.path(i))
+
+    def abort(self) -> None:
+        (Path(self.folder) / "abort").touch()
+
+    def __iter__(self) -> Iterator[Gemm]:
+        for i in range(self.count):
+            path = self.path(i)
+            while not path.exists():
+                if (Path(self.folder) / "abort").exists():
+                    raise CosimError("the host stopped before handing over every GEMM")
+                time.sleep(0.02)
+            with open(path, "rb") as fh:
+                g = pickle.load(fh)
+            path.unlink()
+            yield replace(g, a=g.a.astype(np.int64), b=g.b.astype(np.int64))
+
+
+def progress_path(job: HarnessJob) -> Path:
+    return Path(job.work_dir) / "progress"
+
+
+def report_progress(job: HarnessJob, result: HarnessResult, st: Stimulus, segment: int) -> None:
+    """Tell the host the words played so far (the GEMMs checked and ``st``'s segments up to ``segment``), in the
+    file ``progress_path`` that ``run_harness`` polls (``run.watch_files``)."""
+    played = result.rtl_cycles + sum(end - first + 1 for _, _, first, end in st.segments[: segment + 1])
+    path = progress_path(job)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(f"{played} 0\n")
+    os.replace(tmp, path)
+
+
+def harness_dir(cfg: ArrayConfig) -> Path:
+    """The fast harness's build folder for ``cfg`` (built or not)."""
+    return top_dir("verilator", HARNESS_TOP, harness_sources(), parameters(cfg), build_args=BUILD_ARGS)
+
+
+def default_seconds_per_cycle(cfg: ArrayConfig) -> float:
+    """One process of the fast harness on a 2-core machine, loading and checking included (measured on pipelined
+    WS: 8x8 230k cycles/s, 16x16 102-118k): ~2.8 us plus ~24 ns per PE a cycle."""
+    return 2.8e-6 + 24e-9 * cfg.pes
+
+
+def seconds_per_cycle(cfg: ArrayConfig) -> tuple[float, bool]:
+    """(seconds per cycle of one harness process, measured?): the last long run's rate on this build, else the
+    default."""
+    try:
+        value = float(json.loads((harness_dir(cfg) / RATE_FILE).read_text())["seconds_per_cycle"])
+        if value > 0:
+            return value, True
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return default_seconds_per_cycle(cfg), False
+
+
+def _record_rate(bdir: Path, result: HarnessResult) -> None:
+    """The run's seconds per cycle and process (busy time over cycles), for the next estimate; short runs
+    measure start-up, not the rate."""
+    if result.sim_seconds <= 0 or result.rtl_cycles < 100_000 or not result.ok:
+        return
+    tmp = bdir / f".{RATE_FILE}.{os.getpid()}"
+    try:
+        tmp.write_text(json.dumps({"seconds_per_cycle": result.sim_seconds / result.rtl_cycles,
+                                   "cycles": result.rtl_cycles}))
+        os.replace(tmp, bdir / RATE_FILE)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def run_harness(cfg: ArrayConfig, gemms: Iterable[Gemm], *, pipeline: bool | None = None,
                 run_dir: str | Path | None = None, depth: int = STIM_DEPTH,
-                keep_outputs: bool = False) -> HarnessResult:
-    """Run ``gemms`` back to back through the RTL of ``cfg`` in the fast harness (one simulator run); the verdict.
-    ``depth``: stimulus words a segment may hold (a smaller value splits GEMMs into more segments);
-    ``keep_outputs``: each verdict carries the RTL's C and int8 result (``GemmVerdict.c``, ``q``)."""
+                progress: Callable[[int, int], None] | None = None, jobs: int = 1,
+                shapes: Sequence[tuple[int, int, int]] | None = None,
+                mappings: Sequence[Mapping | None] | None = None, keep_outputs: bool = False) -> HarnessResult:
+    """Run ``gemms`` through the RTL of ``cfg`` in the fast harness; the verdict (one per GEMM, in order).
+
+    ``jobs`` simulator processes run at once, the GEMMs split between them by cycles (``balance``), each
+    running its share back to back. ``gemms`` may be a generator (``iter_network_gemms``) when ``shapes``
+    (and ``mappings``, one per GEMM, as the GEMMs carry them) give the plan: each GEMM is handed to its
+    process as a file as soon as it is generated and let go (``GemmFiles``), so no process holds more than a
+    GEMM or two. ``progress(words played, words in all)`` is called as batches finish. ``depth``: stimulus
+    words a segment may hold (a smaller value splits GEMMs into more segments). The run folder (default under
+    the build) is removed after a passing run unless ``run_dir`` is given. ``keep_outputs``: each verdict
+    carries the RTL's C and int8 result (``GemmVerdict.c``, ``q``)."""
     check_widths(cfg)
     if not 2 <= depth <= STIM_DEPTH:
         raise ValueError(f"run_harness: depth must be in [2, {STIM_DEPTH}]")
+    if jobs < 1:
+        raise ValueError("run_harness: jobs must be at least 1")
+    pipeline = cfg.pipeline if pipeline is None else pipeline
+    if shapes is None:
+        gemms = list(gemms)
+        shapes = [g.shape for g in gemms]
+        mappings = [g.mapping for g in gemms]
+    chosen = per_gemm(mappings, len(shapes))
+    cycles = [harness_cycles(cfg, s, mp, pipeline, depth) for s, mp in zip(shapes, chosen, strict=True)]
+    owner = balance(cycles, jobs)
+    n_jobs = max(owner, default=0) + 1
     bdir = build_top("verilator", HARNESS_TOP, harness_sources(), parameters(cfg), build_args=BUILD_ARGS)
     run = Path(run_dir) if run_dir else bdir / "runs" / f"harness-{os.getpid()}-{time.monotonic_ns()}"
     if run.exists():
         shutil.rmtree(run)
-    run.mkdir(parents=True)
-    job_path, results_path = run / "job.pkl", run / "results.pkl"
-    HarnessJob(cfg, list(gemms), cfg.pipeline if pipeline is None else pipeline, str(run),
-               str(results_path), depth, keep_outputs).save(job_path)
+    work = [run if n_jobs == 1 else run / f"job{j}" for j in range(n_jobs)]
+    files, job_files = [], []
+    for j, w in enumerate(work):
+        (w / "gemms").mkdir(parents=True)
+        files.append(GemmFiles(str(w / "gemms"), owner.count(j), cfg.data_bits))
+        job = HarnessJob(cfg, files[-1], pipeline, str(w), str(w / "results.pkl"), depth, keep_outputs)
+        job.save(w / "job.pkl")
+        job_files.append(job)
     setup_env()
     from cocotb_tools.runner import get_runner
 
-    runner = guard_runner(get_runner("verilator"))
+    failures: list[BaseException | None] = [None] * n_jobs
+
+    def simulate(j: int) -> None:
+        w = work[j]
+        runner = guard_runner(get_runner("verilator"))
+        try:
+            runner.test(test_module="accelsim.rtlsim.harness_tb", hdl_toplevel=HARNESS_TOP,
+                        hdl_toplevel_lang="verilog", build_dir=str(bdir), test_dir=str(w),
+                        extra_env={HARNESS_ENV: str(w / "job.pkl")},
+                        plusargs=[f"+stim={w / 'stim.bin'}", f"+stage={w / 'stage.bin'}", f"+cap={w / 'cap.bin'}"],
+                        log_file=str(w / "sim.log"), results_xml=str(w / "results.xml"))
+        except (SystemExit, RuntimeError) as e:  # cocotb's runner exits when the test fails
+            failures[j] = e
+
+    total = sum(cycles)
+    stop = threading.Event()
+    watcher = None
+    if progress is not None:
+        progress(0, total)
+        watcher = threading.Thread(target=watch_files, args=([progress_path(j) for j in job_files],
+                                                             lambda done: progress(min(done, total), total), stop),
+                                   daemon=True)
+        watcher.start()
     t0 = time.perf_counter()
-    failure = None
+    threads = [threading.Thread(target=simulate, args=(j,), daemon=True) for j in range(n_jobs)]
+    for t in threads:
+        t.start()
+    handed = [0] * n_jobs
     try:
-        runner.test(test_module="accelsim.rtlsim.harness_tb", hdl_toplevel=HARNESS_TOP, hdl_toplevel_lang="verilog",
-                    build_dir=str(bdir), test_dir=str(run), extra_env={HARNESS_ENV: str(job_path)},
-                    plusargs=[f"+stim={run / 'stim.bin'}", f"+stage={run / 'stage.bin'}", f"+cap={run / 'cap.bin'}"],
-                    log_file=str(run / "sim.log"), results_xml=str(run / "results.xml"))
-    except (SystemExit, RuntimeError) as e:
-        failure = e
+        count = 0
+        for i, g in enumerate(gemms):
+            if i >= len(shapes) or g.shape != tuple(shapes[i]):
+                raise CosimError(f"run_harness: GEMM {i} ({g.name}) is {g.shape}, the plan expected "
+                                 f"{tuple(shapes[i]) if i < len(shapes) else 'no more GEMMs'}")
+            files[owner[i]].put(handed[owner[i]], g)
+            handed[owner[i]] += 1
+            count = i + 1
+        if count != len(shapes):
+            raise CosimError(f"run_harness: {count} GEMMs given, the plan has {len(shapes)}")
+        for t in threads:
+            t.join()
+    except BaseException:  # the simulators waiting for a GEMM stop; the rest die with this process
+        for f in files:
+            f.abort()
+        for t in threads:
+            t.join(timeout=10)
+        raise
+    finally:
+        stop.set()
+        if watcher is not None:
+            watcher.join()
     wall = time.perf_counter() - t0
-    if not results_path.exists():
-        log = run / "sim.log"
-        tail = log.read_text(errors="replace").splitlines()[-30:] if log.exists() else []
-        raise CosimError(f"the harness run in {run} ended without results ({failure}):\n" + "\n".join(tail))
-    result = HarnessResult.load(results_path)
-    result.wall_seconds = wall
+    result = HarnessResult(wall_seconds=wall)
+    parts = []
+    for j, w in enumerate(work):
+        path = w / "results.pkl"
+        if not path.exists():
+            log = w / "sim.log"
+            tail = log.read_text(errors="replace").splitlines()[-30:] if log.exists() else []
+            raise CosimError(f"the harness run in {w} ended without results ({failures[j]}):\n" + "\n".join(tail))
+        part = HarnessResult.load(path)
+        prefix = f"job {j}: " if n_jobs > 1 else ""
+        result.errors += [prefix + e for e in part.errors]
+        missing = files[j].count - len(part.verdicts)
+        if missing:
+            result.errors.append(f"{prefix}{missing} GEMMs did not run")
+        result.sim_seconds += part.sim_seconds
+        result.rtl_seconds += part.rtl_seconds
+        result.load_seconds += part.load_seconds
+        parts.append(iter(part.verdicts))
+    for j in owner:
+        v = next(parts[j], None)
+        if v is not None:
+            result.verdicts.append(v)
+    if progress is not None:
+        progress(result.rtl_cycles, total)
+    _record_rate(bdir, result)
     if result.ok and not run_dir:
         shutil.rmtree(run, ignore_errors=True)
     return result
-

@@ -16,7 +16,16 @@ from pathlib import Path
 import cocotb
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from accelsim.rtlsim.harness import HARNESS_ENV, Capture, HarnessJob, HarnessResult, check, read_capture, stimulus
+from accelsim.rtlsim.harness import (
+    HARNESS_ENV,
+    Capture,
+    HarnessJob,
+    HarnessResult,
+    check,
+    read_capture,
+    report_progress,
+    stimulus,
+)
 
 
 @cocotb.test()
@@ -53,6 +62,7 @@ async def run_harness(dut):
                                        f"{cap_path} (see the simulator's log)")
                 cap = read_capture(cap_path, job.cfg, int(dut.cap_count.value), int(dut.q_count.value))
                 parts.append(cap.shifted(first))
+                report_progress(job, result, st, j)
             result.verdicts.append(check(job.cfg, st, Capture.concat(parts), job.keep_outputs))
     except Exception as e:
         result.errors.append(f"testbench error: {type(e).__name__}: {e}")

@@ -105,6 +105,22 @@ def _watch(path: Path, callback: Callable[[int, int], None], stop: threading.Eve
             last = (done, total)
 
 
+def watch_files(paths: Sequence[Path], callback: Callable[[int], None], stop: threading.Event) -> None:
+    """Until ``stop``: every 0.2 s, the sum of the progress files' first numbers (work done by several simulator
+    processes), to ``callback`` when it changed."""
+    last = None
+    while not stop.wait(0.2):
+        done = 0
+        for path in paths:
+            try:
+                done += int(path.read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+        if done != last:
+            callback(done)
+            last = done
+
+
 def run_job(
     cfg: ArrayConfig,
     folds: list[Beats],
