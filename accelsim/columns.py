@@ -219,6 +219,14 @@ _DEFINITIONS = (
     ("rtl_cycles", "cycles", "co-simulation: compute cycles of the RTL (first beat to last done)"),
     ("sim_seconds", "s", "co-simulation wall time"),
     ("cycles_per_second", "cycles/s", "co-simulation speed: rtl_cycles / sim_seconds"),
+    ("harness", "", "co-simulation harness: fast (beats played from a memory inside Verilator, checked against "
+                    "the fast model) or cycle (every port driven from Python, the stepping model in lock step)"),
+    ("tiles", "count", "co-simulation: folds (array tiles) the RTL ran (the issue's name for folds_run)"),
+    ("mismatches", "count", "co-simulation: GEMMs whose outputs or output cycles differ from the golden, or "
+                            "that did not run"),
+    ("wall_s", "s", "co-simulation: wall time of the run, the build excluded (loading and checking included)"),
+    ("rtl_cycles_per_s", "cycles/s", "co-simulation speed over the whole run: rtl_cycles / wall_s (the fast "
+                                     "harness's rtl_cycles include one stop word per stimulus segment)"),
     # ---- sweeps (the Python API's SweepResult) ------------------------------------------------------
     ("output", "", "the results store a sweep wrote"),
     ("points", "", "the store's design points, one record each (keys: the points table)"),
@@ -318,6 +326,7 @@ STORE_POINTS = _group("key", *STORE_CONFIG, "status", "error", *POINT_METRICS, "
 STORE_LAYERS = _group("key", "layer_index", *SIMULATE_LAYERS, *SIMULATE_MAPPING, *SIMULATE_SEARCH)
 COSIM_GEMMS = _group("layer", "mapping", "gemm_m", "gemm_k", "gemm_n", "folds", "mismatched_folds", "wrong_elements",
                      "int8_outputs", "wrong_int8", "model_cycles", "rtl_cycles", "ok")
+COSIM_HEADLINE = _group("harness", "tiles", "rtl_cycles", "mismatches", "wall_s", "rtl_cycles_per_s")
 COSIM_TOTALS = _group("jobs", "folds", "folds_run", "mismatched_folds", "wrong_elements", "int8_outputs", "wrong_int8",
                       "model_cycles", "rtl_cycles", "sim_seconds", "cycles_per_second")
 AREA = _group("rows", "cols", "pe_count", "data_bits", "acc_bits", "tech_node_nm", "ifmap_sram_kib", "filter_sram_kib",
@@ -343,7 +352,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "energy: per layer": ENERGY_LAYERS, "energy: totals": ENERGY_TOTALS,
     "configuration (JSON 'config')": CONFIG,
     "sweep store: points (and exports)": STORE_POINTS, "sweep store: layers": STORE_LAYERS,
-    "cosim: per GEMM": COSIM_GEMMS, "cosim: totals": COSIM_TOTALS,
+    "cosim: per GEMM": COSIM_GEMMS, "cosim: totals": COSIM_TOTALS, "cosim (JSON, either harness)": COSIM_HEADLINE,
     "sweep result (Python API): totals": SWEEP_TOTALS,
     "area (JSON, CSV)": AREA,
     "demo digits (JSON)": DEMO_DIGITS,

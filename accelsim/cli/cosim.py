@@ -14,6 +14,9 @@ from accelsim.errors import AccelsimError
 from accelsim.hardware.config import DATAFLOWS, parse_array
 
 SIMULATOR_CHOICES = ("verilator", "icarus")
+HARNESSES = ("fast", "cycle")
+FAST_JOBS_DEFAULT = 2  # Verilator processes of the fast harness at once (measured on 2 cores: benchmarks/README.md)
+FAST_ESTIMATE_SECONDS = 10  # a fast-harness run estimated longer than this says so before it starts
 WAVES_LIMIT_DEFAULT = "1GB"
 LONG_RUN_SECONDS = 600  # a cosim estimated longer than this says so before it starts
 _SIZE_UNITS = {"": 10**6, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
@@ -81,6 +84,31 @@ def _render(s: dict) -> None:
                   else "[red]FAIL[/]: RTL and model differ")
 
 
+def _render_fast(s: dict) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=110)
+    mode = "pipelined" if s.get("pipeline") else "serial"
+    table = Table(box=box.SIMPLE_HEAD, title=f"accelsim cosim --harness fast: {s['workload']} on {s['array']} "
+                                           f"{s['dataflow'].upper()} (verilator, {mode} folds)")
+    for head in ("GEMM", "mapping", "MxKxN", "tiles", "RTL cycles", ""):
+        table.add_column(head, justify="left" if head in ("GEMM", "mapping", "MxKxN", "") else "right")
+    for g in s["gemms"]:
+        table.add_row(g["layer"], g["mapping"], f"{g['gemm_m']}x{g['gemm_k']}x{g['gemm_n']}", f"{g['folds']:,}",
+                      f"{g['rtl_cycles']:,}", "[green]ok[/]" if g["ok"] else "[red]MISMATCH[/]")
+    console.print(table)
+    rate = f"{s['rtl_cycles_per_s']:,} cycles/s" if s["rtl_cycles_per_s"] else "-"
+    procs = f"{s['jobs']} Verilator process{'es' if s['jobs'] > 1 else ''}"
+    console.print(f"tiles {s['tiles']:,}, RTL cycles {s['rtl_cycles']:,} in {s['wall_s']:.1f} s ({rate}, {procs}), "
+                  f"mismatched GEMMs {s['mismatches']:,}", highlight=False)
+    for e in s["errors"][:10]:
+        console.print(f"[red]{e}[/]", markup=True, highlight=False)
+    console.print("[green]PASS[/]: RTL matches the fast model in every value and output cycle" if s["ok"]
+                  else "[red]FAIL[/]: RTL and model differ")
+
+
 def _pricing(cfg):
     """The energy table and static power ``accelsim simulate`` prices a design with (45 nm, area model)."""
     from accelsim.energy.table import DEFAULT_TECHNOLOGY
@@ -127,6 +155,14 @@ def searched_gemm(cfg, m: int, k: int, n: int, objective: str):
 @click.option("--acc-bits", type=int, default=32, show_default=True, help="Accumulator width ACC_W (--gemm only).")
 @click.option("--seed", type=click.IntRange(0, 2 ** 63 - 1), default=0, show_default=True,
               help="Seed of the operands / network (0 to 2^63-1).")
+@click.option("--harness", type=click.Choice(HARNESSES), default=None,
+              help="fast: the folds' beats played from a memory inside Verilator, outputs and their cycles "
+                   "checked against the fast model (whole networks; no waves); cycle: cocotb drives every port "
+                   "every cycle with the stepping model in lock step (waves, --golden, Icarus) [default: fast "
+                   "with --model, cycle with --gemm].")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
+              help=f"--harness fast: Verilator processes at once, the GEMMs split between them by cycles "
+                   f"[default: {FAST_JOBS_DEFAULT}, the fastest measured on 2 cores].")
 @click.option("--simulator", type=click.Choice(SIMULATOR_CHOICES), default="verilator", show_default=True)
 @click.option("--waves", is_flag=True, help="Write RTL waves (Verilator VCD, Icarus FST) and the model's VCD "
               "into the run folder under the build dir (in the user cache; see README; kept).")
@@ -139,11 +175,17 @@ def searched_gemm(cfg, m: int, k: int, n: int, objective: str):
               help="Model to check the RTL against, with ArrayCore's interface [default: ArrayCore].")
 @pipeline_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def cosim(gemm, model, input_size, array, dataflow, order, chunk, mapper, objective, acc_bits, seed, simulator, waves,
-          waves_limit, keep_run_dir, progress, golden, pipeline, fmt):
-    """Co-simulate the RTL against the stepping model: every tile bit- and cycle-exact.
+def cosim(gemm, model, input_size, array, dataflow, order, chunk, mapper, objective, acc_bits, seed, harness, jobs,
+          simulator, waves, waves_limit, keep_run_dir, progress, golden, pipeline, fmt):
+    """Co-simulate the RTL against the model: every tile bit- and cycle-exact.
 
-    All tiles run back to back, in one simulator run or, for a large network, in several one after
+    --harness fast (the default with --model) runs whole networks: every GEMM's folds are played from a
+    memory inside Verilator, and the output rows and the cycles they appear in are checked against the fast
+    model; --jobs Verilator processes share the GEMMs; a progress bar counts RTL cycles, and a run estimated
+    longer than 10 s says how long first. --harness cycle (the default with --gemm) drives every port from
+    Python on every cycle with the stepping model in lock step: slower, with waves and the first divergence.
+
+    With --harness cycle, all tiles run back to back, in one simulator run or, for a large network, in several one after
     another (each job's folds and results under 128 MiB) through the same build. Exit code 0 only when every
     tile's outputs and output cycles match the model and the assembled results equal the integer reference;
     1 on any mismatch; 2 when the job cannot run. --order and --chunk pick the mapping (every layer's, with
@@ -153,6 +195,7 @@ def cosim(gemm, model, input_size, array, dataflow, order, chunk, mapper, object
     from accelsim.progress import format_duration, stderr_progress
     from accelsim.rtlsim import Gemm, build, random_gemm, simulator_missing
     from accelsim.rtlsim.build import build_name
+    from accelsim.rtlsim.harness import check_widths
     from accelsim.rtlsim.run import estimate_seconds, estimate_waves_bytes, job_cycles, seconds_per_cycle
     from accelsim.rtlsim.session import cosim_config, cosim_mapping, run_cosim
 
@@ -160,8 +203,19 @@ def cosim(gemm, model, input_size, array, dataflow, order, chunk, mapper, object
         raise AccelsimError("cosim: give exactly one of --gemm MxKxN or --model MODEL")
     if golden is not None and not re.fullmatch(r"[\w.]+:\w+", golden):
         raise AccelsimError(f"cosim: --golden: expected MODULE:CLASS, got {golden!r}")
+    harness = harness or ("fast" if model is not None else "cycle")
     rows, cols = parse_array(array)
     cfg = cosim_config(rows, cols, dataflow, acc_bits, pipeline)
+    if harness == "fast":
+        for given, flag, why in ((waves, "--waves", "writes the cycle harness's waves"),
+                                 (golden is not None, "--golden", "picks the cycle harness's stepping model"),
+                                 (simulator != "verilator", "--simulator", "the fast harness runs on Verilator only")):
+            if given:
+                raise AccelsimError(f"cosim: {flag} with --harness fast: {why}; use --harness cycle")
+        check_widths(cfg)
+    elif jobs is not None:
+        raise AccelsimError("cosim: --jobs runs fast-harness processes at once; the cycle harness runs one "
+                            "simulator at a time: drop --jobs or use --harness fast")
     if mapper == "search" and (order is not None or chunk is not None):
         raise AccelsimError("cosim: --mapper search picks each layer's order and chunk: drop --order/--chunk")
     mapping = cosim_mapping(cfg, order, chunk)
@@ -179,7 +233,9 @@ def cosim(gemm, model, input_size, array, dataflow, order, chunk, mapper, object
             mapping = searched_gemm(cfg, m, k, n, objective)
         mappings = [mapping]
         check_gemm_sizes(cfg, [("--gemm", m, k, n)], mappings)
-        gemms, workload = [random_gemm(cfg, m, k, n, seed)], f"gemm {m}x{k}x{n}"
+        one = random_gemm(cfg, m, k, n, seed)
+        one.mapping = mapping
+        gemms, workload = [one], f"gemm {m}x{k}x{n}"
         shapes = [(m, k, n)]
     else:
         if acc_bits != 32:
@@ -193,6 +249,8 @@ def cosim(gemm, model, input_size, array, dataflow, order, chunk, mapper, object
         # GEMMs come layer by layer from the int8 forward pass as the jobs consume them
         gemms = iter_network_gemms(cfg, model, seed, input_shape=input_size, mappings=per_layer)
         workload = model if input_size is None else f"{model} {'x'.join(map(str, input_size))}"
+    if harness == "fast":
+        _fast(cfg, gemms, workload, shapes, mappings, seed, jobs or FAST_JOBS_DEFAULT, progress, keep_run_dir, fmt)
     jobs = len(job_plan(cfg, shapes, mappings=mappings))
     limit = parse_size("--waves-limit", waves_limit)
     if waves:
@@ -221,4 +279,32 @@ def cosim(gemm, model, input_size, array, dataflow, order, chunk, mapper, object
         click.echo(json.dumps(s, indent=2))
     else:
         _render(s)
+    sys.exit(0 if s["ok"] else 1)
+
+
+def _fast(cfg, gemms, workload, shapes, mappings, seed, jobs, progress, keep_run_dir, fmt):
+    """The --harness fast run: estimate, build, run with a progress bar over RTL cycles, summary; exits."""
+    from accelsim.progress import format_duration, stderr_progress
+    from accelsim.rtlsim.harness import build_harness, harness_dir, seconds_per_cycle
+    from accelsim.rtlsim.run import estimate_seconds, job_cycles
+    from accelsim.rtlsim.session import run_fast_cosim
+
+    procs = max(1, min(jobs, len(shapes)))
+    per_cycle, measured = seconds_per_cycle(cfg)
+    seconds = estimate_seconds(cfg, shapes, "verilator", procs, mappings, per_cycle=per_cycle, parallel=procs)
+    if seconds > FAST_ESTIMATE_SECONDS:
+        cycles = job_cycles(cfg, shapes, mappings)[0]
+        click.echo(f"cosim: this run is estimated at {format_duration(seconds)} ({cycles:,} RTL cycles in {procs} "
+                   f"Verilator process{'es' if procs > 1 else ''} at {1 / per_cycle:,.0f} cycles/s each, "
+                   f"{'measured on this build' if measured else 'a default rate'}; the build excluded); "
+                   "Ctrl-C stops it", err=True)
+    with stderr_progress(f"building {harness_dir(cfg).name}", None, enabled=progress, transient=True):
+        build_harness(cfg)
+    with stderr_progress("RTL cycles", None, enabled=progress, transient=fmt == "json") as bar:
+        s = run_fast_cosim(cfg, gemms, workload, seed=seed, jobs=jobs, progress=bar, keep_run_dir=keep_run_dir,
+                           shapes=shapes, mappings=mappings)
+    if fmt == "json":
+        click.echo(json.dumps(s, indent=2))
+    else:
+        _render_fast(s)
     sys.exit(0 if s["ok"] else 1)

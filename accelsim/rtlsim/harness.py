@@ -483,6 +483,11 @@ def _record_rate(bdir: Path, result: HarnessResult) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def build_harness(cfg: ArrayConfig) -> Path:
+    """Build (or find up to date) the fast harness for ``cfg``; its folder."""
+    return build_top("verilator", HARNESS_TOP, harness_sources(), parameters(cfg), build_args=BUILD_ARGS)
+
+
 def run_harness(cfg: ArrayConfig, gemms: Iterable[Gemm], *, pipeline: bool | None = None,
                 run_dir: str | Path | None = None, depth: int = STIM_DEPTH,
                 progress: Callable[[int, int], None] | None = None, jobs: int = 1,
@@ -512,7 +517,7 @@ def run_harness(cfg: ArrayConfig, gemms: Iterable[Gemm], *, pipeline: bool | Non
     cycles = [harness_cycles(cfg, s, mp, pipeline, depth) for s, mp in zip(shapes, chosen, strict=True)]
     owner = balance(cycles, jobs)
     n_jobs = max(owner, default=0) + 1
-    bdir = build_top("verilator", HARNESS_TOP, harness_sources(), parameters(cfg), build_args=BUILD_ARGS)
+    bdir = build_harness(cfg)
     run = Path(run_dir) if run_dir else bdir / "runs" / f"harness-{os.getpid()}-{time.monotonic_ns()}"
     if run.exists():
         shutil.rmtree(run)

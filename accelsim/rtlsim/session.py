@@ -11,21 +11,24 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from accelsim.hardware.config import ArrayConfig
-from accelsim.mapping.folds import folds_for, mapping_for
+from accelsim.mapping.folds import folds_for, mapping_for, used_chunk
 from accelsim.mapping.space import Mapping
 from accelsim.rtlsim.build import build_dir
 from accelsim.rtlsim.env import CosimError
 from accelsim.rtlsim.gemm import Gemm, GemmCheck, GemmTally, job_plan, job_stages, per_gemm
+from accelsim.rtlsim.harness import harness_dir, run_harness
 from accelsim.rtlsim.job import DEFAULT_MODEL, FoldResult, JobResult
 from accelsim.rtlsim.run import run_job
 from accelsim.rtlsim.waves import first_divergence
 from accelsim.systolic.beats import Beats, fold_beats
 
 WAVE_COMPARE_LIMIT = 64 * 1024 * 1024
+FAST_GOLDEN = "accelsim.systolic.fast"  # the fast harness's golden: the fast model's outputs and output cycles
 
 
 def cosim_config(rows: int, cols: int, dataflow: str, acc_bits: int = 32, pipeline: bool = True) -> ArrayConfig:
@@ -85,6 +88,7 @@ def run_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, simulat
                   f"cosim-{workload.replace(' ', '-')}-{cfg.dataflow}-s{seed}-p{os.getpid()}")
     parent = build_dir(simulator, cfg.rtl_parameters()) / "runs" / name
     run = _Run(cfg, simulator, model, waves, keep_run_dir, progress, total)
+    t0 = time.perf_counter()
     pending: list[tuple[GemmTally, Beats]] = []
     at = 0
     for g, shape, mp in zip(gemms, shapes, chosen, strict=True):
@@ -105,11 +109,15 @@ def run_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, simulat
         raise CosimError(f"cosim: the GEMMs gave {total - sum(plan[at:]) + len(pending)} folds, the plan {total}")
     if len(plan) > 1 and not keep_run_dir:
         shutil.rmtree(parent, ignore_errors=True)
+    wall = time.perf_counter() - t0
     result = run.last
     ok = (not run.errors and run.mismatched == run.missing == 0 and run.folds_run == total
           and all(c.ok for c in run.checks))
     summary = {
         "ok": ok,
+        "harness": "cycle",
+        **headline(run.folds_run, run.rtl_cycles, sum(not c.ok for c in run.checks) + len(shapes) - len(run.checks),
+                   wall),
         "array": f"{cfg.rows}x{cfg.cols}",
         "dataflow": cfg.dataflow,
         "pipeline": cfg.pipeline,
@@ -148,6 +156,56 @@ def run_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, simulat
     }
     summary["first_divergence"] = None if ok or len(plan) > 1 else divergence(result)
     return summary
+
+
+def headline(tiles: int, rtl_cycles: int, mismatches: int, wall_s: float) -> dict:
+    """The keys every cosim summary leads with, whichever harness ran (``mismatches``: GEMMs that differ from
+    the golden or did not run; ``wall_s``: the run, the build excluded)."""
+    return {"tiles": tiles, "rtl_cycles": rtl_cycles, "mismatches": mismatches, "wall_s": round(wall_s, 3),
+            "rtl_cycles_per_s": round(rtl_cycles / wall_s) if wall_s > 0 else None}
+
+
+def run_fast_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, seed: int = 0, jobs: int = 1,
+                   progress: Callable[[int, int], None] | None = None, keep_run_dir: bool = False,
+                   shapes: Sequence[tuple[int, int, int]] | None = None,
+                   mappings: Sequence[Mapping | None] | None = None) -> dict:
+    """``gemms`` through the fast harness (``harness.run_harness``: ``jobs`` Verilator processes at once, the GEMMs
+    handed over as they are generated) and the summary: each GEMM's verdict against the fast model, the
+    headline keys, the run's times. ``progress(words played, words in all)``."""
+    if shapes is None:
+        gemms = list(gemms)
+        shapes = [g.shape for g in gemms]
+        mappings = [g.mapping for g in gemms]
+    chosen = [mapping_for(cfg, mp) for mp in per_gemm(mappings, len(shapes))]
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"fast-{workload.replace(' ', '-')}-{cfg.dataflow}-s{seed}-p{os.getpid()}")
+    run_dir = harness_dir(cfg) / "runs" / name if keep_run_dir else None
+    r = run_harness(cfg, gemms, jobs=jobs, progress=progress, shapes=shapes, mappings=chosen, run_dir=run_dir)
+    gemm_rows = []
+    for v, (m, k, n), mp in zip(r.verdicts, shapes, chosen, strict=False):
+        row = {"layer": v.name, "mapping": mp.describe(used_chunk(cfg, mp, m, k, n)), "gemm_m": m, "gemm_k": k,
+               "gemm_n": n, "folds": v.folds, "rtl_cycles": v.cycles, "ok": v.ok}
+        if getattr(v, "int8_outputs", 0):
+            row |= {"int8_outputs": v.int8_outputs, "wrong_int8": v.wrong_int8}  # type: ignore[attr-defined]
+        gemm_rows.append(row)
+    errors = r.errors + [f"{v.name}: {e}" for v in r.verdicts for e in v.errors]
+    tiles = sum(v.folds for v in r.verdicts)
+    return {
+        "ok": r.ok and len(r.verdicts) == len(shapes),
+        "harness": "fast",
+        **headline(tiles, r.rtl_cycles, r.mismatches + len(shapes) - len(r.verdicts), r.wall_seconds),
+        "array": f"{cfg.rows}x{cfg.cols}",
+        "dataflow": cfg.dataflow,
+        "pipeline": cfg.pipeline,
+        "simulator": "verilator",
+        "parameters": cfg.rtl_parameters(),
+        "workload": workload,
+        "seed": seed,
+        "golden": FAST_GOLDEN,
+        "gemms": gemm_rows,
+        "jobs": max(1, min(jobs, len(shapes))),
+        "errors": errors[:50],
+        "run_dir": str(run_dir) if run_dir else "",
+    }
 
 
 class _Run:
