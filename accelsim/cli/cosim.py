@@ -285,15 +285,16 @@ def cosim(gemm, model, input_size, array, dataflow, order, chunk, mapper, object
 def _fast(cfg, gemms, workload, shapes, mappings, seed, jobs, progress, keep_run_dir, fmt):
     """The --harness fast run: estimate, build, run with a progress bar over RTL cycles, summary; exits."""
     from accelsim.progress import format_duration, stderr_progress
-    from accelsim.rtlsim.harness import build_harness, harness_dir, seconds_per_cycle
-    from accelsim.rtlsim.run import estimate_seconds, job_cycles
+    from accelsim.rtlsim.harness import build_harness, harness_cycles, harness_dir, seconds_per_cycle
+    from accelsim.rtlsim.run import estimate_seconds
     from accelsim.rtlsim.session import run_fast_cosim
 
     procs = max(1, min(jobs, len(shapes)))
     per_cycle, measured = seconds_per_cycle(cfg)
-    seconds = estimate_seconds(cfg, shapes, "verilator", procs, mappings, per_cycle=per_cycle, parallel=procs)
+    cycles = sum(harness_cycles(cfg, sh, mp, cfg.pipeline) for sh, mp in zip(shapes, mappings, strict=True))
+    seconds = estimate_seconds(cfg, shapes, "verilator", procs, mappings, per_cycle=per_cycle, parallel=procs,
+                               cycles=cycles)
     if seconds > FAST_ESTIMATE_SECONDS:
-        cycles = job_cycles(cfg, shapes, mappings)[0]
         click.echo(f"cosim: this run is estimated at {format_duration(seconds)} ({cycles:,} RTL cycles in {procs} "
                    f"Verilator process{'es' if procs > 1 else ''} at {1 / per_cycle:,.0f} cycles/s each, "
                    f"{'measured on this build' if measured else 'a default rate'}; the build excluded); "

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.rtl
 def test_lenet5_under_the_searched_mappings():
     """LeNet-5 on 8x8 (an existing CI build) by cycles: the search leaves WS for some layers (OS, IS), every
     GEMM runs its layer's searched mapping, and the RTL matches the stepping model."""
-    r = CliRunner().invoke(main, ["cosim", "--model", "lenet5", "--array", "8x8", "--harness", "cycle", "--mapper", "search", "--objective",
-                                  "cycles", "--format", "json", "--no-progress"], catch_exceptions=False)
+    r = CliRunner().invoke(main, ["cosim", "--model", "lenet5", "--array", "8x8", "--harness", "cycle", "--mapper",
+                                  "search", "--objective", "cycles", "--format", "json", "--no-progress"],
+                           catch_exceptions=False)
     assert r.exit_code == 0, r.output
     s = json.loads(r.stdout)
     assert s["ok"] and s["totals"]["mismatched_folds"] == 0 and s["totals"]["wrong_int8"] == 0
