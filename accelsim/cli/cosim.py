@@ -93,16 +93,19 @@ def _render_fast(s: dict) -> None:
     mode = "pipelined" if s.get("pipeline") else "serial"
     table = Table(box=box.SIMPLE_HEAD, title=f"accelsim cosim --harness fast: {s['workload']} on {s['array']} "
                                            f"{s['dataflow'].upper()} (verilator, {mode} folds)")
-    for head in ("GEMM", "mapping", "MxKxN", "tiles", "RTL cycles", ""):
+    for head in ("GEMM", "mapping", "MxKxN", "tiles", "wrong int8", "RTL cycles", ""):
         table.add_column(head, justify="left" if head in ("GEMM", "mapping", "MxKxN", "") else "right")
     for g in s["gemms"]:
         table.add_row(g["layer"], g["mapping"], f"{g['gemm_m']}x{g['gemm_k']}x{g['gemm_n']}", f"{g['folds']:,}",
+                      f"{g['wrong_int8']:,}/{g['int8_outputs']:,}" if g["int8_outputs"] else "-",
                       f"{g['rtl_cycles']:,}", "[green]ok[/]" if g["ok"] else "[red]MISMATCH[/]")
     console.print(table)
     rate = f"{s['rtl_cycles_per_s']:,} cycles/s" if s["rtl_cycles_per_s"] else "-"
     procs = f"{s['jobs']} Verilator process{'es' if s['jobs'] > 1 else ''}"
+    int8 = (f", int8 outputs after the output stage {s['int8_outputs']:,} checked, {s['wrong_int8']:,} wrong"
+            if s["int8_outputs"] else "")
     console.print(f"tiles {s['tiles']:,}, RTL cycles {s['rtl_cycles']:,} in {s['wall_s']:.1f} s ({rate}, {procs}), "
-                  f"mismatched GEMMs {s['mismatches']:,}", highlight=False)
+                  f"mismatched GEMMs {s['mismatches']:,}{int8}", highlight=False)
     for e in s["errors"][:10]:
         console.print(f"[red]{e}[/]", markup=True, highlight=False)
     console.print("[green]PASS[/]: RTL matches the fast model in every value and output cycle" if s["ok"]

@@ -182,11 +182,9 @@ def run_fast_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, se
     r = run_harness(cfg, gemms, jobs=jobs, progress=progress, shapes=shapes, mappings=chosen, run_dir=run_dir)
     gemm_rows = []
     for v, (m, k, n), mp in zip(r.verdicts, shapes, chosen, strict=False):
-        row = {"layer": v.name, "mapping": mp.describe(used_chunk(cfg, mp, m, k, n)), "gemm_m": m, "gemm_k": k,
-               "gemm_n": n, "folds": v.folds, "rtl_cycles": v.cycles, "ok": v.ok}
-        if getattr(v, "int8_outputs", 0):
-            row |= {"int8_outputs": v.int8_outputs, "wrong_int8": v.wrong_int8}  # type: ignore[attr-defined]
-        gemm_rows.append(row)
+        gemm_rows.append({"layer": v.name, "mapping": mp.describe(used_chunk(cfg, mp, m, k, n)), "gemm_m": m,
+                          "gemm_k": k, "gemm_n": n, "folds": v.folds, "int8_outputs": v.int8_outputs,
+                          "wrong_int8": v.wrong_int8, "rtl_cycles": v.cycles, "ok": v.ok})
     errors = r.errors + [f"{v.name}: {e}" for v in r.verdicts for e in v.errors]
     tiles = sum(v.folds for v in r.verdicts)
     return {
@@ -203,6 +201,8 @@ def run_fast_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, se
         "golden": FAST_GOLDEN,
         "gemms": gemm_rows,
         "jobs": max(1, min(jobs, len(shapes))),
+        "int8_outputs": sum(v.int8_outputs for v in r.verdicts),
+        "wrong_int8": sum(v.wrong_int8 for v in r.verdicts),
         "errors": errors[:50],
         "run_dir": str(run_dir) if run_dir else "",
     }

@@ -46,6 +46,8 @@ def test_lenet5_through_the_fast_harness_by_default(monkeypatch):
         want += 1
     assert s["rtl_cycles"] == want
     assert s["mismatches"] == 0 and all(g["ok"] for g in s["gemms"])
+    # every output of every layer also as int8 after the RTL's output stage, equal to the int8 forward's
+    assert s["int8_outputs"] == sum(m * n for _, m, _, n in named) and s["wrong_int8"] == 0
     assert s["rtl_cycles_per_s"] == pytest.approx(s["rtl_cycles"] / s["wall_s"], rel=1e-3)
     assert "estimated" in r.stderr and "RTL cycles in 3 Verilator processes" in r.stderr
 
@@ -77,7 +79,7 @@ def test_gemm_under_a_given_mapping_and_a_wrong_reference_exits_1(monkeypatch):
     (["--model", "lenet5", "--waves"], "--waves with --harness fast"),
     (["--gemm", "2x2x2", "--harness", "fast", "--golden", "tests.rtl.mutants:SkewOffByOneCore"], "--golden"),
     (["--model", "lenet5", "--simulator", "icarus"], "Verilator only"),
-    (["--gemm", "2x2x2", "--harness", "fast", "--acc-bits", "24"], "DATA_W and ACC_W of 8, 16, 32 or 64"),
+    (["--gemm", "2x2x2", "--harness", "fast", "--acc-bits", "24"], "needs DATA_W, ACC_W and OUT_W of 8, 16"),
     (["--gemm", "2x2x2", "--jobs", "2"], "--jobs"),
     (["--model", "lenet5", "--harness", "cycle", "--jobs", "2"], "--jobs"),
     (["--model", "lenet5", "--jobs", "0"], "--jobs"),
