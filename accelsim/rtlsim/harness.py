@@ -100,25 +100,18 @@ def fold_starts(folds: Folds, pipeline: bool, depth: int = STIM_DEPTH) -> tuple[
     return starts, segments
 
 
-def _bytes(lanes: np.ndarray, width: int) -> np.ndarray:
-    """(T, L) signed lanes as (T, L * width/8) bytes, lane 0's least significant byte first (two's complement)."""
-    return np.ascontiguousarray(lanes).astype(f"<i{width // 8}").view(np.uint8).reshape(len(lanes), -1)
-
-
-def _lanes(units: np.ndarray, lanes: int, width: int) -> np.ndarray:
-    """(T, U) little-endian 32-bit units of a packed port as (T, lanes) signed width-bit values."""
-    raw = np.ascontiguousarray(units).view(np.uint8)[:, : lanes * width // 8]
-    return np.ascontiguousarray(raw).view(f"<i{width // 8}").astype(np.int64)
-
-
 def _units(bits: int) -> int:
     """32-bit units of a DPI-C packed bit vector (``svBitVecVal``) of ``bits``."""
     return -(-bits // 32)
 
 
-def stim_bits(cfg: ArrayConfig) -> int:
-    """STIM_W of ``harness_top.v``: the control byte above the operand lanes."""
-    return 8 + (cfg.rows + cfg.cols) * cfg.data_bits
+def stim_word(cfg: ArrayConfig) -> np.dtype:
+    """A stimulus word of ``harness_top.v`` as a numpy record: STIM_W = the operand lanes (a_in, then b_in, lane 0
+    first, little-endian) and the control byte above them, padded to whole 32-bit units (``svBitVecVal``)."""
+    lane = np.dtype(f"<i{cfg.data_bits // 8}")
+    op = (cfg.rows + cfg.cols) * cfg.data_bits // 8
+    return np.dtype({"names": ["a_in", "b_in", "ctrl"], "formats": [(lane, (cfg.rows,)), (lane, (cfg.cols,)), "u1"],
+                     "offsets": [0, cfg.rows * cfg.data_bits // 8, op], "itemsize": 4 * _units(8 * op + 8)})
 
 
 @dataclass
@@ -147,10 +140,8 @@ class Stimulus:
         demand: a segment of a 16x16 array is up to ~36 MB)."""
         cfg, g, folds = self.cfg, self.gemm, self.folds
         lo, hi, first, end = self.segments[segment]
-        T = end - first + 1
-        ctrl = np.zeros(T, dtype=np.uint8)  # bit 4 stop, 3 dataflow, 2 load, 1 valid, 0 last
-        a = np.zeros((T, cfg.rows), dtype=np.int64)
-        b = np.zeros((T, cfg.cols), dtype=np.int64)
+        words = np.zeros(end - first + 1, dtype=stim_word(cfg))  # the fields are views: no copies, no packing
+        a, b, ctrl = words["a_in"], words["b_in"], words["ctrl"]  # ctrl: bit 4 stop, 3 dataflow, 2 load, ...
         for i in range(lo, hi):
             bt = fold_beats(cfg, folds.dataflow, g.a, g.b, folds[i])
             s = int(self.starts[i]) - first
@@ -162,9 +153,7 @@ class Stimulus:
             b[span][qualified] = bt.b_in[qualified]
         ctrl |= np.uint8(folds.dataflow.port << 3)  # steady, as the per-cycle driver holds it
         ctrl[-1] |= np.uint8(1 << 4)
-        bits = stim_bits(cfg)
-        pad = np.zeros((T, 4 * _units(bits) - bits // 8), dtype=np.uint8)
-        return np.hstack([_bytes(a, cfg.data_bits), _bytes(b, cfg.data_bits), ctrl[:, None], pad]).tobytes()
+        return words.tobytes()
 
     def stage_bytes(self, segment: int = 0) -> bytes:
         """The output stage's table for ``segment`` (layout in ``harness_io.cpp``): the stage's per-layer values
@@ -213,18 +202,26 @@ class Capture(NamedTuple):
         return cls(*(np.concatenate(x) for x in zip(*parts, strict=True)))
 
 
+def _row_record(lanes: int, width: int) -> np.dtype:
+    """A captured row of ``harness_io.cpp``: cycle, last, then the port's lanes in whole 32-bit units."""
+    return np.dtype({"names": ["cycle", "last", "lanes"], "formats": ["<u4", "<u4", (f"<i{width // 8}", (lanes,))],
+                     "offsets": [0, 4, 8], "itemsize": 8 + 4 * _units(lanes * width)})
+
+
 def read_capture(path: Path, cfg: ArrayConfig, count: int, q_count: int) -> Capture:
     """The capture file ``harness_io.cpp`` wrote (its layout there), checked against the harness's counts."""
-    C, W, Q = cfg.cols, cfg.acc_bits, cfg.rtl_parameters()["OUT_W"]
-    raw = np.fromfile(path, dtype="<u4")
-    ru, qu = 2 + _units(C * W), 2 + _units(C * Q)
-    if raw.size < 2 or (int(raw[0]), int(raw[1])) != (count, q_count) or raw.size != 2 + count * ru + q_count * qu:
-        raise CosimError(f"capture file {path}: {raw.size * 4} bytes, not the {count} output rows and {q_count} "
+    C = cfg.cols
+    row, qrow = _row_record(C, cfg.acc_bits), _row_record(C, cfg.rtl_parameters()["OUT_W"])
+    data = path.read_bytes()
+    head = np.frombuffer(data[:8], dtype="<u4") if len(data) >= 8 else np.zeros(0, "<u4")
+    if len(head) != 2 or (int(head[0]), int(head[1])) != (count, q_count) or \
+            len(data) != 8 + count * row.itemsize + q_count * qrow.itemsize:
+        raise CosimError(f"capture file {path}: {len(data)} bytes, not the {count} output rows and {q_count} "
                          "int8 rows the harness counted")
-    rows = raw[2: 2 + count * ru].reshape(count, ru)
-    qs = raw[2 + count * ru:].reshape(q_count, qu)
-    return Capture(rows[:, 0].astype(np.int64), (rows[:, 1] & 1).astype(bool), _lanes(rows[:, 2:], C, W),
-                   qs[:, 0].astype(np.int64), (qs[:, 1] & 1).astype(bool), _lanes(qs[:, 2:], C, Q))
+    rows = np.frombuffer(data, dtype=row, count=count, offset=8)
+    qs = np.frombuffer(data, dtype=qrow, count=q_count, offset=8 + count * row.itemsize)
+    return Capture(rows["cycle"].astype(np.int64), (rows["last"] & 1).astype(bool), rows["lanes"].astype(np.int64),
+                   qs["cycle"].astype(np.int64), (qs["last"] & 1).astype(bool), qs["lanes"].astype(np.int64))
 
 
 @dataclass

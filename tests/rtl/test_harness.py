@@ -19,9 +19,9 @@ import pytest
 from accelsim.hardware.config import ArrayConfig
 from accelsim.lowering.requant import ACTIVATIONS, OUT_STAGE_CYCLES, output_stage
 from accelsim.mapping.folds import folds_for
-from accelsim.rtlsim.env import setup_env, simulator_missing
+from accelsim.rtlsim.env import CosimError, setup_env, simulator_missing
 from accelsim.rtlsim.gemm import network_gemms, random_gemm
-from accelsim.rtlsim.harness import Capture, check, harness_sources, run_harness, stimulus
+from accelsim.rtlsim.harness import Capture, check, harness_sources, read_capture, run_harness, stimulus
 from accelsim.rtlsim.tb import PsumBuffer
 from accelsim.systolic.beats import fold_beats
 from accelsim.systolic.core import ArrayCore
@@ -231,3 +231,17 @@ def test_harness_top_lint_wall(params):
     assert "`default_nettype none" in text and not re.search(r"lint_off|-Wno-", text)
     for name in re.findall(r"\b(?:local)?param(?:eter)?\s+(?:\[[^\]]*\]\s*)?(\w+)", text):
         assert re.fullmatch(r"[A-Z][A-Z0-9_]*", name), name
+
+
+def test_a_capture_file_that_does_not_match_the_harness_counts_is_refused(tmp_path):
+    """Rows of 8 + 4 * 4 bytes (4 lanes of 32 bits) and int8 rows of 8 + 4 bytes after an 8-byte header."""
+    cfg = _cfg("ws", True)
+    path = tmp_path / "cap.bin"
+    head = np.array([2, 1], "<u4").tobytes()
+    path.write_bytes(head + bytes(2 * 24 + 12))
+    cap = read_capture(path, cfg, 2, 1)
+    assert cap.out.shape == (2, 4) and cap.q.shape == (1, 4)
+    for data, counts in [(head + bytes(2 * 24 + 11), (2, 1)), (head + bytes(2 * 24 + 12), (2, 0)), (b"", (0, 0))]:
+        path.write_bytes(data)
+        with pytest.raises(CosimError, match="capture file"):
+            read_capture(path, cfg, *counts)
