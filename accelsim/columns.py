@@ -242,6 +242,12 @@ _DEFINITIONS = (
     ("train_images", "count", "demo digits: images in the training set"),
     ("epochs", "count", "demo digits: training epochs"),
     ("train_seconds", "s", "demo digits: wall time of the training"),
+    ("accuracy_rtl", "fraction", ("demo digits: test images the int8 network classifies correctly with every "
+                                  "conv/linear layer (GEMMs and output stage) run by the RTL; null when the RTL "
+                                  "part was skipped")),
+    ("rtl_int8_disagreements", "count", ("demo digits: test images on which the RTL's class differs from the int8 "
+                                         "forward's (0 when they agree); null when the RTL part was skipped")),
+    ("rtl_skipped", "", "demo digits: why the RTL part did not run (--no-rtl, no Verilator); null when it ran"),
     # ---- documents --------------------------------------------------------------------------------
     ("config", "", "the run's configuration (JSON)"),
 )
@@ -336,8 +342,9 @@ AREA = _group("rows", "cols", "pe_count", "data_bits", "acc_bits", "tech_node_nm
               "dram_interface_area_mm2", "area_mm2", "logic_leakage_mW", "sram_leakage_mW", "leakage_mW",
               "cell_library")
 SWEEP_TOTALS = _group("point_count", "evaluated", "already_done", "failed", "wall_seconds")
-DEMO_DIGITS = _group("accuracy_float", "accuracy_int8", "test_images", "train_images", "epochs", "seed",
-                     "train_seconds")
+DEMO_DIGITS = _group("accuracy_float", "accuracy_int8", "accuracy_rtl", "rtl_int8_disagreements", "test_images",
+                     "train_images", "epochs", "seed", "train_seconds", "rtl_skipped", "array", "folds", "rtl_cycles",
+                     "sim_seconds")
 
 TABLES: dict[str, tuple[str, ...]] = {
     "profile: per layer": PROFILE_LAYERS, "profile --training: per layer, added": PROFILE_TRAINING,

@@ -14,10 +14,18 @@ Classification: the float32 ``forward`` and, after ``quantize_network`` (scales 
 training set), the bit-exact int8 ``forward_int`` whose conv/linear layers end in the array's output
 stage (``requant``), the same arithmetic the RTL runs. A prediction is the argmax of ``fc2``'s output
 (the logits; in int8 the int8 logits, before the softmax table, which can tie).
+
+Through the RTL (``classify_rtl``): the same int8 pass on the whole test set as one batch, but every
+conv/linear layer's GEMMs (M = images x output pixels) run on the Verilog array with its int8 output
+stage, and the layer's output is assembled from the RTL's int8 rows (``forward_int``'s ``gemm_outputs``);
+tanh, pooling and flatten run in numpy on them as the int8 pass does, and the next layer's operands come
+from there. The predictions are the argmax of the RTL's fc2 rows. Each GEMM is also checked against the
+model (values and output cycles): any difference stops the run (``RtlMismatch``).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +34,11 @@ import numpy as np
 
 from accelsim.columns import DEMO_DIGITS
 from accelsim.errors import AccelsimError
+from accelsim.hardware.config import ArrayConfig
 from accelsim.lowering import (
+    LayerRun,
     Params,
+    QuantizedNetwork,
     conv2d_backward,
     forward,
     forward_int,
@@ -36,6 +47,7 @@ from accelsim.lowering import (
     ops,
     quantize_network,
 )
+from accelsim.rtlsim.gemm import Gemm, layer_gemms
 from accelsim.workload.zoo import lenet5
 
 TEST_IMAGES = 360
@@ -54,8 +66,22 @@ class Digits:
 
 
 @dataclass(frozen=True, eq=False)
+class RtlResult:
+    """The test set classified through the RTL: its predictions and what the RTL ran."""
+
+    predictions: np.ndarray
+    accuracy: float
+    disagreements: int  # images whose RTL class differs from the int8 forward's
+    array: str
+    folds: int
+    rtl_cycles: int
+    sim_seconds: float
+
+
+@dataclass(frozen=True, eq=False)
 class DigitsResult:
-    """A demo run: the trained float parameters, the accuracies on the test set and the training time."""
+    """A demo run: the trained float parameters, the int8 network, the accuracies on the test set and the
+    training time; ``rtl`` once ``classify_rtl`` ran, else ``rtl_skipped`` says why not."""
 
     params: dict[str, Params]
     accuracy_float: float
@@ -65,12 +91,24 @@ class DigitsResult:
     epochs: int
     seed: int
     train_seconds: float
+    qnet: QuantizedNetwork | None = None
+    predictions_int8: np.ndarray | None = None
+    rtl: RtlResult | None = None
+    rtl_skipped: str | None = None
 
-    def summary(self) -> dict[str, float | int]:
-        """The ``--format json`` keys (``columns.DEMO_DIGITS``)."""
-        values = (self.accuracy_float, self.accuracy_int8, self.test_images, self.train_images, self.epochs,
-                  self.seed, round(self.train_seconds, 3))
+    def summary(self) -> dict[str, float | int | str | None]:
+        """The ``--format json`` keys (``columns.DEMO_DIGITS``); the RTL's are null when it did not run."""
+        r = self.rtl
+        values = (self.accuracy_float, self.accuracy_int8, None if r is None else r.accuracy,
+                  None if r is None else r.disagreements, self.test_images, self.train_images, self.epochs,
+                  self.seed, round(self.train_seconds, 3), self.rtl_skipped, None if r is None else r.array,
+                  None if r is None else r.folds, None if r is None else r.rtl_cycles,
+                  None if r is None else round(r.sim_seconds, 3))
         return dict(zip(DEMO_DIGITS, values, strict=True))
+
+
+class RtlMismatch(Exception):
+    """The RTL's outputs or output cycles differ from the model's on a GEMM (one line per difference)."""
 
 
 def _missing() -> AccelsimError:
@@ -172,13 +210,72 @@ def predict_float(params: dict[str, Params], x: np.ndarray) -> np.ndarray:
     return np.asarray(logits).reshape(len(x), -1).argmax(axis=1)
 
 
-def predict_int8(params: dict[str, Params], x: np.ndarray, calibration: np.ndarray) -> np.ndarray:
-    """Class per image by the int8 ``forward_int`` (scales calibrated on ``calibration``): the argmax of
-    fc2's int8 output."""
-    qnet = quantize_network(lenet5(), params, calibration)
-    logits = forward_int(qnet, x)["fc2"].output
-    assert logits is not None
+def quantize(params: dict[str, Params], calibration: np.ndarray) -> QuantizedNetwork:
+    """LeNet-5 in int8 with scales calibrated by a float forward on ``calibration``."""
+    return quantize_network(lenet5(), params, calibration)
+
+
+def predict_int8(qnet: QuantizedNetwork, x: np.ndarray, gemm_outputs: Callable[[LayerRun], list[np.ndarray]]
+                 | None = None) -> np.ndarray:
+    """Class per image by the int8 ``forward_int``: the argmax of fc2's int8 output (each conv/linear layer's
+    int8 output from ``gemm_outputs`` when given)."""
+    logits = forward_int(qnet, x, keep=False, gemm_outputs=gemm_outputs).output
     return np.asarray(logits).reshape(len(x), -1).argmax(axis=1)
+
+
+def rtl_config(rows: int, cols: int) -> ArrayConfig:
+    """The array the RTL part runs: int8 operands, 32-bit accumulators and the int8 output stage, WS, pipelined."""
+    return ArrayConfig(rows=rows, cols=cols, dataflow="ws", acc_bits=32, out_bits=8, pipeline=True)
+
+
+def rtl_outputs(cfg: ArrayConfig, gemms: list[Gemm]) -> tuple[list[np.ndarray], int, int]:
+    """(each GEMM's int8 result as the RTL's output stage produced it, folds, RTL cycles), the GEMMs run back
+    to back in one simulation of the per-cycle harness; ``RtlMismatch`` on any difference from the model."""
+    from accelsim.rtlsim import check_gemms, gemm_folds, run_job
+    from accelsim.rtlsim.gemm import job_stages
+
+    beats = [gemm_folds(cfg, None, g) for g in gemms]
+    result = run_job(cfg, [b for bl in beats for b in bl], name=f"demo-digits-{os.getpid()}",
+                     stages=job_stages(cfg, [g for g, bl in zip(gemms, beats, strict=True) for _ in bl]))
+    checks = check_gemms(cfg, gemms, beats, result)
+    problems = result.all_errors()[:5] + [f"{c.name}: {c.mismatched_folds} folds, {c.wrong_elements} values of C and "
+                                          f"{c.wrong_int8} int8 outputs differ; RTL {c.rtl_cycles} cycles, model "
+                                          f"{c.model_cycles}" for c in checks if not c.ok]
+    if problems or any(c.rtl_q is None for c in checks):
+        raise RtlMismatch("\n".join(problems or ["the RTL returned no int8 outputs"]))
+    return [c.rtl_q for c in checks if c.rtl_q is not None], sum(c.folds for c in checks), sum(
+        c.rtl_cycles for c in checks)
+
+
+def rtl_estimate(cfg: ArrayConfig, images: int) -> tuple[float, int, int]:
+    """(estimated seconds, RTL cycles, folds) of ``classify_rtl`` on ``images`` test images (one simulator run a
+    layer, at the rate the last run of the same build measured)."""
+    from accelsim.rtlsim.gemm import network_shapes
+    from accelsim.rtlsim.run import estimate_seconds, job_cycles
+
+    shapes = [s[1:] for s in network_shapes("lenet5", images)]
+    cycles, folds = job_cycles(cfg, shapes)
+    return estimate_seconds(cfg, shapes, jobs=len(shapes)), cycles, folds
+
+
+def classify_rtl(qnet: QuantizedNetwork, x: np.ndarray, y: np.ndarray, int8_predictions: np.ndarray,
+                 cfg: ArrayConfig, progress: Callable[[str], None] | None = None) -> RtlResult:
+    """Classify ``x`` (one batch) with every conv/linear layer of ``qnet`` run on the RTL of ``cfg`` (module
+    docstring); ``progress(layer)`` before each layer's GEMMs go to the simulator."""
+    folds = cycles = 0
+    t0 = time.perf_counter()
+
+    def through_rtl(lr: LayerRun) -> list[np.ndarray]:
+        nonlocal folds, cycles
+        if progress is not None:
+            progress(lr.node.layer.name)
+        q, f, c = rtl_outputs(cfg, layer_gemms(cfg, lr))
+        folds, cycles = folds + f, cycles + c
+        return q
+
+    pred = predict_int8(qnet, x, through_rtl)
+    return RtlResult(pred, float((pred == y).mean()), int((pred != int8_predictions).sum()), f"{cfg.rows}x{cfg.cols}",
+                     folds, cycles, time.perf_counter() - t0)
 
 
 def run(*, seed: int = 0, epochs: int = 8, progress: Callable[[int, float], None] | None = None) -> DigitsResult:
@@ -197,5 +294,8 @@ def run(*, seed: int = 0, epochs: int = 8, progress: Callable[[int, float], None
         params = train(data, epochs=epochs, seed=seed, progress=progress)
         train_seconds = time.perf_counter() - t0
         acc_float = float((predict_float(params, data.x_test) == data.y_test).mean())
-        acc_int8 = float((predict_int8(params, data.x_test, data.x_train) == data.y_test).mean())
-    return DigitsResult(params, acc_float, acc_int8, len(data.y_test), len(data.y_train), epochs, seed, train_seconds)
+        qnet = quantize(params, data.x_train)
+        pred_int8 = predict_int8(qnet, data.x_test)
+    acc_int8 = float((pred_int8 == data.y_test).mean())
+    return DigitsResult(params, acc_float, acc_int8, len(data.y_test), len(data.y_train), epochs, seed, train_seconds,
+                        qnet, pred_int8)

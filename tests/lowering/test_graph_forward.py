@@ -384,3 +384,83 @@ def test_clip_layer_uses_its_bounds():
     # s_in = 3/127, s_out = 0.5/127 (calibrated max |clip| = 0.5): 0.1 -> 4 -> 4*3/0.5 = 24; 3.0 -> 127 -> 0.25
     # -> 63.5 -> 64 (half to even); -2 -> -85 -> -0.5 -> -127.
     assert math.isclose(q.layers[-1].scale, 0.5 / 127) and q.output.tolist() == [[[[-127, 0], [24, 64]]]]
+
+
+# ---- GEMM outputs computed elsewhere (the RTL) ----------------------------------------------------
+
+def _grouped() -> Network:
+    return Network.sequential("grouped", (4, 6, 5), [
+        Conv2d("conv", 4, 6, 3, padding=1, groups=2), ReLU("relu"), Flatten("flatten"), Linear("fc", 180, 7),
+    ])
+
+
+def _mark(seen: list, name: str, g: int, r: int, c: int):
+    """A gemm_outputs that returns zeros but a 1 at row r, column c of group g's result of node ``name``."""
+    def outputs(lr):
+        res = [np.zeros_like(o) for o in lr.out]
+        if lr.node.layer.name == name:
+            res[g][r, c] = 1
+        seen.append(lr.node.layer.name)
+        return res
+    return outputs
+
+
+@pytest.mark.parametrize(("net", "name", "where", "at"), [
+    # conv, group 1 of 2 (3 channels a group), row = image 1's pixel (2, 4) of 6x5: channel 3 + 2
+    (_grouped, "conv", (1, 1 * 30 + 2 * 5 + 4, 2), (1, 5, 2, 4)),
+    (_grouped, "fc", (0, 1, 6), (1, 6, 0, 0)),  # linear: row = image, column = feature
+    (lambda: encoder(heads=2), "q", (0, 1 * 6 + 4, 3), (1, 4, 3)),  # per token: row = image x T
+    (lambda: encoder(heads=2), "qk", (1 * 2 + 1, 5, 2), (1, 1, 5, 2)),  # per image and head: (N, heads, T, T)
+    (lambda: encoder(heads=2), "av", (1 * 2 + 1, 5, 2), (1, 5, 4 + 2)),  # heads back into features
+])
+def test_gemm_outputs_are_laid_out_as_the_node_output(net, name, where, at):
+    """One marked element of one group's result lands where the layout rules put it (written out here)."""
+    qnet = quantize_network(net(), batch=2, seed=4)
+    seen: list[str] = []
+    run = forward_int(qnet, batch=2, seed=4, gemm_outputs=_mark(seen, name, *where))
+    out = run[name].output
+    assert out.dtype == np.int8 and np.count_nonzero(out) == 1 and out[at] == 1
+    gemm_nodes = [n.layer.name for n in qnet.network.nodes if isinstance(n.layer, (Conv2d, Linear, MatMul))]
+    assert seen == gemm_nodes
+
+
+@pytest.mark.parametrize("net", [_grouped, encoder, lambda: __import__("accelsim").workload.zoo.lenet5()])
+def test_gemm_outputs_feed_the_later_nodes(net):
+    """Handing back the model's own results reproduces the pass; negated results are what the next nodes read."""
+    qnet = quantize_network(net(), batch=2, seed=8)
+    plain = forward_int(qnet, batch=2, seed=8, record=True)
+    calls = []
+
+    def same(lr):
+        calls.append(lr)
+        return lr.out
+
+    run = forward_int(qnet, batch=2, seed=8, gemm_outputs=same)
+    assert all(np.array_equal(a.output, b.output) for a, b in zip(run.layers, plain.layers, strict=True))
+    for lr in calls:  # the hook sees what the recorded pass records
+        ref = plain[lr.node.layer.name]
+        assert all(np.array_equal(x, y) for x, y in zip(lr.acc, ref.acc, strict=True))
+        assert all(np.array_equal(x, y) for x, y in zip(lr.out, ref.out, strict=True))
+        assert [g.shape for g in lr.gemms] == [g.shape for g in ref.gemms]
+    first = calls[0].node.layer.name
+    neg = forward_int(qnet, batch=2, seed=8, gemm_outputs=lambda lr: [-o.astype(np.int64) for o in lr.out])
+    assert np.array_equal(neg[first].output, -plain[first].output)
+    nxt = next(n.layer.name for n in qnet.network.nodes if first in n.inputs)  # reads the first GEMM node
+    after = forward_int(qnet, batch=2, seed=8, record=True, gemm_outputs=lambda lr: lr.out if lr.node.layer.name
+                        != first else [-o.astype(np.int64) for o in lr.out])
+    assert not np.array_equal(after[nxt].output, plain[nxt].output)
+    assert np.array_equal(after[first].output, neg[first].output)
+
+
+@pytest.mark.parametrize(("outputs", "match"), [
+    (lambda lr: [], r"layer 'conv': gemm_outputs gave 0 results for 2 GEMMs"),
+    (lambda lr: [o[:-1] for o in lr.out], r"layer 'conv': gemm_outputs' result 0 is not 60x3 int8 \(shape \(59, 3\)"),
+    (lambda lr: [o.astype(np.int64) + 200 for o in lr.out], r"result 0 is not 60x3 int8"),
+    (lambda lr: [o.astype(np.float32) for o in lr.out], r"result 0 is not 60x3 int8 \(shape \(60, 3\), float32\)"),
+])
+def test_bad_gemm_outputs_are_one_line_errors(outputs, match):
+    qnet = quantize_network(_grouped(), batch=2)
+    with pytest.raises(AccelsimError, match=match):
+        forward_int(qnet, batch=2, gemm_outputs=outputs)
+    with pytest.raises(ValueError, match="gemm_outputs needs the lowered path"):
+        forward_int(qnet, batch=2, direct=True, gemm_outputs=lambda lr: lr.out)
