@@ -192,6 +192,8 @@ def _need_verilator():
 
 
 @pytest.mark.rtl
+@pytest.mark.slow
+@pytest.mark.skipif(IN_CI, reason="~60 s through the per-cycle harness")
 def test_a_few_images_through_the_4x4_rtl(trained, data):
     """Six test images through the 4x4 RTL (a parameter set CI builds anyway): the RTL's classes are the int8
     model's; its folds are the mapping's, its pipelined cycles fewer than the folds' back to back."""
