@@ -26,9 +26,11 @@ def demo():
 @click.option("--array", default=DEFAULT_ARRAY, show_default=True, metavar="RxC",
               help="Array rows x columns of the RTL the int8 network runs on (WS, pipelined, int8 output stage).")
 @click.option("--no-rtl", is_flag=True, help="Skip the classification through the RTL (no Verilator, or for speed).")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Show the RTL build and the RTL cycles played on stderr.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @output_option
-def digits(seed, epochs, array, no_rtl, fmt, output):
+def digits(seed, epochs, array, no_rtl, progress, fmt, output):
     """Train LeNet-5 on scikit-learn's 8x8 digits (upsampled and padded to 32x32; 360 test images) with the
     project's im2col forward and backward GEMMs, quantize it to int8, and classify the test set three ways:
     float32, int8, and int8 through the Verilog RTL (every conv/linear layer's GEMMs and output stage on the
@@ -50,7 +52,7 @@ def digits(seed, epochs, array, no_rtl, fmt, output):
     result = demo_digits.run(seed=seed, epochs=epochs,
                              progress=lambda epoch, loss: say(f"epoch {epoch}/{epochs}: loss {loss:.4f}"))
     if skipped is None:
-        result = _through_rtl(result, demo_digits, rows, cols, say)
+        result = _through_rtl(result, demo_digits, rows, cols, say, progress)
     else:
         from dataclasses import replace
 
@@ -76,21 +78,25 @@ def digits(seed, epochs, array, no_rtl, fmt, output):
     write_output(text, output)
 
 
-def _through_rtl(result, demo_digits, rows: int, cols: int, say):
+def _through_rtl(result, demo_digits, rows: int, cols: int, say, progress: bool):
     """``result`` with the RTL's classification; exit code 1 (one line per difference) on a mismatch."""
     from dataclasses import replace
 
-    from accelsim.progress import format_duration
+    from accelsim.progress import format_duration, stderr_progress
+    from accelsim.rtlsim.harness import build_harness, harness_dir
 
     cfg = demo_digits.rtl_config(rows, cols)
     data = demo_digits.load(result.seed)
     seconds, cycles, folds = demo_digits.rtl_estimate(cfg, len(data.y_test))
     if seconds > LONG_RTL_SECONDS:
-        say(f"demo digits: the RTL part is estimated at {format_duration(seconds)} ({cycles:,} cycles, {folds:,} "
-            f"tiles on {rows}x{cols}); --no-rtl skips it")
+        say(f"demo digits: the RTL part is estimated at {format_duration(seconds)} ({cycles:,} RTL cycles, {folds:,} "
+            f"tiles on {rows}x{cols}, the build excluded); --no-rtl skips it")
+    with stderr_progress(f"building {harness_dir(cfg).name}", None, enabled=progress, transient=True):
+        build_harness(cfg)
     try:
-        rtl = demo_digits.classify_rtl(result.qnet, data.x_test, data.y_test, result.predictions_int8, cfg,
-                                       progress=lambda layer: say(f"RTL: {layer}"))
+        with stderr_progress("RTL cycles", None, enabled=progress, transient=True) as bar:
+            rtl = demo_digits.classify_rtl(result.qnet, data.x_test, data.y_test, result.predictions_int8, cfg,
+                                           progress=bar)
     except demo_digits.RtlMismatch as e:
         for line in str(e).splitlines():
             click.echo(f"accelsim: demo digits: the RTL differs from the model: {line}", err=True)

@@ -25,7 +25,6 @@ model (values and output cycles): any difference stops the run (``RtlMismatch``)
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -228,48 +227,49 @@ def rtl_config(rows: int, cols: int) -> ArrayConfig:
     return ArrayConfig(rows=rows, cols=cols, dataflow="ws", acc_bits=32, out_bits=8, pipeline=True)
 
 
-def rtl_outputs(cfg: ArrayConfig, gemms: list[Gemm]) -> tuple[list[np.ndarray], int, int]:
-    """(each GEMM's int8 result as the RTL's output stage produced it, folds, RTL cycles), the GEMMs run back
-    to back in one simulation of the per-cycle harness; ``RtlMismatch`` on any difference from the model."""
-    from accelsim.rtlsim import check_gemms, gemm_folds, run_job
-    from accelsim.rtlsim.gemm import job_stages
+def rtl_outputs(cfg: ArrayConfig, gemms: list[Gemm], progress: Callable[[int, int], None] | None = None
+                ) -> tuple[list[np.ndarray], int, int]:
+    """(each GEMM's int8 result as the RTL's output stage produced it, folds, RTL cycles played), the GEMMs run
+    back to back through the fast harness, each checked against the fast model (values and output cycles, C
+    and int8); ``RtlMismatch`` on any difference. ``progress(cycles played, cycles in all)``."""
+    from accelsim.rtlsim.harness import run_harness
 
-    beats = [gemm_folds(cfg, None, g) for g in gemms]
-    result = run_job(cfg, [b for bl in beats for b in bl], name=f"demo-digits-{os.getpid()}",
-                     stages=job_stages(cfg, [g for g, bl in zip(gemms, beats, strict=True) for _ in bl]))
-    checks = check_gemms(cfg, gemms, beats, result)
-    problems = result.all_errors()[:5] + [f"{c.name}: {c.mismatched_folds} folds, {c.wrong_elements} values of C and "
-                                          f"{c.wrong_int8} int8 outputs differ; RTL {c.rtl_cycles} cycles, model "
-                                          f"{c.model_cycles}" for c in checks if not c.ok]
-    if problems or any(c.rtl_q is None for c in checks):
-        raise RtlMismatch("\n".join(problems or ["the RTL returned no int8 outputs"]))
-    return [c.rtl_q for c in checks if c.rtl_q is not None], sum(c.folds for c in checks), sum(
-        c.rtl_cycles for c in checks)
+    result = run_harness(cfg, gemms, keep_outputs=True, progress=progress)
+    problems = result.errors[:5] + [f"{v.name}: {e}" for v in result.verdicts for e in v.errors][:20]
+    if len(result.verdicts) != len(gemms) or any(v.q is None for v in result.verdicts):
+        problems.append(f"{len(result.verdicts)} of {len(gemms)} GEMMs came back with the output stage's int8 rows")
+    if problems:
+        raise RtlMismatch("\n".join(problems))
+    return ([v.q for v in result.verdicts if v.q is not None], sum(v.folds for v in result.verdicts),
+            result.rtl_cycles)
 
 
 def rtl_estimate(cfg: ArrayConfig, images: int) -> tuple[float, int, int]:
-    """(estimated seconds, RTL cycles, folds) of ``classify_rtl`` on ``images`` test images (one simulator run a
-    layer, at the rate the last run of the same build measured)."""
+    """(estimated seconds, RTL cycles the fast harness plays, folds) of ``classify_rtl`` on ``images`` test
+    images (one simulator run a layer, at the rate the last long run of the same build measured)."""
     from accelsim.rtlsim.gemm import network_shapes
+    from accelsim.rtlsim.harness import harness_cycles, seconds_per_cycle
     from accelsim.rtlsim.run import estimate_seconds, job_cycles
 
     shapes = [s[1:] for s in network_shapes("lenet5", images)]
-    cycles, folds = job_cycles(cfg, shapes)
-    return estimate_seconds(cfg, shapes, jobs=len(shapes)), cycles, folds
+    cycles = sum(harness_cycles(cfg, sh, None, cfg.pipeline) for sh in shapes)
+    seconds = estimate_seconds(cfg, shapes, jobs=len(shapes), per_cycle=seconds_per_cycle(cfg)[0], cycles=cycles)
+    return seconds, cycles, job_cycles(cfg, shapes)[1]
 
 
 def classify_rtl(qnet: QuantizedNetwork, x: np.ndarray, y: np.ndarray, int8_predictions: np.ndarray,
-                 cfg: ArrayConfig, progress: Callable[[str], None] | None = None) -> RtlResult:
+                 cfg: ArrayConfig, progress: Callable[[int, int], None] | None = None) -> RtlResult:
     """Classify ``x`` (one batch) with every conv/linear layer of ``qnet`` run on the RTL of ``cfg`` (module
-    docstring); ``progress(layer)`` before each layer's GEMMs go to the simulator."""
+    docstring); ``progress(RTL cycles played, cycles in all)`` as the layers' batches finish."""
     folds = cycles = 0
+    total = rtl_estimate(cfg, len(x))[1]
     t0 = time.perf_counter()
 
     def through_rtl(lr: LayerRun) -> list[np.ndarray]:
         nonlocal folds, cycles
-        if progress is not None:
-            progress(lr.node.layer.name)
-        q, f, c = rtl_outputs(cfg, layer_gemms(cfg, lr))
+        done = cycles
+        step = None if progress is None else (lambda played, _: progress(done + played, total))
+        q, f, c = rtl_outputs(cfg, layer_gemms(cfg, lr), step)
         folds, cycles = folds + f, cycles + c
         return q
 
