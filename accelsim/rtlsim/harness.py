@@ -140,8 +140,10 @@ class Stimulus:
         demand: a segment of a 16x16 array is up to ~36 MB)."""
         cfg, g, folds = self.cfg, self.gemm, self.folds
         lo, hi, first, end = self.segments[segment]
-        words = np.zeros(end - first + 1, dtype=stim_word(cfg))  # the fields are views: no copies, no packing
-        a, b, ctrl = words["a_in"], words["b_in"], words["ctrl"]  # ctrl: bit 4 stop, 3 dataflow, 2 load, ...
+        words = np.zeros(end - first + 1, dtype=stim_word(cfg))
+        ctrl = words["ctrl"]  # bit 4 stop, 3 dataflow, 2 load, 1 valid, 0 last
+        a = np.zeros(words["a_in"].shape, words["a_in"].dtype)  # contiguous: the masked writes are ~3x faster
+        b = np.zeros(words["b_in"].shape, words["b_in"].dtype)
         for i in range(lo, hi):
             bt = fold_beats(cfg, folds.dataflow, g.a, g.b, folds[i])
             s = int(self.starts[i]) - first
@@ -153,6 +155,7 @@ class Stimulus:
             b[span][qualified] = bt.b_in[qualified]
         ctrl |= np.uint8(folds.dataflow.port << 3)  # steady, as the per-cycle driver holds it
         ctrl[-1] |= np.uint8(1 << 4)
+        words["a_in"], words["b_in"] = a, b
         return words.tobytes()
 
     def stage_bytes(self, segment: int = 0) -> bytes:
