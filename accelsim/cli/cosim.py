@@ -293,13 +293,12 @@ def _fast(cfg, gemms, workload, shapes, mappings, seed, jobs, progress, keep_run
     from accelsim.rtlsim.session import run_fast_cosim
 
     procs = max(1, min(jobs, len(shapes)))
-    per_cycle, measured = seconds_per_cycle(cfg)
+    per_cycle, measured = seconds_per_cycle(cfg, procs)
     cycles = sum(harness_cycles(cfg, sh, mp, cfg.pipeline) for sh, mp in zip(shapes, mappings, strict=True))
-    seconds = estimate_seconds(cfg, shapes, "verilator", procs, mappings, per_cycle=per_cycle, parallel=procs,
-                               cycles=cycles)
+    seconds = estimate_seconds(cfg, shapes, "verilator", 1, mappings, per_cycle=per_cycle, cycles=cycles)
     if seconds > FAST_ESTIMATE_SECONDS:
         click.echo(f"cosim: this run is estimated at {format_duration(seconds)} ({cycles:,} RTL cycles in {procs} "
-                   f"Verilator process{'es' if procs > 1 else ''} at {1 / per_cycle:,.0f} cycles/s each, "
+                   f"Verilator process{'es' if procs > 1 else ''} at {1 / per_cycle:,.0f} cycles/s in all, "
                    f"{'measured on this build' if measured else 'a default rate'}; the build excluded); "
                    "Ctrl-C stops it", err=True)
     with stderr_progress(f"building {harness_dir(cfg).name}", None, enabled=progress, transient=True):

@@ -42,7 +42,7 @@ from accelsim.rtlsim.env import CosimError, rtl_sources, setup_env
 from accelsim.rtlsim.gemm import Gemm, per_gemm
 from accelsim.rtlsim.job import Pickled
 from accelsim.rtlsim.proc import guard_runner
-from accelsim.rtlsim.run import RATE_FILE, watch_files
+from accelsim.rtlsim.run import watch_files
 from accelsim.systolic.beats import fold_beats, scatter
 from accelsim.systolic.fast import fold_timing, gemm_numbers, output_cycles
 
@@ -52,6 +52,7 @@ HARNESS_ENV = "ACCELSIM_HARNESS_JOB"
 STIM_DEPTH = 1 << 20  # stimulus words (cycles) of one batch (a file of at most ~36 MB on 16x16)
 # cocotb's runner makes every signal public (--public-flat-rw), which keeps Verilator from optimising the
 # design (~70k cycles/s on 8x8); the harness needs only its top's ports, which stay visible. No waves.
+HARNESS_RATE_FILE = "harness_seconds_per_cycle.json"  # in the harness's build folder: {jobs: wall s per cycle}
 BUILD_ARGS = ("--no-public-flat-rw", "--timing", "-CFLAGS", "-fcoroutines")
 
 def harness_sources() -> list[Path]:
@@ -452,33 +453,41 @@ def harness_dir(cfg: ArrayConfig) -> Path:
 
 
 def default_seconds_per_cycle(cfg: ArrayConfig) -> float:
-    """One process of the fast harness on a 2-core machine, loading and checking included (measured on pipelined
-    WS: 8x8 230k cycles/s, 16x16 102-118k): ~2.8 us plus ~24 ns per PE a cycle."""
+    """Wall seconds per RTL cycle of one harness process on a 2-core machine, loading and checking included
+    (measured on pipelined WS: 8x8 230k cycles/s, 16x16 102-118k): ~2.8 us plus ~24 ns per PE."""
     return 2.8e-6 + 24e-9 * cfg.pes
 
 
-def seconds_per_cycle(cfg: ArrayConfig) -> tuple[float, bool]:
-    """(seconds per cycle of one harness process, measured?): the last long run's rate on this build, else the
-    default."""
+def seconds_per_cycle(cfg: ArrayConfig, jobs: int = 1) -> tuple[float, bool]:
+    """(wall seconds per RTL cycle of a run in ``jobs`` processes, measured?): the last long run's with as many
+    processes on this build; else one process's (measured or the default) shared by as many cores as there are
+    processes (at most the machine's)."""
     try:
-        value = float(json.loads((harness_dir(cfg) / RATE_FILE).read_text())["seconds_per_cycle"])
-        if value > 0:
-            return value, True
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return default_seconds_per_cycle(cfg), False
+        rates = json.loads((harness_dir(cfg) / HARNESS_RATE_FILE).read_text())["seconds_per_cycle"]
+        measured = {int(k): float(v) for k, v in rates.items() if float(v) > 0}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        measured = {}
+    if jobs in measured:
+        return measured[jobs], True
+    at_once = max(1, min(jobs, os.cpu_count() or 1))
+    return measured.get(1, default_seconds_per_cycle(cfg)) / at_once, 1 in measured
 
 
-def _record_rate(bdir: Path, result: HarnessResult) -> None:
-    """The run's seconds per cycle and process (busy time over cycles), for the next estimate; short runs
-    measure start-up, not the rate."""
-    if result.sim_seconds <= 0 or result.rtl_cycles < 100_000 or not result.ok:
+def _record_rate(bdir: Path, result: HarnessResult, jobs: int) -> None:
+    """The run's wall seconds per cycle with ``jobs`` processes, for the next estimate (short runs measure
+    start-up, not the rate)."""
+    if result.wall_seconds <= 0 or result.rtl_cycles < 100_000 or not result.ok:
         return
-    tmp = bdir / f".{RATE_FILE}.{os.getpid()}"
+    path, tmp = bdir / HARNESS_RATE_FILE, bdir / f".{HARNESS_RATE_FILE}.{os.getpid()}"
     try:
-        tmp.write_text(json.dumps({"seconds_per_cycle": result.sim_seconds / result.rtl_cycles,
-                                   "cycles": result.rtl_cycles}))
-        os.replace(tmp, bdir / RATE_FILE)
+        rates = json.loads(path.read_text())["seconds_per_cycle"]
+        rates = rates if isinstance(rates, dict) else {}
+    except (OSError, ValueError, KeyError, TypeError):
+        rates = {}
+    rates[str(jobs)] = result.wall_seconds / result.rtl_cycles
+    try:
+        tmp.write_text(json.dumps({"seconds_per_cycle": rates}))
+        os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)
 
@@ -608,7 +617,7 @@ def run_harness(cfg: ArrayConfig, gemms: Iterable[Gemm], *, pipeline: bool | Non
             result.verdicts.append(v)
     if progress is not None:
         progress(result.rtl_cycles, total)
-    _record_rate(bdir, result)
+    _record_rate(bdir, result, n_jobs)
     if result.ok and not run_dir:
         shutil.rmtree(run, ignore_errors=True)
     return result

@@ -69,17 +69,16 @@ def seconds_per_cycle(cfg: ArrayConfig, simulator: str = "verilator") -> tuple[f
 
 def estimate_seconds(cfg: ArrayConfig, shapes: Sequence[tuple[int, int, int]], simulator: str = "verilator",
                      jobs: int = 1, mappings: Sequence[Mapping | None] | None = None, *,
-                     per_cycle: float | None = None, parallel: int = 1, cycles: int | None = None) -> float:
-    """Wall seconds a run of the GEMMs ``shapes`` in ``jobs`` simulator runs should take once the DUT is built.
+                     per_cycle: float | None = None, cycles: int | None = None) -> float:
+    """Wall seconds a run of the GEMMs ``shapes`` in ``jobs`` simulator runs (one after another) should take
+    once the DUT is built.
 
-    ``per_cycle``: seconds a cycle of one simulator process (default: the cycle harness's, ``seconds_per_cycle``;
-    the fast harness passes ``harness.seconds_per_cycle``); ``parallel``: processes running at once (the fast
-    harness's jobs), as many as the machine has cores sharing the cycles; ``cycles``: what the run plays
+    ``per_cycle``: wall seconds per cycle (default: the cycle harness's, ``seconds_per_cycle``; the fast harness
+    passes ``harness.seconds_per_cycle``, its processes at once included); ``cycles``: what the run plays
     (default ``job_cycles``, the folds back to back: a bound on pipelined folds)."""
     per_cycle = seconds_per_cycle(cfg, simulator)[0] if per_cycle is None else per_cycle
     cycles = job_cycles(cfg, shapes, mappings)[0] if cycles is None else cycles
-    at_once = max(1, min(parallel, os.cpu_count() or 1))
-    return (jobs * START_SECONDS + cycles * per_cycle) / at_once
+    return jobs * START_SECONDS + cycles * per_cycle
 
 
 def estimate_waves_bytes(cfg: ArrayConfig, shapes: Sequence[tuple[int, int, int]],

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelsim.hardware.config import ArrayConfig
+from accelsim.rtlsim import harness
 from accelsim.rtlsim.env import CosimError
 from accelsim.rtlsim.gemm import random_gemm
 from accelsim.rtlsim.harness import GemmFiles, balance, harness_cycles, stimulus
@@ -80,10 +81,22 @@ def test_watch_files_sums_the_processes_progress(tmp_path):
     assert seen[0] == 5 and seen[-1] == 12
 
 
-def test_estimate_shares_the_cycles_between_processes(monkeypatch):
+def test_estimate_takes_the_rate_measured_with_as_many_processes(monkeypatch, tmp_path):
+    """The fast harness's estimate: the rate recorded by a long run with the same number of processes, else one
+    process's shared by the cores, else the default; short or failing runs record nothing."""
     cfg = ArrayConfig(rows=4, cols=4)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    one = estimate_seconds(cfg, [(8, 8, 8)], jobs=1, per_cycle=1e-3, cycles=10_000)
-    assert one == pytest.approx(2.0 + 10.0)
-    assert estimate_seconds(cfg, [(8, 8, 8)], jobs=2, per_cycle=1e-3, parallel=2, cycles=10_000) == pytest.approx(7.0)
-    assert estimate_seconds(cfg, [(8, 8, 8)], jobs=4, per_cycle=1e-3, parallel=4, cycles=10_000) == pytest.approx(9.0)
+    monkeypatch.setattr(harness, "harness_dir", lambda cfg: tmp_path)
+    default = harness.default_seconds_per_cycle(cfg)
+    assert harness.seconds_per_cycle(cfg, 1) == (default, False)
+    assert harness.seconds_per_cycle(cfg, 3) == (default / 2, False)
+    long_run = harness.HarnessResult(verdicts=[harness.GemmVerdict("g", 1, 200_000, 1)], wall_seconds=2.0)
+    harness._record_rate(tmp_path, harness.HarnessResult(verdicts=[harness.GemmVerdict("g", 1, 5_000, 1)],
+                                                         wall_seconds=1.0), 1)
+    assert harness.seconds_per_cycle(cfg, 1) == (default, False)
+    harness._record_rate(tmp_path, long_run, 1)
+    assert harness.seconds_per_cycle(cfg, 1) == (1e-5, True)
+    assert harness.seconds_per_cycle(cfg, 2) == (5e-6, True)
+    harness._record_rate(tmp_path, harness.HarnessResult(verdicts=long_run.verdicts, wall_seconds=1.6), 2)
+    assert harness.seconds_per_cycle(cfg, 2) == (8e-6, True) and harness.seconds_per_cycle(cfg, 1) == (1e-5, True)
+    assert estimate_seconds(cfg, [(8, 8, 8)], per_cycle=8e-6, cycles=1_000_000) == pytest.approx(2.0 + 8.0)
