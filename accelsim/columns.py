@@ -219,7 +219,7 @@ _DEFINITIONS = (
     ("rtl_cycles", "cycles", "co-simulation: compute cycles of the RTL (first beat to last done)"),
     ("sim_seconds", "s", "co-simulation wall time"),
     ("cycles_per_second", "cycles/s", "co-simulation speed: rtl_cycles / sim_seconds"),
-    ("harness", "", "co-simulation harness: fast (beats played from a memory inside Verilator, checked against "
+    ("harness", "", "co-simulation harness: fast (beats played from a file inside Verilator, checked against "
                     "the fast model) or cycle (every port driven from Python, the stepping model in lock step)"),
     ("tiles", "count", "co-simulation: folds (array tiles) the RTL ran (the issue's name for folds_run)"),
     ("mismatches", "count", "co-simulation: GEMMs whose outputs or output cycles differ from the golden, or "
