@@ -8,6 +8,7 @@ import json
 import os
 import re
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from accelsim.columns import DEMO_DIGITS
 from accelsim.demo import digits
 from accelsim.errors import AccelsimError
 from accelsim.lowering import init_params
-from accelsim.rtlsim import simulator_missing
+from accelsim.rtlsim import random_gemm, simulator_missing
 from accelsim.workload.zoo import lenet5
 
 
@@ -209,6 +210,25 @@ def test_a_few_images_through_the_4x4_rtl(trained, data):
     np.testing.assert_array_equal(r.predictions, p8)
     assert r.disagreements == 0 and r.array == "4x4"
     assert (r.rtl_cycles, r.folds) == digits.rtl_estimate(cfg, 6)[1:]
+
+
+@pytest.mark.rtl
+def test_rtl_outputs_refuses_a_gemm_the_rtl_does_not_reproduce():
+    """The real path from the fast harness's verdicts to ``RtlMismatch``: a GEMM whose int8 reference (or C
+    reference) is off by one in one element is a mismatch naming it; the untouched GEMM passes."""
+    _need_verilator()
+    cfg = digits.rtl_config(4, 4)
+    g = random_gemm(cfg, 9, 7, 6, seed=1, name="ok")
+    q, folds, cycles = digits.rtl_outputs(cfg, [g])
+    np.testing.assert_array_equal(q[0], g.out)
+    assert folds == 4 and cycles > 0
+    bad_q = replace(g, name="bad_q", out=g.out.copy())
+    bad_q.out[2, 3] += 1
+    bad_c = replace(g, name="bad_c", reference=g.reference.copy())
+    bad_c.reference[0, 0] -= 1
+    with pytest.raises(digits.RtlMismatch) as e:
+        digits.rtl_outputs(cfg, [bad_q, g, bad_c])
+    assert "bad_q: " in str(e.value) and "bad_c: " in str(e.value) and "ok: " not in str(e.value)
 
 
 @pytest.mark.rtl
