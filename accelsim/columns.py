@@ -343,8 +343,8 @@ AREA = _group("rows", "cols", "pe_count", "data_bits", "acc_bits", "tech_node_nm
               "cell_library")
 SWEEP_TOTALS = _group("point_count", "evaluated", "already_done", "failed", "wall_seconds")
 DEMO_DIGITS = _group("accuracy_float", "accuracy_int8", "accuracy_rtl", "rtl_int8_disagreements", "test_images",
-                     "train_images", "epochs", "seed", "train_seconds", "rtl_skipped", "array", "folds", "rtl_cycles",
-                     "sim_seconds")
+                     "train_images", "epochs", "seed", "train_seconds", "rtl_skipped", "array", "tiles", "rtl_cycles",
+                     "wall_s")
 
 TABLES: dict[str, tuple[str, ...]] = {
     "profile: per layer": PROFILE_LAYERS, "profile --training: per layer, added": PROFILE_TRAINING,

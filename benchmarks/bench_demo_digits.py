@@ -62,10 +62,10 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             cpu = _cpu() - cpu0
             bad += r.disagreements
-            w, c = best.get(name, (r.sim_seconds, cpu))
-            best[name] = (min(w, r.sim_seconds), min(c, cpu))
-            print(f"{name:>6} {rnd + 1:>5} {r.sim_seconds:>7.1f} {cpu:>6.1f} {r.rtl_cycles:>11,} {r.folds:>6,} "
-                  f"{r.rtl_cycles / r.sim_seconds:>9,.0f} {estimate:>10.1f} {r.disagreements:>8} "
+            w, c = best.get(name, (r.wall_s, cpu))
+            best[name] = (min(w, r.wall_s), min(c, cpu))
+            print(f"{name:>6} {rnd + 1:>5} {r.wall_s:>7.1f} {cpu:>6.1f} {r.rtl_cycles:>11,} {r.tiles:>6,} "
+                  f"{r.rtl_cycles / r.wall_s:>9,.0f} {estimate:>10.1f} {r.disagreements:>8} "
                   f"{os.getloadavg()[0]:>5.2f}")
     first = next(iter(best))
     for name, (w, c) in best.items():

@@ -8,9 +8,9 @@ import sys
 import click
 
 from accelsim.cli.common import output_option, refuse_overwrite, write_output
+from accelsim.cli.cosim import FAST_ESTIMATE_SECONDS
 from accelsim.errors import AccelsimError
 
-LONG_RTL_SECONDS = 30  # an RTL part estimated longer than this says so before it starts
 DEFAULT_ARRAY = "8x8"  # as quick as 16x16 once built (benchmarks/bench_demo_digits.py), and a quicker build
 
 
@@ -72,8 +72,8 @@ def digits(seed, epochs, array, no_rtl, progress, fmt, output):
         if r is None:
             text += f"accuracy RTL:     skipped ({result.rtl_skipped})\n"
         else:
-            text += (f"accuracy RTL:     {acc(r.accuracy)} on the {r.array} array ({r.folds:,} tiles, "
-                     f"{r.rtl_cycles:,} RTL cycles, {r.sim_seconds:.1f} s)\n"
+            text += (f"accuracy RTL:     {acc(r.accuracy)} on the {r.array} array ({r.tiles:,} tiles, "
+                     f"{r.rtl_cycles:,} RTL cycles, {r.wall_s:.1f} s)\n"
                      f"RTL and int8 disagree on {r.disagreements} of {n} test images\n")
     write_output(text, output)
 
@@ -88,7 +88,7 @@ def _through_rtl(result, demo_digits, rows: int, cols: int, say, progress: bool)
     cfg = demo_digits.rtl_config(rows, cols)
     data = demo_digits.load(result.seed)
     seconds, cycles, folds = demo_digits.rtl_estimate(cfg, len(data.y_test))
-    if seconds > LONG_RTL_SECONDS:
+    if seconds > FAST_ESTIMATE_SECONDS:
         say(f"demo digits: the RTL part is estimated at {format_duration(seconds)} ({cycles:,} RTL cycles, {folds:,} "
             f"tiles on {rows}x{cols}, the build excluded); --no-rtl skips it")
     with stderr_progress(f"building {harness_dir(cfg).name}", None, enabled=progress, transient=True):

@@ -72,9 +72,9 @@ class RtlResult:
     accuracy: float
     disagreements: int  # images whose RTL class differs from the int8 forward's
     array: str
-    folds: int
+    tiles: int  # folds
     rtl_cycles: int
-    sim_seconds: float
+    wall_s: float  # of the whole RTL classification (the layers between the GEMMs too), the build excluded
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,8 +101,8 @@ class DigitsResult:
         values = (self.accuracy_float, self.accuracy_int8, None if r is None else r.accuracy,
                   None if r is None else r.disagreements, self.test_images, self.train_images, self.epochs,
                   self.seed, round(self.train_seconds, 3), self.rtl_skipped, None if r is None else r.array,
-                  None if r is None else r.folds, None if r is None else r.rtl_cycles,
-                  None if r is None else round(r.sim_seconds, 3))
+                  None if r is None else r.tiles, None if r is None else r.rtl_cycles,
+                  None if r is None else round(r.wall_s, 3))
         return dict(zip(DEMO_DIGITS, values, strict=True))
 
 

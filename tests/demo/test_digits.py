@@ -129,7 +129,7 @@ def test_rtl_predictions_are_the_argmax_of_what_the_rtl_hands_back(trained, data
                                        (20, 84, 10)]
     assert all(g.stage is not None and g.out is not None for g in seen)
     np.testing.assert_array_equal(r.predictions, p8)
-    assert r.disagreements == 0 and r.accuracy == (p8 == y).mean() and (r.folds, r.rtl_cycles) == (5, 500)
+    assert r.disagreements == 0 and r.accuracy == (p8 == y).mean() and (r.tiles, r.rtl_cycles) == (5, 500)
 
     def flipped(cfg, gemms, progress=None):  # the RTL's fc2 rows reversed: the class becomes 9 - class
         outs = [g.out if g.name != "fc2" else g.out[:, ::-1] for g in gemms]
@@ -166,6 +166,11 @@ def test_cli_prints_three_accuracies_and_the_disagreements(trained, monkeypatch,
     assert s["accuracy_rtl"] == s["accuracy_int8"] and s["rtl_int8_disagreements"] == 0
     result = _cli(trained, monkeypatch, "--no-rtl")
     assert result.exit_code == 0 and "accuracy RTL:     skipped (--no-rtl)" in result.output
+    assert "estimated" not in result.output
+    monkeypatch.setattr(digits, "rtl_estimate", lambda cfg, images: (100.0, 2_834_448, 2_173))
+    result = _cli(trained, monkeypatch)
+    assert ("the RTL part is estimated at 1:40 (2,834,448 RTL cycles, 2,173 tiles on 8x8, the build excluded)"
+            in result.output)
 
 
 def test_cli_rtl_mismatch_is_exit_code_1(trained, monkeypatch):
@@ -209,7 +214,7 @@ def test_a_few_images_through_the_4x4_rtl(trained, data):
     r = digits.classify_rtl(trained.qnet, x, y, p8, cfg)
     np.testing.assert_array_equal(r.predictions, p8)
     assert r.disagreements == 0 and r.array == "4x4"
-    assert (r.rtl_cycles, r.folds) == digits.rtl_estimate(cfg, 6)[1:]
+    assert (r.rtl_cycles, r.tiles) == digits.rtl_estimate(cfg, 6)[1:]
 
 
 @pytest.mark.rtl
