@@ -21,7 +21,8 @@ Arrays are NCHW (activations) and OIHW (conv weights); linear weights are (out, 
   node by node): network passes over any ``Network`` (a DAG, in topological order); ``params_for`` gives a network's own
   weights or seeded ones; ``requant``: the array's output stage (integer requantization, fused
   activation), shared with the models and the RTL. See ``forward`` for the quantization rules and the recorded
-  per-layer Gemms and int32 accumulators.
+  per-layer Gemms and int32 accumulators; ``forward_int(gemm_outputs=...)`` takes each GEMM layer's int8 output
+  from elsewhere (the RTL, in ``accelsim demo digits``) and runs the later layers on it.
 
 Bad arguments raise ``AccelsimError`` as ``"<function>: <argument>: <problem>"``.
 """
