@@ -586,7 +586,7 @@ def run_harness(cfg: ArrayConfig, gemms: Iterable[Gemm], *, pipeline: bool | Non
         for f in files:
             f.abort()
         for t in threads:
-            t.join(timeout=10)
+            t.join(timeout=1)
         raise
     finally:
         stop.set()
