@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 import accelsim.rtlsim
 from accelsim.cli import main
+from accelsim.cli.cosim import searched_network
 from accelsim.mapping.folds import folds_for
 from accelsim.rtlsim.gemm import network_shapes
 from accelsim.rtlsim.session import cosim_config
@@ -89,3 +90,18 @@ def test_bad_harness_arguments_exit_2(args, message):
     r = _run(*args)
     assert r.exit_code == 2, r.output
     assert message in r.stderr and "Traceback" not in r.output
+
+
+def test_lenet5_under_the_searched_mappings_through_the_fast_harness():
+    """--mapper search with the fast harness: each GEMM runs its layer's searched mapping (OS, WS and IS in one
+    run on 4x4 by cycles), values and output cycles equal to the fast model's."""
+    r = _run("--model", "lenet5", "--array", "4x4", "--mapper", "search", "--objective", "cycles", "--format", "json",
+             "--no-progress")
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    chosen = searched_network(cosim_config(4, 4, "ws"), "lenet5", None, "cycles")
+    ran = {g["layer"]: g["mapping"].split(" S=")[0] for g in s["gemms"]}
+    assert ran == {name: f"{mp.dataflow.upper()} {'>'.join(mp.order or ())}" for name, mp in chosen.items()}
+    assert {mp.dataflow for mp in chosen.values()} == {"os", "ws", "is"}
+    assert s["ok"] and s["mismatches"] == 0 and s["wrong_int8"] == 0
+    assert s["tiles"] == sum(g["folds"] for g in s["gemms"])
