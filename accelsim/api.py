@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from accelsim.columns import ENERGY, ENERGY_LAYERS
+from accelsim.columns import COSIM_HEADLINE, ENERGY, ENERGY_LAYERS
 from accelsim.dse.run import DEFAULT_WORKERS, SweepSummary, run_sweep
 from accelsim.dse.spec import SweepSpec, read_spec_doc, spec_from_mapping
 from accelsim.dse.store import load_layers, load_results
@@ -37,7 +37,8 @@ from accelsim.report.simulate_view import config_summary, render_simulation
 from accelsim.report.tables import to_json
 from accelsim.rtlsim import Gemm, build, random_gemm, simulator_missing
 from accelsim.rtlsim.gemm import check_gemm_sizes, iter_network_gemms, network_mappings, network_shapes
-from accelsim.rtlsim.session import cosim_config, cosim_mapping, run_cosim
+from accelsim.rtlsim.harness import build_harness
+from accelsim.rtlsim.session import check_fast, cosim_config, cosim_mapping, run_cosim, run_fast_cosim
 from accelsim.synth.area import AreaBreakdown, area_breakdown
 from accelsim.systolic.simulate import Simulation
 from accelsim.systolic.simulate import simulate as _simulate
@@ -347,7 +348,10 @@ class CosimResult:
 
     @property
     def totals(self) -> dict:
-        return dict(self.summary["totals"])
+        """The cycle harness's totals (``COSIM_TOTALS``); the fast harness's headline keys (``COSIM_HEADLINE``)."""
+        if "totals" in self.summary:
+            return dict(self.summary["totals"])
+        return {k: self.summary[k] for k in COSIM_HEADLINE}
 
     @property
     def errors(self) -> list[str]:
@@ -358,10 +362,9 @@ class CosimResult:
         return json.dumps(self.summary, indent=2) + "\n"
 
     def __repr__(self) -> str:
-        t = self.summary["totals"]
-        return (f"CosimResult({self.summary['workload']!r} on {self.summary['array']} "
-                f"{self.summary['dataflow'].upper()}, {'ok' if self.ok else 'MISMATCH'}, "
-                f"{t['folds_run']}/{t['folds']} folds, {t['rtl_cycles']:,} RTL cycles)")
+        s = self.summary
+        return (f"CosimResult({s['workload']!r} on {s['array']} {s['dataflow'].upper()}, {s['harness']} harness, "
+                f"{'ok' if self.ok else 'MISMATCH'}, {s['tiles']} tiles, {s['rtl_cycles']:,} RTL cycles)")
 
 
 def _gemm(value) -> tuple[int, int, int]:
@@ -383,8 +386,8 @@ def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws"
           simulator: str = "verilator", waves: bool = False, golden: str | None = None,
           progress: Callable[[int, int], None] | None = None, input_size=None,
           pipeline: bool = True, order: str | Sequence[str] | None = None, chunk: int | None = None,
-          mappings: Mapping | None = None) -> CosimResult:
-    """Co-simulate the Verilog RTL against the stepping model, every fold bit- and cycle-exact.
+          mappings: Mapping | None = None, harness: str = "cycle", jobs: int = 2) -> CosimResult:
+    """Co-simulate the Verilog RTL against the model, every fold bit- and cycle-exact.
 
     Give ``gemm`` (``"MxKxN"`` or ``(m, k, n)``: seeded random operands) or ``model`` (a zoo network:
     every conv/linear GEMM of its int8 forward pass, on ``input_size`` if given, e.g. ``"3x32x32"``).
@@ -394,8 +397,15 @@ def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws"
     A large network runs as several simulator jobs one after another (``run_cosim``). The simulator
     (``verilator`` or ``icarus``) is built on first use. ``progress(done, total)`` is called as folds
     complete. ``pipeline``: folds issued pipelined (the default) or serially
-    (docs/microarchitecture.md, "Issue").
+    (docs/microarchitecture.md, "Issue"). ``harness``: ``"cycle"`` (every port driven from Python, the stepping
+    model in lock step; ``progress`` counts folds) or ``"fast"`` (``accelsim cosim --harness fast``: the beats
+    played inside Verilator by ``jobs`` processes at once, checked against the fast model; ``progress`` counts
+    RTL cycles; the summary has the headline keys and no ``totals``).
     """
+    if harness not in ("cycle", "fast"):
+        raise AccelsimError(f"harness: must be cycle or fast, got {harness!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise AccelsimError(f"jobs: expected an integer >= 1, got {jobs!r}")
     if not isinstance(pipeline, bool):
         raise AccelsimError(f"pipeline: expected true or false, got {pipeline!r}")
     if (gemm is None) == (model is None):
@@ -412,6 +422,8 @@ def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws"
     reason = simulator_missing(simulator)
     if reason:
         raise AccelsimError(f"cosim: simulator {simulator!r}: {reason}")
+    if harness == "fast":
+        check_fast(cfg, waves=waves, golden=golden, simulator=simulator)
     gemms: Iterable[Gemm]
     if gemm is not None:
         if input_size is not None:
@@ -419,7 +431,9 @@ def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws"
         m, k, n = _gemm(gemm)
         chosen = [mapping]
         check_gemm_sizes(cfg, [("gemm", m, k, n)], chosen)
-        gemms, workload, shapes = [random_gemm(cfg, m, k, n, seed)], f"gemm {m}x{k}x{n}", [(m, k, n)]
+        one = random_gemm(cfg, m, k, n, seed)
+        one.mapping = mapping
+        gemms, workload, shapes = [one], f"gemm {m}x{k}x{n}", [(m, k, n)]
     else:
         if acc_bits != 32:
             raise AccelsimError("cosim: model= runs the int8 forward pass, whose accumulators are 32-bit; drop "
@@ -434,6 +448,10 @@ def cosim(gemm=None, model: str | None = None, array="8x8", dataflow: str = "ws"
         shapes = [s[1:] for s in named]
         gemms = iter_network_gemms(cfg, name, seed, input_shape=shape, mappings=per_layer)
         workload = name if shape is None else f"{name} {'x'.join(map(str, shape))}"
+    if harness == "fast":
+        build_harness(cfg)
+        return CosimResult(run_fast_cosim(cfg, gemms, workload, seed=seed, jobs=jobs, progress=progress,
+                                          shapes=shapes, mappings=chosen))
     build(simulator, cfg.rtl_parameters())
     return CosimResult(run_cosim(cfg, gemms, workload, simulator=simulator, seed=seed, golden=golden, waves=waves,
                                  progress=progress, shapes=shapes, mappings=chosen))

@@ -198,9 +198,8 @@ def cosim(gemm, model, input_size, array, dataflow, order, chunk, mapper, object
     from accelsim.progress import format_duration, stderr_progress
     from accelsim.rtlsim import Gemm, build, random_gemm, simulator_missing
     from accelsim.rtlsim.build import build_name
-    from accelsim.rtlsim.harness import check_widths
     from accelsim.rtlsim.run import estimate_seconds, estimate_waves_bytes, job_cycles, seconds_per_cycle
-    from accelsim.rtlsim.session import cosim_config, cosim_mapping, run_cosim
+    from accelsim.rtlsim.session import check_fast, cosim_config, cosim_mapping, run_cosim
 
     if (gemm is None) == (model is None):
         raise AccelsimError("cosim: give exactly one of --gemm MxKxN or --model MODEL")
@@ -210,12 +209,7 @@ def cosim(gemm, model, input_size, array, dataflow, order, chunk, mapper, object
     rows, cols = parse_array(array)
     cfg = cosim_config(rows, cols, dataflow, acc_bits, pipeline)
     if harness == "fast":
-        for given, flag, why in ((waves, "--waves", "writes the cycle harness's waves"),
-                                 (golden is not None, "--golden", "picks the cycle harness's stepping model"),
-                                 (simulator != "verilator", "--simulator", "the fast harness runs on Verilator only")):
-            if given:
-                raise AccelsimError(f"cosim: {flag} with --harness fast: {why}; use --harness cycle")
-        check_widths(cfg)
+        check_fast(cfg, waves=waves, golden=golden, simulator=simulator)
     elif jobs is not None:
         raise AccelsimError("cosim: --jobs runs fast-harness processes at once; the cycle harness runs one "
                             "simulator at a time: drop --jobs or use --harness fast")

@@ -21,7 +21,7 @@ from accelsim.mapping.space import Mapping
 from accelsim.rtlsim.build import build_dir
 from accelsim.rtlsim.env import CosimError
 from accelsim.rtlsim.gemm import Gemm, GemmCheck, GemmTally, job_plan, job_stages, per_gemm
-from accelsim.rtlsim.harness import harness_dir, run_harness
+from accelsim.rtlsim.harness import check_widths, harness_dir, run_harness
 from accelsim.rtlsim.job import DEFAULT_MODEL, FoldResult, JobResult
 from accelsim.rtlsim.run import run_job
 from accelsim.rtlsim.waves import first_divergence
@@ -156,6 +156,18 @@ def run_cosim(cfg: ArrayConfig, gemms: Iterable[Gemm], workload: str, *, simulat
     }
     summary["first_divergence"] = None if ok or len(plan) > 1 else divergence(result)
     return summary
+
+
+def check_fast(cfg: ArrayConfig, *, waves: bool = False, golden: str | None = None,
+               simulator: str = "verilator") -> None:
+    """One line for what the fast harness cannot do: waves, another golden, Icarus, widths that are not whole
+    bytes (``harness.check_widths``)."""
+    for given, flag, why in ((waves, "waves", "writes the cycle harness's waves"),
+                             (golden is not None, "golden", "picks the cycle harness's stepping model"),
+                             (simulator != "verilator", "simulator", "the fast harness runs on Verilator only")):
+        if given:
+            raise CosimError(f"cosim: --{flag} with --harness fast: {why}; use --harness cycle")
+    check_widths(cfg)
 
 
 def headline(tiles: int, rtl_cycles: int, mismatches: int, wall_s: float) -> dict:

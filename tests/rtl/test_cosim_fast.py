@@ -10,13 +10,16 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import accelsim
 import accelsim.rtlsim
+from accelsim import columns
 from accelsim.cli import main
 from accelsim.cli.cosim import searched_network
 from accelsim.mapping.folds import folds_for
 from accelsim.rtlsim.gemm import network_shapes
 from accelsim.rtlsim.session import cosim_config
 from tests.rtl.common import contract_fold_cycles, contract_occupancy
+from tests.test_columns import unknown_keys
 
 pytestmark = pytest.mark.rtl
 cosim_cli = importlib.import_module("accelsim.cli.cosim")  # the module (accelsim.cli.cosim is also the command)
@@ -105,3 +108,17 @@ def test_lenet5_under_the_searched_mappings_through_the_fast_harness():
     assert {mp.dataflow for mp in chosen.values()} == {"os", "ws", "is"}
     assert s["ok"] and s["mismatches"] == 0 and s["wrong_int8"] == 0
     assert s["tiles"] == sum(g["folds"] for g in s["gemms"])
+
+
+def test_api_runs_the_fast_harness_with_the_same_document():
+    """accelsim.cosim(harness="fast") gives the CLI's document: every key in the vocabulary, the headline as totals;
+    what the fast harness cannot do is one AccelsimError."""
+    r = accelsim.cosim(gemm="9x7x10", array="4x4", dataflow="is", order="m>n>k", chunk=3, harness="fast")
+    assert r.ok and "fast harness" in repr(r) and r.totals["tiles"] == 24 and r.totals["mismatches"] == 0
+    assert list(r.totals) == list(columns.COSIM_HEADLINE)
+    assert r.layers["mapping"].tolist() == ["IS m>n>k S=3"] and r.layers["wrong_int8"].tolist() == [0]
+    assert not unknown_keys(json.loads(r.to_json()))
+    with pytest.raises(accelsim.AccelsimError, match="waves with --harness fast"):
+        accelsim.cosim(gemm="2x2x2", array="4x4", harness="fast", waves=True)
+    with pytest.raises(accelsim.AccelsimError, match="harness: must be cycle or fast"):
+        accelsim.cosim(gemm="2x2x2", harness="slow")
