@@ -492,6 +492,28 @@ def _record_rate(bdir: Path, result: HarnessResult, jobs: int) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def merge_results(parts: Sequence[HarnessResult], owner: Sequence[int], names: Sequence[str]) -> HarnessResult:
+    """One result from the processes' (``parts[j]`` ran the GEMMs ``i`` with ``owner[i] == j``, in order): the
+    verdicts in the GEMMs' order, a failing one for each GEMM a process never checked (it stopped), errors
+    prefixed with their process when there are several, times added."""
+    result = HarnessResult()
+    several = len(parts) > 1
+    for j, part in enumerate(parts):
+        prefix = f"job {j}: " if several else ""
+        result.errors += [prefix + e for e in part.errors]
+        result.sim_seconds += part.sim_seconds
+        result.rtl_seconds += part.rtl_seconds
+        result.load_seconds += part.load_seconds
+    verdicts = [iter(part.verdicts) for part in parts]
+    for i, j in enumerate(owner):
+        v = next(verdicts[j], None)
+        if v is None:
+            v = GemmVerdict(names[i] if i < len(names) else f"GEMM {i}", 0, 0, 0,
+                            [f"not checked: {'job ' + str(j) if several else 'the simulator'} stopped before it"])
+        result.verdicts.append(v)
+    return result
+
+
 def build_harness(cfg: ArrayConfig) -> Path:
     """Build (or find up to date) the fast harness for ``cfg``; its folder."""
     return build_top("verilator", HARNESS_TOP, harness_sources(), parameters(cfg), build_args=BUILD_ARGS)
@@ -569,6 +591,7 @@ def run_harness(cfg: ArrayConfig, gemms: Iterable[Gemm], *, pipeline: bool | Non
     for t in threads:
         t.start()
     handed = [0] * n_jobs
+    names: list[str] = []
     try:
         count = 0
         for i, g in enumerate(gemms):
@@ -577,6 +600,7 @@ def run_harness(cfg: ArrayConfig, gemms: Iterable[Gemm], *, pipeline: bool | Non
                                  f"{tuple(shapes[i]) if i < len(shapes) else 'no more GEMMs'}")
             files[owner[i]].put(handed[owner[i]], g)
             handed[owner[i]] += 1
+            names.append(g.name)
             count = i + 1
         if count != len(shapes):
             raise CosimError(f"run_harness: {count} GEMMs given, the plan has {len(shapes)}")
@@ -593,7 +617,6 @@ def run_harness(cfg: ArrayConfig, gemms: Iterable[Gemm], *, pipeline: bool | Non
         if watcher is not None:
             watcher.join()
     wall = time.perf_counter() - t0
-    result = HarnessResult(wall_seconds=wall)
     parts = []
     for j, w in enumerate(work):
         path = w / "results.pkl"
@@ -601,20 +624,9 @@ def run_harness(cfg: ArrayConfig, gemms: Iterable[Gemm], *, pipeline: bool | Non
             log = w / "sim.log"
             tail = log.read_text(errors="replace").splitlines()[-30:] if log.exists() else []
             raise CosimError(f"the harness run in {w} ended without results ({failures[j]}):\n" + "\n".join(tail))
-        part = HarnessResult.load(path)
-        prefix = f"job {j}: " if n_jobs > 1 else ""
-        result.errors += [prefix + e for e in part.errors]
-        missing = files[j].count - len(part.verdicts)
-        if missing:
-            result.errors.append(f"{prefix}{missing} GEMMs did not run")
-        result.sim_seconds += part.sim_seconds
-        result.rtl_seconds += part.rtl_seconds
-        result.load_seconds += part.load_seconds
-        parts.append(iter(part.verdicts))
-    for j in owner:
-        v = next(parts[j], None)
-        if v is not None:
-            result.verdicts.append(v)
+        parts.append(HarnessResult.load(path))
+    result = merge_results(parts, owner, names)
+    result.wall_seconds = wall
     if progress is not None:
         progress(result.rtl_cycles, total)
     _record_rate(bdir, result, n_jobs)

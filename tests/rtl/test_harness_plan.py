@@ -100,3 +100,21 @@ def test_estimate_takes_the_rate_measured_with_as_many_processes(monkeypatch, tm
     harness._record_rate(tmp_path, harness.HarnessResult(verdicts=long_run.verdicts, wall_seconds=1.6), 2)
     assert harness.seconds_per_cycle(cfg, 2) == (8e-6, True) and harness.seconds_per_cycle(cfg, 1) == (1e-5, True)
     assert estimate_seconds(cfg, [(8, 8, 8)], per_cycle=8e-6, cycles=1_000_000) == pytest.approx(2.0 + 8.0)
+
+
+def test_results_of_several_processes_merge_in_the_gemms_order():
+    """Verdicts back in the GEMMs' order; a GEMM a stopped process never checked fails by name; errors say which
+    process; times add up."""
+    V = harness.GemmVerdict
+    owner = [1, 0, 1, 0, 1]
+    names = ["a", "b", "c", "d", "e"]
+    p0 = harness.HarnessResult(verdicts=[V("b", 2, 20, 4), V("d", 1, 10, 2)], sim_seconds=1.0)
+    p1 = harness.HarnessResult(verdicts=[V("a", 3, 30, 6), V("c", 1, 5, 1, ["1 values of C differ"])],
+                               errors=["testbench error: boom"], sim_seconds=2.5)
+    r = harness.merge_results([p0, p1], owner, names)
+    assert [v.name for v in r.verdicts] == names
+    assert r.verdicts[4].errors == ["not checked: job 1 stopped before it"] and r.verdicts[4].cycles == 0
+    assert r.mismatches == 2 and not r.ok and r.rtl_cycles == 65 and r.sim_seconds == 3.5
+    assert r.errors == ["job 1: testbench error: boom"]
+    one = harness.merge_results([p0], [0, 0], ["b", "d"])
+    assert one.ok and one.errors == [] and [v.name for v in one.verdicts] == ["b", "d"]
