@@ -159,7 +159,7 @@ def searched_gemm(cfg, m: int, k: int, n: int, objective: str):
 @click.option("--seed", type=click.IntRange(0, 2 ** 63 - 1), default=0, show_default=True,
               help="Seed of the operands / network (0 to 2^63-1).")
 @click.option("--harness", type=click.Choice(HARNESSES), default=None,
-              help="fast: the folds' beats played from a memory inside Verilator, outputs and their cycles "
+              help="fast: the folds' beats played from a file inside Verilator, outputs and their cycles "
                    "checked against the fast model (whole networks; no waves); cycle: cocotb drives every port "
                    "every cycle with the stepping model in lock step (waves, --golden, Icarus) [default: fast "
                    "with --model, cycle with --gemm].")
@@ -183,10 +183,12 @@ def cosim(gemm, model, input_size, array, dataflow, order, chunk, mapper, object
     """Co-simulate the RTL against the model: every tile bit- and cycle-exact.
 
     --harness fast (the default with --model) runs whole networks: every GEMM's folds are played from a
-    memory inside Verilator, and the output rows and the cycles they appear in are checked against the fast
-    model; --jobs Verilator processes share the GEMMs; a progress bar counts RTL cycles, and a run estimated
-    longer than 10 s says how long first. --harness cycle (the default with --gemm) drives every port from
-    Python on every cycle with the stepping model in lock step: slower, with waves and the first divergence.
+    file inside Verilator, and the output rows (C and the int8 output stage's) and the cycles they appear in
+    are checked against the fast model; --jobs Verilator processes share the GEMMs; a progress bar counts RTL
+    cycles, and a run estimated longer than 10 s says how long first. --harness cycle (the default with --gemm:
+    a single GEMM is short, and this harness can write waves and name the first divergence) drives every port
+    from Python on every cycle with the stepping model in lock step. Either way, exit code 0 only when
+    everything matches; 1 on any mismatch; 2 when the run cannot start (bad input: one line).
 
     With --harness cycle, all tiles run back to back, in one simulator run or, for a large network, in several one after
     another (each job's folds and results under 128 MiB) through the same build. Exit code 0 only when every
