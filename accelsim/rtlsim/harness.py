@@ -519,6 +519,17 @@ def build_harness(cfg: ArrayConfig) -> Path:
     return build_top("verilator", HARNESS_TOP, harness_sources(), parameters(cfg), build_args=BUILD_ARGS)
 
 
+# A simulator process runs one thread of Python: numpy's BLAS (the fast model's float matmul) would otherwise
+# start a thread per core that spins after each product and takes the core from the other process's simulator
+# (8x8, 2 processes: 550k -> 662k RTL cycles/s, benchmarks/bench_cosim_harness.py). A user's own setting wins.
+SINGLE_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def simulator_env() -> dict[str, str]:
+    """The environment a harness simulator process adds: one BLAS/OpenMP thread unless the user set them."""
+    return {k: os.environ.get(k, "1") for k in SINGLE_THREAD_VARS}
+
+
 def run_harness(cfg: ArrayConfig, gemms: Iterable[Gemm], *, pipeline: bool | None = None,
                 run_dir: str | Path | None = None, depth: int = STIM_DEPTH,
                 progress: Callable[[int, int], None] | None = None, jobs: int = 1,
@@ -571,7 +582,7 @@ def run_harness(cfg: ArrayConfig, gemms: Iterable[Gemm], *, pipeline: bool | Non
         try:
             runner.test(test_module="accelsim.rtlsim.harness_tb", hdl_toplevel=HARNESS_TOP,
                         hdl_toplevel_lang="verilog", build_dir=str(bdir), test_dir=str(w),
-                        extra_env={HARNESS_ENV: str(w / "job.pkl")},
+                        extra_env={HARNESS_ENV: str(w / "job.pkl"), **simulator_env()},
                         plusargs=[f"+stim={w / 'stim.bin'}", f"+stage={w / 'stage.bin'}", f"+cap={w / 'cap.bin'}"],
                         log_file=str(w / "sim.log"), results_xml=str(w / "results.xml"))
         except (SystemExit, RuntimeError) as e:  # cocotb's runner exits when the test fails

@@ -118,3 +118,11 @@ def test_results_of_several_processes_merge_in_the_gemms_order():
     assert r.errors == ["job 1: testbench error: boom"]
     one = harness.merge_results([p0], [0, 0], ["b", "d"])
     assert one.ok and one.errors == [] and [v.name for v in one.verdicts] == ["b", "d"]
+
+
+def test_simulator_processes_run_one_blas_thread_unless_the_user_says(monkeypatch):
+    for name in harness.SINGLE_THREAD_VARS:
+        monkeypatch.delenv(name, raising=False)
+    assert harness.simulator_env() == dict.fromkeys(harness.SINGLE_THREAD_VARS, "1")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    assert harness.simulator_env()["OPENBLAS_NUM_THREADS"] == "4"
