@@ -454,8 +454,9 @@ def harness_dir(cfg: ArrayConfig) -> Path:
 
 def default_seconds_per_cycle(cfg: ArrayConfig) -> float:
     """Wall seconds per RTL cycle of one harness process on a 2-core machine, loading and checking included
-    (measured on pipelined WS: 8x8 230k cycles/s, 16x16 102-118k): ~2.8 us plus ~24 ns per PE."""
-    return 2.8e-6 + 24e-9 * cfg.pes
+    (benchmarks/bench_cosim_harness.py, pipelined WS, quiet: 8x8 409k cycles/s, 16x16 182k): ~1.4 us plus ~16 ns
+    per PE."""
+    return 1.4e-6 + 16e-9 * cfg.pes
 
 
 def seconds_per_cycle(cfg: ArrayConfig, jobs: int = 1) -> tuple[float, bool]:
