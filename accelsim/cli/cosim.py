@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import click
 
 from accelsim.cli.common import input_size_option, mapper_option, objective_option, pipeline_option
 from accelsim.errors import AccelsimError
 from accelsim.hardware.config import DATAFLOWS, parse_array
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SIMULATOR_CHOICES = ("verilator", "icarus")
 HARNESSES = ("fast", "cycle")
@@ -41,27 +45,35 @@ def parse_gemm(text: str) -> tuple[int, int, int]:
     return dims
 
 
-def _render(s: dict) -> None:
+def _gemm_table(s: dict, title: str, heads: tuple[str, ...], cells: Callable[[dict], tuple[str, ...]]) -> Console:
+    """Print the per-GEMM table both harnesses show (GEMM, mapping, MxKxN, tiles, then ``heads`` filled by
+    ``cells(gemm row)``, then ok / MISMATCH); the console, for the summary lines that follow."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
     console = Console(width=110)
-    t = s["totals"]
     mode = "pipelined" if s.get("pipeline") else "serial"
-    table = Table(box=box.SIMPLE_HEAD, title=f"accelsim cosim: {s['workload']} on {s['array']} {s['dataflow'].upper()} "
+    table = Table(box=box.SIMPLE_HEAD, title=f"{title}: {s['workload']} on {s['array']} {s['dataflow'].upper()} "
                                            f"({s['simulator']}, {mode} folds)")
-    for head in ("GEMM", "mapping", "MxKxN", "tiles", "mismatched", "wrong C", "wrong int8", "model cycles",
-                 "RTL cycles", ""):
+    for head in ("GEMM", "mapping", "MxKxN", "tiles", *heads, ""):
         table.add_column(head, justify="left" if head in ("GEMM", "mapping", "MxKxN", "") else "right")
     for g in s["gemms"]:
         table.add_row(g["layer"], g.get("mapping", ""), f"{g['gemm_m']}x{g['gemm_k']}x{g['gemm_n']}", f"{g['folds']:,}",
-                      f"{g['mismatched_folds']:,}",
-                      f"{g['wrong_elements']:,}",
-                      f"{g['wrong_int8']:,}/{g['int8_outputs']:,}" if g["int8_outputs"] else "-",
-                      f"{g['model_cycles']:,}", f"{g['rtl_cycles']:,}",
-                      "[green]ok[/]" if g["ok"] else "[red]MISMATCH[/]")
+                      *cells(g), "[green]ok[/]" if g["ok"] else "[red]MISMATCH[/]")
     console.print(table)
+    return console
+
+
+def _int8_cell(g: dict) -> str:
+    return f"{g['wrong_int8']:,}/{g['int8_outputs']:,}" if g["int8_outputs"] else "-"
+
+
+def _render(s: dict) -> None:
+    t = s["totals"]
+    console = _gemm_table(s, "accelsim cosim", ("mismatched", "wrong C", "wrong int8", "model cycles", "RTL cycles"),
+                          lambda g: (f"{g['mismatched_folds']:,}", f"{g['wrong_elements']:,}", _int8_cell(g),
+                                     f"{g['model_cycles']:,}", f"{g['rtl_cycles']:,}"))
     rate = f", {t['cycles_per_second']:,} cycles/s (RTL and model in lock step)" if t["cycles_per_second"] else ""
     jobs = f" in {t['jobs']:,} simulator jobs" if t.get("jobs", 1) > 1 else ""
     int8 = (f", int8 outputs after the output stage {t['int8_outputs']:,} checked, {t['wrong_int8']:,} wrong"
@@ -85,21 +97,8 @@ def _render(s: dict) -> None:
 
 
 def _render_fast(s: dict) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(width=110)
-    mode = "pipelined" if s.get("pipeline") else "serial"
-    table = Table(box=box.SIMPLE_HEAD, title=f"accelsim cosim --harness fast: {s['workload']} on {s['array']} "
-                                           f"{s['dataflow'].upper()} (verilator, {mode} folds)")
-    for head in ("GEMM", "mapping", "MxKxN", "tiles", "wrong int8", "RTL cycles", ""):
-        table.add_column(head, justify="left" if head in ("GEMM", "mapping", "MxKxN", "") else "right")
-    for g in s["gemms"]:
-        table.add_row(g["layer"], g["mapping"], f"{g['gemm_m']}x{g['gemm_k']}x{g['gemm_n']}", f"{g['folds']:,}",
-                      f"{g['wrong_int8']:,}/{g['int8_outputs']:,}" if g["int8_outputs"] else "-",
-                      f"{g['rtl_cycles']:,}", "[green]ok[/]" if g["ok"] else "[red]MISMATCH[/]")
-    console.print(table)
+    console = _gemm_table(s, "accelsim cosim --harness fast", ("wrong int8", "RTL cycles"),
+                          lambda g: (_int8_cell(g), f"{g['rtl_cycles']:,}"))
     rate = f"{s['rtl_cycles_per_s']:,} cycles/s" if s["rtl_cycles_per_s"] else "-"
     procs = f"{s['jobs']} Verilator process{'es' if s['jobs'] > 1 else ''}"
     int8 = (f", int8 outputs after the output stage {s['int8_outputs']:,} checked, {s['wrong_int8']:,} wrong"
