@@ -128,7 +128,7 @@ class Stimulus:
     @property
     def cycles(self) -> int:
         """Words played, the stop words included."""
-        return sum(end - first + 1 for _, _, first, end in self.segments)
+        return segment_words(self.segments)
 
     @property
     def staged(self) -> bool:
@@ -181,10 +181,21 @@ def stimulus(cfg: ArrayConfig, g: Gemm, pipeline: bool, depth: int = STIM_DEPTH)
     segment ends with a stop word in the cycle after its last done."""
     m, k, n = g.shape
     folds = folds_for(cfg, m, k, n, g.mapping)
+    return Stimulus(cfg, g, folds, *plan_segments(folds, pipeline, depth))
+
+
+def plan_segments(folds: Folds, pipeline: bool, depth: int = STIM_DEPTH
+                  ) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """(each fold's start, the segments as (fold range [lo, hi), first word's cycle, stop word's cycle)):
+    ``fold_starts`` with each segment's words; the stop word is the cycle after its last fold's done."""
     starts, ranges = fold_starts(folds, pipeline, depth)
     F = folds.cycles
-    segments = [(lo, hi, int(starts[lo]), int(starts[hi - 1] + F[hi - 1])) for lo, hi in ranges]
-    return Stimulus(cfg, g, folds, starts, segments)
+    return starts, [(lo, hi, int(starts[lo]), int(starts[hi - 1] + F[hi - 1])) for lo, hi in ranges]
+
+
+def segment_words(segments: Sequence[tuple[int, int, int, int]]) -> int:
+    """Words the harness plays for ``segments`` (``plan_segments``), their stop words included."""
+    return sum(end - first + 1 for _, _, first, end in segments)
 
 
 class Capture(NamedTuple):
@@ -372,18 +383,11 @@ class HarnessResult(Pickled):
         return not self.errors and all(v.ok for v in self.verdicts)
 
 
-def parameters(cfg: ArrayConfig) -> dict[str, int]:
-    return cfg.rtl_parameters()
-
-
 def harness_cycles(cfg: ArrayConfig, shape: tuple[int, int, int], mapping: Mapping | str | None, pipeline: bool,
                    depth: int = STIM_DEPTH) -> int:
     """Words the harness plays for a GEMM of ``shape`` (``Stimulus.cycles``, stop words included), from its
     folds' timing alone (no operands)."""
-    folds = folds_for(cfg, *shape, mapping)
-    starts, ranges = fold_starts(folds, pipeline, depth)
-    F = folds.cycles
-    return sum(int(starts[hi - 1] + F[hi - 1] - starts[lo]) + 1 for lo, hi in ranges)
+    return segment_words(plan_segments(folds_for(cfg, *shape, mapping), pipeline, depth)[1])
 
 
 def balance(cycles: Sequence[int], jobs: int) -> list[int]:
@@ -437,19 +441,9 @@ def progress_path(job: HarnessJob) -> Path:
     return Path(job.work_dir) / "progress"
 
 
-def report_progress(job: HarnessJob, result: HarnessResult, st: Stimulus, segment: int) -> None:
-    """Tell the host the words played so far (the GEMMs checked and ``st``'s segments up to ``segment``), in the
-    file ``progress_path`` that ``run_harness`` polls (``run.watch_files``)."""
-    played = result.rtl_cycles + sum(end - first + 1 for _, _, first, end in st.segments[: segment + 1])
-    path = progress_path(job)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(f"{played} 0\n")
-    os.replace(tmp, path)
-
-
 def harness_dir(cfg: ArrayConfig) -> Path:
     """The fast harness's build folder for ``cfg`` (built or not)."""
-    return top_dir("verilator", HARNESS_TOP, harness_sources(), parameters(cfg), build_args=BUILD_ARGS)
+    return top_dir("verilator", HARNESS_TOP, harness_sources(), cfg.rtl_parameters(), build_args=BUILD_ARGS)
 
 
 def default_seconds_per_cycle(cfg: ArrayConfig) -> float:
@@ -517,7 +511,7 @@ def merge_results(parts: Sequence[HarnessResult], owner: Sequence[int], names: S
 
 def build_harness(cfg: ArrayConfig) -> Path:
     """Build (or find up to date) the fast harness for ``cfg``; its folder."""
-    return build_top("verilator", HARNESS_TOP, harness_sources(), parameters(cfg), build_args=BUILD_ARGS)
+    return build_top("verilator", HARNESS_TOP, harness_sources(), cfg.rtl_parameters(), build_args=BUILD_ARGS)
 
 
 # A simulator process runs one thread of Python: numpy's BLAS (the fast model's float matmul) would otherwise

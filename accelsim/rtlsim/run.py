@@ -101,18 +101,6 @@ def _record_rate(bdir: Path, result: JobResult) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _watch(path: Path, callback: Callable[[int, int], None], stop: threading.Event) -> None:
-    last = None
-    while not stop.wait(0.2):
-        try:
-            done, total = map(int, path.read_text().split())
-        except (OSError, ValueError):
-            continue
-        if (done, total) != last:
-            callback(done, total)
-            last = (done, total)
-
-
 def watch_files(paths: Sequence[Path], callback: Callable[[int], None], stop: threading.Event) -> None:
     """Until ``stop``: every 0.2 s, the sum of the progress files' first numbers (work done by several simulator
     processes), to ``callback`` when it changed."""
@@ -189,7 +177,9 @@ def run_job(
     stop = threading.Event()
     watcher = None
     if progress is not None:
-        watcher = threading.Thread(target=_watch, args=(progress_path, progress, stop), daemon=True)
+        total = len(folds)  # the testbench writes its folds done (tb.Progress)
+        watcher = threading.Thread(target=watch_files, args=([progress_path], lambda done: progress(done, total), stop),
+                                   daemon=True)
         watcher.start()
     t0 = time.perf_counter()
     failure = None
